@@ -1,0 +1,4 @@
+/** @ratls/attester: runs inside the TEE. Key generation, quote providers, RA-TLS certificates. */
+export * from './providers/types.js';
+export * from './providers/index.js';
+export * from './credentials/index.js';

@@ -1,0 +1,5 @@
+/** The `ratls` command line. */
+export async function main(argv: string[]): Promise<number> {
+  void argv;
+  return 0;
+}

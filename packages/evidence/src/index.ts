@@ -1,0 +1,8 @@
+/** @ratls/evidence: pure parsing and encoding of attestation evidence. No I/O. */
+export * from './errors.js';
+export * from './bytes.js';
+export * from './quote/types.js';
+export * from './quote/index.js';
+export * from './cert/index.js';
+export * from './snp/index.js';
+export * from './nitro/index.js';

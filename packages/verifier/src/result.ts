@@ -1,0 +1,129 @@
+/**
+ * The normalized outcome of appraisal. JSON-friendly: hex lower-case, times unix seconds.
+ * Only appraisers create results (`markVerified`); `isVerifiedResult` lets the TLS layer and
+ * policy refuse a look-alike object built by a caller (rustls' "proof value" idea).
+ */
+
+export type TcbStatus =
+  | 'UpToDate'
+  | 'SWHardeningNeeded'
+  | 'ConfigurationNeeded'
+  | 'ConfigurationAndSWHardeningNeeded'
+  | 'OutOfDate'
+  | 'OutOfDateConfigurationNeeded'
+  | 'Revoked';
+
+export interface SgxMeasurements {
+  mrEnclave: string;
+  mrSigner: string;
+  isvProdId: number;
+  isvSvn: number;
+  attributes: string;
+  reportData: string;
+  configSvn?: number;
+  miscSelect?: string;
+}
+
+export interface TdxMeasurements {
+  mrTd: string;
+  rtmr0: string;
+  rtmr1: string;
+  rtmr2: string;
+  rtmr3: string;
+  mrSeam: string;
+  tdAttributes: string;
+  reportData: string;
+  xfam?: string;
+  mrConfigId?: string;
+  mrOwner?: string;
+  mrOwnerConfig?: string;
+  mrServiceTd?: string;
+  teeTcbSvn?: string;
+}
+
+export interface SnpMeasurements {
+  measurement: string;
+  hostData: string;
+  idKeyDigest: string;
+  authorKeyDigest: string;
+  reportData: string;
+  policy: string;
+  vmpl: number;
+  reportedTcb: { bootloader: number; tee: number; snp: number; microcode: number; fmc?: number };
+  chipId: string;
+  signingKey: 'vcek' | 'vlek';
+  product?: string;
+}
+
+export interface NitroMeasurements {
+  moduleId: string;
+  digest: string;
+  pcrs: Record<string, string>;
+  userData?: string;
+  publicKey?: string;
+  nonce?: string;
+  timestamp: number;
+}
+
+interface ResultBase {
+  /** True when the trust anchor that verified this was a simulated root (never production). */
+  simulated: boolean;
+  /** SHA-256 of the evidence bytes (quote, report, document), hex. */
+  evidenceSha256: string;
+  debug: boolean;
+  /** Intersection of every certificate, CRL and collateral validity period used (unix seconds). */
+  collateralWindow: { notBefore: number; notAfter: number };
+}
+
+export interface DcapResultBase extends ResultBase {
+  quoteVersion: number;
+  tcbStatus: TcbStatus;
+  platformTcbStatus: TcbStatus;
+  qeTcbStatus: TcbStatus;
+  advisoryIds: string[];
+  fmspc: string;
+  /** tcbDate of the matched TCB level (ISO 8601). */
+  tcbDate?: string;
+}
+
+export interface SgxResult extends DcapResultBase {
+  tee: 'sgx';
+  measurements: SgxMeasurements;
+}
+
+export interface TdxResult extends DcapResultBase {
+  tee: 'tdx';
+  tdxModuleTcbStatus: TcbStatus;
+  tdxModuleId?: string;
+  measurements: TdxMeasurements;
+}
+
+export interface SnpResult extends ResultBase {
+  tee: 'sev-snp';
+  reportVersion: number;
+  measurements: SnpMeasurements;
+}
+
+export interface NitroResult extends ResultBase {
+  tee: 'nitro';
+  measurements: NitroMeasurements;
+}
+
+export type AttestationResult = SgxResult | TdxResult | SnpResult | NitroResult;
+export type DcapResult = SgxResult | TdxResult;
+
+const verified = new WeakSet<object>();
+
+/** Internal to appraisers: records that `r` came out of a completed appraisal. */
+export function markVerified<T extends AttestationResult>(r: T): T {
+  verified.add(r);
+  return r;
+}
+
+/**
+ * True only for results produced by a ratls appraiser in this process.
+ * @example if (!isVerifiedResult(r)) throw new Error('forged result')
+ */
+export function isVerifiedResult(r: unknown): r is AttestationResult {
+  return typeof r === 'object' && r !== null && verified.has(r);
+}

@@ -1,0 +1,10 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fromHex, toHex, RatlsError } from '@ratls/evidence';
+import { HAVE_VECTORS } from '../../../test-support/vectors.js';
+
+test('workspace packages resolve to sources', () => {
+  assert.equal(toHex(fromHex('0xAbCd')), 'abcd');
+  assert.throws(() => fromHex('abc'), (e: unknown) => e instanceof RatlsError && e.code === 'ERR_HEX_INVALID');
+  assert.equal(HAVE_VECTORS, true);
+});

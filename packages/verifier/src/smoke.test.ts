@@ -8,3 +8,10 @@ test('workspace packages resolve to sources', () => {
   assert.throws(() => fromHex('abc'), (e: unknown) => e instanceof RatlsError && e.code === 'ERR_HEX_INVALID');
   assert.equal(HAVE_VECTORS, true);
 });
+
+test('x509 import point works', async () => {
+  const { x509 } = await import('@ratls/evidence/x509');
+  const { readVectorText } = await import('../../../test-support/vectors.js');
+  const c = new x509.X509Certificate(readVectorText('roots/intel_sgx_root_ca.pem'));
+  assert.match(c.subject, /Intel SGX Root CA/);
+});

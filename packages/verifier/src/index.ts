@@ -1,5 +1,6 @@
 /** @ratls/verifier: appraisal, collateral, policy, audit and TLS wrappers. */
 export * from './result.js';
+export * from './trust.js';
 export * from './collateral/types.js';
 export * from './collateral/index.js';
 export * from './dcap/index.js';

@@ -5,7 +5,10 @@ import { HAVE_VECTORS } from '../../../test-support/vectors.js';
 
 test('workspace packages resolve to sources', () => {
   assert.equal(toHex(fromHex('0xAbCd')), 'abcd');
-  assert.throws(() => fromHex('abc'), (e: unknown) => e instanceof RatlsError && e.code === 'ERR_HEX_INVALID');
+  assert.throws(
+    () => fromHex('abc'),
+    (e: unknown) => e instanceof RatlsError && e.code === 'ERR_HEX_INVALID',
+  );
   assert.equal(HAVE_VECTORS, true);
 });
 

@@ -1,5 +1,66 @@
-/** The `ratls` command line. */
-export async function main(argv: string[]): Promise<number> {
-  void argv;
-  return 0;
+/** The `ratls` command line. Exit codes: 0 verified/accepted, 1 refused/rejected, 2 usage or unreadable input. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { registerVerifyQuote } from './commands/verify-quote.js';
+import type { CommandContext } from './context.js';
+import { EXIT_USAGE, UsageError } from './io.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('ratls')
+    .description('attested TLS: RA-TLS certificates, quote verification, policy, gateway')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
+  registerVerifyQuote(program, ctx);
+  return program;
+}
+
+/**
+ * Runs the CLI and resolves to the exit code (never calls process.exit itself).
+ * @example process.exitCode = await main(process.argv)
+ */
+export async function main(
+  argv: string[],
+  io: Partial<Pick<CommandContext, 'out' | 'err'>> = {},
+): Promise<number> {
+  const ctx: CommandContext = {
+    out: io.out ?? ((l) => process.stdout.write(`${l}\n`)),
+    err: io.err ?? ((l) => process.stderr.write(`${l}\n`)),
+    exitCode: 0,
+  };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof UsageError) {
+      ctx.err(`error: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    ctx.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_USAGE;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const argv1 = process.argv[1];
+  if (!argv1) return false;
+  try {
+    return realpathSync(argv1) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -1,1 +1,4 @@
-export {};
+export * from './oids.js';
+export * from './spki-hash.js';
+export * from './dice-claims.js';
+export * from './dice-tagged.js';

@@ -1,0 +1,100 @@
+/** One bounded HTTP GET: a timeout over the whole exchange, a body size cap, a status check. */
+import { CollateralError } from '@ratls/evidence';
+
+export interface BoundedGetOptions {
+  fetch: typeof fetch;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  signal?: AbortSignal;
+}
+
+export interface BoundedResponse {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+function fail(code: string, message: string, cause?: unknown): CollateralError {
+  return new CollateralError(code, 'collateral', message, cause === undefined ? undefined : { cause });
+}
+
+async function readCapped(res: Response, what: string, max: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => {});
+    throw fail('ERR_COLLATERAL_TOO_LARGE', `${what}: Content-Length ${declared} exceeds ${max} bytes`);
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      throw fail('ERR_COLLATERAL_TOO_LARGE', `${what}: body exceeds ${max} bytes`);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * GET `url`; any failure is a `CollateralError`: `ERR_COLLATERAL_TIMEOUT`, `ERR_COLLATERAL_ABORTED`,
+ * `ERR_COLLATERAL_UNREACHABLE`, `ERR_COLLATERAL_TOO_LARGE`, `ERR_COLLATERAL_HTTP` (non-2xx; 404 is
+ * `ERR_COLLATERAL_NOT_FOUND`).
+ * @example const r = await boundedGet(url, 'TCB info', { fetch, timeoutMs: 5000, maxBodyBytes: 1 << 20 })
+ */
+export async function boundedGet(url: string, what: string, o: BoundedGetOptions): Promise<BoundedResponse> {
+  const ctl = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctl.abort();
+  }, o.timeoutMs);
+  const onAbort = () => ctl.abort();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (o.signal?.aborted) ctl.abort();
+    let res: Response;
+    try {
+      res = await o.fetch(url, { signal: ctl.signal, redirect: 'error', headers: { accept: '*/*' } });
+    } catch (e) {
+      throw classify(e, what, url, o, timedOut);
+    }
+    if (res.status < 200 || res.status > 299) {
+      await res.body?.cancel().catch(() => {});
+      throw fail(
+        res.status === 404 ? 'ERR_COLLATERAL_NOT_FOUND' : 'ERR_COLLATERAL_HTTP',
+        `${what}: HTTP ${res.status} from ${url}`,
+      );
+    }
+    let body: Uint8Array;
+    try {
+      body = await readCapped(res, what, o.maxBodyBytes);
+    } catch (e) {
+      if (e instanceof CollateralError) throw e;
+      throw classify(e, what, url, o, timedOut);
+    }
+    return { status: res.status, headers: res.headers, body };
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function classify(e: unknown, what: string, url: string, o: BoundedGetOptions, timedOut: boolean): CollateralError {
+  if (timedOut)
+    return fail('ERR_COLLATERAL_TIMEOUT', `${what}: no complete answer from ${url} within ${o.timeoutMs} ms`, e);
+  if (o.signal?.aborted) return fail('ERR_COLLATERAL_ABORTED', `${what}: request to ${url} aborted by caller`, e);
+  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+  return fail('ERR_COLLATERAL_UNREACHABLE', `${what}: cannot fetch ${url}${cause}`, e);
+}

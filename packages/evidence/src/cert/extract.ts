@@ -1,0 +1,231 @@
+/**
+ * Finds every piece of attestation evidence an RA-TLS certificate carries, by format. Pure and
+ * bounded: certificate ≤ MAX_CERT_BYTES, each evidence extension ≤ MAX_EVIDENCE_EXTENSION_BYTES,
+ * Nitro SAN label ≤ MAX_NITRO_SAN_LABEL_CHARS. Checks the framing only; binding and appraisal
+ * come later (`checkBinding`, the verifier).
+ */
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate, SubjectAlternativeName } from '@peculiar/asn1-x509';
+import { CertificateError, EvidenceParseError, RatlsError } from '../errors.js';
+import { TEE_TYPE_SGX, TEE_TYPE_TDX } from '../quote/types.js';
+import { decodeDiceTaggedEvidence } from './dice-tagged.js';
+import { parseOeEvidence, parseOeReport } from './oe-header.js';
+import {
+  DICE_TAG_TDX,
+  type DiceTag,
+  MAX_CERT_BYTES,
+  MAX_EVIDENCE_EXTENSION_BYTES,
+  MAX_NITRO_SAN_LABEL_CHARS,
+  OID_DICE_ENDORSEMENTS,
+  OID_DICE_TAGGED_EVIDENCE,
+  OID_GRAMINE_QUOTE,
+  OID_GRAMINE_QUOTE_MISENCODED,
+  OID_INTEL_SGX_SDK_QUOTE,
+  OID_OE_EVIDENCE,
+  OID_OE_REPORT,
+  OID_SUBJECT_ALT_NAME,
+  RECOGNISED_NON_EVIDENCE_OIDS,
+} from './oids.js';
+
+export type EvidenceFormat =
+  | 'tcg-dice'
+  | 'gramine-legacy'
+  | 'intel-sgx-sdk'
+  | 'open-enclave-report'
+  | 'open-enclave-evidence'
+  | 'nitro-san';
+
+export interface ExtractedEvidence {
+  format: EvidenceFormat;
+  tee: 'sgx' | 'tdx' | 'nitro';
+  /** Extension OID as parsed (the Gramine quirk shows as 0.6.9.…), or null for the SAN format. */
+  oid: string | null;
+  /** The quote (SGX/TDX) or COSE_Sign1 document (Nitro). */
+  evidence: Uint8Array;
+  /** DICE claims buffer, or the Open Enclave custom-claims buffer. */
+  claims?: Uint8Array;
+  diceTag?: DiceTag;
+  /** The extension value (extnValue contents), or the SAN label's ASCII bytes. */
+  raw: Uint8Array;
+}
+
+export interface RatlsCertificateParts {
+  /** The TBS certificate's SubjectPublicKeyInfo, DER. */
+  spkiDer: Uint8Array;
+  evidence: ExtractedEvidence[];
+  /** DICE endorsements (2.23.133.5.4.2) value, when present. Not appraised here. */
+  endorsements?: Uint8Array;
+  /** Other recognised RA-TLS extensions (sgx-ra-tls collateral), OID → value. */
+  recognised: { oid: string; value: Uint8Array }[];
+}
+
+function tooLarge(what: string, n: number, max: number): CertificateError {
+  return new CertificateError('ERR_CERT_TOO_LARGE', 'extract', `${what}: ${n} bytes exceeds the limit of ${max}`);
+}
+
+function invalid(oid: string, msg: string, cause?: unknown): EvidenceParseError {
+  return new EvidenceParseError('ERR_EVIDENCE_EXTENSION_INVALID', 'extract', `extension ${oid}: ${msg}`, { cause });
+}
+
+/** TEE named by a DCAP quote header (tee_type u32 LE at offset 4; v3 reserves it as 0 = SGX). */
+function quoteTee(quote: Uint8Array, oid: string): 'sgx' | 'tdx' {
+  if (quote.length < 48) throw invalid(oid, `quote of ${quote.length} bytes is shorter than its 48-byte header`);
+  const version = (quote[0] as number) | ((quote[1] as number) << 8);
+  const teeType =
+    ((quote[4] as number) |
+      ((quote[5] as number) << 8) |
+      ((quote[6] as number) << 16) |
+      ((quote[7] as number) << 24)) >>>
+    0;
+  if (version < 3 || version > 5) throw invalid(oid, `quote version ${version} is not 3, 4 or 5`);
+  if (teeType === TEE_TYPE_SGX) return 'sgx';
+  if (teeType === TEE_TYPE_TDX) return 'tdx';
+  throw invalid(oid, `quote tee_type 0x${teeType.toString(16)} is neither SGX (0) nor TDX (0x81)`);
+}
+
+function fromExtension(oid: string, value: Uint8Array): ExtractedEvidence | null {
+  if (value.length > MAX_EVIDENCE_EXTENSION_BYTES)
+    throw tooLarge(`extension ${oid}`, value.length, MAX_EVIDENCE_EXTENSION_BYTES);
+  switch (oid) {
+    case OID_DICE_TAGGED_EVIDENCE: {
+      const d = decodeDiceTaggedEvidence(value);
+      const tee = quoteTee(d.evidence, oid);
+      if (d.tag === DICE_TAG_TDX && tee !== 'tdx') throw invalid(oid, 'CBOR tag 60001 (TDX) wraps a non-TDX quote');
+      return { format: 'tcg-dice', tee, oid, evidence: d.evidence, claims: d.claims, diceTag: d.tag, raw: value };
+    }
+    case OID_GRAMINE_QUOTE:
+    case OID_GRAMINE_QUOTE_MISENCODED:
+      return { format: 'gramine-legacy', tee: quoteTee(value, oid), oid, evidence: value, raw: value };
+    case OID_INTEL_SGX_SDK_QUOTE:
+      return { format: 'intel-sgx-sdk', tee: quoteTee(value, oid), oid, evidence: value, raw: value };
+    case OID_OE_REPORT: {
+      const { quote } = parseOeReport(value, oid);
+      return { format: 'open-enclave-report', tee: quoteTee(quote, oid), oid, evidence: quote, raw: value };
+    }
+    case OID_OE_EVIDENCE: {
+      const { quote, customClaims } = parseOeEvidence(value, oid);
+      return {
+        format: 'open-enclave-evidence',
+        tee: quoteTee(quote, oid),
+        oid,
+        evidence: quote,
+        claims: customClaims,
+        raw: value,
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+const HEX_LABEL = /^[0-9a-fA-F]+$/;
+
+/**
+ * Evervault-style Nitro: a dNSName whose first label is the hex of a COSE_Sign1 document. A label
+ * counts when it is long, hex, and decodes to a CBOR array of 4 (0x84) optionally under tag 18.
+ */
+function fromSan(value: Uint8Array): ExtractedEvidence[] {
+  let san: SubjectAlternativeName;
+  try {
+    san = AsnConvert.parse(value, SubjectAlternativeName);
+  } catch (e) {
+    throw invalid(OID_SUBJECT_ALT_NAME, 'subjectAltName does not parse', e);
+  }
+  const out: ExtractedEvidence[] = [];
+  for (const name of san) {
+    const dns = name.dNSName;
+    if (typeof dns !== 'string') continue;
+    const dot = dns.indexOf('.');
+    const label = dot < 0 ? dns : dns.slice(0, dot);
+    if (label.length < 64 || !HEX_LABEL.test(label.slice(0, 64))) continue;
+    if (label.length > MAX_NITRO_SAN_LABEL_CHARS)
+      throw tooLarge('subjectAltName hex label', label.length, MAX_NITRO_SAN_LABEL_CHARS);
+    if (label.length % 2 !== 0 || !HEX_LABEL.test(label)) continue;
+    const doc = new Uint8Array(Buffer.from(label, 'hex'));
+    const isCose = doc[0] === 0x84 || (doc[0] === 0xd2 && doc[1] === 0x84);
+    if (!isCose) continue;
+    out.push({ format: 'nitro-san', tee: 'nitro', oid: null, evidence: doc, raw: new TextEncoder().encode(label) });
+  }
+  return out;
+}
+
+function parseCertificate(certDer: Uint8Array): Certificate {
+  if (!(certDer instanceof Uint8Array))
+    throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: input is not a Uint8Array');
+  if (certDer.length > MAX_CERT_BYTES) throw tooLarge('certificate', certDer.length, MAX_CERT_BYTES);
+  try {
+    return AsnConvert.parse(certDer, Certificate);
+  } catch (e) {
+    throw new CertificateError(
+      'ERR_CERT_PARSE',
+      'certificate',
+      `certificate: not a parseable X.509 DER certificate (${certDer.length} bytes)`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Splits a certificate into its SPKI and every evidence, endorsement and recognised RA-TLS
+ * extension. The list of evidence may be empty (see `extractEvidence` for the strict form).
+ * @example const { spkiDer, evidence } = parseRatlsCertificate(der)
+ */
+export function parseRatlsCertificate(certDer: Uint8Array): RatlsCertificateParts {
+  const cert = parseCertificate(certDer);
+  try {
+    const tbs = cert.tbsCertificate;
+    const spkiDer = new Uint8Array(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
+    const evidence: ExtractedEvidence[] = [];
+    const recognised: { oid: string; value: Uint8Array }[] = [];
+    let endorsements: Uint8Array | undefined;
+    const seen = new Set<string>();
+    for (const ext of tbs.extensions ?? []) {
+      // RFC 5280 §4.2: a certificate must not include more than one instance of an extension.
+      if (seen.has(ext.extnID)) throw invalid(ext.extnID, 'appears more than once');
+      seen.add(ext.extnID);
+      const value = new Uint8Array(ext.extnValue.buffer);
+      if (ext.extnID === OID_SUBJECT_ALT_NAME) {
+        evidence.push(...fromSan(value));
+        continue;
+      }
+      if (ext.extnID === OID_DICE_ENDORSEMENTS) {
+        if (value.length > MAX_CERT_BYTES) throw tooLarge(`extension ${ext.extnID}`, value.length, MAX_CERT_BYTES);
+        endorsements = value;
+        continue;
+      }
+      if (RECOGNISED_NON_EVIDENCE_OIDS.includes(ext.extnID)) {
+        recognised.push({ oid: ext.extnID, value });
+        continue;
+      }
+      const ev = fromExtension(ext.extnID, value);
+      if (ev) evidence.push(ev);
+    }
+    return endorsements ? { spkiDer, evidence, endorsements, recognised } : { spkiDer, evidence, recognised };
+  } catch (e) {
+    if (e instanceof RatlsError) throw e;
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `certificate extensions: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Every evidence the certificate carries, in extension order. Throws ERR_CERT_NO_EVIDENCE when
+ * there is none, ERR_EVIDENCE_EXTENSION_INVALID when a recognised extension is malformed (never
+ * skipped), ERR_CERT_TOO_LARGE past the size bounds.
+ * @example for (const e of extractEvidence(der)) console.log(e.format, e.tee)
+ */
+export function extractEvidence(certDer: Uint8Array): ExtractedEvidence[] {
+  const { evidence } = parseRatlsCertificate(certDer);
+  if (evidence.length === 0) {
+    throw new CertificateError(
+      'ERR_CERT_NO_EVIDENCE',
+      'extract',
+      'certificate carries no attestation evidence (no DICE, Gramine, SGX SDK, Open Enclave or Nitro SAN evidence)',
+    );
+  }
+  return evidence;
+}

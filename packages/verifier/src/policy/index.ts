@@ -1,1 +1,11 @@
-export {};
+/** Policy: YAML identities, validation with located errors, evaluation, atomic reload. */
+export { decisionSummary, evaluatePolicy } from './evaluate.js';
+export { formatIssue, loadPolicyFile, MAX_POLICY_BYTES, PolicyValidationError, parsePolicy } from './parse.js';
+export {
+  PolicyStore,
+  type PolicyReloadedEvent,
+  type PolicyReloadFailedEvent,
+  type PolicyStoreEvents,
+  type ReloadOutcome,
+} from './store.js';
+export * from './types.js';

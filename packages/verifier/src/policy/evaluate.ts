@@ -1,0 +1,237 @@
+/**
+ * Applies a policy to a verified attestation result: the relying-party step of RFC 9334.
+ * The first identity whose measurements and effective conditions all match names the peer;
+ * a rejection says which identity came closest and what differed.
+ */
+import { type AttestationResult, isVerifiedResult } from '../result.js';
+import type { Decision, MaskedHex, Policy, PolicyDefaults, PolicyIdentity, Reason, ReasonCode } from './types.js';
+
+interface FieldCheck {
+  field: string;
+  ok: boolean;
+  /** Why it did not match, e.g. `isvSvn 1 < 3`. */
+  detail: string;
+}
+
+const MAX_CANDIDATES_IN_MESSAGE = 5;
+const MAX_REASONS = 16;
+
+function short(hex: string): string {
+  return hex.length > 8 ? `${hex.slice(0, 8)}…` : hex;
+}
+
+function inList(field: string, actual: string, allowed: readonly string[] | undefined, out: FieldCheck[]): void {
+  if (!allowed) return;
+  const a = actual.toLowerCase();
+  const ok = allowed.includes(a);
+  const want = allowed.length === 1 ? short(allowed[0] as string) : `one of ${allowed.length} allowed values`;
+  out.push({ field, ok, detail: ok ? '' : `${field} ${short(a)} is not ${want}` });
+}
+
+function atLeast(field: string, actual: number, min: number | undefined, out: FieldCheck[]): void {
+  if (min === undefined) return;
+  const ok = actual >= min;
+  out.push({ field, ok, detail: ok ? '' : `${field} ${actual} < ${min}` });
+}
+
+function equal(field: string, actual: number, want: number | undefined, out: FieldCheck[]): void {
+  if (want === undefined) return;
+  const ok = actual === want;
+  out.push({ field, ok, detail: ok ? '' : `${field} ${actual} ≠ ${want}` });
+}
+
+function maskedMatch(field: string, actual: string, rule: MaskedHex | undefined, out: FieldCheck[]): void {
+  if (!rule) return;
+  const a = Buffer.from(actual, 'hex');
+  const mask = Buffer.from(rule.mask, 'hex');
+  const value = Buffer.from(rule.value, 'hex');
+  // A result of another width cannot satisfy the rule: fail closed.
+  let ok = a.length === mask.length && actual.length === rule.mask.length;
+  for (let i = 0; ok && i < mask.length; i++) ok = ((a[i] as number) & (mask[i] as number)) === value[i];
+  out.push({ field, ok, detail: ok ? '' : `${field} ${short(actual.toLowerCase())} & mask ≠ ${short(rule.value)}` });
+}
+
+/** Measurement checks of one identity against a result of the same TEE. */
+function measurementChecks(id: PolicyIdentity, r: AttestationResult): FieldCheck[] {
+  const out: FieldCheck[] = [];
+  if (id.kind === 'sgx' && r.tee === 'sgx') {
+    const m = r.measurements;
+    inList('mrEnclave', m.mrEnclave, id.sgx.mrEnclave, out);
+    inList('mrSigner', m.mrSigner, id.sgx.mrSigner, out);
+    equal('isvProdId', m.isvProdId, id.sgx.isvProdId, out);
+    atLeast('isvSvn', m.isvSvn, id.sgx.minIsvSvn, out);
+    maskedMatch('attributes', m.attributes, id.sgx.attributes, out);
+  } else if (id.kind === 'tdx' && r.tee === 'tdx') {
+    const m = r.measurements;
+    const t = id.tdx;
+    inList('mrTd', m.mrTd, t.mrTd, out);
+    inList('rtmr0', m.rtmr0, t.rtmr0, out);
+    inList('rtmr1', m.rtmr1, t.rtmr1, out);
+    inList('rtmr2', m.rtmr2, t.rtmr2, out);
+    inList('rtmr3', m.rtmr3, t.rtmr3, out);
+    inList('mrSeam', m.mrSeam, t.mrSeam, out);
+    // Optional in the result: absent means "not reported", which never satisfies a pin.
+    inList('mrConfigId', m.mrConfigId ?? '', t.mrConfigId, out);
+    inList('mrOwner', m.mrOwner ?? '', t.mrOwner, out);
+    inList('mrOwnerConfig', m.mrOwnerConfig ?? '', t.mrOwnerConfig, out);
+    maskedMatch('tdAttributes', m.tdAttributes, t.tdAttributes, out);
+  } else if (id.kind === 'snp' && r.tee === 'sev-snp') {
+    const m = r.measurements;
+    const s = id.snp;
+    inList('measurement', m.measurement, s.measurement, out);
+    inList('hostData', m.hostData, s.hostData, out);
+    inList('idKeyDigest', m.idKeyDigest, s.idKeyDigest, out);
+    inList('authorKeyDigest', m.authorKeyDigest, s.authorKeyDigest, out);
+    atLeast('tcb.bootloader', m.reportedTcb.bootloader, s.minTcb?.bootloader, out);
+    atLeast('tcb.tee', m.reportedTcb.tee, s.minTcb?.tee, out);
+    atLeast('tcb.snp', m.reportedTcb.snp, s.minTcb?.snp, out);
+    atLeast('tcb.microcode', m.reportedTcb.microcode, s.minTcb?.microcode, out);
+    equal('vmpl', m.vmpl, s.vmpl, out);
+  } else if (id.kind === 'nitro' && r.tee === 'nitro') {
+    const pcrs = r.measurements.pcrs;
+    for (const n of [0, 1, 2, 3, 4, 8] as const) {
+      inList(`pcr${n}`, pcrs[String(n)] ?? '', id.nitro[`pcr${n}`], out);
+    }
+  }
+  return out;
+}
+
+/** The effective conditions besides measurements; each failure carries its reason code. */
+function gateReasons(
+  eff: PolicyDefaults,
+  r: AttestationResult,
+  name: string,
+  certNotBefore: number | undefined,
+  at: number,
+): Reason[] {
+  const out: Reason[] = [];
+  const add = (code: ReasonCode, message: string) => out.push({ code, message, identity: name });
+  if (r.debug && !eff.debug)
+    add('debug_not_allowed', `${name}: the peer runs in debug mode, which its policy does not allow`);
+  if (r.simulated && !eff.simulated) {
+    add('simulated_not_allowed', `${name}: the evidence chains to a simulated root, which its policy does not allow`);
+  }
+  if (r.tee === 'sgx' || r.tee === 'tdx') {
+    if (!eff.tcbStatus.includes(r.tcbStatus)) {
+      add('tcb_status_not_allowed', `${name}: TCB status ${r.tcbStatus} is not in [${eff.tcbStatus.join(', ')}]`);
+    }
+    const ids = r.advisoryIds.map((a) => a.toUpperCase());
+    const denied = ids.filter((a) => eff.advisories.deny.includes(a));
+    const allow = eff.advisories.allow;
+    const notAllowed = allow ? ids.filter((a) => !allow.includes(a)) : [];
+    if (denied.length > 0) add('advisory_not_allowed', `${name}: advisories ${denied.join(', ')} are denied`);
+    else if (notAllowed.length > 0) {
+      add('advisory_not_allowed', `${name}: advisories ${notAllowed.join(', ')} are not in the allow list`);
+    }
+  }
+  if (eff.maxCertificateAge !== undefined) {
+    if (certNotBefore === undefined) {
+      add('certificate_too_old', `${name}: maxCertificateAge is set but the certificate's notBefore is unknown`);
+    } else if (at - certNotBefore > eff.maxCertificateAge) {
+      add(
+        'certificate_too_old',
+        `${name}: certificate is ${at - certNotBefore}s old; the limit is ${eff.maxCertificateAge}s`,
+      );
+    }
+  }
+  return out;
+}
+
+const TEE_OF_KIND = { sgx: 'sgx', tdx: 'tdx', snp: 'sev-snp', nitro: 'nitro' } as const;
+
+/**
+ * Decides whether a verified attestation result is acceptable under `policy`.
+ * `ctx.at` is the decision time in unix seconds (default: now); `ctx.certificate.notBefore`
+ * (unix seconds) is needed when a maxCertificateAge applies.
+ *
+ * @example
+ * const d = evaluatePolicy(policy, socket.attestation, { at: Math.floor(Date.now() / 1000) });
+ * if (!d.accept) socket.destroy(); else console.log('peer is', d.identity);
+ */
+export function evaluatePolicy(
+  policy: Policy,
+  result: AttestationResult,
+  ctx: { certificate?: { notBefore: number }; at?: number } = {},
+): Decision {
+  const policyHash = policy.hash;
+  if (!isVerifiedResult(result)) {
+    return {
+      accept: false,
+      policyHash,
+      reasons: [
+        {
+          code: 'unverified_result',
+          message: 'the attestation result was not produced by a ratls appraiser in this process',
+        },
+      ],
+    };
+  }
+  const at = ctx.at ?? Math.floor(Date.now() / 1000);
+  const candidates = policy.identities.filter((id) => TEE_OF_KIND[id.kind] === result.tee);
+  if (candidates.length === 0) {
+    return {
+      accept: false,
+      policyHash,
+      reasons: [{ code: 'tee_not_allowed', message: `the policy has no identity for TEE ${result.tee}` }],
+    };
+  }
+
+  const gateFailures: Reason[] = [];
+  let gateClosest: { identity: string; mismatches: string[] } | undefined;
+  let best: { id: PolicyIdentity; checks: FieldCheck[]; matched: number } | undefined;
+  const partial: { id: PolicyIdentity; checks: FieldCheck[] }[] = [];
+  for (const id of candidates) {
+    const checks = measurementChecks(id, result);
+    const matched = checks.filter((c) => c.ok).length;
+    if (matched === checks.length) {
+      const gates = gateReasons(id.effective, result, id.name, ctx.certificate?.notBefore, at);
+      if (gates.length === 0) return { accept: true, identity: id.name, policyHash, reasons: [] };
+      gateFailures.push(...gates);
+      gateClosest ??= { identity: id.name, mismatches: gates.map((g) => g.message) };
+      continue;
+    }
+    partial.push({ id, checks });
+    if (!best || matched > best.matched) best = { id, checks, matched };
+  }
+
+  // Measurements matched somewhere: the peer is known, but a condition refused it.
+  if (gateFailures.length > 0) {
+    return {
+      accept: false,
+      policyHash,
+      reasons: gateFailures.slice(0, MAX_REASONS),
+      ...(gateClosest ? { closest: gateClosest } : {}),
+    };
+  }
+
+  const parts = partial.slice(0, MAX_CANDIDATES_IN_MESSAGE).map(({ id, checks }) => {
+    const ok = checks.filter((c) => c.ok).map((c) => c.field);
+    const bad = checks.filter((c) => !c.ok).map((c) => c.detail);
+    if (ok.length === 0) return `${id.name}: ${bad.join(', ')}`;
+    return `${ok.join(', ')} ${ok.length === 1 ? 'matches' : 'match'} ${id.name} but ${bad.join(', ')}`;
+  });
+  if (partial.length > MAX_CANDIDATES_IN_MESSAGE)
+    parts.push(`and ${partial.length - MAX_CANDIDATES_IN_MESSAGE} more identities`);
+  const decision: Decision = {
+    accept: false,
+    policyHash,
+    reasons: [{ code: 'measurement_mismatch', message: `no ${result.tee} identity matched: ${parts.join('; ')}` }],
+  };
+  if (best)
+    decision.closest = { identity: best.id.name, mismatches: best.checks.filter((c) => !c.ok).map((c) => c.detail) };
+  return decision;
+}
+
+/**
+ * One line for logs.
+ * @example decisionSummary(d) // 'accept identity=payments policy=1a2b3c4d'
+ */
+export function decisionSummary(decision: Decision): string {
+  const policy = `policy=${decision.policyHash.slice(0, 8)}`;
+  if (decision.accept) return `accept identity=${decision.identity} ${policy}`;
+  const first = decision.reasons[0];
+  const more = decision.reasons.length > 1 ? ` (+${decision.reasons.length - 1} more)` : '';
+  const closest = decision.closest ? ` closest=${decision.closest.identity}` : '';
+  const line = `reject ${first?.code ?? 'unknown'}${closest} ${policy}: ${first?.message ?? ''}${more}`;
+  return line.length > 1024 ? `${line.slice(0, 1023)}…` : line;
+}

@@ -1,1 +1,14 @@
-export {};
+export { KeyPair, type KeyType, SIGNATURE_HASH, exportPrivateKeyPem, generateKeyPair } from './keys.js';
+export {
+  type BuildRaTlsCertificateOptions,
+  type CertificateAttestation,
+  type CertificateFormat,
+  DEFAULT_BACKDATE_SECONDS,
+  DEFAULT_SUBJECT_CN,
+  DEFAULT_VALIDITY_SECONDS,
+  MAX_NONCE_BYTES,
+  MAX_VALIDITY_SECONDS,
+  type RaTlsCertificate,
+  buildRaTlsCertificate,
+} from './certificate.js';
+export { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';

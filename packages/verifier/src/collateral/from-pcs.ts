@@ -1,7 +1,8 @@
 /** Assembling `DcapCollateral` from raw Intel PCS/PCCS responses. */
-import { extractSignedJson } from './signed-json.js';
-import { decodeIssuerChain } from './issuer-chain.js';
+
 import { normalizeCrl } from './crl.js';
+import { decodeIssuerChain } from './issuer-chain.js';
+import { extractSignedJson } from './signed-json.js';
 import type { DcapCollateral } from './types.js';
 
 /** Raw PCS responses: bodies as received, issuer chains as the (URL-encoded) header values. */

@@ -9,7 +9,7 @@ import { CollateralError, ConfigError, RatlsError } from '@ratls/evidence';
 import { type CacheEntry, cacheKey, readCacheFile, writeCacheFile } from './disk-cache.js';
 import { collateralFacts } from './facts.js';
 import { collateralFromPcsResponses } from './from-pcs.js';
-import { boundedGet, type BoundedGetOptions } from './http.js';
+import { type BoundedGetOptions, boundedGet } from './http.js';
 import type { CollateralRequest, CollateralSource, DcapCollateral } from './types.js';
 
 export interface PccsCollateralSourceOptions {

@@ -1,0 +1,87 @@
+import { type KeyObject, X509Certificate } from 'node:crypto';
+import { AppraisalError, bytesEqual } from '@ratls/evidence';
+import type { TrustAnchor } from '../trust.js';
+
+const STEP = 'nitro-chain';
+
+export interface NitroChainResult {
+  leafKey: KeyObject;
+  anchor: TrustAnchor;
+  window: { notBefore: number; notAfter: number };
+}
+
+function fail(code: string, msg: string, cause?: unknown): AppraisalError {
+  return new AppraisalError(code, STEP, `nitro certificate chain: ${msg}`, { cause });
+}
+
+function parse(der: Uint8Array, what: string): X509Certificate {
+  try {
+    return new X509Certificate(Buffer.from(der));
+  } catch (e) {
+    throw fail('ERR_NITRO_CERT_INVALID', `${what} is not a parseable X.509 certificate`, e);
+  }
+}
+
+function secs(s: string, what: string): number {
+  const t = Date.parse(s);
+  if (!Number.isFinite(t)) throw fail('ERR_NITRO_CERT_INVALID', `${what} has an unreadable validity date "${s}"`);
+  return Math.floor(t / 1000);
+}
+
+/**
+ * Checks leaf ← cabundle[n-1] ← … ← cabundle[0], cabundle[0] byte-equal to a trust anchor, every
+ * certificate valid at `at` (unix seconds), every issuer a CA, the leaf key P-384 (AWS Nitro Enclaves
+ * "Verifying the root of trust", steps 2–3).
+ *
+ * @example const { leafKey, window } = verifyNitroChain(doc.certificate, doc.cabundle, at, [awsNitroRootG1()])
+ */
+export function verifyNitroChain(
+  leafDer: Uint8Array,
+  cabundle: Uint8Array[],
+  at: number,
+  anchors: TrustAnchor[],
+): NitroChainResult {
+  const rootDer = cabundle[0];
+  if (!rootDer) throw fail('ERR_NITRO_CHAIN', 'cabundle is empty');
+  const anchor = anchors.find((a) => bytesEqual(a.der, rootDer));
+  if (!anchor) {
+    throw fail(
+      'ERR_NITRO_ROOT_UNTRUSTED',
+      'cabundle[0] is not a configured trust anchor (expected the AWS Nitro root G1)',
+    );
+  }
+  const certs = [...cabundle.map((d, i) => parse(d, `cabundle[${i}]`)), parse(leafDer, 'leaf certificate')];
+  const name = (i: number): string => (i === certs.length - 1 ? 'leaf certificate' : `cabundle[${i}]`);
+  let notBefore = Number.NEGATIVE_INFINITY;
+  let notAfter = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < certs.length; i++) {
+    const c = certs[i] as X509Certificate;
+    const issuer = (i === 0 ? c : certs[i - 1]) as X509Certificate;
+    if (i < certs.length - 1 && !c.ca) throw fail('ERR_NITRO_CHAIN', `${name(i)} is not a CA certificate`);
+    if (!c.checkIssued(issuer))
+      throw fail('ERR_NITRO_CHAIN', `${name(i)} was not issued by ${name(i === 0 ? 0 : i - 1)}`);
+    let ok = false;
+    try {
+      ok = c.verify(issuer.publicKey);
+    } catch (e) {
+      throw fail('ERR_NITRO_CHAIN', `${name(i)}: signature check failed`, e);
+    }
+    if (!ok) throw fail('ERR_NITRO_CHAIN', `${name(i)} signature does not verify under ${name(i === 0 ? 0 : i - 1)}`);
+    const nb = secs(c.validFrom, name(i));
+    const na = secs(c.validTo, name(i));
+    if (at < nb || at > na) {
+      throw fail(
+        'ERR_NITRO_CERT_EXPIRED',
+        `${name(i)} is valid ${new Date(nb * 1000).toISOString()} to ${new Date(na * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
+      );
+    }
+    notBefore = Math.max(notBefore, nb);
+    notAfter = Math.min(notAfter, na);
+  }
+  const leaf = certs[certs.length - 1] as X509Certificate;
+  const key = leaf.publicKey;
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {
+    throw fail('ERR_NITRO_CERT_INVALID', 'leaf certificate key is not EC P-384');
+  }
+  return { leafKey: key, anchor, window: { notBefore, notAfter } };
+}

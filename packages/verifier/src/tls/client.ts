@@ -1,0 +1,211 @@
+/**
+ * Attested TLS clients. The server's certificate is judged by the appraiser in `secureConnect`;
+ * the web-PKI checks are off (`rejectUnauthorized: false`, no `checkServerIdentity`) because the
+ * attestation replaces them. Until the decision the socket is gated both ways:
+ * - writes: the socket's `_write`/`_writev`/`_final` hold every chunk (and the FIN) until accept,
+ *   so `socket.write()` right after `connect()` cannot leak to an unverified server;
+ * - reads: chunks the server sends early are held (bounded) and replayed after accept, so no
+ *   `data` listener sees bytes from an unverified server.
+ * On accept the socket emits `attested` (and `socket.attestation` is set); on reject it is
+ * destroyed with an `AttestationRejectedError`.
+ */
+import tls from 'node:tls';
+import { RatlsError } from '@ratls/evidence';
+import { runAppraisal, toAttestation } from './appraise.js';
+import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './server.js';
+import type { Attestation, PeerAppraiser } from './types.js';
+
+export interface ClientAttestationOptions {
+  verifier: PeerAppraiser;
+  /** From connect to decision (default 10 s). */
+  timeoutMs?: number;
+  /** Bytes of early server data held before the decision (default 64 KiB); more rejects. */
+  maxEarlyDataBytes?: number;
+  /** Freshness: the nonce the server's evidence must carry. */
+  expectedNonce?: Uint8Array;
+  clock?: () => number;
+}
+
+export type AttestedConnectionOptions = tls.ConnectionOptions & { attestation: ClientAttestationOptions };
+
+/** A client TLS socket; `attestation` is set once `attested` has been emitted. */
+export type AttestedClientSocket = tls.TLSSocket & { attestation?: Attestation };
+
+const DEFAULT_MAX_EARLY_DATA = 64 * 1024;
+
+type WriteCb = (error?: Error | null) => void;
+type WritevChunks = Array<{ chunk: unknown; encoding: BufferEncoding }>;
+
+/**
+ * Like `tls.connect`, but the server must present an RA-TLS certificate the appraiser accepts.
+ * `cb` runs on `attested`, not on `secureConnect`. Writes made before then are held, never sent.
+ * @example
+ * const s = connect({ host: '127.0.0.1', port, attestation: { verifier } }, () => console.log(s.attestation));
+ * s.write('ping'); // held until the server is accepted
+ * s.on('error', (e) => console.error(e.code));
+ */
+export function connect(options: AttestedConnectionOptions, cb?: () => void): AttestedClientSocket {
+  const { attestation, ...tlsOptions } = options;
+  const socket = tls.connect({
+    ...tlsOptions,
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+  }) as AttestedClientSocket;
+  gateClientSocket(socket, attestation);
+  if (cb) socket.once('attested', cb);
+  return socket;
+}
+
+/**
+ * Resolves with the socket once the server is accepted; rejects with the reason otherwise.
+ * @example const socket = await connectAttested({ host, port, attestation: { verifier } })
+ */
+export function connectAttested(
+  options: AttestedConnectionOptions,
+): Promise<AttestedClientSocket & { attestation: Attestation }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(options);
+    const onError = (e: Error) => reject(e);
+    const onClose = () =>
+      reject(
+        new RatlsError(TLS_ERRORS.CLOSED_BEFORE_DECISION, 'tls', 'connection closed before the attestation decision'),
+      );
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    socket.once('attested', () => {
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      resolve(socket as AttestedClientSocket & { attestation: Attestation });
+    });
+  });
+}
+
+/** Installs the write/read gate and the decision on a client TLS socket that has not connected yet. */
+export function gateClientSocket(socket: AttestedClientSocket, opts: ClientAttestationOptions): void {
+  const clock = opts.clock ?? Date.now;
+  const maxEarly = opts.maxEarlyDataBytes ?? DEFAULT_MAX_EARLY_DATA;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  let state: 'pending' | 'accepted' | 'rejected' = 'pending';
+  const heldWrites: Array<() => void> = [];
+  const heldCallbacks: WriteCb[] = [];
+  const heldReads: Array<[unknown, BufferEncoding | undefined]> = [];
+  let heldBytes = 0;
+  const ac = new AbortController();
+
+  const origWrite = socket._write;
+  const origWritev = socket._writev;
+  const origFinal = socket._final;
+  const origPush = socket.push;
+
+  socket._write = function gatedWrite(chunk: unknown, encoding: BufferEncoding, cb: WriteCb): void {
+    if (state === 'accepted') return origWrite.call(socket, chunk, encoding, cb);
+    if (state === 'rejected') return cb(rejectedError());
+    heldCallbacks.push(cb);
+    heldWrites.push(() => origWrite.call(socket, chunk, encoding, cb));
+  };
+  if (origWritev) {
+    socket._writev = function gatedWritev(chunks: WritevChunks, cb: WriteCb): void {
+      if (state === 'accepted') return origWritev.call(socket, chunks, cb);
+      if (state === 'rejected') return cb(rejectedError());
+      heldCallbacks.push(cb);
+      heldWrites.push(() => origWritev.call(socket, chunks, cb));
+    };
+  }
+  if (origFinal) {
+    socket._final = function gatedFinal(cb: WriteCb): void {
+      if (state === 'accepted') return origFinal.call(socket, cb);
+      if (state === 'rejected') return cb(rejectedError());
+      heldCallbacks.push(cb);
+      heldWrites.push(() => origFinal.call(socket, cb));
+    };
+  }
+  socket.push = function gatedPush(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (state === 'accepted') return origPush.call(socket, chunk, encoding);
+    if (state === 'rejected') return false;
+    if (chunk !== null && typeof chunk === 'object' && 'byteLength' in chunk) {
+      heldBytes += (chunk as Uint8Array).byteLength;
+    }
+    heldReads.push([chunk, encoding]);
+    if (heldBytes > maxEarly) {
+      reject(
+        new RatlsError(
+          TLS_ERRORS.EARLY_DATA_OVERFLOW,
+          'tls',
+          `server sent more than ${maxEarly} bytes before the attestation decision`,
+        ),
+      );
+    }
+    // false asks the stream to stop reading from the wire until someone consumes the stream.
+    return false;
+  };
+
+  function rejectedError(): RatlsError {
+    return new RatlsError(TLS_ERRORS.PEER_REJECTED, 'tls', 'write refused: the server was not accepted');
+  }
+
+  const timer = setTimeout(
+    () =>
+      reject(
+        new RatlsError(
+          TLS_ERRORS.HANDSHAKE_TIMEOUT,
+          'tls',
+          `no attestation decision within ${timeoutMs} ms of connect`,
+        ),
+      ),
+    timeoutMs,
+  );
+
+  function release(): void {
+    // Put the stream's own methods back, then let the held work through in order.
+    socket._write = origWrite;
+    if (origWritev) socket._writev = origWritev;
+    if (origFinal) socket._final = origFinal;
+    socket.push = origPush;
+    for (const [chunk, enc] of heldReads.splice(0)) origPush.call(socket, chunk, enc);
+    for (const w of heldWrites.splice(0)) w();
+  }
+
+  function reject(err: RatlsError): void {
+    if (state !== 'pending') return;
+    state = 'rejected';
+    clearTimeout(timer);
+    // An appraisal in flight records this reject itself when its signal aborts.
+    ac.abort(err);
+    heldReads.length = 0;
+    heldWrites.length = 0;
+    socket.destroy(err);
+    for (const cb of heldCallbacks.splice(0)) cb(err);
+  }
+
+  socket.once('close', () =>
+    reject(
+      new RatlsError(TLS_ERRORS.CLOSED_BEFORE_DECISION, 'tls', 'connection closed before the attestation decision'),
+    ),
+  );
+  socket.once('secureConnect', () => {
+    const x = socket.getPeerX509Certificate();
+    if (!x) {
+      reject(new RatlsError(TLS_ERRORS.NO_PEER_CERTIFICATE, 'tls', 'server presented no certificate'));
+      return;
+    }
+    void runAppraisal(opts.verifier, new Uint8Array(x.raw), {
+      at: clock(),
+      peer: { ip: socket.remoteAddress, port: socket.remotePort, role: 'server' },
+      signal: ac.signal,
+      ...(opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {}),
+    }).then((d) => {
+      if (state !== 'pending') return;
+      if (!d.accept) {
+        reject(AttestationRejectedError.fromDecision(d));
+        return;
+      }
+      clearTimeout(timer);
+      state = 'accepted';
+      heldCallbacks.length = 0;
+      Object.defineProperty(socket, 'attestation', { value: toAttestation(d), enumerable: true });
+      release();
+      socket.emit('attested', socket.attestation);
+    });
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Stable codes for rejects decided by the TLS layer itself (before or around appraisal).
+ * Appraisal and policy failures keep the code their own step gave them.
+ */
+import { RatlsError } from '@ratls/evidence';
+import type { PeerDecision } from './types.js';
+
+export const TLS_ERRORS = {
+  /** The peer presented no certificate (server: client sent none despite the request). */
+  NO_PEER_CERTIFICATE: 'ERR_TLS_NO_PEER_CERTIFICATE',
+  /** The handshake plus the decision did not finish within the deadline. */
+  HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
+  /** The TLS handshake itself failed (bad record, protocol mismatch, peer hung up). */
+  HANDSHAKE_FAILED: 'ERR_TLS_HANDSHAKE_FAILED',
+  /** `maxConcurrentHandshakes` connections were already waiting for a decision. */
+  TOO_MANY_HANDSHAKES: 'ERR_TLS_TOO_MANY_HANDSHAKES',
+  /** Appraising one certificate took longer than `appraisalTimeoutMs`. */
+  APPRAISAL_TIMEOUT: 'ERR_TLS_APPRAISAL_TIMEOUT',
+  /** The peer certificate is larger than the configured bound. */
+  CERTIFICATE_TOO_LARGE: 'ERR_TLS_CERTIFICATE_TOO_LARGE',
+  /** The appraiser threw or returned something that is not a decision. */
+  APPRAISER_FAILED: 'ERR_TLS_APPRAISER_FAILED',
+  /** A result that no ratls appraiser produced reached the policy step. */
+  RESULT_UNVERIFIED: 'ERR_TLS_RESULT_UNVERIFIED',
+  /** The peer sent more than the hold limit before the decision was made. */
+  EARLY_DATA_OVERFLOW: 'ERR_TLS_EARLY_DATA_OVERFLOW',
+  /** The socket closed before a decision was made. */
+  CLOSED_BEFORE_DECISION: 'ERR_TLS_CLOSED_BEFORE_DECISION',
+  /** The attested dispatcher was asked for a plain-text (non-TLS) origin. */
+  NOT_TLS: 'ERR_TLS_NOT_TLS',
+  /** The peer was rejected (generic fallback when the decision carries no code). */
+  PEER_REJECTED: 'ERR_TLS_PEER_REJECTED',
+} as const;
+
+/** A peer was refused. `code` is the reason's own code; `peerDecision` carries the full answer. */
+export class AttestationRejectedError extends RatlsError {
+  readonly peerDecision: PeerDecision | undefined;
+  constructor(code: string, message: string, peerDecision?: PeerDecision, options?: { cause?: unknown }) {
+    super(code, 'tls', message, options);
+    this.peerDecision = peerDecision;
+  }
+
+  /** Builds the error for a rejecting decision, taking its first stable code. */
+  static fromDecision(d: PeerDecision): AttestationRejectedError {
+    const reason = d.error ?? (d.decision && !d.decision.accept ? d.decision.reasons[0] : undefined);
+    const code = reason?.code ?? TLS_ERRORS.PEER_REJECTED;
+    const msg = reason?.message ?? 'peer rejected by attestation policy';
+    return new AttestationRejectedError(code, `attested TLS: peer rejected: ${msg}`, d);
+  }
+}
+
+/** Coerces whatever an appraiser returned into a decision; anything malformed rejects. */
+export function normalizeDecision(d: unknown): PeerDecision {
+  if (typeof d === 'object' && d !== null && (d as { accept?: unknown }).accept === true) return d as PeerDecision;
+  if (typeof d === 'object' && d !== null && (d as { accept?: unknown }).accept === false) return d as PeerDecision;
+  return {
+    accept: false,
+    error: { code: TLS_ERRORS.APPRAISER_FAILED, message: 'appraiser returned no decision' },
+  };
+}

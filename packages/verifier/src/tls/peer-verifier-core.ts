@@ -1,0 +1,231 @@
+/**
+ * The relying-party step for one TLS peer: verified result (cached) → policy (every time) →
+ * exactly one audit event. The appraisal functions are injected so the composition can be tested
+ * with fixed inputs; `createPeerVerifier` wires in the real certificate verifier and policy.
+ */
+import { createHash } from 'node:crypto';
+import { MAX_CERT_BYTES, RatlsError, toRatlsError } from '@ratls/evidence';
+import type { Decision } from '../policy/types.js';
+import { type AttestationResult, isVerifiedResult } from '../result.js';
+import { TLS_ERRORS } from './errors.js';
+import { WindowedLru } from './lru.js';
+import type { PeerAppraiser, PeerCertificateInfo, PeerContext, PeerDecision, PeerRole } from './types.js';
+
+/** What certificate verification hands back (the shape of certificate/'s `CertificateVerification`). */
+export interface PeerVerification {
+  result: AttestationResult;
+  certificate: PeerCertificateInfo;
+  binding: { formats: string[] };
+}
+
+/** The audit input this layer produces (a subset of audit/'s `record` input). */
+export interface PeerAuditInput {
+  decision?: Decision;
+  result?: AttestationResult;
+  error?: { code: string; message: string };
+  peer?: { ip?: string; port?: number; certSha256?: string; role?: PeerRole };
+  listener?: string;
+  format?: string;
+  action?: string;
+  /** Unix milliseconds. */
+  at?: number;
+}
+
+export interface PeerAuditLog {
+  record(input: PeerAuditInput): unknown;
+}
+
+export interface PeerVerifierCoreOptions {
+  /** Verifies the certificate and its evidence at `at`; throws a RatlsError on failure. */
+  verify(certDer: Uint8Array, opts: { at: Date; expectedNonce?: Uint8Array }): Promise<PeerVerification>;
+  /** Applies the current policy; called on every connection so a reload applies at once. */
+  evaluate(result: AttestationResult, ctx: { certificate: { notBefore: number }; at: number }): Decision;
+  audit?: PeerAuditLog;
+  cache?: { maxEntries?: number };
+  listener?: string;
+  /** Bound on one certificate's verification (default 10 s). */
+  appraisalTimeoutMs?: number;
+  /** Bound on the peer certificate's size (default evidence's MAX_CERT_BYTES, 256 KiB). */
+  maxCertificateBytes?: number;
+}
+
+export interface PeerVerifier extends PeerAppraiser {
+  /** Number of cached verified results (for tests and metrics). */
+  readonly cacheSize: number;
+  /** Drops every cached result (e.g. after a trust-anchor change). */
+  clearCache(): void;
+}
+
+const DEFAULT_APPRAISAL_TIMEOUT_MS = 10_000;
+const DEFAULT_CACHE_ENTRIES = 1024;
+
+/**
+ * Builds a PeerAppraiser from injected verification and policy steps.
+ * @example
+ * const v = createPeerVerifierCore({ verify: (der, o) => verifyCertificate(der, o), evaluate: (r, c) => evaluatePolicy(p, r, c) })
+ * const d = await v.appraise(der, { at: Date.now(), peer: { role: 'client' } })
+ */
+export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerifier {
+  const cache = new WindowedLru<PeerVerification>(opts.cache?.maxEntries ?? DEFAULT_CACHE_ENTRIES);
+  const inflight = new Map<string, Promise<PeerVerification>>();
+  const timeoutMs = opts.appraisalTimeoutMs ?? DEFAULT_APPRAISAL_TIMEOUT_MS;
+  const maxBytes = opts.maxCertificateBytes ?? MAX_CERT_BYTES;
+
+  function audit(input: PeerAuditInput): void {
+    try {
+      opts.audit?.record(input);
+    } catch {
+      // A failing audit sink must not change the decision or crash the connection path.
+    }
+  }
+
+  /** One verification per fingerprint at a time; its success fills the cache. */
+  function verifyShared(fp: string, der: Uint8Array, at: number): Promise<PeerVerification> {
+    const running = inflight.get(fp);
+    if (running) return running;
+    const p = withTimeout(opts.verify(der, { at: new Date(at) }), timeoutMs).then((v) => {
+      if (isVerifiedResult(v.result)) {
+        const from = Math.max(v.certificate.notBefore, v.result.collateralWindow.notBefore);
+        const until = Math.min(v.certificate.notAfter, v.result.collateralWindow.notAfter);
+        cache.set(fp, v, from, until);
+      }
+      return v;
+    });
+    inflight.set(fp, p);
+    const done = () => inflight.delete(fp);
+    p.then(done, done);
+    return p;
+  }
+
+  async function decide(der: Uint8Array, ctx: PeerContext, fp: string): Promise<PeerDecision & { format?: string }> {
+    const atSec = Math.floor(ctx.at / 1000);
+    let v: PeerVerification | undefined;
+    if (ctx.expectedNonce) {
+      // A nonce makes the result specific to this connection: never cached, never shared.
+      v = await withTimeout(opts.verify(der, { at: new Date(ctx.at), expectedNonce: ctx.expectedNonce }), timeoutMs);
+    } else {
+      v = cache.get(fp, atSec) ?? (await verifyShared(fp, der, ctx.at));
+    }
+    if (!isVerifiedResult(v.result)) {
+      throw new RatlsError(
+        TLS_ERRORS.RESULT_UNVERIFIED,
+        'tls',
+        'certificate verifier returned a result no appraiser made',
+      );
+    }
+    const decision = opts.evaluate(v.result, { certificate: { notBefore: v.certificate.notBefore }, at: atSec });
+    return {
+      accept: decision.accept === true,
+      result: v.result,
+      decision,
+      certificate: v.certificate,
+      format: v.binding.formats[0],
+    };
+  }
+
+  return {
+    get cacheSize() {
+      return cache.size;
+    },
+    clearCache() {
+      cache.clear();
+    },
+    async appraise(certDer, ctx) {
+      const fp = sha256Hex(certDer);
+      const peer = { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role, certSha256: fp };
+      const listener = ctx.listener ?? opts.listener;
+      let out: PeerDecision & { format?: string };
+      try {
+        if (certDer.byteLength > maxBytes) {
+          throw new RatlsError(
+            TLS_ERRORS.CERTIFICATE_TOO_LARGE,
+            'tls',
+            `peer certificate is ${certDer.byteLength} bytes, above the ${maxBytes}-byte bound`,
+          );
+        }
+        const work = decide(certDer, ctx, fp);
+        out = ctx.signal ? await raceAbort(work, ctx.signal) : await work;
+      } catch (e) {
+        const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'tls');
+        out = { accept: false, error: { code: err.code, message: err.message } };
+      }
+      audit({
+        ...(out.decision ? { decision: out.decision } : {}),
+        ...(out.result ? { result: out.result } : {}),
+        ...(out.error ? { error: out.error } : {}),
+        peer,
+        ...(listener ? { listener } : {}),
+        ...(out.format ? { format: out.format } : {}),
+        action: out.accept ? 'accept' : 'reject',
+        at: ctx.at,
+      });
+      const { format: _format, ...decision } = out;
+      return decision;
+    },
+    reject(error, ctx) {
+      const listener = ctx.listener ?? opts.listener;
+      audit({
+        error: { code: error.code, message: error.message },
+        peer: { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role },
+        ...(listener ? { listener } : {}),
+        action: 'reject',
+        at: ctx.at,
+      });
+    },
+  };
+}
+
+export function sha256Hex(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(
+      () =>
+        reject(
+          new RatlsError(TLS_ERRORS.APPRAISAL_TIMEOUT, 'tls', `certificate appraisal did not finish within ${ms} ms`),
+        ),
+      ms,
+    );
+    t.unref();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  // The work keeps running (its result may still fill the cache); only this caller stops waiting.
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): RatlsError {
+  const r: unknown = signal.reason;
+  return r instanceof RatlsError
+    ? r
+    : new RatlsError(TLS_ERRORS.CLOSED_BEFORE_DECISION, 'tls', 'connection ended before the attestation decision');
+}

@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
+import { TLS_ERRORS } from './errors.js';
+import { createPeerVerifierCore, type PeerAuditInput } from './peer-verifier-core.js';
+import { type AttestedSocket, createServer } from './server.js';
+import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } from './testing.js';
+import type { PeerAppraiser } from './types.js';
+
+let serverCreds: TestCredentials;
+let good: TestCredentials;
+let bad: TestCredentials;
+
+before(async () => {
+  [serverCreds, good, bad] = await Promise.all([
+    makeSelfSigned('server'),
+    makeSelfSigned('good'),
+    makeSelfSigned('bad'),
+  ]);
+});
+
+async function listen(server: net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function close(server: net.Server): Promise<void> {
+  // Drop whatever is still open so close() returns promptly.
+  (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  await new Promise<void>((r) => server.close(() => r()));
+}
+
+function clientTo(port: number, creds?: TestCredentials, onSecure?: (s: tls.TLSSocket) => void): tls.TLSSocket {
+  const s = tls.connect({
+    host: '127.0.0.1',
+    port,
+    rejectUnauthorized: false,
+    ...(creds ? { key: creds.key, cert: creds.cert } : {}),
+  });
+  s.on('error', () => undefined);
+  if (onSecure) s.once('secureConnect', () => onSecure(s));
+  return s;
+}
+
+/** Resolves when the socket is closed by the other side (or errors). */
+function closed(s: net.Socket): Promise<void> {
+  return s.destroyed ? Promise.resolve() : new Promise((r) => s.once('close', () => r()));
+}
+
+function auditedVerifier(allow: string[], opts: { delayMs?: number } = {}) {
+  const events: PeerAuditInput[] = [];
+  const verifier = createPeerVerifierCore({
+    async verify(der) {
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      const { createHash } = await import('node:crypto');
+      const fp = createHash('sha256').update(der).digest('hex');
+      if (!allow.includes(fp)) throw Object.assign(new Error('no evidence'), {});
+      return {
+        result: fakeSgxResult(),
+        certificate: {
+          fingerprintSha256: fp,
+          notBefore: 0,
+          notAfter: 4_102_444_800,
+          subject: 'CN=x',
+          formats: ['fake'],
+        },
+        binding: { formats: ['fake'] },
+      };
+    },
+    evaluate: () => ({ accept: true, identity: 'app', policyHash: 'ab'.repeat(32), reasons: [] }),
+    audit: { record: (e) => events.push(e) },
+  });
+  return { verifier, events };
+}
+
+describe('attested TLS server', () => {
+  test('accepts an allowed client; handler sees socket.attestation and the bytes sent right away', async () => {
+    const verifier = fakeAppraiser([good.fingerprint], { identity: 'payments' });
+    const got: Buffer[] = [];
+    let seen: AttestedSocket | undefined;
+    const server = createServer(
+      { key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } },
+      (socket) => {
+        seen = socket;
+        socket.on('data', (d: Buffer) => {
+          got.push(d);
+          socket.end('pong');
+        });
+      },
+    );
+    const port = await listen(server);
+    try {
+      const c = clientTo(port, good, (s) => s.write('ping'));
+      const reply: Buffer[] = [];
+      c.on('data', (d: Buffer) => reply.push(d));
+      await closed(c);
+      assert.equal(Buffer.concat(got).toString(), 'ping');
+      assert.equal(Buffer.concat(reply).toString(), 'pong');
+      assert.equal(seen?.attestation.identity, 'payments');
+      assert.equal(seen?.attestation.result?.tee, 'sgx');
+      assert.equal(verifier.calls[0]?.ctx.peer.role, 'client');
+      assert.equal(verifier.calls[0]?.ctx.peer.ip, '127.0.0.1');
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('rejected client: destroyed, its immediate application data never reaches the handler', async () => {
+    // The appraiser is slow on purpose so the client's bytes are surely in the server's buffer first.
+    const verifier = fakeAppraiser([good.fingerprint], { delayMs: 100 });
+    let handlerCalls = 0;
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, (s) => {
+      handlerCalls++;
+      s.on('data', () => assert.fail('rejected bytes reached the application'));
+    });
+    const secureListeners: unknown[] = [];
+    server.on('secureConnection', (s) => secureListeners.push(s));
+    const rejected: string[] = [];
+    server.on('attestationRejected', (e: { code: string }) => rejected.push(e.code));
+    const port = await listen(server);
+    try {
+      let wrote = false;
+      const c = clientTo(port, bad, (s) => {
+        wrote = s.write('GET /secret HTTP/1.1\r\nhost: x\r\n\r\n');
+        s.write(Buffer.alloc(32 * 1024, 1));
+      });
+      await closed(c);
+      assert.ok(wrote !== undefined);
+      assert.equal(handlerCalls, 0);
+      assert.equal(secureListeners.length, 0);
+      assert.deepEqual(rejected, ['ERR_FAKE_REJECT']);
+      assert.deepEqual(
+        verifier.rejects.map((r) => r.code),
+        ['ERR_FAKE_REJECT'],
+      );
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('client without a certificate is rejected with its own code', async () => {
+    const verifier = fakeAppraiser([good.fingerprint]);
+    let handlerCalls = 0;
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, () => {
+      handlerCalls++;
+    });
+    const port = await listen(server);
+    try {
+      const c = clientTo(port, undefined, (s) => s.write('hello'));
+      await closed(c);
+      assert.equal(handlerCalls, 0);
+      assert.equal(verifier.calls.length, 0);
+      assert.deepEqual(
+        verifier.rejects.map((r) => r.code),
+        [TLS_ERRORS.NO_PEER_CERTIFICATE],
+      );
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('handshake timeout: silent TCP client and a client stalled mid-ClientHello are dropped', async () => {
+    const { verifier, events } = auditedVerifier([good.fingerprint]);
+    const server = createServer({
+      key: serverCreds.key,
+      cert: serverCreds.cert,
+      attestation: { verifier, handshakeTimeoutMs: 150 },
+    });
+    const port = await listen(server);
+    try {
+      const t0 = Date.now();
+      const silent = net.connect(port, '127.0.0.1');
+      silent.on('error', () => undefined);
+      const stalled = net.connect(port, '127.0.0.1', () => {
+        // A TLS handshake record header promising 512 bytes, then nothing more.
+        stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01]));
+      });
+      stalled.on('error', () => undefined);
+      await Promise.all([closed(silent), closed(stalled)]);
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed >= 140 && elapsed < 2000, `closed after ${elapsed} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(events.length, 2);
+      assert.deepEqual(
+        events.map((e) => e.error?.code),
+        [TLS_ERRORS.HANDSHAKE_TIMEOUT, TLS_ERRORS.HANDSHAKE_TIMEOUT],
+      );
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('a decision slower than the deadline rejects with one audit event, never the handler', async () => {
+    const { verifier, events } = auditedVerifier([good.fingerprint], { delayMs: 400 });
+    let handlerCalls = 0;
+    const server = createServer(
+      { key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier, handshakeTimeoutMs: 150 } },
+      () => {
+        handlerCalls++;
+      },
+    );
+    const port = await listen(server);
+    try {
+      const c = clientTo(port, good);
+      await closed(c);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(handlerCalls, 0);
+      assert.equal(events.length, 1);
+      assert.equal(events[0]?.error?.code, TLS_ERRORS.HANDSHAKE_TIMEOUT);
+      assert.equal(events[0]?.action, 'reject');
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('maxConcurrentHandshakes: the connection over the bound is closed at once and audited', async () => {
+    const { verifier, events } = auditedVerifier([good.fingerprint]);
+    const server = createServer({
+      key: serverCreds.key,
+      cert: serverCreds.cert,
+      attestation: { verifier, maxConcurrentHandshakes: 2, handshakeTimeoutMs: 1000 },
+    });
+    const port = await listen(server);
+    const socks: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => undefined);
+        socks.push(s);
+        await once(s, 'connect');
+      }
+      await new Promise((r) => setTimeout(r, 30));
+      const third = net.connect(port, '127.0.0.1');
+      third.on('error', () => undefined);
+      const t0 = Date.now();
+      await closed(third);
+      assert.ok(Date.now() - t0 < 500);
+      assert.deepEqual(
+        events.map((e) => e.error?.code),
+        [TLS_ERRORS.TOO_MANY_HANDSHAKES],
+      );
+      // Once the waiting ones are gone, new handshakes are admitted again.
+      for (const s of socks) s.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      const ok = clientTo(port, good);
+      await once(ok, 'secureConnect');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(events.at(-1)?.action, 'accept');
+      ok.destroy();
+    } finally {
+      for (const s of socks) s.destroy();
+      await close(server);
+    }
+  });
+
+  test('one audit event per attempt across accept, reject, no certificate and TLS garbage', async () => {
+    const { verifier, events } = auditedVerifier([good.fingerprint]);
+    const server = createServer(
+      { key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier, listener: 'l1' } },
+      (s) => s.end(),
+    );
+    const port = await listen(server);
+    try {
+      await closed(clientTo(port, good));
+      await closed(clientTo(port, bad));
+      await closed(clientTo(port));
+      const junk = net.connect(port, '127.0.0.1', () => junk.write('GET / HTTP/1.1\r\n\r\n'));
+      junk.on('error', () => undefined);
+      await closed(junk);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(
+        events.map((e) => `${e.action}:${e.error?.code ?? ''}`),
+        [
+          'accept:',
+          'reject:ERR_TLS_APPRAISER_FAILED',
+          `reject:${TLS_ERRORS.NO_PEER_CERTIFICATE}`,
+          `reject:${TLS_ERRORS.HANDSHAKE_FAILED}`,
+        ],
+      );
+      assert.ok(events.every((e) => e.listener === 'l1' && e.peer?.role === 'client'));
+      assert.equal(events[0]?.peer?.certSha256, good.fingerprint);
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('an appraiser that throws rejects (fail closed)', async () => {
+    const verifier: PeerAppraiser = {
+      appraise: () => Promise.reject(new Error('boom')),
+    };
+    let handlerCalls = 0;
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, () => {
+      handlerCalls++;
+    });
+    const port = await listen(server);
+    try {
+      await closed(clientTo(port, good));
+      assert.equal(handlerCalls, 0);
+    } finally {
+      await close(server);
+    }
+  });
+});
+
+after(() => undefined);

@@ -1,0 +1,237 @@
+/**
+ * Attested TLS servers. Node's TLS has no asynchronous verify callback, so the server asks for a
+ * client certificate without judging it (`requestCert: true, rejectUnauthorized: false`), then
+ * holds the finished TLS socket back from the application until the appraiser has decided. The
+ * hold is done by intercepting the server's own `secureConnection` event: every application
+ * listener (including an HTTPS server's HTTP parser) only ever sees accepted sockets, and bytes a
+ * client sends right after its Finished stay in the unread socket buffer and die with it.
+ */
+import type net from 'node:net';
+import tls from 'node:tls';
+import { RatlsError } from '@ratls/evidence';
+import { recordPreReject, runAppraisal, toAttestation } from './appraise.js';
+import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
+import type { Attestation, PeerAppraiser } from './types.js';
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 512;
+
+/** Connection-level bounds shared by every attested listener. */
+export interface AttestationLimits {
+  /** From TCP accept to decision; a slower connection is dropped (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Connections allowed to wait for a decision at once; more are closed on accept (default 512). */
+  maxConcurrentHandshakes?: number;
+  /** Name of this listener in audit events. */
+  listener?: string;
+  /** Decision clock, Unix milliseconds (default Date.now). */
+  clock?: () => number;
+}
+
+/** How a wrapper gets its appraiser: a ready one (`{ verifier }`) or the options to build one. */
+export type AttestationOptions = { verifier: PeerAppraiser } & AttestationLimits;
+
+/** A TLS socket the appraiser accepted. */
+export type AttestedSocket = tls.TLSSocket & { attestation: Attestation };
+
+export type AttestedServerOptions = tls.TlsOptions & { attestation: AttestationOptions };
+
+interface ConnState {
+  raw: net.Socket;
+  tls?: tls.TLSSocket;
+  peer: { ip?: string; port?: number; role: 'client' };
+  decided: boolean;
+  appraising: boolean;
+  timer?: NodeJS.Timeout;
+  ac: AbortController;
+}
+
+type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+
+/** The attestation of an accepted socket, or undefined for anything else. */
+export function attestationOf(socket: unknown): Attestation | undefined {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  const a = (socket as { attestation?: unknown }).attestation;
+  return typeof a === 'object' && a !== null ? (a as Attestation) : undefined;
+}
+
+/** The TLS options every attested server must run with, whatever the caller passed. */
+export function attestedServerTlsOptions<T extends tls.TlsOptions>(options: T, limits: AttestationLimits): T {
+  const timeout = limits.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  return {
+    ...options,
+    requestCert: true,
+    rejectUnauthorized: false,
+    handshakeTimeout: Math.min(options.handshakeTimeout ?? timeout, timeout),
+  };
+}
+
+/**
+ * Makes `server` (a tls.Server or https.Server created with `attestedServerTlsOptions`) decide on
+ * every client certificate before its `secureConnection` listeners run. Accepted sockets get
+ * `socket.attestation` and are also emitted as `attestedConnection`; rejected ones are destroyed
+ * and reported as `attestationRejected` (error, peer).
+ */
+export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, limits: AttestationLimits = {}): void {
+  const timeoutMs = limits.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const maxPending = limits.maxConcurrentHandshakes ?? DEFAULT_MAX_CONCURRENT_HANDSHAKES;
+  const clock = limits.clock ?? Date.now;
+  const listener = limits.listener;
+  const states = new WeakMap<object, ConnState>();
+  let pending = 0;
+  const emit = server.emit.bind(server) as Emit;
+
+  const ctxOf = (st: ConnState) => ({ at: clock(), peer: st.peer, ...(listener ? { listener } : {}) });
+
+  function report(err: RatlsError, st: ConnState): void {
+    if (server.listenerCount('attestationRejected') > 0) emit('attestationRejected', err, st.peer);
+  }
+
+  /** Ends the wait for a decision exactly once; false if it had already ended. */
+  function settle(st: ConnState): boolean {
+    if (st.decided) return false;
+    st.decided = true;
+    pending--;
+    if (st.timer) clearTimeout(st.timer);
+    return true;
+  }
+
+  /** Rejects without a certificate appraisal result (or interrupts one in flight). */
+  function fail(st: ConnState, code: string, message: string): void {
+    if (!settle(st)) return;
+    const err = new RatlsError(code, 'tls', message);
+    // An appraisal in flight records this reject itself when its signal aborts: one event per attempt.
+    if (st.appraising) st.ac.abort(err);
+    else recordPreReject(appraiser, { code, message }, ctxOf(st));
+    st.tls?.destroy();
+    st.raw.destroy();
+    report(err, st);
+  }
+
+  function newState(raw: net.Socket): ConnState {
+    pending++;
+    const st: ConnState = {
+      raw,
+      peer: { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' },
+      decided: false,
+      appraising: false,
+      ac: new AbortController(),
+    };
+    st.timer = setTimeout(
+      () => fail(st, TLS_ERRORS.HANDSHAKE_TIMEOUT, `no attestation decision within ${timeoutMs} ms of accept`),
+      timeoutMs,
+    );
+    raw.once('close', () =>
+      fail(st, TLS_ERRORS.CLOSED_BEFORE_DECISION, 'client closed the connection before the attestation decision'),
+    );
+    states.set(raw, st);
+    return st;
+  }
+
+  function stateOf(sock: tls.TLSSocket): ConnState | undefined {
+    // Node keeps the accepted net.Socket as the TLS socket's `_parent` (stable since v0.11).
+    const parent = (sock as unknown as { _parent?: unknown })._parent;
+    return (typeof parent === 'object' && parent !== null ? states.get(parent) : undefined) ?? states.get(sock);
+  }
+
+  function onSecure(sock: tls.TLSSocket): void {
+    let st = stateOf(sock);
+    if (!st) {
+      // A socket injected without a 'connection' event: give it the same bounds.
+      st = newState(sock);
+    }
+    st.tls = sock;
+    if (st.decided) {
+      sock.destroy();
+      return;
+    }
+    const x = sock.getPeerX509Certificate();
+    if (!x) {
+      fail(st, TLS_ERRORS.NO_PEER_CERTIFICATE, 'client presented no certificate; attested TLS requires one');
+      return;
+    }
+    st.appraising = true;
+    const state = st;
+    void runAppraisal(appraiser, new Uint8Array(x.raw), { ...ctxOf(state), signal: state.ac.signal }).then((d) => {
+      if (!settle(state)) {
+        sock.destroy();
+        return;
+      }
+      if (!d.accept || sock.destroyed) {
+        sock.destroy();
+        if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
+        return;
+      }
+      Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
+      emit('secureConnection', sock);
+      emit('attestedConnection', sock);
+    });
+  }
+
+  server.emit = function attestedEmit(event: string | symbol, ...args: unknown[]): boolean {
+    switch (event) {
+      case 'connection': {
+        const raw = args[0] as net.Socket;
+        if (pending >= maxPending) {
+          const message = `${maxPending} connections already waiting for an attestation decision`;
+          recordPreReject(
+            appraiser,
+            { code: TLS_ERRORS.TOO_MANY_HANDSHAKES, message },
+            {
+              at: clock(),
+              peer: { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' },
+              ...(listener ? { listener } : {}),
+            },
+          );
+          raw.destroy();
+          return true;
+        }
+        newState(raw);
+        return emit(event, ...args);
+      }
+      case 'secureConnection':
+        onSecure(args[0] as tls.TLSSocket);
+        return true;
+      case 'tlsClientError': {
+        const [err, sock] = args as [NodeJS.ErrnoException, tls.TLSSocket];
+        const st = stateOf(sock);
+        if (st) {
+          if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(st, TLS_ERRORS.HANDSHAKE_TIMEOUT, err.message);
+          else fail(st, TLS_ERRORS.HANDSHAKE_FAILED, `TLS handshake failed: ${err.message}`);
+        }
+        return emit(event, ...args);
+      }
+      case 'request': {
+        // HTTPS: requests only come from accepted sockets; anything else is refused, not served.
+        const req = args[0] as { socket?: unknown; attestation?: Attestation };
+        const a = attestationOf(req.socket);
+        if (!a) {
+          (req.socket as net.Socket | undefined)?.destroy();
+          return true;
+        }
+        req.attestation = a;
+        return emit(event, ...args);
+      }
+      default:
+        return emit(event, ...args);
+    }
+  } as typeof server.emit;
+}
+
+/**
+ * Like `tls.createServer`, but every client must present an RA-TLS certificate the appraiser
+ * accepts before `handler` (a `secureConnection` listener) sees the socket.
+ * @example
+ * const server = createServer({ key, cert, attestation: { verifier } }, (socket) => {
+ *   console.log(socket.attestation.identity); socket.end('hello');
+ * });
+ * server.listen(0, '127.0.0.1');
+ */
+export function createServer(options: AttestedServerOptions, handler?: (socket: AttestedSocket) => void): tls.Server {
+  const { attestation, ...tlsOptions } = options;
+  const { verifier, ...limits } = attestation;
+  const server = tls.createServer(attestedServerTlsOptions(tlsOptions, limits));
+  attachAttestation(server, verifier, limits);
+  if (handler) server.on('secureConnection', handler as (s: tls.TLSSocket) => void);
+  return server;
+}

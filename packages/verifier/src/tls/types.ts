@@ -1,0 +1,64 @@
+/**
+ * The narrow contract between the TLS wrappers and whatever appraises a peer certificate.
+ * The wrappers only ever ask one question — "does this certificate's peer get in?" — and hand
+ * the answer to the application; everything about evidence, collateral and policy sits behind it.
+ */
+import type { Decision } from '../policy/types.js';
+import type { AttestationResult } from '../result.js';
+
+export type PeerRole = 'client' | 'server';
+
+/** The policy's decision, passed through to the application untouched. */
+export type PeerPolicyDecision = Decision;
+
+export interface PeerCertificateInfo {
+  fingerprintSha256: string;
+  /** Unix seconds. */
+  notBefore: number;
+  /** Unix seconds. */
+  notAfter: number;
+  subject: string;
+  formats: string[];
+}
+
+export interface PeerContext {
+  /** Decision time, Unix milliseconds (the wrappers pass their clock). */
+  at: number;
+  peer: { ip?: string; port?: number; role: PeerRole };
+  listener?: string;
+  /** Aborted when the connection's deadline passes; the appraiser then rejects with the reason's code. */
+  signal?: AbortSignal;
+  /** Client-side freshness: the nonce the server's evidence must carry (disables result caching). */
+  expectedNonce?: Uint8Array;
+}
+
+export interface PeerDecision {
+  accept: boolean;
+  result?: AttestationResult;
+  decision?: PeerPolicyDecision;
+  error?: { code: string; message: string };
+  certificate?: PeerCertificateInfo;
+}
+
+/**
+ * Appraises a peer's end-entity certificate. Must never throw: every failure is `accept: false`
+ * with an `error` carrying a stable RatlsError code.
+ */
+export interface PeerAppraiser {
+  appraise(certDer: Uint8Array, ctx: PeerContext): Promise<PeerDecision>;
+  /**
+   * Records a reject that happened before any certificate could be appraised (no certificate,
+   * handshake timeout, TLS failure, too many handshakes), so that every attempt yields exactly one
+   * audit event in one place.
+   */
+  reject?(error: { code: string; message: string }, ctx: Omit<PeerContext, 'signal'>): void;
+}
+
+/** What an accepted socket carries as `socket.attestation` (and `req.attestation`). */
+export interface Attestation {
+  result?: AttestationResult;
+  decision?: PeerPolicyDecision;
+  certificate?: PeerCertificateInfo;
+  /** The identity named by the policy, when the decision came from one. */
+  identity?: string;
+}

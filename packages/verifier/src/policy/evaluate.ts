@@ -25,7 +25,7 @@ function inList(field: string, actual: string, allowed: readonly string[] | unde
   const a = actual.toLowerCase();
   const ok = allowed.includes(a);
   const want = allowed.length === 1 ? short(allowed[0] as string) : `one of ${allowed.length} allowed values`;
-  out.push({ field, ok, detail: ok ? '' : `${field} ${short(a)} is not ${want}` });
+  out.push({ field, ok, detail: ok ? '' : `${field} ${a ? short(a) : '(not reported)'} is not ${want}` });
 }
 
 function atLeast(field: string, actual: number, min: number | undefined, out: FieldCheck[]): void {

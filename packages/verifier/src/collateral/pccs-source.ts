@@ -218,6 +218,8 @@ export class PccsCollateralSource implements CollateralSource {
   async #cached(key: string, req: CollateralRequest): Promise<CacheEntry | undefined> {
     const mem = this.#entries.get(key);
     if (mem || !this.#cacheDir || this.#diskChecked.has(key)) return mem;
+    // Bounded like the entries: requests for many unknown FMSPCs must not grow memory without limit.
+    if (this.#diskChecked.size >= this.#maxEntries * 4) this.#diskChecked.clear();
     this.#diskChecked.add(key);
     const disk = await readCacheFile(this.#cacheDir, req, this.#clock());
     const raced = this.#entries.get(key);
@@ -270,6 +272,7 @@ export class PccsCollateralSource implements CollateralSource {
           ? e
           : new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `PCCS response: ${String(e)}`, { cause: e });
       const at = this.#clock();
+      if (this.#failedAt.size >= this.#maxEntries * 4) this.#failedAt.clear();
       this.#failedAt.set(key, at);
       this.#lastFetchOk = false;
       this.#lastError = { code: err.code, message: err.message, at };

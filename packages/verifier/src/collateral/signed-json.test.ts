@@ -72,6 +72,18 @@ describe('extractSignedJson', () => {
     test(`rejects: ${name}`, () => assert.throws(() => extractSignedJson(body, 'tcbInfo'), code(c)));
   }
 
+  test('any JSON object is cut out exactly, whatever its formatting', () => {
+    const obj = fc.dictionary(fc.string(), fc.jsonValue());
+    fc.assert(
+      fc.property(obj, fc.nat(4), fc.constantFrom(' ', '\n', '\t', '\r\n'), (o, indent, ws) => {
+        const inner = JSON.stringify(o, null, indent);
+        const body = `{${ws}"signature":"${SIG}",${ws}"tcbInfo":${ws}${inner}${ws}}`;
+        assert.equal(extractSignedJson(body, 'tcbInfo').json, inner);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('arbitrary input throws only typed errors', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.json()), (s) => {

@@ -11,7 +11,7 @@ export interface SimNitro {
   rootDer: Uint8Array;
   leafDer: Uint8Array;
   interDer: Uint8Array;
-  leafKey: CryptoKeyPair;
+  leafKey: webcrypto.CryptoKeyPair;
 }
 
 export async function simNitroChain(
@@ -19,12 +19,12 @@ export async function simNitroChain(
 ): Promise<SimNitro> {
   const notBefore = new Date('2024-01-01T00:00:00Z');
   const notAfter = new Date('2024-01-02T00:00:00Z');
-  const rootKey = (await subtle.generateKey(EC384, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const interKey = (await subtle.generateKey(EC384, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const rootKey = (await subtle.generateKey(EC384, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const interKey = (await subtle.generateKey(EC384, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const leafKey = (await subtle.generateKey({ name: 'ECDSA', namedCurve: opts.leafCurve ?? 'P-384' }, true, [
     'sign',
     'verify',
-  ])) as CryptoKeyPair;
+  ])) as webcrypto.CryptoKeyPair;
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: 'CN=sim-nitro-root',
@@ -86,7 +86,7 @@ export async function simNitroDoc(
   );
   const prot = encode(new Map([[1, -35]]));
   const { coseSign1ToBeSigned } = await import('./sig-structure.js');
-  const hash = sim.leafKey.publicKey.algorithm as EcKeyAlgorithm;
+  const hash = sim.leafKey.publicKey.algorithm as webcrypto.EcKeyAlgorithm;
   const sig = new Uint8Array(
     await subtle.sign(
       { name: 'ECDSA', hash: hash.namedCurve === 'P-256' ? 'SHA-256' : 'SHA-384' },

@@ -4,6 +4,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { x509 } from '../x509.js';
 
+type KeyPair = webcrypto.CryptoKeyPair;
+
 export const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 export interface TestCertOptions {
@@ -11,21 +13,19 @@ export interface TestCertOptions {
   dnsNames?: string[];
   notBefore?: Date;
   notAfter?: Date;
-  keys?: CryptoKeyPair;
+  keys?: KeyPair;
   name?: string;
 }
 
-export async function newKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
+export async function newKeys(): Promise<KeyPair> {
+  return (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as KeyPair;
 }
 
-export async function spkiOf(keys: CryptoKeyPair): Promise<Uint8Array> {
+export async function spkiOf(keys: KeyPair): Promise<Uint8Array> {
   return new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
 }
 
-export async function buildCert(
-  o: TestCertOptions,
-): Promise<{ der: Uint8Array; keys: CryptoKeyPair; spki: Uint8Array }> {
+export async function buildCert(o: TestCertOptions): Promise<{ der: Uint8Array; keys: KeyPair; spki: Uint8Array }> {
   const keys = o.keys ?? (await newKeys());
   const extensions: x509.Extension[] = (o.extensions ?? []).map(
     (e) => new x509.Extension(e.oid, e.critical ?? false, e.value),

@@ -1,0 +1,152 @@
+/**
+ * The quote-specific half of DCAP appraisal, in Intel QVL's order (QuoteVerifier::verify): given a
+ * parsed quote, its verified PCK chain and verified collateral, check revocation, collateral
+ * match, TDX module, QE report, QE identity, quote signature and TCB level, then build the result.
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  AppraisalError,
+  CollateralError,
+  type Quote,
+  type SgxReportBody,
+  type TdReportBody,
+  toHex,
+} from '@ratls/evidence';
+import { type DcapResult, markVerified, type SgxResult, type TcbStatus, type TdxResult } from '../result.js';
+import { checkQeIdentityTee, checkTcbInfoMatches } from './collateral-match.js';
+import type { VerifiedPck } from './pck-chain.js';
+import { checkQeReportData, matchQeIdentity, verifyQeReportSignature } from './qe-report.js';
+import { attestationKeyOf, verifyQuoteSignature } from './quote-signature.js';
+import { checkPckRevocation } from './revocation.js';
+import { mergeTcbStatus } from './status.js';
+import { matchTcbLevel } from './tcb-level.js';
+import { checkTdxModule, type TdxModuleResult } from './tdx-module.js';
+import type { VerifiedCollateral } from './verify-collateral.js';
+
+export interface AppraiseOptions {
+  /** Unix seconds. */
+  at: number;
+  /** SHA-256 of the quote bytes, lower-case hex. */
+  evidenceSha256: string;
+  /** The QE report signature by this PCK key is already known to verify (cache hit). */
+  qeReportVerified?: boolean;
+  /** A ready KeyObject for the attestation key (cache hit). */
+  attestationKey?: KeyObject;
+}
+
+function tdReportOf(quote: Quote): TdReportBody | undefined {
+  return quote.body.kind === 'sgx' ? undefined : quote.body.report;
+}
+
+/**
+ * Appraises a parsed quote. Throws `AppraisalError`/`CollateralError` with the failing step.
+ * @example const r = appraise(quote, verifyPckChain(pem, anchors, at), verifyCollateral(c, anchors, at), { at, evidenceSha256 })
+ */
+export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral, o: AppraiseOptions): DcapResult {
+  if (pck.chain.anchor !== vc.anchor) {
+    throw new CollateralError(
+      'ERR_ANCHOR_MISMATCH',
+      'collateral',
+      `the PCK chain ends at "${pck.chain.anchor.name}" but the collateral at "${vc.anchor.name}"`,
+    );
+  }
+  const window = {
+    notBefore: Math.max(pck.chain.notBefore, vc.notBefore),
+    notAfter: Math.min(pck.chain.notAfter, vc.notAfter),
+  };
+  if (o.at < window.notBefore || o.at > window.notAfter) {
+    throw new CollateralError('ERR_COLLATERAL_EXPIRED', 'collateral', 'collateral is not valid at the requested time');
+  }
+  checkPckRevocation(pck.leaf, pck.ca, vc.rootCrl, vc.pckCrl, vc.pckCrlIssuer);
+  checkTcbInfoMatches(vc.tcbInfo, pck.ext, quote.tee);
+  const td = tdReportOf(quote);
+  let module: TdxModuleResult | undefined;
+  if (td) module = checkTdxModule(td, vc.tcbInfo);
+
+  const sd = quote.signatureData;
+  if (!o.qeReportVerified) verifyQeReportSignature(sd.qeReport, sd.qeReportSignature, pck.leafKey);
+  checkQeReportData(sd.qeReport, sd.attestationKey, sd.qeAuthData);
+  checkQeIdentityTee(vc.qeIdentity, quote.tee);
+  const qeLevel = matchQeIdentity(sd.qeReport, vc.qeIdentity);
+
+  verifyQuoteSignature(quote, o.attestationKey ?? attestationKeyOf(quote));
+
+  const level = matchTcbLevel(vc.tcbInfo, pck.ext.tcb, td?.teeTcbSvn);
+  const tcbStatus = mergeTcbStatus(level.tcbStatus, qeLevel.tcbStatus, module?.status);
+  if (tcbStatus === 'Revoked') {
+    const which =
+      level.tcbStatus === 'Revoked'
+        ? 'platform TCB level'
+        : qeLevel.tcbStatus === 'Revoked'
+          ? 'QE TCB level'
+          : 'TDX module TCB level';
+    throw new AppraisalError('ERR_TCB_REVOKED', 'tcb-level', `the ${which} is Revoked`);
+  }
+  const advisoryIds = [
+    ...new Set([...level.advisoryIds, ...qeLevel.advisoryIds, ...(module?.advisoryIds ?? [])]),
+  ].sort();
+  const base = {
+    simulated: pck.chain.anchor.simulated,
+    evidenceSha256: o.evidenceSha256,
+    collateralWindow: window,
+    quoteVersion: quote.header.version,
+    tcbStatus,
+    platformTcbStatus: level.tcbStatus,
+    qeTcbStatus: qeLevel.tcbStatus,
+    advisoryIds,
+    fmspc: toHex(pck.ext.fmspc),
+    tcbDate: level.tcbDate,
+  };
+  if (quote.body.kind === 'sgx') {
+    const r = quote.body.report;
+    const result: SgxResult = { ...base, tee: 'sgx', debug: sgxDebug(r), measurements: sgxMeasurements(r) };
+    return markVerified(result);
+  }
+  const t = quote.body.report;
+  const result: TdxResult = {
+    ...base,
+    tee: 'tdx',
+    debug: ((t.tdAttributes[0] as number) & 0x01) !== 0,
+    tdxModuleTcbStatus: (module?.status ?? 'UpToDate') as TcbStatus,
+    ...(module?.id ? { tdxModuleId: module.id } : {}),
+    measurements: tdxMeasurements(t),
+  };
+  return markVerified(result);
+}
+
+/** SGX ATTRIBUTES.FLAGS bit 1 (DEBUG; Intel SDM Vol. 3D §38.7.1). */
+function sgxDebug(r: SgxReportBody): boolean {
+  return ((r.attributes[0] as number) & 0x02) !== 0;
+}
+
+function sgxMeasurements(r: SgxReportBody): SgxResult['measurements'] {
+  return {
+    mrEnclave: toHex(r.mrEnclave),
+    mrSigner: toHex(r.mrSigner),
+    isvProdId: r.isvProdId,
+    isvSvn: r.isvSvn,
+    attributes: toHex(r.attributes),
+    reportData: toHex(r.reportData),
+    configSvn: r.configSvn,
+    miscSelect: r.miscSelect.toString(16).padStart(8, '0'),
+  };
+}
+
+function tdxMeasurements(t: TdReportBody): TdxResult['measurements'] {
+  return {
+    mrTd: toHex(t.mrTd),
+    rtmr0: toHex(t.rtmr[0]),
+    rtmr1: toHex(t.rtmr[1]),
+    rtmr2: toHex(t.rtmr[2]),
+    rtmr3: toHex(t.rtmr[3]),
+    mrSeam: toHex(t.mrSeam),
+    tdAttributes: toHex(t.tdAttributes),
+    reportData: toHex(t.reportData),
+    xfam: toHex(t.xfam),
+    mrConfigId: toHex(t.mrConfigId),
+    mrOwner: toHex(t.mrOwner),
+    mrOwnerConfig: toHex(t.mrOwnerConfig),
+    ...(t.mrServiceTd ? { mrServiceTd: toHex(t.mrServiceTd) } : {}),
+    teeTcbSvn: toHex(t.teeTcbSvn),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * TCB info parsing (Intel PCS API v3/v4 "TCB Info" v2 and v3; SGX and TDX). Pure: JSON text in,
+ * typed structure out; failures are `CollateralError` ERR_TCB_INFO_MALFORMED.
+ */
+import type { TcbStatus } from '../result.js';
+import { FieldReader, type Obj } from './json-fields.js';
+
+/** Largest TCB info JSON accepted (real ones are 5 to 30 KiB). */
+export const MAX_TCB_INFO_BYTES = 1024 * 1024;
+
+export interface TcbLevel {
+  /** 16 SGX TCB component SVNs. */
+  sgxComponents: number[];
+  pceSvn: number;
+  /** 16 TDX TCB component SVNs (TDX TCB info only). */
+  tdxComponents?: number[];
+  tcbDate: string;
+  tcbStatus: TcbStatus;
+  advisoryIds: string[];
+}
+
+export interface TdxModule {
+  mrSigner: Uint8Array;
+  attributes: Uint8Array;
+  attributesMask: Uint8Array;
+}
+
+export interface TdxModuleIdentity extends TdxModule {
+  id: string;
+  tcbLevels: { isvSvn: number; tcbDate: string; tcbStatus: TcbStatus; advisoryIds: string[] }[];
+}
+
+export interface TcbInfo {
+  id: 'SGX' | 'TDX';
+  version: 2 | 3;
+  issueDate: number;
+  nextUpdate: number;
+  fmspc: Uint8Array;
+  pceId: Uint8Array;
+  tcbType: number;
+  tcbEvaluationDataNumber: number;
+  tcbLevels: TcbLevel[];
+  tdxModule?: TdxModule;
+  tdxModuleIdentities?: TdxModuleIdentity[];
+}
+
+const r: FieldReader = new FieldReader('ERR_TCB_INFO_MALFORMED', 'tcb-info', 'TCB info');
+
+function components(v: unknown, path: string): number[] {
+  const a = r.arr(v, path, 16);
+  if (a.length !== 16) r.fail(`${path} must have 16 entries`);
+  return a.map((c, i) => r.uint(r.obj(c, `${path}[${i}]`).svn, `${path}[${i}].svn`, 255));
+}
+
+function level(v: unknown, i: number, version: 2 | 3, tdx: boolean): TcbLevel {
+  const path = `tcbLevels[${i}]`;
+  const l = r.obj(v, path);
+  const tcb = r.obj(l.tcb, `${path}.tcb`);
+  let sgxComponents: number[];
+  let tdxComponents: number[] | undefined;
+  if (version === 2) {
+    sgxComponents = [];
+    for (let k = 1; k <= 16; k++) {
+      const key = `sgxtcbcomp${String(k).padStart(2, '0')}svn`;
+      sgxComponents.push(r.uint(tcb[key], `${path}.tcb.${key}`, 255));
+    }
+  } else {
+    sgxComponents = components(tcb.sgxtcbcomponents, `${path}.tcb.sgxtcbcomponents`);
+    if (tdx) tdxComponents = components(tcb.tdxtcbcomponents, `${path}.tcb.tdxtcbcomponents`);
+  }
+  const tcbDate = r.str(l.tcbDate, `${path}.tcbDate`);
+  r.date(tcbDate, `${path}.tcbDate`);
+  return {
+    sgxComponents,
+    pceSvn: r.uint(tcb.pcesvn, `${path}.tcb.pcesvn`),
+    ...(tdxComponents ? { tdxComponents } : {}),
+    tcbDate,
+    tcbStatus: r.status(l.tcbStatus, `${path}.tcbStatus`),
+    advisoryIds: r.advisories(l.advisoryIDs, `${path}.advisoryIDs`),
+  };
+}
+
+function tdxModule(v: Obj, path: string): TdxModule {
+  return {
+    mrSigner: r.hex(v.mrsigner, `${path}.mrsigner`, 48),
+    attributes: r.hex(v.attributes, `${path}.attributes`, 8),
+    attributesMask: r.hex(v.attributesMask, `${path}.attributesMask`, 8),
+  };
+}
+
+function moduleIdentity(v: unknown, i: number): TdxModuleIdentity {
+  const path = `tdxModuleIdentities[${i}]`;
+  const o = r.obj(v, path);
+  return {
+    id: r.str(o.id, `${path}.id`),
+    ...tdxModule(o, path),
+    tcbLevels: r.arr(o.tcbLevels, `${path}.tcbLevels`).map((lv, j) => {
+      const lp = `${path}.tcbLevels[${j}]`;
+      const l = r.obj(lv, lp);
+      const tcbDate = r.str(l.tcbDate, `${lp}.tcbDate`);
+      return {
+        isvSvn: r.uint(r.obj(l.tcb, `${lp}.tcb`).isvsvn, `${lp}.tcb.isvsvn`),
+        tcbDate,
+        tcbStatus: r.status(l.tcbStatus, `${lp}.tcbStatus`),
+        advisoryIds: r.advisories(l.advisoryIDs, `${lp}.advisoryIDs`),
+      };
+    }),
+  };
+}
+
+/**
+ * Parses the signed `tcbInfo` JSON object text.
+ * @example const info = parseTcbInfo(collateral.tcbInfoJson); info.tcbLevels[0].tcbStatus
+ */
+export function parseTcbInfo(json: string): TcbInfo {
+  const o = r.parse(json, MAX_TCB_INFO_BYTES);
+  const version = o.version;
+  if (version !== 2 && version !== 3) r.fail(`unsupported version ${String(version)} (2 and 3 are supported)`);
+  let id: 'SGX' | 'TDX' = 'SGX';
+  if (version === 3) {
+    const s = r.str(o.id, 'id');
+    if (s !== 'SGX' && s !== 'TDX') r.fail(`unknown id "${s}"`);
+    id = s;
+  } else if (o.id !== undefined) r.fail('version 2 has no id');
+  const tdx = id === 'TDX';
+  const levels = r.arr(o.tcbLevels, 'tcbLevels');
+  if (levels.length === 0) r.fail('tcbLevels is empty');
+  const info: TcbInfo = {
+    id,
+    version,
+    issueDate: r.date(o.issueDate, 'issueDate'),
+    nextUpdate: r.date(o.nextUpdate, 'nextUpdate'),
+    fmspc: r.hex(o.fmspc, 'fmspc', 6),
+    pceId: r.hex(o.pceId, 'pceId', 2),
+    tcbType: r.uint(o.tcbType, 'tcbType'),
+    tcbEvaluationDataNumber: r.uint(o.tcbEvaluationDataNumber, 'tcbEvaluationDataNumber', 0xffffffff),
+    tcbLevels: levels.map((l, i) => level(l, i, version, tdx)),
+  };
+  // Intel TCB info tcbType 0 is the only defined type (components compared one by one).
+  if (info.tcbType !== 0) r.fail(`unsupported tcbType ${info.tcbType}`);
+  if (tdx) {
+    if (o.tdxModule !== undefined) info.tdxModule = tdxModule(r.obj(o.tdxModule, 'tdxModule'), 'tdxModule');
+    if (o.tdxModuleIdentities !== undefined) {
+      info.tdxModuleIdentities = r.arr(o.tdxModuleIdentities, 'tdxModuleIdentities', 64).map(moduleIdentity);
+    }
+  }
+  return info;
+}

@@ -1,0 +1,101 @@
+/**
+ * `verifyQuote`: stateless DCAP appraisal of one quote with given collateral at a given time.
+ */
+import { createHash } from 'node:crypto';
+import { AppraisalError, CollateralError, ConfigError, MAX_QUOTE_BYTES, parseQuote, type Quote } from '@ratls/evidence';
+import { collateralFromJson } from '../collateral/json.js';
+import type { DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
+import type { DcapResult } from '../result.js';
+import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
+import { appraise } from './appraise.js';
+import { pckChainPemOf, verifyPckChain } from './pck-chain.js';
+import { verifyCollateral } from './verify-collateral.js';
+
+export interface VerifyQuoteOptions {
+  /** Verification time: a Date, or unix seconds. */
+  at: Date | number;
+  /** Defaults to `defaultTrustAnchors()` (the pinned Intel SGX Root CA). */
+  trustAnchors?: TrustAnchor[];
+}
+
+/** `at` as unix seconds; ERR_TIME_INVALID for anything not a finite time. */
+export function toUnixSeconds(at: Date | number): number {
+  const t = at instanceof Date ? at.getTime() / 1000 : at;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
+    throw new ConfigError('ERR_TIME_INVALID', 'config', '`at` must be a valid Date or non-negative unix seconds');
+  }
+  return Math.floor(t);
+}
+
+/** Normalizes any accepted collateral form. */
+export function toDcapCollateral(c: DcapCollateral | QuoteCollateralV3Json | string): DcapCollateral {
+  if (typeof c === 'string' || (typeof c === 'object' && c !== null && 'tcb_info' in c)) {
+    return collateralFromJson(c as string | QuoteCollateralV3Json);
+  }
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.tcbInfoJson !== 'string' ||
+    typeof c.qeIdentityJson !== 'string' ||
+    !(c.pckCrl instanceof Uint8Array) ||
+    !(c.rootCaCrl instanceof Uint8Array)
+  ) {
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      'collateral: not a DcapCollateral or QuoteCollateralV3 JSON',
+    );
+  }
+  return c;
+}
+
+/** Parses quote bytes; the parser's typed errors pass through. */
+export function parseQuoteBytes(quote: Uint8Array): Quote {
+  if (!(quote instanceof Uint8Array)) {
+    throw new AppraisalError('ERR_QUOTE_INVALID', 'parse', 'quote must be a Uint8Array');
+  }
+  if (quote.length > MAX_QUOTE_BYTES) {
+    throw new AppraisalError(
+      'ERR_QUOTE_TOO_LARGE',
+      'parse',
+      `quote of ${quote.length} bytes exceeds ${MAX_QUOTE_BYTES}`,
+    );
+  }
+  return parseQuote(quote);
+}
+
+export function sha256Hex(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/**
+ * Verifies an SGX or TDX quote against collateral at time `at`, following Intel's Quote
+ * Verification Library step by step. Stateless: nothing is cached between calls.
+ * Throws a RatlsError subclass (`code`, `step`) on any failure; Revoked and "no matching TCB
+ * level" are failures, other TCB statuses and debug mode are facts in the result for policy.
+ * @example
+ * const r = await verifyQuote(quoteBytes, readFileSync('collateral.json', 'utf8'), { at: new Date() })
+ * if (r.tee === 'sgx') console.log(r.tcbStatus, r.measurements.mrEnclave)
+ */
+export async function verifyQuote(
+  quote: Uint8Array,
+  collateral: DcapCollateral | QuoteCollateralV3Json | string,
+  opts: VerifyQuoteOptions,
+): Promise<DcapResult> {
+  return verifyQuoteSync(quote, collateral, opts);
+}
+
+/** Synchronous core of `verifyQuote` (same contract). */
+export function verifyQuoteSync(
+  quote: Uint8Array,
+  collateral: DcapCollateral | QuoteCollateralV3Json | string,
+  opts: VerifyQuoteOptions,
+): DcapResult {
+  const at = toUnixSeconds(opts.at);
+  const anchors = opts.trustAnchors ?? defaultTrustAnchors();
+  const c = toDcapCollateral(collateral);
+  const q = parseQuoteBytes(quote);
+  const pck = verifyPckChain(pckChainPemOf(q), anchors, at);
+  const vc = verifyCollateral(c, anchors, at, [{ cert: pck.ca, key: pck.caKey }]);
+  return appraise(q, pck, vc, { at, evidenceSha256: sha256Hex(quote) });
+}

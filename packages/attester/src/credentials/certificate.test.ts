@@ -9,43 +9,23 @@ import {
   ConfigError,
   ProviderError,
   type RatlsError,
+  checkBinding,
   decodeDiceClaims,
   decodeDiceTaggedEvidence,
+  parseRatlsCertificate,
   sha256,
   spkiHash,
   toHex,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
-import { SKIP_NO_VECTORS, readVector, readVectorText } from '../../../../test-support/vectors.js';
-import type { Evidence, QuoteProvider, TeeKind } from '../providers/types.js';
+import { SKIP_NO_VECTORS, readVectorText } from '../../../../test-support/vectors.js';
+import type { QuoteProvider } from '../providers/types.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.js';
+import { FixedQuoteProvider } from './test-fixtures.js';
 
 const AT = Date.parse('2026-01-15T12:00:00Z');
 const clock = () => AT;
-
-/** A provider returning a real quote from the vectors with the requested report data patched in. */
-export class FixedQuoteProvider implements QuoteProvider {
-  readonly name = 'fixed-test';
-  readonly requested: Uint8Array[] = [];
-  constructor(
-    readonly tee: TeeKind = 'sgx',
-    private readonly patch = true,
-  ) {}
-  async getEvidence(reportData: Uint8Array): Promise<Evidence> {
-    this.requested.push(new Uint8Array(reportData));
-    const base =
-      this.tee === 'tdx'
-        ? readVector('tdx/phala-dcap-qvl/tdx_quote.bin')
-        : this.tee === 'sev-snp'
-          ? readVector('sev-snp/google-go-sev-guest/attestation.bin')
-          : readVector('sgx-dcap/phala-dcap-qvl/sgx_quote.bin');
-    const q = new Uint8Array(base);
-    const at = this.tee === 'tdx' ? 568 : this.tee === 'sev-snp' ? 0x50 : 368;
-    if (this.patch) q.set(reportData, at);
-    return { tee: this.tee, evidence: q };
-  }
-}
 
 function ext(cert: x509.X509Certificate, oid: string): x509.Extension {
   const e = cert.extensions.find((x) => x.type === oid);
@@ -235,5 +215,28 @@ describe('buildRaTlsCertificate', { skip: SKIP_NO_VECTORS }, () => {
       await rejectsWith(buildRaTlsCertificate({ keyPair, provider, clock, ...extra }), ConfigError, code);
     }
     assert.equal(provider.requested.length, 0, 'no quote is requested for bad options');
+  });
+
+  test('round trip: @ratls/evidence extracts both formats and their binding holds', async () => {
+    const keyPair = await generateKeyPair();
+    const nonce = new Uint8Array([9, 8, 7]);
+    const c = await buildRaTlsCertificate({
+      keyPair,
+      provider: new FixedQuoteProvider('sgx'),
+      format: 'both',
+      nonce,
+      clock,
+    });
+    const parts = parseRatlsCertificate(c.der);
+    assert.deepEqual(parts.spkiDer, keyPair.spkiDer);
+    assert.deepEqual(parts.evidence.map((e) => e.format).sort(), ['gramine-legacy', 'tcg-dice']);
+    for (const ev of parts.evidence) {
+      const out = checkBinding(ev, parts.spkiDer, ev.format === 'tcg-dice' ? { expectedNonce: nonce } : {});
+      assert.equal(out.tee, 'sgx');
+    }
+    const other = await generateKeyPair();
+    for (const ev of parts.evidence) {
+      assert.throws(() => checkBinding(ev, other.spkiDer), { code: 'ERR_BINDING_MISMATCH' });
+    }
   });
 });

@@ -12,3 +12,13 @@ export {
   buildRaTlsCertificate,
 } from './certificate.js';
 export { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';
+export {
+  AttestedCredentials,
+  type AttestedCredentialsEvents,
+  type AttestedCredentialsOptions,
+  DEFAULT_RENEW_FRACTION,
+  RETRY_MAX_MS,
+  RETRY_MIN_MS,
+  type RenewedEvent,
+  createAttestedCredentials,
+} from './attested-credentials.js';

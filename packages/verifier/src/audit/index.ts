@@ -1,1 +1,13 @@
-export {};
+/** Audit: one ECS-style JSON event per decision and per policy reload. */
+export {
+  type AuditAttestation,
+  type AuditEvent,
+  type AuditInput,
+  type AuditPeer,
+  buildAuditEvent,
+  buildPolicyReloadEvent,
+  ECS_VERSION,
+  MAX_MESSAGE_CHARS,
+  type PolicyReloadInput,
+} from './event.js';
+export { type AuditLog, type AuditSink, createAuditLog } from './log.js';

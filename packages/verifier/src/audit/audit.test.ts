@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { PolicyError } from '@ratls/evidence';
+import { evaluatePolicy } from '../policy/evaluate.js';
+import { parsePolicy } from '../policy/parse.js';
+import { markVerified, type SgxResult } from '../result.js';
+import type { AuditEvent } from './event.js';
+import { createAuditLog } from './log.js';
+
+const h = (bytes: number, c = 'ab') => c.repeat(bytes);
+const AT = new Date('2026-01-02T03:04:05.000Z');
+const POLICY = parsePolicy(`version: 1\nidentities:\n  - name: payments\n    sgx: { mrEnclave: "${h(32, '33')}" }\n`);
+
+function sgx(mrEnclave: string): SgxResult {
+  return markVerified<SgxResult>({
+    tee: 'sgx',
+    simulated: false,
+    evidenceSha256: h(32, 'ee'),
+    debug: false,
+    collateralWindow: { notBefore: 0, notAfter: 2e9 },
+    quoteVersion: 3,
+    tcbStatus: 'SWHardeningNeeded',
+    platformTcbStatus: 'SWHardeningNeeded',
+    qeTcbStatus: 'UpToDate',
+    advisoryIds: ['INTEL-SA-00334'],
+    fmspc: '00906ed50000',
+    measurements: {
+      mrEnclave,
+      mrSigner: h(32, '81'),
+      isvProdId: 0,
+      isvSvn: 2,
+      attributes: h(16, '07'),
+      reportData: h(64, '00'),
+    },
+  });
+}
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (c: Buffer) => {
+    text += c.toString('utf8');
+  });
+  return { stream, lines: () => text.split('\n').filter((l) => l !== '') };
+}
+
+describe('audit log', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ratls-audit-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes exactly one ECS line per accepted decision, with every field', async () => {
+    const c = capture();
+    const log = createAuditLog({ sink: { stream: c.stream } });
+    const result = sgx(h(32, '33'));
+    const decision = evaluatePolicy(POLICY, result, { at: 1 });
+    const ev = log.record({
+      decision,
+      result,
+      format: 'dice',
+      listener: 'vault',
+      peer: { ip: '10.0.0.7', port: 51234, certSha256: h(32, 'CD'), role: 'client' },
+      local: { port: 8443 },
+      at: AT,
+    });
+    await log.flush();
+    const lines = c.lines();
+    assert.equal(lines.length, 1);
+    const parsed = JSON.parse(lines[0] as string) as AuditEvent;
+    assert.deepEqual(parsed, ev);
+    assert.deepEqual(parsed, {
+      '@timestamp': '2026-01-02T03:04:05.000Z',
+      ecs: { version: '8.11.0' },
+      event: {
+        kind: 'event',
+        category: ['network'],
+        type: ['allowed'],
+        action: 'ratls-handshake',
+        reason: 'accepted',
+        outcome: 'success',
+      },
+      message: 'ratls-handshake allowed 10.0.0.7:51234 as payments (sgx)',
+      source: { ip: '10.0.0.7', port: 51234 },
+      destination: { port: 8443 },
+      tls: { client: { hash: { sha256: h(32, 'cd') } } },
+      labels: { listener: 'vault' },
+      attestation: {
+        format: 'dice',
+        tee: 'sgx',
+        simulated: false,
+        debug: false,
+        quote_sha256: h(32, 'ee'),
+        mr_enclave: h(32, '33'),
+        mr_signer: h(32, '81'),
+        isv_prod_id: 0,
+        isv_svn: 2,
+        tcb_status: 'SWHardeningNeeded',
+        advisory_ids: ['INTEL-SA-00334'],
+        policy_hash: POLICY.hash,
+        identity: 'payments',
+      },
+    });
+    await log.close();
+  });
+
+  it('marks an unknown measurement as measurement_mismatch with the closest identity', () => {
+    const events: AuditEvent[] = [];
+    const log = createAuditLog({ sink: { callback: (e) => events.push(e) }, now: () => AT });
+    const result = sgx(h(32, '08'));
+    log.record({
+      decision: evaluatePolicy(POLICY, result, { at: 1 }),
+      result,
+      peer: { ip: '::1', port: 1, role: 'server' },
+    });
+    assert.equal(events.length, 1);
+    const ev = events[0] as AuditEvent;
+    assert.equal(ev['@timestamp'], AT.toISOString());
+    assert.deepEqual(ev.event.type, ['denied']);
+    assert.equal(ev.event.reason, 'measurement_mismatch');
+    assert.equal(ev.event.outcome, 'failure');
+    assert.equal(ev.error?.code, 'ERR_POLICY_REJECTED');
+    assert.equal(ev.attestation?.closest_identity, 'payments');
+    assert.deepEqual(ev.destination, { ip: '::1', port: 1 });
+    assert.equal(ev.source, undefined);
+    assert.match(
+      ev.message,
+      /^ratls-handshake denied \[::1\]:1 \(sgx\): measurement_mismatch: no sgx identity matched/,
+    );
+  });
+
+  it('records verification errors with their code, bounded, and without a decision', () => {
+    const events: AuditEvent[] = [];
+    const log = createAuditLog({ sink: { callback: (e) => events.push(e) } });
+    const err = new PolicyError('ERR_QUOTE_TRUNCATED', 'parse', 'x'.repeat(5000));
+    const ev = log.record({ error: err, peer: { ip: '10.0.0.1' } });
+    assert.equal(ev.event.reason, 'verification_failed');
+    assert.equal(ev.error?.code, 'ERR_QUOTE_TRUNCATED');
+    assert.equal(ev.error?.message.length, 1024);
+    assert.ok(ev.message.length <= 1024);
+    assert.equal(Object.hasOwn(ev.error ?? {}, 'stack'), false);
+    const none = log.record({});
+    assert.equal(none.event.reason, 'no_decision');
+    assert.deepEqual(none.event.type, ['denied']);
+  });
+
+  it('records policy reloads, success and failure', () => {
+    const events: AuditEvent[] = [];
+    const log = createAuditLog({ sink: { callback: (e) => events.push(e) } });
+    const ok = log.recordPolicyReload({ ok: true, hash: h(32, '11'), previousHash: h(32, '22'), source: 'p.yaml' });
+    assert.deepEqual(ok.event, {
+      kind: 'event',
+      category: ['configuration'],
+      type: ['change'],
+      action: 'policy-reload',
+      reason: 'reloaded',
+      outcome: 'success',
+    });
+    assert.equal(ok.message, 'policy p.yaml reloaded: 222222222222 → 111111111111');
+    const bad = log.recordPolicyReload({
+      ok: false,
+      hash: h(32, '11'),
+      source: 'p.yaml',
+      error: { code: 'ERR_POLICY_INVALID', message: 'p.yaml:3:1: bad' },
+    });
+    assert.equal(bad.event.reason, 'reload_failed');
+    assert.equal(bad.error?.code, 'ERR_POLICY_INVALID');
+    assert.equal(events.length, 2);
+  });
+
+  it('file sink appends, is created 0600, flushes on close, and drops records after close', async () => {
+    const file = join(dir, 'audit.jsonl');
+    for (let round = 0; round < 2; round++) {
+      const log = createAuditLog({ sink: { file } });
+      log.record({ error: { code: 'ERR_X', message: `round ${round}` }, at: AT });
+      log.record({ decision: evaluatePolicy(POLICY, sgx(h(32, '33')), { at: 1 }), at: AT });
+      await log.close();
+      log.record({ error: { code: 'ERR_AFTER_CLOSE', message: 'dropped' } });
+    }
+    const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+    assert.equal(lines.length, 4);
+    const events = lines.map((l) => JSON.parse(l) as AuditEvent);
+    assert.deepEqual(
+      events.map((e) => e.event.reason),
+      ['verification_failed', 'accepted', 'verification_failed', 'accepted'],
+    );
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+  });
+
+  it('refuses an unusable file sink with ERR_AUDIT_SINK', () => {
+    assert.throws(
+      () => createAuditLog({ sink: { file: join(dir, 'no', 'such', 'dir', 'a.log') } }),
+      (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_AUDIT_SINK',
+    );
+  });
+});

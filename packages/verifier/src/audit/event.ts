@@ -1,0 +1,273 @@
+/**
+ * Audit events: one ECS-style JSON object per decision (accept or reject), so the existing log
+ * pipeline and SIEM can alert on them. Pure: input in, bounded event out; nothing from the peer
+ * beyond measurements and addresses is copied, never keys or raw evidence.
+ */
+import type { Decision } from '../policy/types.js';
+import type { AttestationResult } from '../result.js';
+
+export const ECS_VERSION = '8.11.0';
+/** Longest `message` / `error.message` written; longer text is cut with an ellipsis. */
+export const MAX_MESSAGE_CHARS = 1024;
+const MAX_SHORT_CHARS = 128;
+const MAX_ADVISORIES = 64;
+
+export interface AuditPeer {
+  ip?: string;
+  port?: number;
+  /** SHA-256 of the peer certificate DER, hex. */
+  certSha256?: string;
+  /** The peer's TLS role: 'client' when we are the server (default), 'server' when we connected out. */
+  role?: 'client' | 'server';
+}
+
+export interface AuditInput {
+  decision?: Decision;
+  result?: AttestationResult;
+  /** A RatlsError (or anything with code and message); only code and message are logged. */
+  error?: { code: string; message: string };
+  peer?: AuditPeer;
+  /** Our own end of the connection (ECS destination when the peer is the client). */
+  local?: { ip?: string; port?: number };
+  listener?: string;
+  /** Evidence format that carried the evidence (e.g. 'dice', 'gramine', 'nitro'). */
+  format?: string;
+  /** ECS event.action; default 'ratls-handshake'. */
+  action?: string;
+  at?: Date;
+}
+
+export interface AuditAttestation {
+  tee?: string;
+  format?: string;
+  simulated?: boolean;
+  debug?: boolean;
+  mr_enclave?: string;
+  mr_signer?: string;
+  isv_prod_id?: number;
+  isv_svn?: number;
+  mr_td?: string;
+  mr_seam?: string;
+  rtmr0?: string;
+  rtmr1?: string;
+  rtmr2?: string;
+  rtmr3?: string;
+  measurement?: string;
+  host_data?: string;
+  pcr0?: string;
+  pcr1?: string;
+  pcr2?: string;
+  pcr8?: string;
+  tcb_status?: string;
+  advisory_ids?: string[];
+  identity?: string;
+  closest_identity?: string;
+  policy_hash?: string;
+  quote_sha256?: string;
+}
+
+interface Endpoint {
+  ip?: string;
+  port?: number;
+}
+
+export interface AuditEvent {
+  '@timestamp': string;
+  ecs: { version: string };
+  event: {
+    kind: 'event';
+    category: ('network' | 'configuration')[];
+    type: ('allowed' | 'denied' | 'change')[];
+    action: string;
+    /** 'accepted', a policy reason code, 'verification_failed', 'no_decision', 'reloaded' or 'reload_failed'. */
+    reason: string;
+    outcome: 'success' | 'failure';
+  };
+  message: string;
+  source?: Endpoint;
+  destination?: Endpoint;
+  tls?: { client?: { hash: { sha256: string } }; server?: { hash: { sha256: string } } };
+  error?: { code: string; message: string };
+  labels?: { listener?: string };
+  attestation?: AuditAttestation;
+}
+
+export function cap(s: string, max = MAX_SHORT_CHARS): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function port(p: number | undefined): number | undefined {
+  return p !== undefined && Number.isInteger(p) && p >= 0 && p <= 65535 ? p : undefined;
+}
+
+function endpoint(e: { ip?: string; port?: number } | undefined): Endpoint | undefined {
+  if (!e) return undefined;
+  const out: Endpoint = {};
+  if (typeof e.ip === 'string' && e.ip) out.ip = cap(e.ip, 64);
+  const p = port(e.port);
+  if (p !== undefined) out.port = p;
+  return Object.keys(out).length ? out : undefined;
+}
+
+function hexField(s: string | undefined): string | undefined {
+  return typeof s === 'string' ? cap(s.toLowerCase(), 256) : undefined;
+}
+
+function attestationFields(input: AuditInput): AuditAttestation | undefined {
+  const a: AuditAttestation = {};
+  const r = input.result;
+  if (input.format) a.format = cap(input.format);
+  if (r) {
+    a.tee = r.tee;
+    a.simulated = r.simulated;
+    a.debug = r.debug;
+    a.quote_sha256 = hexField(r.evidenceSha256);
+    if (r.tee === 'sgx') {
+      a.mr_enclave = hexField(r.measurements.mrEnclave);
+      a.mr_signer = hexField(r.measurements.mrSigner);
+      a.isv_prod_id = r.measurements.isvProdId;
+      a.isv_svn = r.measurements.isvSvn;
+    } else if (r.tee === 'tdx') {
+      a.mr_td = hexField(r.measurements.mrTd);
+      a.mr_seam = hexField(r.measurements.mrSeam);
+      a.rtmr0 = hexField(r.measurements.rtmr0);
+      a.rtmr1 = hexField(r.measurements.rtmr1);
+      a.rtmr2 = hexField(r.measurements.rtmr2);
+      a.rtmr3 = hexField(r.measurements.rtmr3);
+    } else if (r.tee === 'sev-snp') {
+      a.measurement = hexField(r.measurements.measurement);
+      a.host_data = hexField(r.measurements.hostData);
+    } else {
+      a.pcr0 = hexField(r.measurements.pcrs['0']);
+      a.pcr1 = hexField(r.measurements.pcrs['1']);
+      a.pcr2 = hexField(r.measurements.pcrs['2']);
+      a.pcr8 = hexField(r.measurements.pcrs['8']);
+    }
+    if (r.tee === 'sgx' || r.tee === 'tdx') {
+      a.tcb_status = r.tcbStatus;
+      a.advisory_ids = r.advisoryIds.slice(0, MAX_ADVISORIES).map((x) => cap(x, 64));
+    }
+  }
+  const d = input.decision;
+  if (d) {
+    a.policy_hash = hexField(d.policyHash);
+    if (d.accept) a.identity = cap(d.identity);
+    else if (d.closest) a.closest_identity = cap(d.closest.identity);
+  }
+  for (const k of Object.keys(a) as (keyof AuditAttestation)[]) if (a[k] === undefined) delete a[k];
+  return Object.keys(a).length ? a : undefined;
+}
+
+function describePeer(e: Endpoint | undefined): string {
+  if (!e?.ip) return 'peer';
+  return e.port !== undefined ? `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}` : e.ip;
+}
+
+/**
+ * Builds the audit event for one decision (pure; `createAuditLog().record` writes it).
+ * @example buildAuditEvent({ decision, result, peer: { ip: '10.0.0.7', port: 51234 } }).event.reason // 'accepted'
+ */
+export function buildAuditEvent(input: AuditInput, now: () => Date = () => new Date()): AuditEvent {
+  const { decision, error } = input;
+  const action = cap(input.action ?? 'ratls-handshake');
+  const allowed = !error && decision?.accept === true;
+  let reason: string;
+  if (allowed) reason = 'accepted';
+  else if (decision && !decision.accept) reason = decision.reasons[0]?.code ?? 'no_decision';
+  else if (error) reason = 'verification_failed';
+  else reason = 'no_decision';
+
+  const role = input.peer?.role ?? 'client';
+  const peer = endpoint(input.peer);
+  const local = endpoint(input.local);
+  const ev: AuditEvent = {
+    '@timestamp': (input.at ?? now()).toISOString(),
+    ecs: { version: ECS_VERSION },
+    event: {
+      kind: 'event',
+      category: ['network'],
+      type: [allowed ? 'allowed' : 'denied'],
+      action,
+      reason,
+      outcome: allowed ? 'success' : 'failure',
+    },
+    message: '',
+  };
+  const src = role === 'client' ? peer : local;
+  const dst = role === 'client' ? local : peer;
+  if (src) ev.source = src;
+  if (dst) ev.destination = dst;
+  if (input.peer?.certSha256) {
+    const hash = { sha256: cap(input.peer.certSha256.toLowerCase().replaceAll(':', ''), 128) };
+    ev.tls = role === 'client' ? { client: { hash } } : { server: { hash } };
+  }
+
+  let detail = '';
+  if (error) {
+    ev.error = { code: cap(String(error.code)), message: cap(String(error.message), MAX_MESSAGE_CHARS) };
+    detail = `${error.code}: ${error.message}`;
+  } else if (decision && !decision.accept) {
+    const text = decision.reasons.map((r) => r.message).join('; ');
+    ev.error = { code: 'ERR_POLICY_REJECTED', message: cap(text, MAX_MESSAGE_CHARS) };
+    detail = `${reason}: ${text}`;
+  } else if (!decision) {
+    detail = 'no policy decision was made';
+  }
+  if (input.listener) ev.labels = { listener: cap(input.listener) };
+  const att = attestationFields(input);
+  if (att) ev.attestation = att;
+
+  const tee = input.result ? ` (${input.result.tee})` : '';
+  const who = describePeer(peer);
+  ev.message = cap(
+    allowed && decision?.accept
+      ? `${action} allowed ${who} as ${decision.identity}${tee}`
+      : `${action} denied ${who}${tee}: ${detail}`,
+    MAX_MESSAGE_CHARS,
+  );
+  return ev;
+}
+
+export interface PolicyReloadInput {
+  ok: boolean;
+  /** Hash of the policy now in force (the new one on success, the kept one on failure). */
+  hash?: string;
+  previousHash?: string;
+  source?: string;
+  error?: { code: string; message: string };
+  at?: Date;
+}
+
+/**
+ * The audit event for a policy reload attempt (ECS category configuration, type change).
+ * @example buildPolicyReloadEvent({ ok: true, hash, source: 'policy.yaml' }).event.reason // 'reloaded'
+ */
+export function buildPolicyReloadEvent(input: PolicyReloadInput, now: () => Date = () => new Date()): AuditEvent {
+  const ok = input.ok && !input.error;
+  const ev: AuditEvent = {
+    '@timestamp': (input.at ?? now()).toISOString(),
+    ecs: { version: ECS_VERSION },
+    event: {
+      kind: 'event',
+      category: ['configuration'],
+      type: ['change'],
+      action: 'policy-reload',
+      reason: ok ? 'reloaded' : 'reload_failed',
+      outcome: ok ? 'success' : 'failure',
+    },
+    message: '',
+  };
+  const src = input.source ? cap(input.source, 256) : 'policy';
+  if (input.error) {
+    ev.error = { code: cap(String(input.error.code)), message: cap(String(input.error.message), MAX_MESSAGE_CHARS) };
+  }
+  if (input.hash) ev.attestation = { policy_hash: hexField(input.hash) as string };
+  const hash = input.hash ? input.hash.slice(0, 12) : 'none';
+  ev.message = cap(
+    ok
+      ? `policy ${src} reloaded: ${input.previousHash ? `${input.previousHash.slice(0, 12)} → ` : ''}${hash}`
+      : `policy ${src} reload failed, keeping ${hash}: ${input.error?.message ?? 'unknown error'}`,
+    MAX_MESSAGE_CHARS,
+  );
+  return ev;
+}

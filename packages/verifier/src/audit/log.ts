@@ -1,0 +1,126 @@
+/**
+ * The audit log writer: exactly one JSON line per event, to stdout or an append-only 0600 file
+ * (pino's SonicBoom destination, synchronous), a caller's stream, or a callback.
+ */
+import { once } from 'node:events';
+import { ConfigError } from '@ratls/evidence';
+import { type DestinationStream, pino } from 'pino';
+import {
+  type AuditEvent,
+  type AuditInput,
+  buildAuditEvent,
+  buildPolicyReloadEvent,
+  type PolicyReloadInput,
+} from './event.js';
+
+export type AuditSink =
+  | 'stdout'
+  | { file: string }
+  | { callback: (event: AuditEvent) => void }
+  | { stream: NodeJS.WritableStream };
+
+export interface AuditLog {
+  /** Writes one event for one decision (accept or reject) and returns it. */
+  record(input: AuditInput): AuditEvent;
+  /** Writes one event for a policy reload attempt. */
+  recordPolicyReload(input: PolicyReloadInput): AuditEvent;
+  /** Resolves when everything recorded so far has been handed to the OS (or the stream). */
+  flush(): Promise<void>;
+  /** Flushes, then closes a file sink (stdout and caller streams stay open). Later records are dropped. */
+  close(): Promise<void>;
+}
+
+type SonicBoomLike = DestinationStream & {
+  flushSync?: () => void;
+  end?: () => void;
+  destroyed?: boolean;
+};
+
+/**
+ * @example
+ * const audit = createAuditLog({ sink: { file: '/var/log/ratls/audit.jsonl' } });
+ * audit.record({ decision, result, peer: { ip: socket.remoteAddress, port: socket.remotePort } });
+ * await audit.close();
+ */
+export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): AuditLog {
+  const now = opts.now ?? (() => new Date());
+  const sink = opts.sink;
+  let closed = false;
+
+  if (typeof sink === 'object' && 'callback' in sink) {
+    const cb = sink.callback;
+    const emit = (ev: AuditEvent): AuditEvent => {
+      if (!closed) cb(ev);
+      return ev;
+    };
+    return {
+      record: (input) => emit(buildAuditEvent(input, now)),
+      recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
+      flush: async () => {},
+      close: async () => {
+        closed = true;
+      },
+    };
+  }
+
+  let dest: SonicBoomLike;
+  let ownsDest = false;
+  let userStream: NodeJS.WritableStream | undefined;
+  if (sink === 'stdout') {
+    // Synchronous writes: an event is on its way to the pipeline before the socket is handed on.
+    dest = pino.destination({ dest: 1, sync: true }) as SonicBoomLike;
+  } else if ('file' in sink) {
+    try {
+      dest = pino.destination({
+        dest: sink.file,
+        sync: true,
+        append: true,
+        mkdir: false,
+        mode: 0o600,
+      }) as SonicBoomLike;
+    } catch (e) {
+      throw new ConfigError('ERR_AUDIT_SINK', 'audit', `${sink.file}: cannot open audit log: ${String(e)}`, {
+        cause: e,
+      });
+    }
+    ownsDest = true;
+  } else if ('stream' in sink) {
+    userStream = sink.stream;
+    dest = sink.stream as unknown as SonicBoomLike;
+  } else {
+    throw new ConfigError('ERR_AUDIT_SINK', 'audit', 'audit sink must be stdout, { file }, { stream } or { callback }');
+  }
+
+  // The event is the whole line: serialized here, not by pino's logger, whose level/time/base
+  // fields would not be ECS and would make the line differ from the returned event. JSON.stringify
+  // escapes newlines, so a peer-influenced string can never split or forge a line.
+  const emit = (ev: AuditEvent): AuditEvent => {
+    if (!closed) dest.write(`${JSON.stringify(ev)}\n`);
+    return ev;
+  };
+
+  const flush = async (): Promise<void> => {
+    if (userStream) {
+      const w = userStream as NodeJS.WritableStream & { writableNeedDrain?: boolean };
+      if (w.writableNeedDrain) await once(w, 'drain');
+      return;
+    }
+    if (!dest.destroyed) dest.flushSync?.();
+  };
+
+  return {
+    record: (input) => emit(buildAuditEvent(input, now)),
+    recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
+    flush,
+    close: async () => {
+      if (closed) return;
+      await flush();
+      closed = true;
+      if (ownsDest && dest.end) {
+        const done = once(dest as unknown as NodeJS.EventEmitter, 'close');
+        dest.end();
+        await done;
+      }
+    },
+  };
+}

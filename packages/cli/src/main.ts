@@ -22,10 +22,7 @@ export function buildProgram(ctx: CommandContext): Command {
  * Runs the CLI and resolves to the exit code (never calls process.exit itself).
  * @example process.exitCode = await main(process.argv)
  */
-export async function main(
-  argv: string[],
-  io: Partial<Pick<CommandContext, 'out' | 'err'>> = {},
-): Promise<number> {
+export async function main(argv: string[], io: Partial<Pick<CommandContext, 'out' | 'err'>> = {}): Promise<number> {
   const ctx: CommandContext = {
     out: io.out ?? ((l) => process.stdout.write(`${l}\n`)),
     err: io.err ?? ((l) => process.stderr.write(`${l}\n`)),

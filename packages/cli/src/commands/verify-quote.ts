@@ -29,7 +29,12 @@ export function registerVerifyQuote(program: Command, ctx: CommandContext): void
     .option('--pccs <url>', 'Intel PCS/PCCS base URL')
     .option('--pccs-cache-dir <dir>', 'on-disk cache for PCCS collateral')
     .option('--at <unix-seconds>', 'verification time (default: now)')
-    .option('--trust-anchor <pem>', 'root certificate to trust instead of the Intel SGX Root CA (repeatable)', collect, [])
+    .option(
+      '--trust-anchor <pem>',
+      'root certificate to trust instead of the Intel SGX Root CA (repeatable)',
+      collect,
+      [],
+    )
     .option('--json', 'print one JSON object')
     .action(async (file: string, flags: VerifyFlags) => {
       ctx.exitCode = await verifyQuoteCommand(file, flags, ctx);
@@ -67,7 +72,8 @@ export function describeResult(r: AttestationResult, at: number): string {
   if (r.tee === 'sgx' || r.tee === 'tdx') {
     head.push(['quote version', r.quoteVersion], ['FMSPC', r.fmspc], ['TCB status', r.tcbStatus]);
     head.push(['  platform', r.platformTcbStatus], ['  QE', r.qeTcbStatus]);
-    if (r.tee === 'tdx') head.push(['  TDX module', `${r.tdxModuleTcbStatus}${r.tdxModuleId ? ` (${r.tdxModuleId})` : ''}`]);
+    if (r.tee === 'tdx')
+      head.push(['  TDX module', `${r.tdxModuleTcbStatus}${r.tdxModuleId ? ` (${r.tdxModuleId})` : ''}`]);
     head.push(['advisories', r.advisoryIds.length ? r.advisoryIds.join(', ') : 'none']);
   }
   const m = Object.entries(r.measurements as unknown as Record<string, unknown>).map(

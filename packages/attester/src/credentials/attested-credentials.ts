@@ -15,6 +15,7 @@ import {
   type RaTlsCertificate,
   buildRaTlsCertificate,
 } from './certificate.js';
+import type { CertificateIssuer } from './issuer.js';
 import { type KeyPair, type KeyType, exportPrivateKeyPem, generateKeyPair } from './keys.js';
 
 /** Default renewal margin: a quarter of the lifetime (15 minutes for the 1-hour default). */
@@ -40,6 +41,8 @@ export interface AttestedCredentialsOptions {
   altNames?: readonly string[];
   /** Milliseconds since the epoch; default Date.now. Used for certificate times and scheduling. */
   clock?: () => number;
+  /** Sign with this CA instead of self-signing. */
+  issuer?: CertificateIssuer;
   /** Set false to disable automatic renewal (call renew() yourself). Default true. */
   autoRenew?: boolean;
 }
@@ -237,6 +240,7 @@ async function attestOnce(o: AttestedCredentialsOptions): Promise<Current> {
     ...(o.validitySeconds !== undefined && { validitySeconds: o.validitySeconds }),
     ...(o.nonce !== undefined && { nonce: o.nonce }),
     ...(o.clock !== undefined && { clock: o.clock }),
+    ...(o.issuer !== undefined && { issuer: o.issuer }),
   });
   return { keyPair, cert };
 }

@@ -23,6 +23,7 @@ import {
 import { x509 } from '@ratls/evidence/x509';
 import { checkEchoedReportData } from '../providers/report-data.js';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
+import { type CertificateIssuer, prepareIssuer } from './issuer.js';
 import { type KeyPair, SIGNATURE_HASH } from './keys.js';
 import { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';
 
@@ -46,7 +47,7 @@ export interface BuildRaTlsCertificateOptions {
   provider: QuoteProvider;
   /** Default 'dice'. */
   format?: CertificateFormat;
-  /** Subject (and issuer) common name. Default `ratls`. */
+  /** Subject common name (also the issuer's when self-signed). Default `ratls`. */
   subject?: string;
   /** SAN entries: IPv4/IPv6 literals become iPAddress, anything else dNSName. */
   altNames?: readonly string[];
@@ -58,6 +59,8 @@ export interface BuildRaTlsCertificateOptions {
   nonce?: Uint8Array;
   /** Milliseconds since the epoch; default Date.now. */
   clock?: () => number;
+  /** Sign with this CA instead of self-signing (the default). */
+  issuer?: CertificateIssuer;
 }
 
 /** One piece of evidence in the certificate and what it was asked to bind. */
@@ -161,6 +164,8 @@ export async function buildRaTlsCertificate(opts: BuildRaTlsCertificateOptions):
     throw configError('ERR_CONFIG_VALIDITY', 'notBefore must be earlier than now + validitySeconds');
   }
 
+  // Check the CA before asking for a quote: bad configuration should not cost an attestation.
+  const issuer = opts.issuer ? await prepareIssuer(opts.issuer) : undefined;
   const attestations: CertificateAttestation[] = [];
   const extensions: x509.Extension[] = [];
   if (format === 'gramine' || format === 'both') {
@@ -200,17 +205,30 @@ export async function buildRaTlsCertificate(opts: BuildRaTlsCertificateOptions):
 
   const serial = randomBytes(16);
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01; // positive, no leading zero octet (RFC 5280 §4.1.2.2)
+  const common = {
+    serialNumber: serial.toString('hex'),
+    notBefore,
+    notAfter,
+    extensions: [...standard, ...(issuer ? [issuer.authorityKeyId] : []), ...extensions],
+  };
+  const name = [{ CN: [opts.subject ?? DEFAULT_SUBJECT_CN] }];
   let cert: x509.X509Certificate;
   try {
-    cert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial.toString('hex'),
-      name: [{ CN: [opts.subject ?? DEFAULT_SUBJECT_CN] }],
-      notBefore,
-      notAfter,
-      keys: keyPair.cryptoKeys,
-      signingAlgorithm: { name: 'ECDSA', hash: SIGNATURE_HASH[keyPair.keyType] },
-      extensions: [...standard, ...extensions],
-    });
+    cert = issuer
+      ? await x509.X509CertificateGenerator.create({
+          ...common,
+          subject: name,
+          issuer: issuer.cert.subjectName,
+          publicKey: keyPair.cryptoKeys.publicKey,
+          signingKey: issuer.signingKey,
+          signingAlgorithm: { name: 'ECDSA', hash: issuer.hash },
+        })
+      : await x509.X509CertificateGenerator.createSelfSigned({
+          ...common,
+          name,
+          keys: keyPair.cryptoKeys,
+          signingAlgorithm: { name: 'ECDSA', hash: SIGNATURE_HASH[keyPair.keyType] },
+        });
   } catch (e) {
     throw new CertificateError(
       'ERR_CERT_BUILD',

@@ -22,3 +22,4 @@ export {
   type RenewedEvent,
   createAttestedCredentials,
 } from './attested-credentials.js';
+export type { CertificateIssuer } from './issuer.js';

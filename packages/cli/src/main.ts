@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerInspect } from './commands/inspect.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
 import type { CommandContext } from './context.js';
 import { EXIT_USAGE, UsageError } from './io.js';
@@ -15,6 +16,7 @@ export function buildProgram(ctx: CommandContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
   registerVerifyQuote(program, ctx);
+  registerInspect(program, ctx);
   return program;
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '@ratls/evidence';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -37,7 +37,7 @@ export type ForwardTarget =
 export interface ListenerConfig {
   name: string;
   listen: HostPort;
-  tls: { cert: string; key: string; ca?: string };
+  tls: { cert: string; key: string };
   forward: ForwardTarget;
   /** Absolute path of this listener's policy (the global one unless overridden). */
   policy: string;
@@ -271,6 +271,3 @@ export function loadGatewayConfig(path: string): GatewayConfig {
   }
   return parseGatewayConfig(text, source);
 }
-
-/** True for YAML sequences (re-exported helper for tests that build documents). */
-export const isYamlSeq = isSeq;

@@ -1,0 +1,103 @@
+/**
+ * The gateway's Prometheus metrics, in their own Registry (never the global one, so a library
+ * user embedding the gateway gets no surprise series). Labels are bounded: listener names from
+ * the config, TEE kinds, stable error/reason codes; never a measurement, address or identity.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type LimitName = 'handshake_timeout' | 'max_connections' | 'max_certificate_bytes' | 'idle_timeout';
+
+export interface GatewayMetrics {
+  registry: Registry;
+  handshakes: Counter<'listener' | 'result'>;
+  rejections: Counter<'listener' | 'tee' | 'reason'>;
+  verificationSeconds: Histogram<'listener'>;
+  collateralNextUpdate: Gauge<'fmspc'>;
+  activeConnections: Gauge<'listener'>;
+  policyInfo: Gauge<'hash'>;
+  buildInfo: Gauge<'version'>;
+  limitHits: Counter<'listener' | 'limit'>;
+  reloads: Counter<'result'>;
+}
+
+/**
+ * @example const m = createGatewayMetrics('0.1.0'); m.handshakes.inc({ listener: 'api', result: 'accept' })
+ */
+export function createGatewayMetrics(
+  version: string,
+  collectCollateral?: () => Array<{ fmspc: string; nextUpdateMs: number }>,
+): GatewayMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const m: GatewayMetrics = {
+    registry,
+    handshakes: new Counter({
+      name: 'ratls_handshakes_total',
+      help: 'Attested TLS connection attempts by outcome (accept, reject).',
+      labelNames: ['listener', 'result'],
+      registers,
+    }),
+    rejections: new Counter({
+      name: 'ratls_attestation_rejections_total',
+      help: 'Rejected attempts by TEE (or none) and stable reason code.',
+      labelNames: ['listener', 'tee', 'reason'],
+      registers,
+    }),
+    verificationSeconds: new Histogram({
+      name: 'ratls_verification_duration_seconds',
+      help: 'Time to appraise one client certificate (evidence, collateral, policy).',
+      labelNames: ['listener'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    collateralNextUpdate: new Gauge({
+      name: 'ratls_collateral_next_update_timestamp_seconds',
+      help: 'Earliest nextUpdate of the collateral held for each FMSPC (Unix seconds).',
+      labelNames: ['fmspc'],
+      registers,
+      collect() {
+        if (!collectCollateral) return;
+        this.reset();
+        for (const e of collectCollateral()) this.set({ fmspc: e.fmspc }, Math.floor(e.nextUpdateMs / 1000));
+      },
+    }),
+    activeConnections: new Gauge({
+      name: 'ratls_active_connections',
+      help: 'Accepted connections currently open.',
+      labelNames: ['listener'],
+      registers,
+    }),
+    policyInfo: new Gauge({
+      name: 'ratls_policy_info',
+      help: 'Content hash of each policy in force (value 1).',
+      labelNames: ['hash'],
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'ratls_build_info',
+      help: 'ratls version (value 1).',
+      labelNames: ['version'],
+      registers,
+    }),
+    limitHits: new Counter({
+      name: 'ratls_limit_hits_total',
+      help: 'Connections closed by a configured limit.',
+      labelNames: ['listener', 'limit'],
+      registers,
+    }),
+    reloads: new Counter({
+      name: 'ratls_reloads_total',
+      help: 'Configuration, policy and certificate reload attempts by result (ok, failed).',
+      labelNames: ['result'],
+      registers,
+    }),
+  };
+  m.buildInfo.set({ version }, 1);
+  return m;
+}
+
+/** Marks exactly these policy hashes as in force. */
+export function setPolicyHashes(m: GatewayMetrics, hashes: Iterable<string>): void {
+  m.policyInfo.reset();
+  for (const h of new Set(hashes)) m.policyInfo.set({ hash: h }, 1);
+}

@@ -1,0 +1,57 @@
+/**
+ * TCP (or UNIX-socket) pass-through for one accepted, attested connection, optionally prefixed
+ * with a PROXY protocol v2 header carrying the client address and the attestation facts.
+ */
+import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { attestationOf } from '@ratls/verifier';
+import type { ForwardTarget } from './config.js';
+import { peerFacts } from './facts.js';
+import { encodeProxyV2 } from './proxy-protocol.js';
+
+/**
+ * Pipes `client` to the backend both ways; either side failing closes both.
+ * @example forwardTcp(socket, { kind: 'tcp', host: '127.0.0.1', port: 6379, proxyProtocol: false }, log)
+ */
+export function forwardTcp(
+  client: TLSSocket,
+  target: Extract<ForwardTarget, { kind: 'tcp' | 'unix' }>,
+  onBackendError: (e: Error) => void,
+): void {
+  const facts = peerFacts(attestationOf(client));
+  if (!facts) {
+    client.destroy();
+    return;
+  }
+  const backend =
+    target.kind === 'tcp' ? net.connect({ host: target.host, port: target.port }) : net.connect({ path: target.path });
+  if (target.kind === 'tcp') backend.setNoDelay(true);
+  if (target.proxyProtocol) {
+    // Written before any client byte: net queues writes until the connection is up.
+    backend.write(
+      encodeProxyV2(
+        {
+          srcIp: client.remoteAddress,
+          srcPort: client.remotePort,
+          dstIp: client.localAddress,
+          dstPort: client.localPort,
+        },
+        facts,
+        client.getProtocol() ?? undefined,
+      ),
+    );
+  }
+  const closeBoth = () => {
+    client.destroy();
+    backend.destroy();
+  };
+  backend.on('error', (e) => {
+    onBackendError(e);
+    closeBoth();
+  });
+  client.on('error', closeBoth);
+  client.on('close', () => backend.destroy());
+  backend.on('close', () => client.end());
+  client.pipe(backend);
+  backend.pipe(client);
+}

@@ -6,6 +6,7 @@ export * from './pck-extensions.js';
 export * from './qe-identity.js';
 export * from './qe-report.js';
 export * from './quote-signature.js';
+export * from './quote-verifier.js';
 export * from './revocation.js';
 export * from './status.js';
 export * from './tcb-info.js';

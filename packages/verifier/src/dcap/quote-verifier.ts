@@ -1,0 +1,152 @@
+/**
+ * `createQuoteVerifier`: the same appraisal as `verifyQuote`, with verification work cached where
+ * the inputs are the same (ARCHITECTURE.md "DCAP appraisal"): verified collateral per
+ * (TEE, FMSPC, PCK CA) while `at` is inside its window (so never past its earliest nextUpdate),
+ * verified PCK chains per chain text, verified QE report signatures per (PCK leaf, QE report,
+ * signature), attestation keys per key bytes, and whole results per quote hash, revalidated
+ * against `at`. Every cache is a bounded LRU. The floor per new quote is one P-256 verification.
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
+import { type DcapResult, markVerified } from '../result.js';
+import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
+import { appraise } from './appraise.js';
+import { Lru } from './lru.js';
+import { pckChainPemOf, type VerifiedPck, verifyPckChain } from './pck-chain.js';
+import { fmspcHex } from './pck-extensions.js';
+import { attestationKeyOf } from './quote-signature.js';
+import { type VerifiedCollateral, verifyCollateral } from './verify-collateral.js';
+import { parseQuoteBytes, sha256Hex, toDcapCollateral, toUnixSeconds } from './verify-quote.js';
+
+export interface QuoteVerifierOptions {
+  collateralSource: CollateralSource;
+  /** Defaults to `defaultTrustAnchors()`. */
+  trustAnchors?: TrustAnchor[];
+  /** Bound of each cache (default 1000 entries). */
+  cache?: { maxEntries?: number };
+}
+
+/** Counters, for tests and metrics. */
+export interface QuoteVerifierStats {
+  collateralFetches: number;
+  collateralVerifications: number;
+  collateralHits: number;
+  pckChainVerifications: number;
+  pckChainHits: number;
+  qeReportVerifications: number;
+  qeReportHits: number;
+  resultHits: number;
+}
+
+export interface QuoteVerifier {
+  /** Same contract, results and errors as `verifyQuote`. */
+  verify(quote: Uint8Array, opts: { at: Date | number }): Promise<DcapResult>;
+  stats(): QuoteVerifierStats;
+  /** Drops every cached entry. */
+  clear(): void;
+}
+
+const within = (at: number, w: { notBefore: number; notAfter: number }) => at >= w.notBefore && at <= w.notAfter;
+
+function copyResult(r: DcapResult): DcapResult {
+  const c = structuredClone(r);
+  return markVerified(c);
+}
+
+/**
+ * @example
+ * const v = createQuoteVerifier({ collateralSource: pccs })
+ * const r = await v.verify(quoteBytes, { at: new Date() })
+ */
+export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
+  const anchors = o.trustAnchors ?? defaultTrustAnchors();
+  const max = o.cache?.maxEntries ?? 1000;
+  const collateral = new Lru<string, VerifiedCollateral>(Math.max(1, Math.min(max, 256)));
+  const chains = new Lru<string, VerifiedPck>(max);
+  const qeReports = new Lru<string, true>(max);
+  const akKeys = new Lru<string, KeyObject>(max);
+  const results = new Lru<string, DcapResult>(max);
+  const inflight = new Map<string, Promise<VerifiedCollateral>>();
+  const s: QuoteVerifierStats = {
+    collateralFetches: 0,
+    collateralVerifications: 0,
+    collateralHits: 0,
+    pckChainVerifications: 0,
+    pckChainHits: 0,
+    qeReportVerifications: 0,
+    qeReportHits: 0,
+    resultHits: 0,
+  };
+
+  async function collateralFor(req: CollateralRequest, pck: VerifiedPck, at: number): Promise<VerifiedCollateral> {
+    const key = `${req.tee}:${req.fmspc}:${req.pckCa}`;
+    const hit = collateral.get(key);
+    if (hit && within(at, hit)) {
+      s.collateralHits++;
+      return hit;
+    }
+    const flightKey = `${key}@${at}`;
+    let p = inflight.get(flightKey);
+    if (!p) {
+      p = (async () => {
+        s.collateralFetches++;
+        const c = toDcapCollateral(await o.collateralSource.getCollateral(req));
+        s.collateralVerifications++;
+        const vc = verifyCollateral(c, anchors, at, [{ cert: pck.ca, key: pck.caKey }]);
+        collateral.set(key, vc);
+        return vc;
+      })();
+      inflight.set(flightKey, p);
+      p.then(
+        () => inflight.delete(flightKey),
+        () => inflight.delete(flightKey),
+      );
+    }
+    return p;
+  }
+
+  return {
+    async verify(quote, opts) {
+      const at = toUnixSeconds(opts.at);
+      const q = parseQuoteBytes(quote);
+      const sha = sha256Hex(quote);
+      const cached = results.get(sha);
+      if (cached && within(at, cached.collateralWindow)) {
+        s.resultHits++;
+        return copyResult(cached);
+      }
+      const pem = pckChainPemOf(q);
+      let pck = chains.get(pem);
+      if (pck && within(at, pck.chain)) s.pckChainHits++;
+      else {
+        s.pckChainVerifications++;
+        pck = verifyPckChain(pem, anchors, at);
+        chains.set(pem, pck);
+      }
+      const vc = await collateralFor({ tee: q.tee, fmspc: fmspcHex(pck.ext), pckCa: pck.pckCa }, pck, at);
+      const sd = q.signatureData;
+      const qeKey = createHash('sha256')
+        .update(pck.leaf.der)
+        .update(sd.qeReport.raw)
+        .update(sd.qeReportSignature)
+        .digest('hex');
+      const qeReportVerified = qeReports.get(qeKey) === true;
+      if (qeReportVerified) s.qeReportHits++;
+      else s.qeReportVerifications++;
+      const akHex = Buffer.from(sd.attestationKey).toString('hex');
+      let ak = akKeys.get(akHex);
+      if (!ak) {
+        ak = attestationKeyOf(q);
+        akKeys.set(akHex, ak);
+      }
+      const r = appraise(q, pck, vc, { at, evidenceSha256: sha, qeReportVerified, attestationKey: ak });
+      qeReports.set(qeKey, true);
+      results.set(sha, copyResult(r));
+      return r;
+    },
+    stats: () => ({ ...s }),
+    clear() {
+      for (const c of [collateral, chains, qeReports, akKeys, results]) c.clear();
+    },
+  };
+}

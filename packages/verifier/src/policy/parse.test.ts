@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { PolicyError } from '@ratls/evidence';
+import fc from 'fast-check';
 import { MAX_POLICY_BYTES, PolicyValidationError, parsePolicy } from './parse.js';
 
 const h = (bytes: number, c = 'ab') => c.repeat(bytes);
@@ -219,5 +220,55 @@ describe('parsePolicy', () => {
       assert.fail('accepted');
     })();
     assert.equal(e.code, 'ERR_POLICY_INVALID');
+  });
+
+  it('refuses pathological nesting before the YAML parser sees it', () => {
+    assert.match(refuse('['.repeat(100_000)).message, /^policy\.yaml:1:33: flow collections nested deeper than 32$/);
+    assert.match(refuse(`${'- '.repeat(100_000)}x`).message, /indentation deeper than 256 columns/);
+  });
+
+  it('treats a __proto__ key as an unknown key, never a prototype change', () => {
+    const e = refuse(
+      `version: 1\n__proto__: { polluted: true }\nidentities:\n  - name: a\n    sgx: { mrSigner: "${h(32)}" }\n`,
+    );
+    assert.equal(e.issues[0]?.path, '__proto__');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  it('never throws anything but PolicyValidationError on arbitrary text', () => {
+    const pieces = [
+      'version: 1\n',
+      'identities:\n',
+      '  - name: a\n',
+      '    sgx: { mrSigner: "',
+      h(32),
+      '" }\n',
+      '&x ',
+      '*x',
+      '[',
+      '{',
+      ': ',
+      '- ',
+      '\t',
+      '#',
+      '0x1',
+    ];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.array(fc.constantFrom(...pieces), { maxLength: 20 }).map((a) => a.join('')),
+        ),
+        (t) => {
+          try {
+            parsePolicy(t);
+          } catch (e) {
+            if (!(e instanceof PolicyValidationError)) throw e;
+            assert.ok(e.issues.length > 0);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 42 },
+    );
   });
 });

@@ -109,6 +109,47 @@ function locate(locs: Map<string, Loc>, path: readonly PathKey[], useKey: boolea
   return 0;
 }
 
+const MAX_FLOW_DEPTH = 32;
+const MAX_BLOCK_INDENT = 256;
+
+/**
+ * A lexical pre-check of nesting before the YAML parser sees the text: deeply nested input makes
+ * the parser recurse or build huge regular expressions (it can exhaust memory at 200 KB), and a
+ * real policy nests a handful of levels. Returns the offset and message of the first excess.
+ */
+function nestingProblem(text: string): { at: number; message: string } | undefined {
+  let depth = 0;
+  let quote: '"' | "'" | undefined;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (i === lineStart) {
+      const lead = /^(?:[ \t]|-(?=[ \t]))*/.exec(text.slice(i, i + MAX_BLOCK_INDENT + 2))?.[0].length ?? 0;
+      if (lead > MAX_BLOCK_INDENT) return { at: i, message: `indentation deeper than ${MAX_BLOCK_INDENT} columns` };
+    }
+    if (c === '\n') {
+      lineStart = i + 1;
+      continue;
+    }
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    const prev = i === lineStart ? ' ' : text[i - 1];
+    const tokenStart = prev === ' ' || prev === '\t' || prev === '[' || prev === '{' || prev === ',' || prev === ':';
+    if ((c === '"' || c === "'") && tokenStart) quote = c;
+    else if (c === '#' && (prev === ' ' || prev === '\t' || i === lineStart)) {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl - 1;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return { at: i, message: `flow collections nested deeper than ${MAX_FLOW_DEPTH}` };
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return undefined;
+}
+
 function freezeDeep<T>(v: T): T {
   if (v && typeof v === 'object') {
     for (const x of Object.values(v)) freezeDeep(x);
@@ -144,6 +185,13 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
   const hash = createHash('sha256').update(bytes).digest('hex');
 
   const lineCounter = new LineCounter();
+  const nesting = nestingProblem(str);
+  if (nesting) {
+    const before = str.slice(0, nesting.at);
+    const line = before.split('\n').length;
+    const column = nesting.at - before.lastIndexOf('\n');
+    throw new PolicyValidationError([{ source, line, column, path: '', message: nesting.message }]);
+  }
   const doc = parseDocument(str, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   const pos = (offset: number): { line: number; column: number } => {
     const p = lineCounter.linePos(offset);

@@ -3,6 +3,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerInspect } from './commands/inspect.js';
+import { registerPolicy } from './commands/policy.js';
+import { registerVerifyCert } from './commands/verify-cert.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
 import type { CommandContext } from './context.js';
 import { EXIT_USAGE, UsageError } from './io.js';
@@ -17,6 +19,8 @@ export function buildProgram(ctx: CommandContext): Command {
     .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
   registerVerifyQuote(program, ctx);
   registerInspect(program, ctx);
+  registerVerifyCert(program, ctx);
+  registerPolicy(program, ctx);
   return program;
 }
 

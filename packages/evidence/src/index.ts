@@ -1,6 +1,7 @@
 /** @ratls/evidence: pure parsing and encoding of attestation evidence. No I/O. */
 export * from './errors.js';
 export * from './bytes.js';
+export * from './node-x509.js';
 export * from './quote/types.js';
 export * from './quote/index.js';
 export * from './cert/index.js';

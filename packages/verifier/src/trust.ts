@@ -4,7 +4,7 @@
  * subject marker and every result it verifies says `simulated: true`.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { ConfigError } from '@ratls/evidence';
+import { ConfigError, nodeCertificateFromDer } from '@ratls/evidence';
 
 export interface TrustAnchor {
   /** DER of the self-signed root certificate. */
@@ -32,7 +32,7 @@ export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e74249
 export function trustAnchorFrom(input: string | Uint8Array): TrustAnchor {
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(typeof input === 'string' ? input : Buffer.from(input));
+    cert = typeof input === 'string' ? new X509Certificate(input) : nodeCertificateFromDer(input);
   } catch (e) {
     throw new ConfigError('ERR_TRUST_ANCHOR_INVALID', 'config', 'trust anchor: not a parseable X.509 certificate', {
       cause: e,

@@ -1,0 +1,74 @@
+/**
+ * `ratls policy check <policy>` and
+ * `ratls policy test <policy> <cert> (--collateral | --pccs) [--at] [--trust-anchor]… [--json]`.
+ */
+import type { Command } from 'commander';
+import { RatlsError } from '@ratls/evidence';
+import { decisionSummary, evaluatePolicy, loadPolicyFile, type Policy } from '@ratls/verifier';
+import type { CommandContext } from '../context.js';
+import { EXIT_OK, EXIT_REFUSED, UsageError, errorJson } from '../io.js';
+import { type CertFlags, certOptions, verifyCertFromFlags } from './verify-cert.js';
+
+async function loadPolicyOrUsage(path: string): Promise<Policy> {
+  try {
+    return await loadPolicyFile(path);
+  } catch (e) {
+    // An invalid policy is the operator's input, not a peer's: exit 2 with the located message.
+    throw new UsageError(e instanceof RatlsError ? e.code : 'ERR_POLICY_INVALID', (e as Error).message);
+  }
+}
+
+export function registerPolicy(program: Command, ctx: CommandContext): void {
+  const policy = program.command('policy').description('validate and try out policy files');
+  policy
+    .command('check')
+    .description('validate a policy file (exit 0 valid, 2 invalid, with file:line:column of each mistake)')
+    .argument('<policy>')
+    .option('--json', 'print one JSON object')
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const p = await loadPolicyOrUsage(file);
+      if (flags.json) {
+        ctx.out(JSON.stringify({ ok: true, policyHash: p.hash, identities: p.identities.map((i) => i.name) }));
+      } else {
+        ctx.out(`policy ${file}: valid, ${p.identities.length} identities (${p.identities.map((i) => i.name).join(', ')})`);
+        ctx.out(`policyHash ${p.hash}`);
+      }
+      ctx.exitCode = EXIT_OK;
+    });
+  certOptions(
+    policy
+      .command('test')
+      .description('verify a certificate and apply the policy: exit 0 accept, 1 reject, 2 usage')
+      .argument('<policy>')
+      .argument('<cert>'),
+  ).action(async (policyFile: string, certFile: string, flags: CertFlags) => {
+    const p = await loadPolicyOrUsage(policyFile);
+    let out: Record<string, unknown>;
+    try {
+      const { at, verification } = await verifyCertFromFlags(certFile, flags, ctx);
+      const d = evaluatePolicy(p, verification.result, { certificate: verification.certificate, at });
+      out = {
+        decision: d.accept ? 'accept' : 'reject',
+        ...(d.accept ? { identity: d.identity } : {}),
+        reasons: d.reasons,
+        ...(!d.accept && d.closest ? { closest: d.closest } : {}),
+        policyHash: p.hash,
+        result: verification.result,
+        certificate: verification.certificate,
+      };
+      if (!flags.json) ctx.out(decisionSummary(d));
+    } catch (e) {
+      const err = errorJson(e);
+      if (err.step === 'usage') throw e;
+      out = {
+        decision: 'reject',
+        reasons: [{ code: 'verification_failed', message: `${err.code}: ${err.message}` }],
+        error: err,
+        policyHash: p.hash,
+      };
+      if (!flags.json) ctx.out(`reject: verification failed: ${err.code} (${err.step}): ${err.message}`);
+    }
+    if (flags.json) ctx.out(JSON.stringify(out));
+    ctx.exitCode = out.decision === 'accept' ? EXIT_OK : EXIT_REFUSED;
+  });
+}

@@ -1,0 +1,93 @@
+/** `ratls verify-cert <cert> (--collateral <file> | --pccs <url>) [--at] [--trust-anchor <pem>]… [--json]` */
+import type { Command } from 'commander';
+import { type CertificateVerification, verifyCertificate } from '@ratls/verifier';
+import type { CommandContext } from '../context.js';
+import { collect } from '../context.js';
+import {
+  EXIT_OK,
+  EXIT_REFUSED,
+  errorJson,
+  formatRows,
+  loadCollateralSource,
+  loadTrustAnchors,
+  parseAt,
+  readInputFile,
+} from '../io.js';
+import { type VerifyFlags, describeResult } from './verify-quote.js';
+
+export interface CertFlags extends VerifyFlags {
+  ca?: string[];
+}
+
+/** Adds the options every certificate-verifying command shares. */
+export function certOptions(cmd: Command): Command {
+  return cmd
+    .option('--collateral <file>', 'QuoteCollateralV3 JSON (repeatable; picked by TEE and FMSPC)', collect, [])
+    .option('--pccs <url>', 'Intel PCS/PCCS base URL')
+    .option('--pccs-cache-dir <dir>', 'on-disk cache for PCCS collateral')
+    .option('--at <unix-seconds>', 'verification time (default: now)')
+    .option('--trust-anchor <pem>', 'root certificate to trust instead of the Intel SGX Root CA (repeatable)', collect, [])
+    .option('--ca <pem>', 'the certificate must be issued by this CA instead of being self-signed (repeatable)', collect, [])
+    .option('--json', 'print one JSON object');
+}
+
+export function registerVerifyCert(program: Command, ctx: CommandContext): void {
+  certOptions(
+    program
+      .command('verify-cert')
+      .description('verify an RA-TLS certificate: X.509, evidence binding, and the quote against collateral')
+      .argument('<cert>', 'certificate, PEM or DER'),
+  ).action(async (file: string, flags: CertFlags) => {
+    ctx.exitCode = await verifyCertCommand(file, flags, ctx);
+  });
+}
+
+/** Reads and verifies a certificate with the shared flags; throws RatlsError on refusal. */
+export async function verifyCertFromFlags(
+  file: string,
+  flags: CertFlags,
+  ctx: CommandContext,
+): Promise<{ at: number; verification: CertificateVerification }> {
+  const at = parseAt(flags.at);
+  const cert = readInputFile(file, 'certificate');
+  const trustAnchors = loadTrustAnchors(flags.trustAnchor, ctx.err);
+  const collateralSource = loadCollateralSource(flags);
+  const certificateAuthorities = (flags.ca ?? []).map((p) => readInputFile(p, 'CA certificate'));
+  const verification = await verifyCertificate(cert, {
+    at,
+    trustAnchors,
+    collateralSource,
+    ...(certificateAuthorities.length ? { certificateAuthorities } : {}),
+  });
+  return { at, verification };
+}
+
+export async function verifyCertCommand(file: string, flags: CertFlags, ctx: CommandContext): Promise<number> {
+  try {
+    const { at, verification: v } = await verifyCertFromFlags(file, flags, ctx);
+    if (flags.json) {
+      ctx.out(JSON.stringify({ ok: true, ...v.result, certificate: v.certificate, binding: v.binding }));
+    } else {
+      ctx.out(describeResult(v.result, at));
+      ctx.out(
+        `certificate\n${formatRows([
+          ['subject', v.certificate.subject],
+          ['SHA-256', v.certificate.fingerprintSha256],
+          [
+            'validity',
+            `${new Date(v.certificate.notBefore * 1000).toISOString()} .. ${new Date(v.certificate.notAfter * 1000).toISOString()}`,
+          ],
+          ['formats', v.certificate.formats.join(', ')],
+          ['binding', `holds (${v.binding.rules.join(', ')})`],
+        ])}`,
+      );
+    }
+    return EXIT_OK;
+  } catch (e) {
+    const err = errorJson(e);
+    if (err.step === 'usage') throw e;
+    if (flags.json) ctx.out(JSON.stringify({ ok: false, error: err }));
+    else ctx.err(`refused: ${err.code} (${err.step}): ${err.message}`);
+    return EXIT_REFUSED;
+  }
+}

@@ -30,7 +30,9 @@ export function registerPolicy(program: Command, ctx: CommandContext): void {
       if (flags.json) {
         ctx.out(JSON.stringify({ ok: true, policyHash: p.hash, identities: p.identities.map((i) => i.name) }));
       } else {
-        ctx.out(`policy ${file}: valid, ${p.identities.length} identities (${p.identities.map((i) => i.name).join(', ')})`);
+        ctx.out(
+          `policy ${file}: valid, ${p.identities.length} identities (${p.identities.map((i) => i.name).join(', ')})`,
+        );
         ctx.out(`policyHash ${p.hash}`);
       }
       ctx.exitCode = EXIT_OK;

@@ -26,8 +26,18 @@ export function certOptions(cmd: Command): Command {
     .option('--pccs <url>', 'Intel PCS/PCCS base URL')
     .option('--pccs-cache-dir <dir>', 'on-disk cache for PCCS collateral')
     .option('--at <unix-seconds>', 'verification time (default: now)')
-    .option('--trust-anchor <pem>', 'root certificate to trust instead of the Intel SGX Root CA (repeatable)', collect, [])
-    .option('--ca <pem>', 'the certificate must be issued by this CA instead of being self-signed (repeatable)', collect, [])
+    .option(
+      '--trust-anchor <pem>',
+      'root certificate to trust instead of the Intel SGX Root CA (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--ca <pem>',
+      'the certificate must be issued by this CA instead of being self-signed (repeatable)',
+      collect,
+      [],
+    )
     .option('--json', 'print one JSON object');
 }
 

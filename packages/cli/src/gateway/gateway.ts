@@ -29,14 +29,13 @@ import {
   type TrustAnchor,
   trustAnchorFrom,
 } from '@ratls/verifier';
-import { type CertificateVerify, dcapCertificateVerifier, listenerAppraiser, sharedQuoteVerifier } from './appraiser.js';
 import {
-  formatHostPort,
-  type GatewayConfig,
-  type HostPort,
-  type ListenerConfig,
-  loadGatewayConfig,
-} from './config.js';
+  type CertificateVerify,
+  dcapCertificateVerifier,
+  listenerAppraiser,
+  sharedQuoteVerifier,
+} from './appraiser.js';
+import { formatHostPort, type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config.js';
 import { type HttpForwarder, httpForwarder } from './http-forward.js';
 import { createGatewayMetrics, type GatewayMetrics, type LimitName, setPolicyHashes } from './metrics.js';
 import { forwardTcp } from './tcp-forward.js';
@@ -113,7 +112,11 @@ function readText(path: string, what: string): string {
   }
 }
 
-async function buildState(config: GatewayConfig, previous: State | undefined, opts: StartGatewayOptions): Promise<State> {
+async function buildState(
+  config: GatewayConfig,
+  previous: State | undefined,
+  opts: StartGatewayOptions,
+): Promise<State> {
   const policies = new Map<string, Policy>();
   for (const path of new Set([config.policy, ...config.listeners.map((l) => l.policy)])) {
     policies.set(path, await loadPolicyFile(path));
@@ -125,9 +128,14 @@ async function buildState(config: GatewayConfig, previous: State | undefined, op
     try {
       tls.createSecureContext({ cert, key });
     } catch (e) {
-      throw new ConfigError('ERR_GATEWAY_TLS', 'config', `listener ${l.name}: certificate/key unusable: ${(e as Error).message}`, {
-        cause: e,
-      });
+      throw new ConfigError(
+        'ERR_GATEWAY_TLS',
+        'config',
+        `listener ${l.name}: certificate/key unusable: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
     }
     credentials.set(l.name, { cert, key });
   }
@@ -149,7 +157,15 @@ async function buildState(config: GatewayConfig, previous: State | undefined, op
   });
 
   if (previous && previous.verifyKey === verifyKey && !opts.dangerousVerify) {
-    return { config, policies, credentials, verify: previous.verify, verifyKey, collateral: previous.collateral, fileCollateral };
+    return {
+      config,
+      policies,
+      credentials,
+      verify: previous.verify,
+      verifyKey,
+      collateral: previous.collateral,
+      fileCollateral,
+    };
   }
   let anchors: TrustAnchor[] | undefined;
   if (anchorTexts) anchors = anchorTexts.map((t) => trustAnchorFrom(t));
@@ -178,7 +194,8 @@ const LIMIT_BY_CODE: Record<string, LimitName> = {
 
 /** Things that must not change without a restart (sockets are bound, the audit file is open). */
 function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string | undefined {
-  const key = (l: ListenerConfig) => `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' ? 'http' : 'tcp'}`;
+  const key = (l: ListenerConfig) =>
+    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' ? 'http' : 'tcp'}`;
   const la = a.listeners.map(key).sort().join(',');
   const lb = b.listeners.map(key).sort().join(',');
   if (la !== lb) return `listeners changed (${la} → ${lb})`;
@@ -212,7 +229,10 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     return s.fileCollateral.map((f) => ({ fmspc: f.fmspc, nextUpdateMs: f.nextUpdateMs }));
   };
   const metrics = createGatewayMetrics(GATEWAY_VERSION, collateralForMetrics);
-  setPolicyHashes(metrics, [...state.policies.values()].map((p) => p.hash));
+  setPolicyHashes(
+    metrics,
+    [...state.policies.values()].map((p) => p.hash),
+  );
 
   const listeners = new Map<string, Listener>();
   let closing = false;
@@ -322,11 +342,19 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       server.on('secureConnection', onAccepted(l, listenerConfig(lc.name)));
       server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
         // Over maxConnections Node closes the socket before any TLS: record it as an attempt.
-        const error = { code: 'ERR_GATEWAY_MAX_CONNECTIONS', message: `${limits.maxConnections} connections already open` };
+        const error = {
+          code: 'ERR_GATEWAY_MAX_CONNECTIONS',
+          message: `${limits.maxConnections} connections already open`,
+        };
         metrics.handshakes.inc({ listener: lc.name, result: 'reject' });
         metrics.rejections.inc({ listener: lc.name, tee: 'none', reason: error.code });
         hitLimit(lc.name, 'max_connections', { peer: d?.remoteAddress });
-        audit.record({ error, peer: { ip: d?.remoteAddress, port: d?.remotePort }, listener: lc.name, at: new Date(clock()) });
+        audit.record({
+          error,
+          peer: { ip: d?.remoteAddress, port: d?.remotePort },
+          listener: lc.name,
+          at: new Date(clock()),
+        });
       });
       server.on('tlsClientError', () => {
         // Counted and audited by the attestation layer; this listener only keeps Node from logging.
@@ -365,7 +393,11 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       collateral = {
         source: 'pccs',
         healthy: st.healthy,
-        entries: st.entries.map((e) => ({ tee: e.tee, fmspc: e.fmspc, nextUpdate: new Date(e.nextUpdate).toISOString() })),
+        entries: st.entries.map((e) => ({
+          tee: e.tee,
+          fmspc: e.fmspc,
+          nextUpdate: new Date(e.nextUpdate).toISOString(),
+        })),
       };
     } else {
       for (const f of s.fileCollateral) {
@@ -418,7 +450,9 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     } catch (e) {
       for (const l of listeners.values()) l.server.close();
       await audit.close();
-      throw new ConfigError('ERR_GATEWAY_LISTEN', 'config', `admin: cannot listen: ${(e as Error).message}`, { cause: e });
+      throw new ConfigError('ERR_GATEWAY_LISTEN', 'config', `admin: cannot listen: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 
@@ -429,20 +463,33 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     try {
       const next = loadGatewayConfig(configPath);
       const restart = restartOnlyChanges(old.config, next);
-      if (restart) throw new ConfigError('ERR_GATEWAY_RELOAD_RESTART', 'config', `${restart}: restart the gateway to apply`);
+      if (restart)
+        throw new ConfigError('ERR_GATEWAY_RELOAD_RESTART', 'config', `${restart}: restart the gateway to apply`);
       const built = await buildState(next, old, opts);
       // Everything validated: swap. New handshakes use the new credentials and policies at once.
       for (const lc of next.listeners) {
         const l = listeners.get(lc.name) as Listener;
-        l.server.setSecureContext({ ...(built.credentials.get(lc.name) as { cert: string; key: string }), minVersion: 'TLSv1.2' });
+        l.server.setSecureContext({
+          ...(built.credentials.get(lc.name) as { cert: string; key: string }),
+          minVersion: 'TLSv1.2',
+        });
         if (built.verify !== old.verify) l.appraiser = makeAppraiser(lc, built);
       }
       state = built;
-      setPolicyHashes(metrics, [...built.policies.values()].map((p) => p.hash));
+      setPolicyHashes(
+        metrics,
+        [...built.policies.values()].map((p) => p.hash),
+      );
       metrics.reloads.inc({ result: 'ok' });
       for (const [path, p] of built.policies) {
         const prev = old.policies.get(path)?.hash;
-        audit.recordPolicyReload({ ok: true, hash: p.hash, ...(prev ? { previousHash: prev } : {}), source: path, at: new Date(clock()) });
+        audit.recordPolicyReload({
+          ok: true,
+          hash: p.hash,
+          ...(prev ? { previousHash: prev } : {}),
+          source: path,
+          at: new Date(clock()),
+        });
       }
       log('info', 'reloaded', { policies: [...built.policies.values()].map((p) => p.hash) });
       return { ok: true, policyHashes: [...built.policies.values()].map((p) => p.hash) };
@@ -456,7 +503,10 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         error: { code: error.code, message: error.message },
         at: new Date(clock()),
       });
-      log('error', 'reload refused; the previous configuration stays in force', { code: error.code, error: error.message });
+      log('error', 'reload refused; the previous configuration stays in force', {
+        code: error.code,
+        error: error.message,
+      });
       return { ok: false, error };
     }
   };
@@ -473,11 +523,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     if (opts.watch === false) return;
     const debounce = opts.watch?.debounceMs ?? 300;
     const s = state.config;
-    const files = [
-      s.source,
-      ...state.policies.keys(),
-      ...s.listeners.flatMap((l) => [l.tls.cert, l.tls.key]),
-    ];
+    const files = [s.source, ...state.policies.keys(), ...s.listeners.flatMap((l) => [l.tls.cert, l.tls.key])];
     const byDir = new Map<string, Set<string>>();
     for (const f of files) {
       const set = byDir.get(dirname(f)) ?? new Set<string>();
@@ -550,4 +596,3 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
 
   return { addresses, reload, close, metrics, health };
 }
-

@@ -57,8 +57,11 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
   if (o.at < window.notBefore || o.at > window.notAfter) {
     throw new CollateralError('ERR_COLLATERAL_EXPIRED', 'collateral', 'collateral is not valid at the requested time');
   }
-  checkPckRevocation(pck.leaf, pck.ca, vc.rootCrl, vc.pckCrl, vc.pckCrlIssuer);
+  // QVL checks the CRL issuer (4.1.2.4.6) before the TCB info's TEE and FMSPC (4.1.2.4.9–10);
+  // ratls first makes sure the collateral is for this platform at all, so a wrong collateral set
+  // is reported as such rather than as a CRL issuer mismatch. Both orders refuse the same inputs.
   checkTcbInfoMatches(vc.tcbInfo, pck.ext, quote.tee);
+  checkPckRevocation(pck.leaf, pck.ca, vc.rootCrl, vc.pckCrl, vc.pckCrlIssuer);
   const td = tdReportOf(quote);
   let module: TdxModuleResult | undefined;
   if (td) module = checkTdxModule(td, vc.tcbInfo);

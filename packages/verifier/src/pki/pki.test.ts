@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
+
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type CryptoKey = webcrypto.CryptoKey;
+
 import { describe, test } from 'node:test';
 import { AppraisalError, CertificateError, CollateralError, type RatlsError } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';

@@ -156,14 +156,15 @@ export function gateClientSocket(socket: AttestedClientSocket, opts: ClientAttes
     timeoutMs,
   );
 
+  /** Puts the stream's own methods back; held writes go out in order, `attested` fires, then held reads. */
   function release(): void {
-    // Put the stream's own methods back, then let the held work through in order.
     socket._write = origWrite;
     if (origWritev) socket._writev = origWritev;
     if (origFinal) socket._final = origFinal;
     socket.push = origPush;
-    for (const [chunk, enc] of heldReads.splice(0)) origPush.call(socket, chunk, enc);
     for (const w of heldWrites.splice(0)) w();
+    socket.emit('attested', socket.attestation);
+    for (const [chunk, enc] of heldReads.splice(0)) origPush.call(socket, chunk, enc);
   }
 
   function reject(err: RatlsError): void {
@@ -205,7 +206,6 @@ export function gateClientSocket(socket: AttestedClientSocket, opts: ClientAttes
       heldCallbacks.length = 0;
       Object.defineProperty(socket, 'attestation', { value: toAttestation(d), enumerable: true });
       release();
-      socket.emit('attested', socket.attestation);
     });
   });
 }

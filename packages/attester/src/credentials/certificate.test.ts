@@ -19,7 +19,7 @@ import {
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { SKIP_NO_VECTORS, readVectorText } from '../../../../test-support/vectors.js';
-import type { QuoteProvider } from '../providers/types.js';
+import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.js';
 import { FixedQuoteProvider } from './test-fixtures.js';
@@ -238,5 +238,40 @@ describe('buildRaTlsCertificate', { skip: SKIP_NO_VECTORS }, () => {
     for (const ev of parts.evidence) {
       assert.throws(() => checkBinding(ev, other.spkiDer), { code: 'ERR_BINDING_MISMATCH' });
     }
+  });
+
+  test('provider output checks: empty, wrong TEE, oversized', async () => {
+    const keyPair = await generateKeyPair();
+    const mk = (tee: 'sgx' | 'tdx', out: () => Evidence): QuoteProvider => ({
+      name: 'odd',
+      tee,
+      getEvidence: async () => out(),
+    });
+    const big = new Uint8Array(64 * 1024 + 1);
+    big[0] = 3;
+    const cases: [QuoteProvider, string][] = [
+      [mk('sgx', () => ({ tee: 'sgx', evidence: new Uint8Array(0) })), 'ERR_PROVIDER_UNEXPECTED_OUTPUT'],
+      [mk('sgx', () => ({ tee: 'sgx' }) as unknown as Evidence), 'ERR_PROVIDER_UNEXPECTED_OUTPUT'],
+      [mk('sgx', () => ({ tee: 'tdx', evidence: new Uint8Array(10) })), 'ERR_PROVIDER_TEE_MISMATCH'],
+      [mk('sgx', () => ({ tee: 'sgx', evidence: big })), 'ERR_PROVIDER_OUTPUT_TOO_LARGE'],
+    ];
+    for (const [provider, code] of cases) {
+      await rejectsWith(buildRaTlsCertificate({ keyPair, provider, clock }), ProviderError, code);
+    }
+  });
+
+  test('keyPair and provider must be the real thing', async () => {
+    const keyPair = await generateKeyPair();
+    const provider = new FixedQuoteProvider('sgx');
+    await rejectsWith(
+      buildRaTlsCertificate({ keyPair: { ...keyPair } as typeof keyPair, provider, clock }),
+      ConfigError,
+      'ERR_CONFIG_KEY_PAIR',
+    );
+    await rejectsWith(
+      buildRaTlsCertificate({ keyPair, provider: {} as QuoteProvider, clock }),
+      ConfigError,
+      'ERR_CONFIG_PROVIDER',
+    );
   });
 });

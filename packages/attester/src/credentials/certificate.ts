@@ -24,7 +24,7 @@ import { x509 } from '@ratls/evidence/x509';
 import { checkEchoedReportData } from '../providers/report-data.js';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { type CertificateIssuer, prepareIssuer } from './issuer.js';
-import { type KeyPair, SIGNATURE_HASH } from './keys.js';
+import { KeyPair, SIGNATURE_HASH } from './keys.js';
 import { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';
 
 export type CertificateFormat = 'dice' | 'gramine' | 'both';
@@ -85,6 +85,12 @@ function configError(code: string, message: string): ConfigError {
 }
 
 function checkOptions(o: BuildRaTlsCertificateOptions): void {
+  if (!(o.keyPair instanceof KeyPair)) {
+    throw configError('ERR_CONFIG_KEY_PAIR', 'keyPair must come from generateKeyPair()');
+  }
+  if (typeof o.provider?.getEvidence !== 'function') {
+    throw configError('ERR_CONFIG_PROVIDER', 'provider must implement QuoteProvider (getEvidence)');
+  }
   const format = o.format ?? 'dice';
   if (format !== 'dice' && format !== 'gramine' && format !== 'both') {
     throw configError('ERR_CONFIG_CERT_FORMAT', `format must be dice, gramine or both, got "${String(format)}"`);
@@ -124,18 +130,42 @@ function diceTagFor(ev: Evidence): DiceTag {
   );
 }
 
-/** Asks the provider, wrapping anything untyped, and checks the quote carries our report data. */
+/** Largest evidence accepted from any provider (what verifiers accept in one extension). */
+export const MAX_EVIDENCE_BYTES = 64 * 1024;
+
+function providerError(code: string, provider: QuoteProvider, message: string, cause?: unknown): ProviderError {
+  return new ProviderError(
+    code,
+    'provider',
+    `${provider.name}: ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Asks the provider, wrapping anything untyped, and checks the shape, size and report data. */
 async function attest(provider: QuoteProvider, reportData: Uint8Array): Promise<Evidence> {
   let ev: Evidence;
   try {
     ev = await provider.getEvidence(reportData);
   } catch (e) {
     if (e instanceof RatlsError) throw e;
-    throw new ProviderError(
-      'ERR_PROVIDER_FAILED',
-      'provider',
-      `${provider.name}: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
+    throw providerError('ERR_PROVIDER_FAILED', provider, e instanceof Error ? e.message : String(e), e);
+  }
+  if (typeof ev !== 'object' || ev === null || !(ev.evidence instanceof Uint8Array) || ev.evidence.length === 0) {
+    throw providerError('ERR_PROVIDER_UNEXPECTED_OUTPUT', provider, 'getEvidence() returned no evidence bytes');
+  }
+  if (ev.tee !== provider.tee) {
+    throw providerError(
+      'ERR_PROVIDER_TEE_MISMATCH',
+      provider,
+      `declares ${provider.tee} but returned ${String(ev.tee)} evidence`,
+    );
+  }
+  if (ev.evidence.length > MAX_EVIDENCE_BYTES) {
+    throw providerError(
+      'ERR_PROVIDER_OUTPUT_TOO_LARGE',
+      provider,
+      `evidence of ${ev.evidence.length} bytes exceeds the ${MAX_EVIDENCE_BYTES}-byte limit`,
     );
   }
   if (ev.tee === 'sgx' || ev.tee === 'tdx') checkEchoedReportData(ev.tee, ev.evidence, reportData, provider.name);

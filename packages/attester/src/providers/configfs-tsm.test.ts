@@ -37,6 +37,7 @@ async function fakeTsm(opts: {
   /** Extra generation bumps on outblob read: a concurrent writer. */
   raceBumps?: number;
   failOutblob?: boolean;
+  privlevelFloor?: number;
 }): Promise<FakeTsm> {
   const root = await mkdtemp(join(tmpdir(), 'ratls-tsm-'));
   roots.push(root);
@@ -57,6 +58,7 @@ async function fakeTsm(opts: {
       await writeFile(join(p, 'generation'), '0\n');
       await writeFile(join(p, 'inblob'), '');
       if (opts.aux) await writeFile(join(p, 'auxblob'), opts.aux);
+      if (opts.privlevelFloor !== undefined) await writeFile(join(p, 'privlevel_floor'), `${opts.privlevelFloor}\n`);
     },
     async rmdir(p) {
       await rm(p, { recursive: true });
@@ -238,5 +240,19 @@ describe('ConfigfsTsmProvider', { skip: SKIP_NO_VECTORS }, () => {
     const p = new ConfigfsTsmProvider({ tee: 'tdx', root: t.root, fs: t.fs });
     await rejectsWith(p.getEvidence(new Uint8Array(65)), 'ERR_PROVIDER_REPORT_DATA_LENGTH');
     assert.deepEqual(t.created, []);
+  });
+
+  test('privlevel below privlevel_floor is refused before anything is written', async () => {
+    const t = await fakeTsm({
+      provider: 'sev_guest',
+      evidence: snpReport(),
+      reportDataAt: SNP_REPORT_DATA_AT,
+      privlevelFloor: 2,
+    });
+    const p = new ConfigfsTsmProvider({ tee: 'sev-snp', root: t.root, fs: t.fs, privlevel: 1 });
+    await rejectsWith(p.getEvidence(new Uint8Array(64)), 'ERR_PROVIDER_PRIVLEVEL');
+    assert.deepEqual(t.privlevels, []);
+    assert.deepEqual(t.inblobs, []);
+    assert.deepEqual(await entriesLeft(t.root), []);
   });
 });

@@ -97,6 +97,14 @@ export class ConfigfsTsmProvider implements QuoteProvider {
       const before = await readGeneration(fs, entry);
       let writes = 0;
       if (this.privlevel !== undefined) {
+        // The kernel refuses privlevel below privlevel_floor (the VMPL the guest runs at); say so plainly.
+        const floorPath = join(entry, 'privlevel_floor');
+        if (await fs.exists(floorPath)) {
+          const floor = await readText(fs, floorPath, 'configfs-tsm privlevel_floor', 16);
+          if (/^[0-9]{1,2}$/.test(floor) && this.privlevel < Number(floor)) {
+            throw fail('ERR_PROVIDER_PRIVLEVEL', `privlevel ${this.privlevel} is below ${floorPath} (${floor})`);
+          }
+        }
         await writeOnce(fs, join(entry, 'privlevel'), Buffer.from(String(this.privlevel)), 'configfs-tsm privlevel');
         writes++;
       }

@@ -8,4 +8,20 @@ export {
   type PolicyStoreEvents,
   type ReloadOutcome,
 } from './store.js';
-export * from './types.js';
+export {
+  type AdvisoryRule,
+  type Decision,
+  type IdentityTee,
+  type MaskedHex,
+  type NitroIdentity,
+  type Policy,
+  type PolicyDefaults,
+  type PolicyIdentity,
+  type PolicyIssue,
+  REASON_CODES,
+  type Reason,
+  type ReasonCode,
+  type SgxIdentity,
+  type SnpIdentity,
+  type TdxIdentity,
+} from './types.js';

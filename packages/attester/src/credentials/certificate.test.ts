@@ -68,6 +68,9 @@ describe('buildRaTlsCertificate', { skip: SKIP_NO_VECTORS }, () => {
     assert.deepEqual(new Uint8Array(cert.publicKey.rawData), keyPair.spkiDer);
     assert.equal(c.notAfter.getTime(), AT + 3600_000);
     assert.equal(c.notBefore.getTime(), AT - 60_000);
+    const nb = new Date(AT - 1234);
+    await buildRaTlsCertificate({ keyPair, provider, clock, notBefore: nb });
+    assert.equal(nb.getTime(), AT - 1234, "the caller's notBefore is not mutated");
     assert.ok(await cert.verify({ date: new Date(AT) }), 'self-signature verifies');
     const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
     assert.deepEqual(
@@ -181,16 +184,21 @@ describe('buildRaTlsCertificate', { skip: SKIP_NO_VECTORS }, () => {
 
   test('DICE is refused for SEV-SNP evidence; Gramine legacy for TDX', async () => {
     const keyPair = await generateKeyPair();
+    const snp = new FixedQuoteProvider('sev-snp');
+    const tdx = new FixedQuoteProvider('tdx');
     await rejectsWith(
-      buildRaTlsCertificate({ keyPair, provider: new FixedQuoteProvider('sev-snp'), clock }),
+      buildRaTlsCertificate({ keyPair, provider: snp, clock }),
       CertificateError,
       'ERR_CERT_FORMAT_UNSUPPORTED',
     );
-    await rejectsWith(
-      buildRaTlsCertificate({ keyPair, provider: new FixedQuoteProvider('tdx'), format: 'gramine', clock }),
-      CertificateError,
-      'ERR_CERT_FORMAT_UNSUPPORTED',
-    );
+    for (const format of ['gramine', 'both'] as const) {
+      await rejectsWith(
+        buildRaTlsCertificate({ keyPair, provider: tdx, format, clock }),
+        CertificateError,
+        'ERR_CERT_FORMAT_UNSUPPORTED',
+      );
+    }
+    assert.equal(snp.requested.length + tdx.requested.length, 0, 'refused before any quote is requested');
   });
 
   test('option checks', async () => {
@@ -202,6 +210,7 @@ describe('buildRaTlsCertificate', { skip: SKIP_NO_VECTORS }, () => {
       [{ validitySeconds: 1.5 }, 'ERR_CONFIG_VALIDITY'],
       [{ validitySeconds: 31 * 24 * 3600 }, 'ERR_CONFIG_VALIDITY'],
       [{ notBefore: new Date(AT + 7200_000) }, 'ERR_CONFIG_VALIDITY'],
+      [{ notBefore: new Date(Number.NaN) }, 'ERR_CONFIG_VALIDITY'],
       [{ nonce: new Uint8Array(65) }, 'ERR_CONFIG_NONCE'],
       [{ nonce: new Uint8Array(0) }, 'ERR_CONFIG_NONCE'],
       [{ nonce: new Uint8Array(8), format: 'gramine' }, 'ERR_CONFIG_NONCE'],

@@ -22,7 +22,7 @@ import {
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { checkEchoedReportData } from '../providers/report-data.js';
-import type { Evidence, QuoteProvider } from '../providers/types.js';
+import type { Evidence, QuoteProvider, TeeKind } from '../providers/types.js';
 import { type CertificateIssuer, prepareIssuer } from './issuer.js';
 import { KeyPair, SIGNATURE_HASH } from './keys.js';
 import { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';
@@ -120,13 +120,13 @@ function checkOptions(o: BuildRaTlsCertificateOptions): void {
   }
 }
 
-function diceTagFor(ev: Evidence): DiceTag {
-  if (ev.tee === 'sgx') return DICE_TAG_INTEL_QUOTE;
-  if (ev.tee === 'tdx') return DICE_TAG_TDX;
+function diceTagFor(tee: TeeKind): DiceTag {
+  if (tee === 'sgx') return DICE_TAG_INTEL_QUOTE;
+  if (tee === 'tdx') return DICE_TAG_TDX;
   throw new CertificateError(
     'ERR_CERT_FORMAT_UNSUPPORTED',
     'certificate',
-    `buildRaTlsCertificate: DICE tagged evidence is defined for SGX and TDX quotes, not ${ev.tee}`,
+    `buildRaTlsCertificate: DICE tagged evidence is defined for SGX and TDX quotes, not ${tee}`,
   );
 }
 
@@ -185,29 +185,35 @@ export async function buildRaTlsCertificate(opts: BuildRaTlsCertificateOptions):
   const format = opts.format ?? 'dice';
   const { keyPair, provider } = opts;
   const now = (opts.clock ?? Date.now)();
-  const notBefore = opts.notBefore ?? new Date(now - DEFAULT_BACKDATE_SECONDS * 1000);
+  // Copy: the caller's Date is not ours to round.
+  const notBefore = new Date(opts.notBefore?.getTime() ?? now - DEFAULT_BACKDATE_SECONDS * 1000);
   const notAfter = new Date(now + (opts.validitySeconds ?? DEFAULT_VALIDITY_SECONDS) * 1000);
   // X.509 times have one-second resolution; keep the returned dates equal to what is encoded.
   notBefore.setUTCMilliseconds(0);
   notAfter.setUTCMilliseconds(0);
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+    throw configError('ERR_CONFIG_VALIDITY', 'notBefore or the clock is not a valid time');
+  }
   if (notAfter.getTime() <= notBefore.getTime()) {
     throw configError('ERR_CONFIG_VALIDITY', 'notBefore must be earlier than now + validitySeconds');
   }
 
-  // Check the CA before asking for a quote: bad configuration should not cost an attestation.
+  // Check the format fits the TEE and the CA is usable before asking for a quote: bad
+  // configuration should not cost an attestation. (attest() holds the evidence to provider.tee.)
+  if ((format === 'gramine' || format === 'both') && provider.tee !== 'sgx') {
+    throw new CertificateError(
+      'ERR_CERT_FORMAT_UNSUPPORTED',
+      'certificate',
+      `buildRaTlsCertificate: the Gramine legacy extension carries SGX quotes, not ${provider.tee}`,
+    );
+  }
+  if (format !== 'gramine') diceTagFor(provider.tee);
   const issuer = opts.issuer ? await prepareIssuer(opts.issuer) : undefined;
   const attestations: CertificateAttestation[] = [];
   const extensions: x509.Extension[] = [];
   if (format === 'gramine' || format === 'both') {
     const reportData = gramineReportData(keyPair.spkiDer);
     const evidence = await attest(provider, reportData);
-    if (evidence.tee !== 'sgx') {
-      throw new CertificateError(
-        'ERR_CERT_FORMAT_UNSUPPORTED',
-        'certificate',
-        `buildRaTlsCertificate: the Gramine legacy extension carries SGX quotes, not ${evidence.tee}`,
-      );
-    }
     attestations.push({ format: 'gramine', reportData, evidence });
     // Encoding the mis-parsed arc reproduces Gramine's bytes: 06 0b 06 09 2a 86 48 86 f8 4d 8a 39 06.
     extensions.push(new x509.Extension(OID_GRAMINE_QUOTE_MISENCODED, false, evidence.evidence));
@@ -216,7 +222,7 @@ export async function buildRaTlsCertificate(opts: BuildRaTlsCertificateOptions):
     const claims = diceClaimsFor(keyPair.spkiDer, opts.nonce);
     const reportData = diceReportData(claims);
     const evidence = await attest(provider, reportData);
-    const value = encodeDiceTaggedEvidence(diceTagFor(evidence), evidence.evidence, claims);
+    const value = encodeDiceTaggedEvidence(diceTagFor(evidence.tee), evidence.evidence, claims);
     attestations.push({ format: 'dice', reportData, claims, evidence });
     extensions.push(new x509.Extension(OID_DICE_TAGGED_EVIDENCE, false, value));
   }

@@ -228,8 +228,7 @@ test('snp: TCB and chip-id comparison steps', { skip: SKIP_NO_VECTORS }, async (
     await code(() => checkSnpTcbMatchesCert(report, { ...ext, productName: 'Genoa-B1' }, 'Milan')),
     'ERR_SNP_PRODUCT_MISMATCH',
   );
-  const otherId = new Uint8Array(ext.hwId as Uint8Array);
-  otherId[63] ^= 1;
+  const otherId = flipped(ext.hwId as Uint8Array, 63);
   assert.equal(await code(() => checkSnpChipId(report, { ...ext, hwId: otherId }, 'Milan')), 'ERR_SNP_HWID_MISMATCH');
   const { hwId: _drop, ...noHw } = ext;
   assert.equal(await code(() => checkSnpChipId(report, noHw, 'Milan')), 'ERR_SNP_HWID_MISMATCH');

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicy } from './commands/policy.js';
+import { registerSim } from './commands/sim.js';
 import { registerVerifyCert } from './commands/verify-cert.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
 import type { CommandContext } from './context.js';
@@ -21,6 +22,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerInspect(program, ctx);
   registerVerifyCert(program, ctx);
   registerPolicy(program, ctx);
+  registerSim(program, ctx);
   return program;
 }
 
@@ -63,6 +65,13 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // `ratls inspect x | head` closes stdout early; that is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

@@ -1,0 +1,131 @@
+/**
+ * `ratls sim init <dir>` and `ratls sim cert <dir> --out <prefix> …`: a simulated Intel TEE whose
+ * evidence runs the real verification path. Its root is trusted only when passed explicitly.
+ */
+import { chmodSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { buildRaTlsCertificate, type CertificateFormat, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
+import { initSimulation, loadSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
+import type { CommandContext } from '../context.js';
+import { collect } from '../context.js';
+import { EXIT_OK, UsageError, formatRows, parseAt } from '../io.js';
+
+const SIM_WARNING = 'SIMULATED TEE: this evidence proves nothing about real hardware. For development and tests only.';
+
+export interface SimCertFlags {
+  out: string;
+  tee: string;
+  mrenclave?: string;
+  mrsigner?: string;
+  isvprodid?: string;
+  isvsvn?: string;
+  mrtd?: string;
+  rtmr?: string[];
+  quoteVersion?: string;
+  debug?: boolean;
+  tcb: string;
+  format: string;
+  validity?: string;
+  subject?: string;
+  san?: string[];
+  keyType: string;
+  at?: string;
+}
+
+function int(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(v)) throw new UsageError('ERR_USAGE', `${what}: expected a non-negative integer, got "${v}"`);
+  return Number(v);
+}
+
+export function registerSim(program: Command, ctx: CommandContext): void {
+  const sim = program.command('sim').description(`simulated TEE for development and tests (${SIM_WARNING})`);
+  sim
+    .command('init')
+    .description('create a simulated Intel hierarchy: root, PCK CA, TCB signer, signed collateral, CRLs')
+    .argument('<dir>')
+    .option('--at <unix-seconds>', 'start of the collateral window (default: now)')
+    .option('--days <n>', 'collateral validity in days', '30')
+    .action(async (dir: string, flags: { at?: string; days: string }) => {
+      const at = parseAt(flags.at);
+      const state = await initSimulation(dir, { at: new Date(at * 1000), collateralDays: int(flags.days, '--days') });
+      ctx.err(`WARNING: ${SIM_WARNING}`);
+      ctx.out(`simulated TEE created in ${state.dir}`);
+      ctx.out(
+        formatRows([
+          ['root (trust anchor)', `${state.dir}/root.pem`],
+          ['SGX collateral', `${state.dir}/collateral.json`],
+          ['TDX collateral', `${state.dir}/collateral-tdx.json`],
+        ]),
+      );
+      ctx.exitCode = EXIT_OK;
+    });
+  sim
+    .command('cert')
+    .description('issue an RA-TLS certificate and key from the simulated TEE')
+    .argument('<dir>')
+    .requiredOption('--out <prefix>', 'writes <prefix>.crt and <prefix>.key')
+    .option('--tee <sgx|tdx>', 'TEE', 'sgx')
+    .option('--mrenclave <hex>', 'SGX MRENCLAVE (32 bytes hex)')
+    .option('--mrsigner <hex>', 'SGX MRSIGNER (32 bytes hex)')
+    .option('--isvprodid <n>', 'SGX ISVPRODID')
+    .option('--isvsvn <n>', 'SGX ISVSVN')
+    .option('--mrtd <hex>', 'TDX MR_TD (48 bytes hex)')
+    .option('--rtmr <hex>', 'TDX RTMR0..3 in order (repeatable)', collect, [])
+    .option('--quote-version <4|5>', 'TDX quote version')
+    .option('--debug', 'debug enclave / TD')
+    .option('--tcb <status>', 'TCB status the quote appraises to', 'UpToDate')
+    .option('--format <dice|gramine|both>', 'evidence format in the certificate', 'dice')
+    .option('--validity <seconds>', 'certificate lifetime', '86400')
+    .option('--subject <cn>', 'subject common name', 'ratls-sim')
+    .option('--san <name>', 'subject alternative name (repeatable)', collect, [])
+    .option('--key-type <P-256|P-384>', 'key type', 'P-256')
+    .option('--at <unix-seconds>', 'certificate notBefore reference time (default: now)')
+    .action(async (dir: string, flags: SimCertFlags) => {
+      ctx.exitCode = await simCert(dir, flags, ctx);
+    });
+}
+
+export async function simCert(dir: string, flags: SimCertFlags, ctx: CommandContext): Promise<number> {
+  if (flags.tee !== 'sgx' && flags.tee !== 'tdx') throw new UsageError('ERR_USAGE', '--tee must be sgx or tdx');
+  if (!['dice', 'gramine', 'both'].includes(flags.format)) {
+    throw new UsageError('ERR_USAGE', '--format must be dice, gramine or both');
+  }
+  if (flags.keyType !== 'P-256' && flags.keyType !== 'P-384')
+    throw new UsageError('ERR_USAGE', '--key-type must be P-256 or P-384');
+  const state = await loadSimulation(dir);
+  const qv = int(flags.quoteVersion, '--quote-version');
+  if (qv !== undefined && qv !== 4 && qv !== 5) throw new UsageError('ERR_USAGE', '--quote-version must be 4 or 5');
+  const provider = new SimulatedQuoteProvider(state, {
+    tee: flags.tee,
+    ...(flags.mrenclave ? { mrEnclave: flags.mrenclave } : {}),
+    ...(flags.mrsigner ? { mrSigner: flags.mrsigner } : {}),
+    ...(flags.isvprodid !== undefined ? { isvProdId: int(flags.isvprodid, '--isvprodid') } : {}),
+    ...(flags.isvsvn !== undefined ? { isvSvn: int(flags.isvsvn, '--isvsvn') } : {}),
+    ...(flags.mrtd ? { mrTd: flags.mrtd } : {}),
+    ...(flags.rtmr && flags.rtmr.length ? { rtmr: flags.rtmr } : {}),
+    ...(qv !== undefined ? { quoteVersion: qv as 4 | 5 } : {}),
+    debug: Boolean(flags.debug),
+    tcb: flags.tcb,
+  });
+  const keyPair = await generateKeyPair(flags.keyType);
+  const atMs = flags.at !== undefined ? parseAt(flags.at) * 1000 : undefined;
+  const cert = await buildRaTlsCertificate({
+    keyPair,
+    provider,
+    format: flags.format as CertificateFormat,
+    subject: flags.subject ?? 'ratls-sim',
+    altNames: flags.san && flags.san.length ? flags.san : ['localhost', '127.0.0.1'],
+    validitySeconds: int(flags.validity, '--validity') ?? 86400,
+    ...(atMs !== undefined ? { clock: () => atMs } : {}),
+  });
+  writeFileSync(`${flags.out}.crt`, cert.pem);
+  // The simulator is not an enclave: the key has to reach disk for curl, openssl and the demo.
+  writeFileSync(`${flags.out}.key`, exportPrivateKeyPem(keyPair), { mode: 0o600 });
+  chmodSync(`${flags.out}.key`, 0o600);
+  ctx.err(`WARNING: ${SIM_WARNING}`);
+  ctx.out(
+    `wrote ${flags.out}.crt and ${flags.out}.key (${flags.tee}, ${flags.format}, TCB ${flags.tcb}${flags.debug ? ', DEBUG' : ''})`,
+  );
+  return EXIT_OK;
+}

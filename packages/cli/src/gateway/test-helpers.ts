@@ -1,0 +1,203 @@
+/**
+ * Helpers for the gateway's integration tests and benchmark: temp dirs, certificates made with
+ * openssl, a free-port finder, an echo HTTP backend, and running real client binaries.
+ * Not part of the public surface.
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
+export const ENTRY = join(REPO, 'packages/cli/src/gateway/entry.ts');
+
+export function tempDir(prefix = 'ratls-gw-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function haveBinary(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).status === 0;
+}
+
+/** A self-signed P-256 certificate and key written as `<name>.crt` / `<name>.key` in `dir`. */
+export function opensslCert(dir: string, name: string, cn = name): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+  return { cert, key };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface EchoBackend {
+  port: number;
+  requests: Array<{
+    method: string;
+    url: string;
+    headers: http.IncomingHttpHeaders;
+    rawHeaders: string[];
+    body: string;
+  }>;
+  close(): Promise<void>;
+}
+
+/** An HTTP backend that answers with JSON describing the request it saw. */
+export async function echoBackend(): Promise<EchoBackend> {
+  const requests: EchoBackend['requests'] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString('utf8');
+    });
+    req.on('end', () => {
+      const seen = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      };
+      requests.push(seen);
+      const out = JSON.stringify(seen);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      res.end(out);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a client binary with a timeout; never throws. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<RunResult> {
+  return new Promise((resolveRun) => {
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 15_000, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
+        resolveRun({ code, stdout, stderr });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+  });
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  ready: string;
+  stderr: () => string;
+  /** Parsed `name=host:port` pairs from the ready line. */
+  addresses: Record<string, number>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Spawns the real gateway process and waits for its ready line. */
+export async function spawnGateway(configPath: string, timeoutMs = 20_000): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', ENTRY, '--config', configPath],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let err = '';
+  child.stdout?.resume();
+  const ready = await new Promise<string>((resolveReady, reject) => {
+    const t = setTimeout(() => reject(new Error(`gateway not ready in ${timeoutMs} ms:\n${err}`)), timeoutMs);
+    child.stderr?.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+      const m = /^ratls gateway ready: .*$/m.exec(err);
+      if (m) {
+        clearTimeout(t);
+        resolveReady(m[0]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`gateway exited with ${code}:\n${err}`));
+    });
+  });
+  const addresses: Record<string, number> = {};
+  for (const m of ready.matchAll(/(\w[\w-]*)=(?:\[[^\]]+\]|[^:\s]+):(\d+)/g)) addresses[m[1] as string] = Number(m[2]);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    ready,
+    stderr: () => err,
+    addresses,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+export function writeFile(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}

@@ -149,10 +149,29 @@ function fromSan(value: Uint8Array): ExtractedEvidence[] {
   return out;
 }
 
+/** Total length of the outer DER SEQUENCE, or -1 when the header is not one (X.690 §8.1). */
+function derLength(b: Uint8Array): number {
+  if (b.length < 2 || b[0] !== 0x30) return -1;
+  const first = b[1] as number;
+  if (first < 0x80) return 2 + first;
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || b.length < 2 + n) return -1;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + (b[2 + i] as number);
+  return 2 + n + len;
+}
+
 function parseCertificate(certDer: Uint8Array): Certificate {
   if (!(certDer instanceof Uint8Array))
     throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: input is not a Uint8Array');
   if (certDer.length > MAX_CERT_BYTES) throw tooLarge('certificate', certDer.length, MAX_CERT_BYTES);
+  if (derLength(certDer) !== certDer.length) {
+    throw new CertificateError(
+      'ERR_CERT_PARSE',
+      'certificate',
+      `certificate: not exactly one DER SEQUENCE (${certDer.length} bytes)`,
+    );
+  }
   try {
     return AsnConvert.parse(certDer, Certificate);
   } catch (e) {

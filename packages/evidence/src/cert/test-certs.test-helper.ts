@@ -46,8 +46,11 @@ export async function buildCert(o: TestCertOptions): Promise<{ der: Uint8Array; 
   return { der: new Uint8Array(cert.rawData), keys, spki: await spkiOf(keys) };
 }
 
+/** DER of the first CERTIFICATE block (the Evervault files carry leaf then issuer). */
 export function pemToDer(pem: string): Uint8Array {
-  return new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+  const m = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/.exec(pem);
+  if (!m) throw new Error('no PEM certificate');
+  return new Uint8Array(Buffer.from((m[1] ?? '').replace(/\s+/g, ''), 'base64'));
 }
 
 /** Extension values of a certificate, OID → bytes. */

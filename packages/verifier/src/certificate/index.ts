@@ -1,1 +1,7 @@
-export {};
+export type { AppraiseOptions, QuoteVerifierLike } from './appraise-evidence.js';
+export { certificateDer, pemCertificates } from './input.js';
+export {
+  type CertificateVerification,
+  type VerifyCertificateOptions,
+  verifyCertificate,
+} from './verify-certificate.js';

@@ -1,0 +1,67 @@
+/**
+ * Certificate input at the edge: DER bytes, or PEM text (string or bytes). Bounded before any
+ * decoding. When PEM holds a chain, the first CERTIFICATE block is the certificate; later blocks
+ * add no trust (issuers are trusted only through `certificateAuthorities`).
+ */
+import { CertificateError, MAX_CERT_BYTES } from '@ratls/evidence';
+
+/** PEM is base64 (4/3) plus line breaks and armour, for a few blocks. */
+const MAX_PEM_CHARS = 2 * Math.ceil((MAX_CERT_BYTES * 4) / 3);
+const MAX_PEM_BLOCKS = 8;
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----/g;
+
+function tooLarge(n: number, max: number, what: string): CertificateError {
+  return new CertificateError(
+    'ERR_CERT_TOO_LARGE',
+    'certificate',
+    `certificate ${what}: ${n} exceeds the limit of ${max}`,
+  );
+}
+
+/**
+ * Every CERTIFICATE block of PEM text, as DER (bounded count and size).
+ * @example const [leaf, ...rest] = pemCertificates(readFileSync('chain.pem', 'utf8'))
+ */
+export function pemCertificates(text: string): Uint8Array[] {
+  if (text.length > MAX_PEM_CHARS) throw tooLarge(text.length, MAX_PEM_CHARS, 'PEM characters');
+  const blocks = [...text.matchAll(PEM_BLOCK)];
+  if (blocks.length > MAX_PEM_BLOCKS) {
+    throw new CertificateError(
+      'ERR_CERT_PARSE',
+      'certificate',
+      `certificate PEM: ${blocks.length} CERTIFICATE blocks (at most ${MAX_PEM_BLOCKS})`,
+    );
+  }
+  return blocks.map((b) => new Uint8Array(Buffer.from((b[1] ?? '').replace(/\s+/g, ''), 'base64')));
+}
+
+function fromPem(text: string): Uint8Array {
+  const der = pemCertificates(text)[0];
+  if (!der || der.length === 0)
+    throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate PEM: no CERTIFICATE block');
+  return der;
+}
+
+/**
+ * DER of a certificate given as DER or PEM.
+ * @example certificateDer(readFileSync('cert.pem', 'utf8'))
+ */
+export function certificateDer(input: Uint8Array | string): Uint8Array {
+  if (typeof input === 'string') return fromPem(input);
+  if (!(input instanceof Uint8Array))
+    throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: expected DER bytes or PEM text');
+  // "-----": PEM handed over as bytes.
+  if (
+    input.length > 5 &&
+    input[0] === 0x2d &&
+    input[1] === 0x2d &&
+    input[2] === 0x2d &&
+    input[3] === 0x2d &&
+    input[4] === 0x2d
+  ) {
+    if (input.length > MAX_PEM_CHARS) throw tooLarge(input.length, MAX_PEM_CHARS, 'PEM bytes');
+    return fromPem(new TextDecoder().decode(input));
+  }
+  if (input.length > MAX_CERT_BYTES) throw tooLarge(input.length, MAX_CERT_BYTES, 'bytes');
+  return input;
+}

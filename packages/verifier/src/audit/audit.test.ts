@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -7,9 +7,10 @@ import { after, describe, it } from 'node:test';
 import { PolicyError } from '@ratls/evidence';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { parsePolicy } from '../policy/parse.js';
+import { PolicyStore } from '../policy/store.js';
 import { markVerified, type SgxResult } from '../result.js';
 import type { AuditEvent } from './event.js';
-import { createAuditLog } from './log.js';
+import { auditPolicyReloads, createAuditLog } from './log.js';
 
 const h = (bytes: number, c = 'ab') => c.repeat(bytes);
 const AT = new Date('2026-01-02T03:04:05.000Z');
@@ -194,5 +195,30 @@ describe('audit log', async () => {
       () => createAuditLog({ sink: { file: join(dir, 'no', 'such', 'dir', 'a.log') } }),
       (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_AUDIT_SINK',
     );
+  });
+
+  it('auditPolicyReloads records successful and failed reloads of a store', async () => {
+    const file = join(dir, 'policy.yaml');
+    const text = `version: 1\nidentities:\n  - name: a\n    sgx: { mrSigner: "${h(32)}" }\n`;
+    await writeFile(file, text);
+    const store = new PolicyStore();
+    const first = await store.load(file);
+    const events: AuditEvent[] = [];
+    const detach = auditPolicyReloads(createAuditLog({ sink: { callback: (e) => events.push(e) } }), store);
+    await writeFile(file, `${text}# edited\n`);
+    await store.reload();
+    await writeFile(file, 'version: 3\n');
+    await store.reload();
+    detach();
+    await store.reload();
+    assert.deepEqual(
+      events.map((e) => [e.event.reason, e.error?.code]),
+      [
+        ['reloaded', undefined],
+        ['reload_failed', 'ERR_POLICY_INVALID'],
+      ],
+    );
+    assert.notEqual(events[0]?.attestation?.policy_hash, first.hash);
+    assert.equal(events[1]?.attestation?.policy_hash, events[0]?.attestation?.policy_hash);
   });
 });

@@ -10,4 +10,4 @@ export {
   MAX_MESSAGE_CHARS,
   type PolicyReloadInput,
 } from './event.js';
-export { type AuditLog, type AuditSink, createAuditLog } from './log.js';
+export { type AuditLog, type AuditSink, auditPolicyReloads, createAuditLog } from './log.js';

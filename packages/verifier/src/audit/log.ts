@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import { ConfigError } from '@ratls/evidence';
+import type { PolicyStore } from '../policy/store.js';
 import { type DestinationStream, pino } from 'pino';
 import {
   type AuditEvent,
@@ -122,5 +123,32 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
         await done;
       }
     },
+  };
+}
+
+/**
+ * Records every reload attempt of `store` (success or failure) in `audit`; returns a detach function.
+ * @example const detach = auditPolicyReloads(audit, store); // … later: detach()
+ */
+export function auditPolicyReloads(audit: AuditLog, store: PolicyStore): () => void {
+  const onOk = (e: { source: string; hash: string; previousHash?: string }) =>
+    audit.recordPolicyReload({
+      ok: true,
+      hash: e.hash,
+      source: e.source,
+      ...(e.previousHash !== undefined ? { previousHash: e.previousHash } : {}),
+    });
+  const onFail = (e: { source: string; error: { code: string; message: string }; currentHash?: string }) =>
+    audit.recordPolicyReload({
+      ok: false,
+      source: e.source,
+      error: e.error,
+      ...(e.currentHash !== undefined ? { hash: e.currentHash } : {}),
+    });
+  store.on('reloaded', onOk);
+  store.on('reload-failed', onFail);
+  return () => {
+    store.off('reloaded', onOk);
+    store.off('reload-failed', onFail);
   };
 }

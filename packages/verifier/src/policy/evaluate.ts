@@ -183,7 +183,8 @@ export function evaluatePolicy(
   for (const id of candidates) {
     const checks = measurementChecks(id, result);
     const matched = checks.filter((c) => c.ok).length;
-    if (matched === checks.length) {
+    // An identity that pins nothing (only possible in a hand-built Policy) matches nothing.
+    if (checks.length > 0 && matched === checks.length) {
       const gates = gateReasons(id.effective, result, id.name, ctx.certificate?.notBefore, at);
       if (gates.length === 0) return { accept: true, identity: id.name, policyHash, reasons: [] };
       gateFailures.push(...gates);

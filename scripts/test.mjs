@@ -1,10 +1,11 @@
 // Runs every *.test.ts under packages/*/src (or those whose path contains an argument) with
 // node:test through tsx, resolving workspace packages to their TypeScript sources.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function walk(dir, out) {
+  if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     if (name === 'node_modules' || name === 'dist') continue;
     const p = join(dir, name);

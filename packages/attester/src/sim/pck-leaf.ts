@@ -4,7 +4,8 @@
  * Issued on first use and kept in the simulation folder (pck-<tee>-<status>.pem / .key.pem) so
  * every quote for a level chains to the same leaf, and `revokePckSerial` can revoke it.
  */
-import { access } from 'node:fs/promises';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromHex } from '@ratls/evidence';
 import { OID_SGX_EXTENSION, PCK_LEAF_NAME, PLATFORM_CA_NAME, type TcbStatus, tcbLevelFor } from './constants.js';
@@ -44,8 +45,11 @@ async function issue(s: SimState, tee: 'sgx' | 'tdx', status: TcbStatus): Promis
   const base = `pck-${tee}-${status}`;
   if (await exists(join(s.dir, `${base}.pem`))) {
     const certPem = await readSimFile(s.dir, `${base}.pem`);
-    const key = await loadKey(await readSimFile(s.dir, `${base}.key.pem`));
-    return { certPem, key, serial: serialOf(certPem), cpuSvn, pceSvn: level.pceSvn };
+    // Reuse only a leaf issued by this folder's current PCK Platform CA.
+    if (new X509Certificate(certPem).verify(createPublicKey(s.platformCa.key.privateKey))) {
+      const key = await loadKey(await readSimFile(s.dir, `${base}.key.pem`));
+      return { certPem, key, serial: serialOf(certPem), cpuSvn, pceSvn: level.pceSvn };
+    }
   }
   const key = await newKey();
   const ext = encodePckExtension({
@@ -92,4 +96,11 @@ export function simulatedPckLeaf(s: SimState, tee: 'sgx' | 'tdx', status: TcbSta
     p.catch(() => m?.delete(k));
   }
   return p;
+}
+
+/** Removes PCK leaves left by an earlier simulation in the same folder (initSimulation calls it). */
+export async function removePckLeaves(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (/^pck-(sgx|tdx)-[A-Za-z]+(\.key)?\.pem$/.test(name)) await rm(join(dir, name), { force: true });
+  }
 }

@@ -356,6 +356,27 @@ describe('loadSimulation and revokePckSerial', () => {
     }
   });
 
+  test('initSimulation over an existing folder starts fresh; a leaf from another CA is never reused', async () => {
+    const d4 = await mkdtemp(join(tmpdir(), 'ratls-sim-reinit-'));
+    try {
+      const s1 = await initSimulation(d4, { at: AT });
+      const leaf1 = await simulatedPckLeaf(s1, 'sgx', 'UpToDate');
+      const s2 = await initSimulation(d4, { at: AT });
+      const leaf2 = await simulatedPckLeaf(s2, 'sgx', 'UpToDate');
+      assert.notEqual(leaf2.serial, leaf1.serial);
+      const ca2 = new X509Certificate(s2.platformCa.certPem);
+      assert.ok(new X509Certificate(leaf2.certPem).verify(ca2.publicKey));
+      // A stale leaf (issued by the first CA) planted in the folder is replaced, not reused.
+      await writeFile(join(d4, 'pck-sgx-UpToDate.pem'), leaf1.certPem);
+      await writeFile(join(d4, 'pck-sgx-UpToDate.key.pem'), leaf1.key.pem);
+      const leaf3 = await simulatedPckLeaf(await loadSimulation(d4), 'sgx', 'UpToDate');
+      assert.notEqual(leaf3.serial, leaf1.serial);
+      assert.ok(new X509Certificate(leaf3.certPem).verify(ca2.publicKey));
+    } finally {
+      await rm(d4, { recursive: true, force: true });
+    }
+  });
+
   test('loadSimulation refuses a missing or corrupt folder with ERR_SIM_STATE', async () => {
     const d3 = await mkdtemp(join(tmpdir(), 'ratls-sim-bad-'));
     try {

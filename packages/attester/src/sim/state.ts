@@ -10,6 +10,7 @@ import { FMSPC_SGX, FMSPC_TDX, PCE_ID, PLATFORM_CA_NAME, ROOT_CA_NAME, TCB_SIGNI
 import { writeCollateral } from './collateral.js';
 import { readSimFile, writeAtomic } from './files.js';
 import { loadKey, newKey, type SimKey } from './keys.js';
+import { removePckLeaves } from './pck-leaf.js';
 import { issueCertificate } from './pki.js';
 
 const DAY = 86_400_000;
@@ -96,6 +97,7 @@ export async function initSimulation(
     );
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await removePckLeaves(dir);
   const notBefore = new Date(at.getTime() - DAY);
   const notAfter = new Date(at.getTime() + CA_VALIDITY_DAYS * DAY);
   const [rootKey, platformKey, tcbKey] = await Promise.all([newKey(), newKey(), newKey()]);

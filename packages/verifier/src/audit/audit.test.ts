@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { PolicyError } from '@ratls/evidence';
 import { evaluatePolicy } from '../policy/evaluate.js';
@@ -220,5 +222,28 @@ describe('audit log', async () => {
     );
     assert.notEqual(events[0]?.attestation?.policy_hash, first.hash);
     assert.equal(events[1]?.attestation?.policy_hash, events[0]?.attestation?.policy_hash);
+  });
+
+  it('stdout sink writes one line per record (child process)', () => {
+    const logModule = fileURLToPath(new URL('./log.ts', import.meta.url));
+    const script = `import { createAuditLog } from ${JSON.stringify(logModule)};
+const a = createAuditLog({ sink: 'stdout' });
+a.record({ error: { code: 'ERR_X', message: 'line\\nbreak' }, at: new Date(0) });
+a.record({ at: new Date(0) });
+await a.close();`;
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=development', '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    assert.equal(lines.length, 2);
+    const first = JSON.parse(lines[0] as string) as AuditEvent;
+    assert.equal(first.error?.message, 'line\nbreak');
+    assert.equal((JSON.parse(lines[1] as string) as AuditEvent).event.reason, 'no_decision');
   });
 });

@@ -2,11 +2,13 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerSim } from './commands/sim.js';
 import { registerVerifyCert } from './commands/verify-cert.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
+import { registerGatewayCommand } from './gateway/index.js';
 import type { CommandContext } from './context.js';
 import { EXIT_USAGE, UsageError } from './io.js';
 
@@ -23,6 +25,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerVerifyCert(program, ctx);
   registerPolicy(program, ctx);
   registerSim(program, ctx);
+  registerDemo(program, ctx);
+  registerGatewayCommand(program, ctx);
   return program;
 }
 

@@ -354,6 +354,34 @@ describe('built certificates', () => {
     assert.equal(await codeOf(() => extractEvidence(badUuid.der)), 'ERR_EVIDENCE_EXTENSION_INVALID');
   });
 
+  test('TDX v4 and v5 quotes under tags 60001 and 60000; 60001 around an SGX quote is refused', { skip }, async () => {
+    const { keys, spki } = await buildCert({});
+    const claims = encodeDiceClaims({ pubkeyHash: { alg: 8, hash: spkiHash(spki, 8) } });
+    const rd = expectedReportData('tcg-dice', spki, claims);
+    for (const [file, offset] of [
+      ['dcap-cases/tdx__phala-dcap-qvl__tdx_quote.bin.quote.bin', 48 + 520],
+      ['dcap-cases/tdx__automata__quotev5.dat.quote.bin', 48 + 6 + 520],
+    ] as const) {
+      const q = readVector(file).slice();
+      q.set(rd, offset);
+      for (const tag of [60000, 60001] as const) {
+        const { der } = await buildCert({
+          keys,
+          extensions: [{ oid: OID_DICE_TAGGED_EVIDENCE, value: encodeDiceTaggedEvidence(tag, q, claims) }],
+        });
+        const parts = parseRatlsCertificate(der);
+        assert.equal(parts.evidence[0]?.tee, 'tdx');
+        assert.equal(checkCertificateBinding(parts)[0]?.rule, 'dice-claims');
+        assert.equal(evidenceIdentity(parts.evidence[0] as (typeof parts.evidence)[0]).tee, 'tdx');
+      }
+    }
+    const sgx = await buildCert({
+      keys,
+      extensions: [{ oid: OID_DICE_TAGGED_EVIDENCE, value: encodeDiceTaggedEvidence(60001, realQuote(), claims) }],
+    });
+    assert.equal(await codeOf(() => extractEvidence(sgx.der)), 'ERR_EVIDENCE_EXTENSION_INVALID');
+  });
+
   test('Nitro SAN: oversize label refused; non-hex labels ignored', async () => {
     const big = await buildCert({ dnsNames: [`${'84'.repeat(20000)}.example.com`] });
     assert.equal(await codeOf(() => extractEvidence(big.der)), 'ERR_CERT_TOO_LARGE');

@@ -168,11 +168,14 @@ function freezeDeep<T>(v: T): T {
  */
 export function parsePolicy(text: string | Uint8Array, opts: { source?: string } = {}): Policy {
   const source = opts.source ?? '<policy>';
-  const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
   const at1 = (message: string): PolicyValidationError =>
     new PolicyValidationError([{ source, line: 1, column: 1, path: '', message }]);
+  // Every UTF-16 unit is at least one UTF-8 byte: refuse a huge string before encoding it.
+  const tooBig = () => at1(`policy exceeds the size limit of ${MAX_POLICY_BYTES} bytes`);
+  if (typeof text === 'string' && text.length > MAX_POLICY_BYTES) throw tooBig();
+  const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
   if (bytes.length > MAX_POLICY_BYTES) {
-    throw at1(`policy exceeds the size limit of ${MAX_POLICY_BYTES} bytes`);
+    throw tooBig();
   }
   let str: string;
   try {

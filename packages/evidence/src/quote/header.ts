@@ -74,7 +74,10 @@ export interface QuoteHeaderFields {
   userData?: Uint8Array;
 }
 
-/** Encodes a 48-byte header; QE vendor ID defaults to Intel's. */
+/**
+ * Encodes a 48-byte header; QE vendor ID defaults to Intel's.
+ * @example encodeQuoteHeader({ version: 4, teeType: TEE_TYPE_TDX }).length === 48
+ */
 export function encodeQuoteHeader(f: QuoteHeaderFields): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE);
   const view = new DataView(out.buffer);

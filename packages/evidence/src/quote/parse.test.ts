@@ -111,6 +111,17 @@ describe('parseQuote on real quotes', { skip: SKIP_NO_VECTORS }, () => {
     }
   });
 
+  test('a Buffer input never aliases the parsed fields', () => {
+    const buf = Buffer.from(readVector('dcap-cases/sgx-dcap__phala-dcap-qvl__sgx_quote.bin.quote.bin'));
+    const q = parseQuote(buf);
+    assert.ok(q.body.kind === 'sgx');
+    const before = toHex(q.body.report.mrEnclave);
+    buf.fill(0);
+    assert.equal(toHex(q.body.report.mrEnclave), before);
+    assert.ok(!Buffer.isBuffer(q.signedBytes) && !Buffer.isBuffer(q.body.report.raw));
+    assert.ok(!q.signedBytes.every((b) => b === 0));
+  });
+
   test('hex text of a real quote (0x, line breaks) decodes to the same bytes', () => {
     const text = readVectorText('sgx-dcap/automata/quotev3.hex');
     const q = parseQuote(parseQuoteText(text));

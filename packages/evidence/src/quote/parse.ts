@@ -7,7 +7,7 @@
 import { EvidenceParseError, RatlsError } from '../errors.js';
 import { parseQuoteBody } from './body.js';
 import { parseQuoteHeader } from './header.js';
-import { QuoteReader } from './reader.js';
+import { plainBytes, QuoteReader } from './reader.js';
 import { parseSignatureData } from './signature-data.js';
 import { MAX_QUOTE_BYTES, type Quote, TEE_TYPE_SGX } from './types.js';
 
@@ -17,10 +17,11 @@ import { MAX_QUOTE_BYTES, type Quote, TEE_TYPE_SGX } from './types.js';
  * const q = parseQuote(readFileSync('quote.bin'));
  * if (q.body.kind === 'sgx') console.log(toHex(q.body.report.mrEnclave));
  */
-export function parseQuote(bytes: Uint8Array): Quote {
-  if (!(bytes instanceof Uint8Array)) {
+export function parseQuote(input: Uint8Array): Quote {
+  if (!(input instanceof Uint8Array)) {
     throw new EvidenceParseError('ERR_QUOTE_INPUT', 'parse', 'quote: input is not a Uint8Array');
   }
+  const bytes = plainBytes(input);
   if (bytes.length > MAX_QUOTE_BYTES) {
     throw new EvidenceParseError(
       'ERR_QUOTE_TOO_LARGE',

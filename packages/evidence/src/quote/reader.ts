@@ -6,6 +6,14 @@
  */
 import { EvidenceParseError } from '../errors.js';
 
+/**
+ * A plain Uint8Array view of `b`. Buffer (a Uint8Array subclass) overrides `slice` to return a
+ * view, not a copy; parsed fields must never alias the caller's buffer.
+ */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export class QuoteReader {
   private pos = 0;
   private readonly view: DataView;
@@ -19,6 +27,7 @@ export class QuoteReader {
     /** Absolute offset of this region in the quote, for messages. */
     private readonly base = 0,
   ) {
+    this.bytes = plainBytes(bytes);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 

@@ -3,6 +3,7 @@
  * Table "Enclave Report Body"). Also the layout of the QE report inside the signature data.
  */
 import { EvidenceParseError } from '../errors.js';
+import { plainBytes } from './reader.js';
 import { putBytes, putU16, putU32 } from './encode-util.js';
 import type { SgxReportBody } from './types.js';
 
@@ -23,8 +24,12 @@ export const SGX_OFFSET_REPORT_DATA = 320; // 64
 /** ATTRIBUTES.FLAGS bit 1: the enclave was launched in debug mode (SDM Vol. 3D §38.7.1). */
 export const SGX_FLAGS_DEBUG = 0x02n;
 
-/** Parses a report body from exactly 384 bytes (the caller took them through a bounded reader). */
-export function parseSgxReportBody(raw: Uint8Array, what = 'sgx report body'): SgxReportBody {
+/**
+ * Parses a report body from exactly 384 bytes (the caller took them through a bounded reader).
+ * @example parseSgxReportBody(quote.signatureData.qeReport.raw).isvSvn
+ */
+export function parseSgxReportBody(input: Uint8Array, what = 'sgx report body'): SgxReportBody {
+  const raw = plainBytes(input);
   if (raw.length !== SGX_REPORT_BODY_SIZE) {
     throw new EvidenceParseError(
       'ERR_QUOTE_LENGTH',
@@ -52,7 +57,10 @@ export function parseSgxReportBody(raw: Uint8Array, what = 'sgx report body'): S
   };
 }
 
-/** True when ATTRIBUTES.FLAGS has the DEBUG bit. */
+/**
+ * True when ATTRIBUTES.FLAGS has the DEBUG bit.
+ * @example if (q.body.kind === 'sgx' && isSgxDebug(q.body.report)) console.log('debug enclave')
+ */
 export function isSgxDebug(body: Pick<SgxReportBody, 'attributes'>): boolean {
   return ((body.attributes[0] ?? 0) & Number(SGX_FLAGS_DEBUG)) !== 0;
 }

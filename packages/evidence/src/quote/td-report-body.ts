@@ -4,6 +4,7 @@
  * TEE_TCB_SVN2 (16) and MR_SERVICETD (48) for 648 bytes.
  */
 import { EvidenceParseError } from '../errors.js';
+import { plainBytes } from './reader.js';
 import { encodeError, putBytes } from './encode-util.js';
 import type { TdReportBody } from './types.js';
 
@@ -28,8 +29,12 @@ const MR = 48;
 /** TD_ATTRIBUTES bit 0 (TUD.DEBUG): the TD is debuggable (TDX Module ABI spec, TDINFO_STRUCT). */
 export const TD_ATTRIBUTES_DEBUG_BIT = 0x01;
 
-/** Parses a TD report body of exactly 584 (TD 1.0) or 648 (TD 1.5) bytes. */
-export function parseTdReportBody(raw: Uint8Array, what = 'td report body'): TdReportBody {
+/**
+ * Parses a TD report body of exactly 584 (TD 1.0) or 648 (TD 1.5) bytes.
+ * @example parseTdReportBody(encodeTdReportBody({ mrTd })).mrTd
+ */
+export function parseTdReportBody(input: Uint8Array, what = 'td report body'): TdReportBody {
+  const raw = plainBytes(input);
   if (raw.length !== TD10_REPORT_BODY_SIZE && raw.length !== TD15_REPORT_BODY_SIZE) {
     throw new EvidenceParseError(
       'ERR_QUOTE_LENGTH',
@@ -66,7 +71,10 @@ export function parseTdReportBody(raw: Uint8Array, what = 'td report body'): TdR
   return body;
 }
 
-/** True when TD_ATTRIBUTES has the DEBUG bit. */
+/**
+ * True when TD_ATTRIBUTES has the DEBUG bit.
+ * @example if (q.body.kind !== 'sgx' && isTdDebug(q.body.report)) console.log('debug TD')
+ */
 export function isTdDebug(body: Pick<TdReportBody, 'tdAttributes'>): boolean {
   return ((body.tdAttributes[0] ?? 0) & TD_ATTRIBUTES_DEBUG_BIT) !== 0;
 }

@@ -9,8 +9,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import { type AuditEvent, collateralFacts, collateralFromJson, markVerified, type SgxResult } from '@ratls/verifier';
 import { HAVE_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
 import type { CertificateVerify } from './appraiser.js';
@@ -23,7 +23,7 @@ import {
   PP2_TYPE_RATLS_TEE,
   PP2_TYPE_SSL,
 } from './proxy-protocol.js';
-import { echoBackend, type EchoBackend, haveBinary, opensslCert, run, tempDir, writeFile } from './test-helpers.js';
+import { type EchoBackend, echoBackend, haveBinary, opensslCert, run, tempDir, writeFile } from './test-helpers.js';
 
 const GOOD = 'aa'.repeat(32);
 const IMPOSTOR = 'cc'.repeat(32);

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import tls from 'node:tls';
-import { ConfigError, RatlsError, toRatlsError } from '@ratls/evidence';
+import { ConfigError, type RatlsError, toRatlsError } from '@ratls/evidence';
 import {
   type AuditLog,
   type AuditSink,

@@ -3,4 +3,4 @@ export { type GatewayConfig, type GatewayLimits, loadGatewayConfig, parseGateway
 export { type PeerFacts, peerFacts } from './facts.js';
 export { type Gateway, type ReloadResult, type StartGatewayOptions, startGateway } from './gateway.js';
 export { encodeProxyV2 } from './proxy-protocol.js';
-export { readyLine, registerGatewayCommand, type RunGatewayOptions, runGateway } from './run.js';
+export { type RunGatewayOptions, readyLine, registerGatewayCommand, runGateway } from './run.js';

@@ -3,8 +3,9 @@
  * (graceful shutdown, exit 0); SIGHUP reloads. Prints one ready line on stderr once every
  * listener is bound, e.g. `ratls gateway ready: api=127.0.0.1:8443 admin=127.0.0.1:9090`.
  */
-import type { Command } from 'commander';
+
 import { toRatlsError } from '@ratls/evidence';
+import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { EXIT_OK, EXIT_USAGE } from '../io.js';
 import { formatHostPort } from './config.js';

@@ -201,3 +201,32 @@ export function writeFile(dir: string, name: string, text: string): string {
   writeFileSync(p, text);
   return p;
 }
+
+export interface SimCertOptions {
+  mrEnclave: string;
+  debug?: boolean;
+  subject?: string;
+}
+
+/**
+ * Issues a simulated SGX RA-TLS certificate from the simulator state in `simDir` and writes
+ * `<out>.crt` / `<out>.key` (the simulator is not an enclave: its key has to reach disk for curl).
+ */
+export async function simCert(simDir: string, out: string, o: SimCertOptions): Promise<{ cert: string; key: string }> {
+  const { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } = await import('@ratls/attester');
+  const { loadSimulation, SimulatedQuoteProvider } = await import('@ratls/attester/sim');
+  const state = await loadSimulation(simDir);
+  const provider = new SimulatedQuoteProvider(state, { tee: 'sgx', mrEnclave: o.mrEnclave, debug: o.debug ?? false });
+  const keyPair = await generateKeyPair('P-256');
+  const cert = await buildRaTlsCertificate({
+    keyPair,
+    provider,
+    format: 'dice',
+    subject: o.subject ?? 'ratls-sim',
+    altNames: ['localhost', '127.0.0.1'],
+    validitySeconds: 86_400,
+  });
+  writeFileSync(`${out}.crt`, cert.pem);
+  writeFileSync(`${out}.key`, exportPrivateKeyPem(keyPair), { mode: 0o600 });
+  return { cert: `${out}.crt`, key: `${out}.key` };
+}

@@ -9,9 +9,9 @@
  * "public_key"}}`, the response `{"Attestation": {"document"}}` or `{"Error": "<code>"}`, bounds, and
  * a check that the returned document is a well-formed attestation document carrying our user_data.
  */
-import { bytesEqual, parseNitroDocument, ProviderError, RatlsError } from '@ratls/evidence';
+import { bytesEqual, ProviderError, parseNitroDocument, RatlsError } from '@ratls/evidence';
 import { decode, encode } from 'cbor2';
-import { type ProviderFs, nodeProviderFs } from './fs.js';
+import { nodeProviderFs, type ProviderFs } from './fs.js';
 import { checkReportData } from './io.js';
 import type { Evidence, QuoteProvider } from './types.js';
 

@@ -1,6 +1,3 @@
-export type { NitroDocument } from './types.js';
-export { parseNitroDocument } from './parse.js';
-export { nitroDocumentFromText } from './text.js';
 export {
   COSE_ALG_ES384,
   NITRO_MAX_CABUNDLE,
@@ -8,3 +5,6 @@ export {
   NITRO_MAX_DOCUMENT,
   NITRO_MAX_OPTIONAL_FIELD,
 } from './limits.js';
+export { parseNitroDocument } from './parse.js';
+export { nitroDocumentFromText } from './text.js';
+export type { NitroDocument } from './types.js';

@@ -1,4 +1,4 @@
-import { type KeyObject, verify as cryptoVerify } from 'node:crypto';
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import {
   AppraisalError,
   bytesEqual,

@@ -1,6 +1,6 @@
-export { AMD_ARK_SHA256, amdArkDer, amdIntermediateDer } from './roots.js';
 export { type SnpChainInput, type SnpChainOptions, type SnpChainResult, verifySnpChain } from './chain.js';
 export { checkSnpChipId, checkSnpReportHeader, checkSnpTcbMatchesCert, verifySnpReportSignature } from './checks.js';
 export type { SnpCollateralSource, SnpVcekRequest } from './collateral.js';
 export { AMD_KDS_URL, KdsCollateralSource, type KdsCollateralSourceOptions } from './kds.js';
+export { AMD_ARK_SHA256, amdArkDer, amdIntermediateDer } from './roots.js';
 export { amdArkAnchors, type VerifySnpOptions, verifySnpReport } from './verify.js';

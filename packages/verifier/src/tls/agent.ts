@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import https from 'node:https';
 import type tls from 'node:tls';
 import { type ClientAttestationOptions, connect } from './client.js';
+import { resolveAppraiser } from './peer-verifier.js';
 
 export type AttestedAgentOptions = https.AgentOptions & { attestation: ClientAttestationOptions };
 
@@ -23,7 +24,8 @@ export class Agent extends https.Agent {
   constructor(options: AttestedAgentOptions) {
     const { attestation, ...agentOptions } = options;
     super({ ...agentOptions, rejectUnauthorized: false });
-    this.attestation = attestation;
+    // One appraiser for every socket of this agent, so its result cache is shared.
+    this.attestation = { ...attestation, verifier: resolveAppraiser(attestation) };
   }
 
   override createConnection(options: https.RequestOptions): Duplex {

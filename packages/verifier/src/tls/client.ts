@@ -14,10 +14,11 @@ import { RatlsError } from '@ratls/evidence';
 import { runAppraisal, toAttestation } from './appraise.js';
 import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './server.js';
+import { type AppraiserOptions, resolveAppraiser } from './peer-verifier.js';
 import type { Attestation, PeerAppraiser } from './types.js';
 
-export interface ClientAttestationOptions {
-  verifier: PeerAppraiser;
+/** Bounds and freshness for one client connection. */
+export interface ClientAttestationLimits {
   /** From connect to decision (default 10 s). */
   timeoutMs?: number;
   /** Bytes of early server data held before the decision (default 64 KiB); more rejects. */
@@ -26,6 +27,12 @@ export interface ClientAttestationOptions {
   expectedNonce?: Uint8Array;
   clock?: () => number;
 }
+
+/**
+ * A ready appraiser (`{ verifier }`, whose caches then outlive the connection) or the options to
+ * build one per call, plus the connection's bounds.
+ */
+export type ClientAttestationOptions = AppraiserOptions & ClientAttestationLimits;
 
 export type AttestedConnectionOptions = tls.ConnectionOptions & { attestation: ClientAttestationOptions };
 
@@ -52,7 +59,7 @@ export function connect(options: AttestedConnectionOptions, cb?: () => void): At
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
   }) as AttestedClientSocket;
-  gateClientSocket(socket, attestation);
+  gateClientSocket(socket, resolveAppraiser(attestation), attestation);
   if (cb) socket.once('attested', cb);
   return socket;
 }
@@ -82,7 +89,11 @@ export function connectAttested(
 }
 
 /** Installs the write/read gate and the decision on a client TLS socket that has not connected yet. */
-export function gateClientSocket(socket: AttestedClientSocket, opts: ClientAttestationOptions): void {
+export function gateClientSocket(
+  socket: AttestedClientSocket,
+  appraiser: PeerAppraiser,
+  opts: ClientAttestationLimits,
+): void {
   const clock = opts.clock ?? Date.now;
   const maxEarly = opts.maxEarlyDataBytes ?? DEFAULT_MAX_EARLY_DATA;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -190,7 +201,7 @@ export function gateClientSocket(socket: AttestedClientSocket, opts: ClientAttes
       reject(new RatlsError(TLS_ERRORS.NO_PEER_CERTIFICATE, 'tls', 'server presented no certificate'));
       return;
     }
-    void runAppraisal(opts.verifier, new Uint8Array(x.raw), {
+    void runAppraisal(appraiser, new Uint8Array(x.raw), {
       at: clock(),
       peer: { ip: socket.remoteAddress, port: socket.remotePort, role: 'server' },
       signal: ac.signal,

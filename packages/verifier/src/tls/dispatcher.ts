@@ -7,6 +7,7 @@ import { Agent as UndiciAgent } from 'undici';
 import { RatlsError } from '@ratls/evidence';
 import { type ClientAttestationOptions, connect } from './client.js';
 import { TLS_ERRORS } from './errors.js';
+import { resolveAppraiser } from './peer-verifier.js';
 
 export interface AttestedDispatcherOptions extends Omit<UndiciAgent.Options, 'connect' | 'tls'> {
   attestation: ClientAttestationOptions;
@@ -21,7 +22,9 @@ export interface AttestedDispatcherOptions extends Omit<UndiciAgent.Options, 'co
  * const res = await fetch(`https://127.0.0.1:${port}/`, { dispatcher });
  */
 export function createAttestedDispatcher(options: AttestedDispatcherOptions): UndiciAgent {
-  const { attestation, tls: tlsOptions, ...agentOptions } = options;
+  const { attestation: given, tls: tlsOptions, ...agentOptions } = options;
+  // One appraiser for every connection of this dispatcher, so its result cache is shared.
+  const attestation: ClientAttestationOptions = { ...given, verifier: resolveAppraiser(given) };
   return new UndiciAgent({
     ...agentOptions,
     connect(opts, callback) {

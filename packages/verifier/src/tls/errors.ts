@@ -32,22 +32,52 @@ export const TLS_ERRORS = {
   PEER_REJECTED: 'ERR_TLS_PEER_REJECTED',
 } as const;
 
-/** A peer was refused. `code` is the reason's own code; `peerDecision` carries the full answer. */
+/**
+ * A peer was refused. `code` is the failing step's own code, or `ERR_POLICY_REJECTED` when the
+ * policy refused a verified peer; `reason` is then the policy's reason code (e.g.
+ * `measurement_mismatch`), as in the audit event. `peerDecision` carries the full answer.
+ */
 export class AttestationRejectedError extends RatlsError {
+  readonly reason: string;
   readonly peerDecision: PeerDecision | undefined;
-  constructor(code: string, message: string, peerDecision?: PeerDecision, options?: { cause?: unknown }) {
+  constructor(
+    code: string,
+    reason: string,
+    message: string,
+    peerDecision?: PeerDecision,
+    options?: { cause?: unknown },
+  ) {
     super(code, 'tls', message, options);
+    this.reason = reason;
     this.peerDecision = peerDecision;
   }
 
-  /** Builds the error for a rejecting decision, taking its first stable code. */
+  /** Builds the error for a rejecting decision. */
   static fromDecision(d: PeerDecision): AttestationRejectedError {
-    const reason = d.error ?? (d.decision && !d.decision.accept ? d.decision.reasons[0] : undefined);
-    const code = reason?.code ?? TLS_ERRORS.PEER_REJECTED;
-    const msg = reason?.message ?? 'peer rejected by attestation policy';
-    return new AttestationRejectedError(code, `attested TLS: peer rejected: ${msg}`, d);
+    if (d.error) {
+      return new AttestationRejectedError(
+        d.error.code,
+        d.error.code,
+        `attested TLS: peer rejected: ${d.error.message}`,
+        d,
+      );
+    }
+    if (d.decision && !d.decision.accept) {
+      const r = d.decision.reasons[0];
+      const text = d.decision.reasons.map((x) => x.message).join('; ') || 'refused by policy';
+      return new AttestationRejectedError(
+        POLICY_REJECTED,
+        r?.code ?? 'no_decision',
+        `attested TLS: peer refused by policy: ${text}`,
+        d,
+      );
+    }
+    return new AttestationRejectedError(TLS_ERRORS.PEER_REJECTED, 'no_decision', 'attested TLS: peer rejected', d);
   }
 }
+
+/** Code of a verified peer the policy refused (same as the audit event's `error.code`). */
+export const POLICY_REJECTED = 'ERR_POLICY_REJECTED';
 
 /** Coerces whatever an appraiser returned into a decision; anything malformed rejects. */
 export function normalizeDecision(d: unknown): PeerDecision {

@@ -5,7 +5,14 @@
  */
 import type http from 'node:http';
 import https from 'node:https';
-import { attachAttestation, type AttestationOptions, attestationOf, attestedServerTlsOptions } from './server.js';
+import { resolveAppraiser } from './peer-verifier.js';
+import {
+  attachAttestation,
+  type AttestationOptions,
+  attestationOf,
+  attestedServerTlsOptions,
+  limitsOf,
+} from './server.js';
 import type { Attestation } from './types.js';
 
 export type AttestedRequest = http.IncomingMessage & { attestation: Attestation };
@@ -23,9 +30,9 @@ export function createHttpsServer(
   requestListener?: (req: AttestedRequest, res: http.ServerResponse) => void,
 ): https.Server {
   const { attestation, ...httpsOptions } = options;
-  const { verifier, ...limits } = attestation;
+  const limits = limitsOf(attestation);
   const server = https.createServer(attestedServerTlsOptions(httpsOptions, limits));
-  attachAttestation(server, verifier, limits);
+  attachAttestation(server, resolveAppraiser(attestation), limits);
   if (requestListener)
     server.on('request', requestListener as (req: http.IncomingMessage, res: http.ServerResponse) => void);
   return server;

@@ -1,6 +1,7 @@
 export * from './types.js';
 export * from './errors.js';
 export * from './peer-verifier-core.js';
+export * from './peer-verifier.js';
 export * from './server.js';
 export * from './https.js';
 export * from './client.js';

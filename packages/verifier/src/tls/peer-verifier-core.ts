@@ -24,11 +24,10 @@ export interface PeerAuditInput {
   result?: AttestationResult;
   error?: { code: string; message: string };
   peer?: { ip?: string; port?: number; certSha256?: string; role?: PeerRole };
+  local?: { ip?: string; port?: number };
   listener?: string;
   format?: string;
-  action?: string;
-  /** Unix milliseconds. */
-  at?: number;
+  at?: Date;
 }
 
 export interface PeerAuditLog {
@@ -156,8 +155,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         peer,
         ...(listener ? { listener } : {}),
         ...(out.format ? { format: out.format } : {}),
-        action: out.accept ? 'accept' : 'reject',
-        at: ctx.at,
+        at: new Date(ctx.at),
       });
       const { format: _format, ...decision } = out;
       return decision;
@@ -168,8 +166,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         error: { code: error.code, message: error.message },
         peer: { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role },
         ...(listener ? { listener } : {}),
-        action: 'reject',
-        at: ctx.at,
+        at: new Date(ctx.at),
       });
     },
   };

@@ -50,6 +50,10 @@ function closed(s: net.Socket): Promise<void> {
   return s.destroyed ? Promise.resolve() : new Promise((r) => s.once('close', () => r()));
 }
 
+function outcome(e: PeerAuditInput | undefined): 'accept' | 'reject' {
+  return e && !e.error && e.decision?.accept === true ? 'accept' : 'reject';
+}
+
 function auditedVerifier(allow: string[], opts: { delayMs?: number } = {}) {
   const events: PeerAuditInput[] = [];
   const verifier = createPeerVerifierCore({
@@ -210,7 +214,7 @@ describe('attested TLS server', () => {
       assert.equal(handlerCalls, 0);
       assert.equal(events.length, 1);
       assert.equal(events[0]?.error?.code, TLS_ERRORS.HANDSHAKE_TIMEOUT);
-      assert.equal(events[0]?.action, 'reject');
+      assert.equal(outcome(events[0]), 'reject');
     } finally {
       await close(server);
     }
@@ -248,7 +252,7 @@ describe('attested TLS server', () => {
       const ok = clientTo(port, good);
       await once(ok, 'secureConnect');
       await new Promise((r) => setTimeout(r, 50));
-      assert.equal(events.at(-1)?.action, 'accept');
+      assert.equal(outcome(events.at(-1)), 'accept');
       ok.destroy();
     } finally {
       for (const s of socks) s.destroy();
@@ -272,7 +276,7 @@ describe('attested TLS server', () => {
       await closed(junk);
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(
-        events.map((e) => `${e.action}:${e.error?.code ?? ''}`),
+        events.map((e) => `${outcome(e)}:${e.error?.code ?? ''}`),
         [
           'accept:',
           'reject:ERR_TLS_APPRAISER_FAILED',

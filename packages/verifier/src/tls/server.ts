@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { RatlsError } from '@ratls/evidence';
 import { recordPreReject, runAppraisal, toAttestation } from './appraise.js';
 import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
+import { type AppraiserOptions, resolveAppraiser } from './peer-verifier.js';
 import type { Attestation, PeerAppraiser } from './types.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -28,8 +29,18 @@ export interface AttestationLimits {
   clock?: () => number;
 }
 
-/** How a wrapper gets its appraiser: a ready one (`{ verifier }`) or the options to build one. */
-export type AttestationOptions = { verifier: PeerAppraiser } & AttestationLimits;
+/** How a server gets its appraiser: a ready one (`{ verifier }`) or the options to build one, plus bounds. */
+export type AttestationOptions = AppraiserOptions & AttestationLimits;
+
+/** The connection bounds named in attestation options (the rest configures the appraiser). */
+export function limitsOf(o: AttestationLimits): AttestationLimits {
+  const l: AttestationLimits = {};
+  if (o.handshakeTimeoutMs !== undefined) l.handshakeTimeoutMs = o.handshakeTimeoutMs;
+  if (o.maxConcurrentHandshakes !== undefined) l.maxConcurrentHandshakes = o.maxConcurrentHandshakes;
+  if (o.listener !== undefined) l.listener = o.listener;
+  if (o.clock !== undefined) l.clock = o.clock;
+  return l;
+}
 
 /** A TLS socket the appraiser accepted. */
 export type AttestedSocket = tls.TLSSocket & { attestation: Attestation };
@@ -229,9 +240,9 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
  */
 export function createServer(options: AttestedServerOptions, handler?: (socket: AttestedSocket) => void): tls.Server {
   const { attestation, ...tlsOptions } = options;
-  const { verifier, ...limits } = attestation;
+  const limits = limitsOf(attestation);
   const server = tls.createServer(attestedServerTlsOptions(tlsOptions, limits));
-  attachAttestation(server, verifier, limits);
+  attachAttestation(server, resolveAppraiser(attestation), limits);
   if (handler) server.on('secureConnection', handler as (s: tls.TLSSocket) => void);
   return server;
 }

@@ -16,10 +16,10 @@ export interface TestCredentials {
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-/** A self-signed P-256 certificate valid from an hour ago for a day. */
-export async function makeSelfSigned(cn = 'ratls-test'): Promise<TestCredentials> {
+/** A self-signed P-256 certificate valid from an hour before `at` for a day. */
+export async function makeSelfSigned(cn = 'ratls-test', at = Date.now()): Promise<TestCredentials> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const now = Date.now();
+  const now = at;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: createHash('sha256').update(`${cn}${now}${Math.random()}`).digest('hex').slice(0, 16),
     name: `CN=${cn}`,

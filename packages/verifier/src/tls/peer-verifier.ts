@@ -1,0 +1,77 @@
+/**
+ * The real composition: `verifyCertificate` (X.509, binding, DCAP/SNP/Nitro appraisal) →
+ * `evaluatePolicy` against the policy in force → one audit event.
+ */
+import type { AuditLog } from '../audit/log.js';
+import { type VerifyCertificateOptions, verifyCertificate } from '../certificate/verify-certificate.js';
+import { createQuoteVerifier } from '../dcap/quote-verifier.js';
+import { evaluatePolicy } from '../policy/evaluate.js';
+import type { PolicyStore } from '../policy/store.js';
+import type { Policy } from '../policy/types.js';
+import { createPeerVerifierCore, type PeerVerifier } from './peer-verifier-core.js';
+import type { PeerAppraiser } from './types.js';
+
+export interface PeerVerifierOptions extends Omit<VerifyCertificateOptions, 'at' | 'expectedNonce'> {
+  /** A fixed policy, or a store whose `current()` is read on every connection (reloads apply at once). */
+  policy: Policy | Pick<PolicyStore, 'current'>;
+  audit?: AuditLog;
+  /** Bound of the verified-result cache and, with `collateralSource`, of the quote verifier's caches. */
+  cache?: { maxEntries?: number };
+  /** Unix milliseconds; the wrappers use it for the decision time (default Date.now). */
+  clock?: () => number;
+  /** Listener name recorded in audit events. */
+  listener?: string;
+  appraisalTimeoutMs?: number;
+  maxCertificateBytes?: number;
+}
+
+function currentPolicy(p: PeerVerifierOptions['policy']): Policy {
+  return 'current' in p && typeof p.current === 'function' ? p.current() : (p as Policy);
+}
+
+/**
+ * A PeerAppraiser for RA-TLS certificates: verified results cached by certificate fingerprint
+ * (until the earlier of the certificate's notAfter and the collateral window's end), policy
+ * evaluated on every connection, exactly one audit event per decision, never throws.
+ * @example
+ * const verifier = createPeerVerifier({ policy: store, collateralSource: pccs, audit: createAuditLog({ sink: 'stdout' }) });
+ * const server = createServer({ key, cert, attestation: { verifier } }, (s) => s.end('hi'));
+ */
+export function createPeerVerifier(opts: PeerVerifierOptions): PeerVerifier {
+  const {
+    policy,
+    audit,
+    cache,
+    clock: _clock,
+    listener,
+    appraisalTimeoutMs,
+    maxCertificateBytes,
+    ...verifyOptions
+  } = opts;
+  // With only a collateral source, share one quote verifier so collateral, PCK chains and QE
+  // reports are verified once per platform rather than once per certificate.
+  if (verifyOptions.collateralSource && !verifyOptions.quoteVerifier && verifyOptions.collateral === undefined) {
+    verifyOptions.quoteVerifier = createQuoteVerifier({
+      collateralSource: verifyOptions.collateralSource,
+      ...(verifyOptions.trustAnchors ? { trustAnchors: verifyOptions.trustAnchors } : {}),
+      ...(cache ? { cache } : {}),
+    });
+  }
+  return createPeerVerifierCore({
+    verify: (der, o) => verifyCertificate(der, { ...verifyOptions, ...o }),
+    evaluate: (result, ctx) => evaluatePolicy(currentPolicy(policy), result, ctx),
+    ...(audit ? { audit } : {}),
+    ...(cache ? { cache } : {}),
+    ...(listener ? { listener } : {}),
+    ...(appraisalTimeoutMs !== undefined ? { appraisalTimeoutMs } : {}),
+    ...(maxCertificateBytes !== undefined ? { maxCertificateBytes } : {}),
+  });
+}
+
+/** A ready appraiser, or the options to build one. */
+export type AppraiserOptions = { verifier: PeerAppraiser } | PeerVerifierOptions;
+
+/** The appraiser the options name, building one from verifier options when needed. */
+export function resolveAppraiser(opts: AppraiserOptions): PeerAppraiser {
+  return 'verifier' in opts && opts.verifier ? opts.verifier : createPeerVerifier(opts as PeerVerifierOptions);
+}

@@ -1,13 +1,12 @@
 /**
  * Appraisal of each distinct piece of evidence a certificate carries, by TEE: DCAP quotes with
- * `verifyQuote` (given collateral), a caller's quote verifier, or a collateral source; Nitro
- * documents with `verifyNitroDocument`.
+ * `verifyQuote` (given collateral), a caller's quote verifier, or `createQuoteVerifier` over a
+ * collateral source; Nitro documents with `verifyNitroDocument`.
  */
-import { ConfigError, type ExtractedEvidence, parseQuote } from '@ratls/evidence';
+import { ConfigError, type ExtractedEvidence } from '@ratls/evidence';
 import type { CollateralSource, DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
-import { pckChainPemOf, verifyPckChain } from '../dcap/pck-chain.js';
-import { fmspcHex } from '../dcap/pck-extensions.js';
-import { toUnixSeconds, verifyQuote } from '../dcap/verify-quote.js';
+import { createQuoteVerifier, type QuoteVerifier } from '../dcap/quote-verifier.js';
+import { verifyQuote } from '../dcap/verify-quote.js';
 import { verifyNitroDocument } from '../nitro/verify.js';
 import type { AttestationResult, DcapResult } from '../result.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
@@ -28,16 +27,24 @@ export interface AppraiseOptions {
 }
 
 /**
- * Collateral from a source for this quote: the PCK chain (verified against the anchors at `at`)
- * names the FMSPC and the issuing PCK CA, which select the collateral (Intel PCS API v4).
+ * One cached quote verifier per (collateral source, trust anchors), so repeated certificate checks
+ * reuse verified collateral, PCK chains and results; dropped with the source object.
  */
-async function viaSource(quote: Uint8Array, source: CollateralSource, o: AppraiseOptions): Promise<DcapResult> {
-  const anchors = o.trustAnchors ?? defaultTrustAnchors();
-  const at = toUnixSeconds(o.at);
-  const q = parseQuote(quote);
-  const pck = verifyPckChain(pckChainPemOf(q), anchors, at);
-  const collateral = await source.getCollateral({ tee: q.tee, fmspc: fmspcHex(pck.ext), pckCa: pck.pckCa });
-  return verifyQuote(quote, collateral, { at: o.at, ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}) });
+const verifiers = new WeakMap<CollateralSource, Map<string, QuoteVerifier>>();
+
+function verifierFor(source: CollateralSource, anchors: TrustAnchor[] | undefined): QuoteVerifier {
+  let bySource = verifiers.get(source);
+  if (!bySource) {
+    bySource = new Map();
+    verifiers.set(source, bySource);
+  }
+  const key = (anchors ?? defaultTrustAnchors()).map((a) => a.sha256).join(',');
+  let v = bySource.get(key);
+  if (!v) {
+    v = createQuoteVerifier({ collateralSource: source, ...(anchors ? { trustAnchors: anchors } : {}) });
+    bySource.set(key, v);
+  }
+  return v;
 }
 
 /** Appraises one piece of evidence; every failure is a RatlsError from the appraiser. */
@@ -56,7 +63,7 @@ export async function appraiseEvidence(ev: ExtractedEvidence, o: AppraiseOptions
       ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
     });
   }
-  if (o.collateralSource) return viaSource(ev.evidence, o.collateralSource, o);
+  if (o.collateralSource) return verifierFor(o.collateralSource, o.trustAnchors).verify(ev.evidence, { at: o.at });
   throw new ConfigError(
     'ERR_COLLATERAL_REQUIRED',
     'config',

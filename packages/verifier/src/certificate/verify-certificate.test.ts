@@ -179,6 +179,9 @@ describe('verifyCertificate: CCC certificates with real collateral', () => {
     const v = await verifyCertificate(readVectorText(`${CCC}gramine-cert.pem`), { at: AT, collateralSource: source });
     assert.equal(v.results.length, 2);
     assert.deepEqual(asked[0], { tee: 'sgx', fmspc: '00606a000000', pckCa: 'platform' });
+    // The verifier made for this source is reused: collateral is fetched and verified once.
+    await verifyCertificate(readVectorText(`${CCC}gramine-cert.pem`), { at: AT + 60, collateralSource: source });
+    assert.equal(asked.length, 1);
   });
 
   test('rats-tls certificate: refused, its X.509 validity ended 2024-02-22', { skip }, async () => {

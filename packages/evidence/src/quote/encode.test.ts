@@ -119,6 +119,19 @@ describe('encode → parse round trip', () => {
     }
   });
 
+  test('SGX bodies in v4 and v5 quotes (v5 body type 1)', () => {
+    for (const version of [4, 5] as const) {
+      const body = encodeSgxReportBody({ mrEnclave: fill(32, 0x33) });
+      const bytes = encodeQuote(input({ version, tee: 'sgx', body }));
+      const q = parseQuote(bytes);
+      assert.equal(q.header.version, version);
+      assert.equal(q.tee, 'sgx');
+      assert.equal(q.body.kind, 'sgx');
+      if (version === 5) assert.deepEqual([...bytes.subarray(48, 54)], [1, 0, 0x80, 1, 0, 0]);
+      assert.ok(sigOk(q));
+    }
+  });
+
   test('encoder refuses wrong sizes and impossible combinations (ERR_QUOTE_ENCODE)', () => {
     const isEncodeErr = (e: unknown): boolean =>
       e instanceof EvidenceParseError && e.code === 'ERR_QUOTE_ENCODE' && e.step === 'encode';

@@ -221,6 +221,11 @@ describe('parseQuote refuses malformed quotes with specific codes', { skip: SKIP
     p[pemAt + 3] = 0xc3;
     rejects(() => parseQuote(p), 'ERR_QUOTE_CERT_DATA');
   });
+  test('ERR_QUOTE_CERT_DATA for type 5 text without a PEM certificate', () => {
+    const b = v3();
+    const text = Buffer.from(b).toString('latin1').replaceAll('BEGIN CERTIFICATE', 'BEGIN CERTIFICATX');
+    rejects(() => parseQuote(new Uint8Array(Buffer.from(text, 'latin1'))), 'ERR_QUOTE_CERT_DATA');
+  });
   test('type 1-4 innermost certification data parses without PEM text', () => {
     const c = v3();
     const dv = new DataView(c.buffer, c.byteOffset);

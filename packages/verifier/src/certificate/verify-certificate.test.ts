@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
+  CollateralError,
   concatBytes,
   encodeDiceClaims,
   encodeDiceTaggedEvidence,
@@ -217,6 +218,19 @@ describe('verifyCertificate: CCC certificates with real collateral', () => {
     // The collateral is for FMSPC 00606a000000 under the Platform CA; this PCK is 00706a100000 under
     // the Processor CA, so the PCK CRL issuer check refuses it before the FMSPC comparison.
     assert.ok(['ERR_FMSPC_MISMATCH', 'ERR_CRL_ISSUER_MISMATCH'].includes(code), code);
+    // Through a source, the request names this platform; a source without it refuses.
+    const asked: CollateralRequest[] = [];
+    const source: CollateralSource = {
+      async getCollateral(req) {
+        asked.push(req);
+        throw new CollateralError('ERR_COLLATERAL_NOT_FOUND', 'collateral', `no collateral for FMSPC ${req.fmspc}`);
+      },
+    };
+    assert.equal(
+      await codeOf(verifyCertificate(pem, { at: AT, collateralSource: source })),
+      'ERR_COLLATERAL_NOT_FOUND',
+    );
+    assert.deepEqual(asked, [{ tee: 'sgx', fmspc: '00706a100000', pckCa: 'processor' }]);
     const calls: Uint8Array[] = [];
     const v = await verifyCertificate(pem, { at: AT, quoteVerifier: fakeVerifier(calls) });
     assert.deepEqual(v.certificate.formats, ['intel-sgx-sdk', 'tcg-dice']);

@@ -44,6 +44,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #chain: Promise<unknown> = Promise.resolve();
+  #debounceMs = 200;
 
   constructor(initial?: Policy) {
     super();
@@ -53,8 +54,14 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
   /** Loads `path` and makes it current; throws (and keeps the old policy) if it is invalid. */
   async load(path: string): Promise<Policy> {
     const policy = await loadPolicyFile(path);
+    const moved = this.#watcher !== undefined && this.#path !== undefined && resolve(this.#path) !== resolve(path);
     this.#path = path;
     this.#policy = policy;
+    // Keep watching the file now in force, not the old one.
+    if (moved) {
+      this.close();
+      this.watch({ debounceMs: this.#debounceMs });
+    }
     return policy;
   }
 
@@ -117,6 +124,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     const dir = dirname(abs);
     const name = basename(abs);
     const debounce = opts.debounceMs ?? 200;
+    this.#debounceMs = debounce;
     try {
       this.#watcher = fsWatch(dir, { persistent: false }, (_event, file) => {
         // null filename: the platform did not say; `..data`: Kubernetes ConfigMap swap.

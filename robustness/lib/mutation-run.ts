@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planMutants } from './corpus.js';
-import { runPool } from './pool.js';
 import { Tally } from './outcome.js';
+import { runPool } from './pool.js';
 import { loadSubjects, prepareSimulation } from './subjects.js';
 
 export interface MutationRunOptions {

@@ -7,9 +7,9 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extractEvidence } from '@ratls/evidence';
 import { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
 import { initSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
+import { extractEvidence } from '@ratls/evidence';
 import { certificateDer, type TrustAnchor, trustAnchorFrom } from '@ratls/verifier';
 import { dcapCases, readVector, readVectorText } from '../../test-support/vectors.js';
 

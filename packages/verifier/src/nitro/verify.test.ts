@@ -174,3 +174,25 @@ test('nitro: simulated hierarchy: chain, CA, curve, timestamp and nonce checks',
   );
   assert.equal(await code(verifyNitroDocument(await simNitroDoc(sim), { at: Number.NaN })), 'ERR_AT_INVALID');
 });
+
+test('nitro: verified-chain cache reuses work and still checks time, anchors and signature', {
+  skip: SKIP_NO_VECTORS,
+}, async () => {
+  const { VerifiedChainCache } = await import('../snp/chain-cache.js');
+  const cache = new VerifiedChainCache();
+  const doc = readVector(BETA);
+  await verifyNitroDocument(doc, { at: 1665651482, chainCache: cache });
+  await verifyNitroDocument(doc, { at: 1665651483, chainCache: cache });
+  assert.equal(cache.hits, 1);
+  assert.equal(
+    await code(verifyNitroDocument(doc, { at: sec('2022-10-13T11:58:03Z'), chainCache: cache })),
+    'ERR_NITRO_CERT_EXPIRED',
+  );
+  assert.equal(
+    await code(verifyNitroDocument(doc, { at: 1665651482, chainCache: cache, trustAnchors: [intelSgxRootCa()] })),
+    'ERR_NITRO_ROOT_UNTRUSTED',
+  );
+  const bad = new Uint8Array(doc);
+  flip(bad, bad.length - 1);
+  assert.equal(await code(verifyNitroDocument(bad, { at: 1665651482, chainCache: cache })), 'ERR_NITRO_SIGNATURE');
+});

@@ -9,8 +9,9 @@ import {
   toHex,
 } from '@ratls/evidence';
 import { markVerified, type NitroResult } from '../result.js';
+import { VerifiedChainCache } from '../snp/chain-cache.js';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
-import { verifyNitroChain } from './certs.js';
+import { type NitroChainResult, verifyNitroChain } from './certs.js';
 import { awsNitroRootG1 } from './root.js';
 import { coseSign1ToBeSigned } from './sig-structure.js';
 import { atSeconds } from './time.js';
@@ -22,6 +23,42 @@ export interface VerifyNitroOptions {
   trustAnchors?: (string | Uint8Array | TrustAnchor)[];
   /** When given, the document's nonce must equal it. */
   expectedNonce?: Uint8Array;
+  /** Reuse verified cabundle chains across calls (re-checked against `at` and the anchors on every hit). */
+  chainCache?: VerifiedChainCache;
+}
+
+function cachedChain(
+  doc: NitroDocument,
+  at: number,
+  anchors: TrustAnchor[],
+  cache: VerifiedChainCache | undefined,
+): NitroChainResult {
+  if (!cache) return verifyNitroChain(doc.certificate, doc.cabundle, at, anchors);
+  const key = VerifiedChainCache.key('nitro-chain', [...doc.cabundle, doc.certificate]);
+  const hit = cache.get<NitroChainResult>(key);
+  if (!hit) {
+    const fresh = verifyNitroChain(doc.certificate, doc.cabundle, at, anchors);
+    cache.set(key, fresh);
+    return fresh;
+  }
+  const root = doc.cabundle[0] as Uint8Array;
+  const anchor = anchors.find((a) => bytesEqual(a.der, root));
+  if (!anchor) {
+    throw new AppraisalError(
+      'ERR_NITRO_ROOT_UNTRUSTED',
+      'nitro-chain',
+      'nitro certificate chain: cabundle[0] is not a configured trust anchor',
+    );
+  }
+  const w = hit.window;
+  if (at < w.notBefore || at > w.notAfter) {
+    throw new AppraisalError(
+      'ERR_NITRO_CERT_EXPIRED',
+      'nitro-chain',
+      `nitro certificate chain: valid ${new Date(w.notBefore * 1000).toISOString()} to ${new Date(w.notAfter * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
+    );
+  }
+  return { ...hit, anchor };
 }
 
 function anchorsFrom(list: VerifyNitroOptions['trustAnchors']): TrustAnchor[] {
@@ -65,7 +102,7 @@ export function verifyNitroSignature(doc: NitroDocument, key: KeyObject): void {
 export async function verifyNitroDocument(docBytes: Uint8Array, opts: VerifyNitroOptions): Promise<NitroResult> {
   const at = atSeconds(opts.at, 'nitro');
   const doc = parseNitroDocument(docBytes);
-  const chain = verifyNitroChain(doc.certificate, doc.cabundle, at, anchorsFrom(opts.trustAnchors));
+  const chain = cachedChain(doc, at, anchorsFrom(opts.trustAnchors), opts.chainCache);
   verifyNitroSignature(doc, chain.leafKey);
   const ts = Math.floor(doc.timestamp / 1000);
   if (ts < chain.window.notBefore || ts > chain.window.notAfter) {

@@ -1,4 +1,5 @@
 export { type SnpChainInput, type SnpChainOptions, type SnpChainResult, verifySnpChain } from './chain.js';
+export { VerifiedChainCache } from './chain-cache.js';
 export { checkSnpChipId, checkSnpReportHeader, checkSnpTcbMatchesCert, verifySnpReportSignature } from './checks.js';
 export type { SnpCollateralSource, SnpVcekRequest } from './collateral.js';
 export { AMD_KDS_URL, KdsCollateralSource, type KdsCollateralSourceOptions } from './kds.js';

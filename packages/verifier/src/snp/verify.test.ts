@@ -301,3 +301,35 @@ test('snp: simulated Turin report uses the Turin TCB layout', async () => {
   assert.deepEqual(r.measurements.reportedTcb, tcb);
   assert.equal(r.measurements.product, 'Turin');
 });
+
+test('snp: verified-chain cache reuses work and still checks time, anchors and product', {
+  skip: SKIP_NO_VECTORS,
+}, async () => {
+  const { VerifiedChainCache } = await import('./chain-cache.js');
+  const cache = new VerifiedChainCache(4);
+  const report = readVector(`${GO}attestation.bin`);
+  const vcek = readVector(`${GO}vcek.testcer`);
+  const a = await verifySnpReport(report, { at: GO_AT, vcek, chainCache: cache });
+  const b = await verifySnpReport(report, { at: GO_AT + 10, vcek, chainCache: cache });
+  assert.deepEqual(a.measurements, b.measurements);
+  assert.ok(cache.hits >= 2);
+  assert.equal(
+    await code(verifySnpReport(report, { at: sec('2030-01-01T00:00:00Z'), vcek, chainCache: cache })),
+    'ERR_SNP_CERT_EXPIRED',
+  );
+  const turinArk = trustAnchorFrom(amdArkDer('Turin'));
+  assert.equal(
+    await code(verifySnpReport(report, { at: GO_AT, vcek, chainCache: cache, trustAnchors: [turinArk] })),
+    'ERR_SNP_ARK_UNTRUSTED',
+  );
+  assert.equal(
+    await code(verifySnpReport(report, { at: GO_AT, vcek, chainCache: cache, product: 'Genoa' })),
+    'ERR_SNP_PRODUCT_MISMATCH',
+  );
+  // The report signature is always checked, cache or not.
+  assert.equal(
+    await code(verifySnpReport(flipped(report, 21), { at: GO_AT, vcek, chainCache: cache })),
+    'ERR_SNP_REPORT_SIGNATURE',
+  );
+  assert.ok(cache.size <= 4);
+});

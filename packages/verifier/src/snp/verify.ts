@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  bytesEqual,
   CollateralError,
   ConfigError,
   parseSnpCertTable,
@@ -12,15 +13,17 @@ import {
   snpProductFromName,
   snpReportFromText,
   toHex,
+  type VcekExtensions,
 } from '@ratls/evidence';
 import { atSeconds } from '../nitro/time.js';
 import { markVerified, type SnpResult } from '../result.js';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
-import { verifySnpChain } from './chain.js';
+import { type SnpChainResult, verifySnpChain } from './chain.js';
+import { VerifiedChainCache } from './chain-cache.js';
 import { checkSnpChipId, checkSnpReportHeader, checkSnpTcbMatchesCert, verifySnpReportSignature } from './checks.js';
 import type { SnpCollateralSource } from './collateral.js';
 import { amdArkDer, amdIntermediateDer } from './roots.js';
-import { chainError, splitPem, toDer } from './x509util.js';
+import { chainError, iso, splitPem, toDer } from './x509util.js';
 
 export interface VerifySnpOptions {
   /** Verification time: a Date or unix seconds. */
@@ -37,6 +40,38 @@ export interface VerifySnpOptions {
   kds?: SnpCollateralSource;
   /** Accepted ARKs (PEM, DER or TrustAnchor). Default: the built-in AMD ARKs (Milan, Genoa, Turin). */
   trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  /** Reuse verified VCEK chains across calls (re-checked against `at` and the anchors on every hit). */
+  chainCache?: VerifiedChainCache;
+}
+
+interface CachedSnpChain {
+  chain: SnpChainResult;
+}
+
+/** A cache hit is still checked against this call's anchors, product and time. */
+function revalidate(
+  hit: CachedSnpChain,
+  root: Uint8Array,
+  anchors: TrustAnchor[],
+  product: SnpProduct | undefined,
+  at: number,
+): SnpChainResult {
+  const anchor = anchors.find((a) => bytesEqual(a.der, root));
+  if (!anchor) throw chainError('ERR_SNP_ARK_UNTRUSTED', `ARK-${hit.chain.product} is not a configured trust anchor`);
+  if (product && product !== hit.chain.product) {
+    throw chainError(
+      'ERR_SNP_PRODUCT_MISMATCH',
+      `certificate chain is for ${hit.chain.product}, but ${product} was requested`,
+    );
+  }
+  const w = hit.chain.window;
+  if (at < w.notBefore || at > w.notAfter) {
+    throw chainError(
+      'ERR_SNP_CERT_EXPIRED',
+      `SNP certificate chain is valid ${iso(w.notBefore)} to ${iso(w.notAfter)}, not at ${iso(at)}`,
+    );
+  }
+  return { ...hit.chain, anchor };
 }
 
 let builtinArks: TrustAnchor[] | undefined;
@@ -116,14 +151,27 @@ export async function verifySnpReport(input: Uint8Array | string, o: VerifySnpOp
   const table = o.aux ? parseSnpCertTable(o.aux) : undefined;
 
   const leaf = await signingCert(report, kind, o.product ?? report.product, table, o);
-  const ext = parseVcekExtensions(leaf);
+  const cache = o.chainCache;
+  const leafKey = cache ? VerifiedChainCache.key(`snp-leaf:${kind}`, [leaf]) : '';
+  const cachedExt = cache?.get<VcekExtensions>(leafKey);
+  const ext = cachedExt ?? parseVcekExtensions(leaf);
+  if (cache && !cachedExt) cache.set(leafKey, ext);
   // Product line: the caller's, else the v3 CPUID's, else the certificate's (the chain then has to agree).
   const product = o.product ?? report.product ?? snpProductFromName(ext.productName);
   const { intermediate, root } = await chainCerts(kind, product, table, o);
-  const chain = verifySnpChain(
-    { leaf, intermediate, root },
-    { at, anchors: anchorsFrom(o.trustAnchors), signingKey: kind, ...(product ? { product } : {}) },
-  );
+  const anchors = anchorsFrom(o.trustAnchors);
+  const key = cache ? VerifiedChainCache.key(`snp-chain:${kind}`, [leaf, intermediate, root]) : '';
+  const hit = cache?.get<CachedSnpChain>(key);
+  let chain: SnpChainResult;
+  if (hit) {
+    chain = revalidate(hit, root, anchors, product, at);
+  } else {
+    chain = verifySnpChain(
+      { leaf, intermediate, root },
+      { at, anchors, signingKey: kind, ...(product ? { product } : {}) },
+    );
+    cache?.set(key, { chain } satisfies CachedSnpChain);
+  }
   // Re-decode with the chain's product so Turin TCB fields are read with the Turin layout.
   if (report.product !== chain.product) report = parseSnpReport(bytes, { product: chain.product });
 

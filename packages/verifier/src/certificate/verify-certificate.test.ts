@@ -97,14 +97,14 @@ function gramineExtensions(): Map<string, Uint8Array> {
 }
 
 /** A canned DCAP result: tests of the X.509 and binding stages do not need a real appraisal. */
-function fakeVerifier(calls: Uint8Array[] = []) {
+function fakeVerifier(calls: Uint8Array[] = [], o: { forge?: boolean; hashOf?: Uint8Array } = {}) {
   return {
     async verify(quote: Uint8Array): Promise<DcapResult> {
       calls.push(quote);
-      return markVerified({
+      const r: DcapResult = {
         tee: 'sgx',
         simulated: true,
-        evidenceSha256: '00',
+        evidenceSha256: toHex(nodeSha256(o.hashOf ?? quote)),
         debug: false,
         collateralWindow: { notBefore: 0, notAfter: 1 },
         quoteVersion: 3,
@@ -121,7 +121,8 @@ function fakeVerifier(calls: Uint8Array[] = []) {
           attributes: '',
           reportData: toHex(quote.subarray(368, 432)),
         },
-      });
+      };
+      return o.forge ? r : markVerified(r);
     },
   };
 }
@@ -295,6 +296,14 @@ describe('verifyCertificate: X.509 and binding negatives', () => {
       'ERR_CERT_NOT_YET_VALID',
     );
     assert.equal(await codeOf(verifyCertificate(der, { at })), 'ERR_COLLATERAL_REQUIRED');
+    assert.equal(
+      await codeOf(verifyCertificate(der, { at, quoteVerifier: fakeVerifier([], { forge: true }) })),
+      'ERR_RESULT_NOT_VERIFIED',
+    );
+    assert.equal(
+      await codeOf(verifyCertificate(der, { at, quoteVerifier: fakeVerifier([], { hashOf: Uint8Array.of(1) }) })),
+      'ERR_RESULT_EVIDENCE_MISMATCH',
+    );
     assert.equal(
       await codeOf(verifyCertificate(der, { at: Number.NaN, quoteVerifier: fakeVerifier() })),
       'ERR_TIME_INVALID',

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  AppraisalError,
   bytesEqual,
   CertificateError,
   checkCertificateBinding,
@@ -17,7 +18,7 @@ import {
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { toUnixSeconds } from '../dcap/verify-quote.js';
-import type { AttestationResult, TcbStatus } from '../result.js';
+import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
 import { type AppraiseOptions, appraiseEvidence } from './appraise-evidence.js';
 import { certificateDer } from './input.js';
 import { checkIssuedBy, checkSelfSigned } from './signature.js';
@@ -153,7 +154,22 @@ async function run(cert: Uint8Array | string, opts: VerifyCertificateOptions): P
   const results: AttestationResult[] = [];
   for (const ev of distinct(ratls.evidence)) {
     const r = await appraiseEvidence(ev, opts);
-    // The appraised report data must be the one the binding check saw (same bytes, re-checked).
+    // A caller's quote verifier is trusted only for results it got from a ratls appraiser, about
+    // this very evidence, whose report data is the one the binding check saw.
+    if (!isVerifiedResult(r)) {
+      throw new AppraisalError(
+        'ERR_RESULT_NOT_VERIFIED',
+        'appraisal',
+        `${ev.format}: the quote verifier returned a result that no ratls appraiser produced`,
+      );
+    }
+    if (r.evidenceSha256 !== createHash('sha256').update(ev.evidence).digest('hex')) {
+      throw new AppraisalError(
+        'ERR_RESULT_EVIDENCE_MISMATCH',
+        'appraisal',
+        `${ev.format}: the appraisal result is about other evidence (SHA-256 ${r.evidenceSha256})`,
+      );
+    }
     const bound = outcomes.find((o) => o.reportData && o.format === ev.format)?.reportData;
     if (bound && 'reportData' in r.measurements && r.measurements.reportData !== Buffer.from(bound).toString('hex')) {
       throw new CertificateError(

@@ -67,6 +67,12 @@ export async function run(): Promise<void> {
     await verifier.verify(quote, { at: c.at });
     let vi = 0;
 
+    // Warm up the JIT for all three paths before timing anything.
+    for (let i = 0; i < 40; i++) {
+      await verifyQuote(quote, colJson, { at: c.at });
+      qvl.verify(quote, colJson, c.at);
+      await verifier.verify(variants[vi++ % VARIANTS] as Uint8Array, { at: c.at });
+    }
     const cold: number[] = [];
     const warm: number[] = [];
     const peer: number[] = [];

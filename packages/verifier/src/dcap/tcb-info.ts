@@ -44,12 +44,23 @@ export interface TcbInfo {
   tdxModuleIdentities?: TdxModuleIdentity[];
 }
 
+const V2_KEYS = Array.from({ length: 16 }, (_, k) => `sgxtcbcomp${String(k + 1).padStart(2, '0')}svn`);
+
 const r: FieldReader = new FieldReader('ERR_TCB_INFO_MALFORMED', 'tcb-info', 'TCB info');
 
+// Hot loop (16 components × levels): validate inline and build the path text only on failure.
 function components(v: unknown, path: string): number[] {
-  const a = r.arr(v, path, 16);
-  if (a.length !== 16) r.fail(`${path} must have 16 entries`);
-  return a.map((c, i) => r.uint(r.obj(c, `${path}[${i}]`).svn, `${path}[${i}].svn`, 255));
+  if (!Array.isArray(v) || v.length !== 16) r.fail(`${path} must be an array of 16 entries`);
+  const out = new Array<number>(16);
+  for (let i = 0; i < 16; i++) {
+    const c: unknown = v[i];
+    const svn = typeof c === 'object' && c !== null ? (c as { svn?: unknown }).svn : undefined;
+    if (typeof svn !== 'number' || !Number.isInteger(svn) || svn < 0 || svn > 255) {
+      r.fail(`${path}[${i}].svn must be an integer in 0..255`);
+    }
+    out[i] = svn;
+  }
+  return out;
 }
 
 function level(v: unknown, i: number, version: 2 | 3, tdx: boolean): TcbLevel {
@@ -59,11 +70,7 @@ function level(v: unknown, i: number, version: 2 | 3, tdx: boolean): TcbLevel {
   let sgxComponents: number[];
   let tdxComponents: number[] | undefined;
   if (version === 2) {
-    sgxComponents = [];
-    for (let k = 1; k <= 16; k++) {
-      const key = `sgxtcbcomp${String(k).padStart(2, '0')}svn`;
-      sgxComponents.push(r.uint(tcb[key], `${path}.tcb.${key}`, 255));
-    }
+    sgxComponents = V2_KEYS.map((key) => r.uint(tcb[key], key, 255));
   } else {
     sgxComponents = components(tcb.sgxtcbcomponents, `${path}.tcb.sgxtcbcomponents`);
     if (tdx) tdxComponents = components(tcb.tdxtcbcomponents, `${path}.tcb.tdxtcbcomponents`);

@@ -56,7 +56,16 @@ export function nameCn(buf: Uint8Array, name: DerNode): string {
       const parts = children(buf, atv);
       const oid = parts[0];
       const val = parts[1];
-      if (oid && val && oid.tag === 0x06 && readOid(buf, oid) === OID_CN) {
+      // id-at-commonName is 55 04 03; compared as bytes, this runs for every name in every chain.
+      if (
+        oid &&
+        val &&
+        oid.tag === 0x06 &&
+        oid.end - oid.contentStart === 3 &&
+        buf[oid.contentStart] === 0x55 &&
+        buf[oid.contentStart + 1] === 0x04 &&
+        buf[oid.contentStart + 2] === 0x03
+      ) {
         return Buffer.from(content(buf, val)).toString('utf8');
       }
     }
@@ -164,7 +173,9 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   };
 }
 
-const PEM_RE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/g;
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+const B64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 /** Largest PEM chain text accepted. */
 export const MAX_PEM_CHAIN_BYTES = 64 * 1024;
 
@@ -174,11 +185,21 @@ export const MAX_PEM_CHAIN_BYTES = 64 * 1024;
  * @example const ders = pemToDers(chainPem)
  */
 export function pemToDers(pem: string, maxCerts = 8): Uint8Array[] {
+  if (typeof pem !== 'string') bad('PEM chain must be text');
   if (pem.length > MAX_PEM_CHAIN_BYTES) bad(`PEM chain exceeds ${MAX_PEM_CHAIN_BYTES} bytes`);
   const out: Uint8Array[] = [];
-  for (const m of pem.matchAll(PEM_RE)) {
+  let p = 0;
+  for (;;) {
+    const b = pem.indexOf(PEM_BEGIN, p);
+    if (b < 0) break;
+    const e = pem.indexOf(PEM_END, b + PEM_BEGIN.length);
+    if (e < 0) bad('PEM certificate without END line');
     if (out.length >= maxCerts) bad(`PEM chain has more than ${maxCerts} certificates`);
-    out.push(new Uint8Array(Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64')));
+    const body = pem.slice(b + PEM_BEGIN.length, e);
+    if (!B64_BODY.test(body)) bad('PEM certificate body is not base64');
+    // Node's base64 decoder skips the line breaks.
+    out.push(new Uint8Array(Buffer.from(body, 'base64')));
+    p = e + PEM_END.length;
   }
   if (out.length === 0) bad('no PEM certificate found');
   return out;

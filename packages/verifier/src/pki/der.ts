@@ -78,9 +78,27 @@ export function readSmallUint(buf: Uint8Array, node: DerNode): number {
   return v;
 }
 
+// Decoded OIDs by their content bytes: certificates repeat the same few dozen OIDs, and decoding
+// them again on every parse was a measurable share of chain verification. Bounded; pure memo.
+const oidMemo = new Map<string, string>();
+const OID_MEMO_MAX = 512;
+
 /** Dotted OID text of an OBJECT IDENTIFIER node (X.690 §8.19). */
 export function readOid(buf: Uint8Array, node: DerNode): string {
   if (node.tag !== 0x06 || node.end === node.contentStart) malformed('expected OBJECT IDENTIFIER', node.start);
+  const len = node.end - node.contentStart;
+  if (len > 24) return decodeOid(buf, node);
+  let key = '';
+  for (let i = node.contentStart; i < node.end; i++) key += String.fromCharCode(buf[i] as number);
+  let oid = oidMemo.get(key);
+  if (oid === undefined) {
+    oid = decodeOid(buf, node);
+    if (oidMemo.size < OID_MEMO_MAX) oidMemo.set(key, oid);
+  }
+  return oid;
+}
+
+function decodeOid(buf: Uint8Array, node: DerNode): string {
   const parts: number[] = [];
   let v = 0;
   for (let i = node.contentStart; i < node.end; i++) {

@@ -1,14 +1,12 @@
 /**
- * Builds the gateway's PeerAppraiser for one listener: certificate → evidence → binding → DCAP
- * appraisal (shared, cached quote verifier) → that listener's current policy → one audit event.
- * The composition is H7's `createPeerVerifierCore`; only the certificate step is assembled here
- * from the evidence package until the verifier exports a whole-certificate verifier.
+ * The gateway's PeerAppraiser for one listener: H7's `createPeerVerifier` (certificate →
+ * evidence → binding → appraisal → policy → one audit event) over a quote verifier shared by every
+ * listener, so collateral, PCK chains and results are verified once per gateway, not per listener.
  */
-import { X509Certificate } from 'node:crypto';
-import { checkCertificateBinding, parseRatlsCertificate, RatlsError } from '@ratls/evidence';
 import {
   type AuditLog,
   type CollateralSource,
+  createPeerVerifier,
   createPeerVerifierCore,
   createQuoteVerifier,
   evaluatePolicy,
@@ -19,45 +17,33 @@ import {
   type TrustAnchor,
 } from '@ratls/verifier';
 
-/** Verifies an RA-TLS certificate's evidence (SGX/TDX quotes) at `at`. */
+/** A stand-in for certificate verification (tests only; named dangerous where it is accepted). */
 export type CertificateVerify = (
   der: Uint8Array,
   opts: { at: Date; expectedNonce?: Uint8Array },
 ) => Promise<PeerVerification>;
 
-/**
- * @example const verify = dcapCertificateVerifier(createQuoteVerifier({ collateralSource, trustAnchors }))
- */
-export function dcapCertificateVerifier(quotes: QuoteVerifier): CertificateVerify {
-  return async (der, opts) => {
-    const parts = parseRatlsCertificate(der);
-    const outcomes = checkCertificateBinding(parts, opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {});
-    const ev = parts.evidence.find((e) => e.tee === 'sgx' || e.tee === 'tdx');
-    if (!ev) {
-      throw new RatlsError(
-        'ERR_GATEWAY_TEE_UNSUPPORTED',
-        'appraise',
-        `no SGX/TDX quote in the certificate (formats: ${parts.evidence.map((e) => e.format).join(', ') || 'none'})`,
-      );
-    }
-    const result = await quotes.verify(ev.evidence, { at: opts.at });
-    const x = new X509Certificate(Buffer.from(der));
-    return {
-      result,
-      certificate: {
-        fingerprintSha256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
-        notBefore: Math.floor(Date.parse(x.validFrom) / 1000),
-        notAfter: Math.floor(Date.parse(x.validTo) / 1000),
-        subject: x.subject.replace(/\n/g, ', '),
-        formats: outcomes.map((o) => o.format),
-      },
-      binding: { formats: outcomes.map((o) => o.format) },
-    };
+/** How certificates are verified: the real path, or a test stand-in. */
+export type Verification =
+  | { kind: 'real'; quoteVerifier: QuoteVerifier; collateralSource: CollateralSource; trustAnchors?: TrustAnchor[] }
+  | { kind: 'dangerous'; verify: CertificateVerify };
+
+/** The real verification path for one gateway configuration. */
+export function realVerification(
+  collateralSource: CollateralSource,
+  trustAnchors: TrustAnchor[] | undefined,
+): Verification {
+  return {
+    kind: 'real',
+    collateralSource,
+    quoteVerifier: createQuoteVerifier({ collateralSource, ...(trustAnchors ? { trustAnchors } : {}) }),
+    ...(trustAnchors ? { trustAnchors } : {}),
   };
 }
 
 export interface ListenerAppraiserOptions {
-  verify: CertificateVerify;
+  verification: Verification;
+  /** Read on every decision so a policy reload applies to the next handshake. */
   policy: () => Policy;
   audit: AuditLog;
   listener: string;
@@ -65,25 +51,29 @@ export interface ListenerAppraiserOptions {
   appraisalTimeoutMs: number;
 }
 
-/** One listener's appraiser; the policy is read on every decision so a reload applies at once. */
+/**
+ * @example listenerAppraiser({ verification: realVerification(pccs, anchors), policy: () => p, audit, listener: 'api', maxCertificateBytes: 65536, appraisalTimeoutMs: 10000 })
+ */
 export function listenerAppraiser(o: ListenerAppraiserOptions): PeerVerifier {
-  return createPeerVerifierCore({
-    verify: o.verify,
-    evaluate: (result, ctx) => evaluatePolicy(o.policy(), result, ctx),
-    // The TLS core passes decision times as Unix ms; the audit log wants a Date.
-    audit: {
-      record: (input) => o.audit.record({ ...input, at: input.at !== undefined ? new Date(input.at) : undefined }),
-    },
+  const common = {
+    audit: o.audit,
     listener: o.listener,
     maxCertificateBytes: o.maxCertificateBytes,
     appraisalTimeoutMs: o.appraisalTimeoutMs,
+  };
+  const v = o.verification;
+  if (v.kind === 'dangerous') {
+    return createPeerVerifierCore({
+      verify: v.verify,
+      evaluate: (result, ctx) => evaluatePolicy(o.policy(), result, ctx),
+      ...common,
+    });
+  }
+  return createPeerVerifier({
+    policy: { current: o.policy },
+    collateralSource: v.collateralSource,
+    quoteVerifier: v.quoteVerifier,
+    ...(v.trustAnchors ? { trustAnchors: v.trustAnchors } : {}),
+    ...common,
   });
-}
-
-/** Shared DCAP verification for every listener (one cache of collateral, chains, results). */
-export function sharedQuoteVerifier(
-  collateralSource: CollateralSource,
-  trustAnchors: TrustAnchor[] | undefined,
-): QuoteVerifier {
-  return createQuoteVerifier({ collateralSource, ...(trustAnchors ? { trustAnchors } : {}) });
 }

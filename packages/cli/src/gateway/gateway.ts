@@ -29,12 +29,7 @@ import {
   type TrustAnchor,
   trustAnchorFrom,
 } from '@ratls/verifier';
-import {
-  type CertificateVerify,
-  dcapCertificateVerifier,
-  listenerAppraiser,
-  sharedQuoteVerifier,
-} from './appraiser.js';
+import { type CertificateVerify, listenerAppraiser, realVerification, type Verification } from './appraiser.js';
 import { formatHostPort, type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config.js';
 import { type HttpForwarder, httpForwarder } from './http-forward.js';
 import { createGatewayMetrics, type GatewayMetrics, type LimitName, setPolicyHashes } from './metrics.js';
@@ -81,8 +76,8 @@ interface State {
   policies: Map<string, Policy>;
   /** Per listener: the secure context options. */
   credentials: Map<string, { cert: string; key: string }>;
-  verify: CertificateVerify;
-  /** Key of what `verify` was built from, to keep its caches across reloads that do not change it. */
+  verification: Verification;
+  /** Key of what `verification` was built from, to keep its caches across reloads that do not change it. */
   verifyKey: string;
   collateral: CollateralSource;
   /** Collateral files' facts (file sources only), for health and metrics. */
@@ -161,7 +156,7 @@ async function buildState(
       config,
       policies,
       credentials,
-      verify: previous.verify,
+      verification: previous.verification,
       verifyKey,
       collateral: previous.collateral,
       fileCollateral,
@@ -176,8 +171,10 @@ async function buildState(
           ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
           ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
         });
-  const verify = opts.dangerousVerify ?? dcapCertificateVerifier(sharedQuoteVerifier(collateral, anchors));
-  return { config, policies, credentials, verify, verifyKey, collateral, fileCollateral };
+  const verification: Verification = opts.dangerousVerify
+    ? { kind: 'dangerous', verify: opts.dangerousVerify }
+    : realVerification(collateral, anchors);
+  return { config, policies, credentials, verification, verifyKey, collateral, fileCollateral };
 }
 
 /** Bounded label for a reject: the policy's reason code or the error's stable code. */
@@ -239,7 +236,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
 
   const makeAppraiser = (l: ListenerConfig, s: State): PeerAppraiser =>
     listenerAppraiser({
-      verify: s.verify,
+      verification: s.verification,
       // Read on every decision: a policy reload applies to the very next handshake.
       policy: () => state.policies.get(l.policy) as Policy,
       audit,
@@ -473,7 +470,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
           ...(built.credentials.get(lc.name) as { cert: string; key: string }),
           minVersion: 'TLSv1.2',
         });
-        if (built.verify !== old.verify) l.appraiser = makeAppraiser(lc, built);
+        if (built.verification !== old.verification) l.appraiser = makeAppraiser(lc, built);
       }
       state = built;
       setPolicyHashes(

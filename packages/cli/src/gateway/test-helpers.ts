@@ -151,7 +151,7 @@ export interface GatewayProcess {
 }
 
 /** Spawns the real gateway process and waits for its ready line. */
-export async function spawnGateway(configPath: string, timeoutMs = 20_000): Promise<GatewayProcess> {
+export async function spawnGateway(configPath: string, timeoutMs = 40_000): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
     ['--conditions=development', '--import', 'tsx', ENTRY, '--config', configPath],

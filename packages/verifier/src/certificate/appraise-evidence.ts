@@ -15,7 +15,7 @@ export interface QuoteVerifierLike {
   verify(quote: Uint8Array, o: { at: Date | number }): Promise<DcapResult>;
 }
 
-export interface AppraiseOptions {
+export interface EvidenceAppraisalOptions {
   at: Date | number;
   trustAnchors?: TrustAnchor[];
   collateral?: DcapCollateral | QuoteCollateralV3Json | string;
@@ -48,7 +48,7 @@ function verifierFor(source: CollateralSource, anchors: TrustAnchor[] | undefine
 }
 
 /** Appraises one piece of evidence; every failure is a RatlsError from the appraiser. */
-export async function appraiseEvidence(ev: ExtractedEvidence, o: AppraiseOptions): Promise<AttestationResult> {
+export async function appraiseEvidence(ev: ExtractedEvidence, o: EvidenceAppraisalOptions): Promise<AttestationResult> {
   if (ev.tee === 'nitro') {
     return verifyNitroDocument(ev.evidence, {
       at: o.at,

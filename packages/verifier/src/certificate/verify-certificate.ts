@@ -19,12 +19,12 @@ import {
 import { x509 } from '@ratls/evidence/x509';
 import { toUnixSeconds } from '../dcap/verify-quote.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
-import { type AppraiseOptions, appraiseEvidence } from './appraise-evidence.js';
+import { type EvidenceAppraisalOptions, appraiseEvidence } from './appraise-evidence.js';
 import { certificateDer } from './input.js';
 import { checkIssuedBy, checkSelfSigned } from './signature.js';
 import { type X509Parts, x509Parts } from './x509-parts.js';
 
-export interface VerifyCertificateOptions extends AppraiseOptions {
+export interface VerifyCertificateOptions extends EvidenceAppraisalOptions {
   /** When set, the certificate must be issued directly by one of these CAs (PEM or DER). */
   certificateAuthorities?: (string | Uint8Array)[];
 }

@@ -1,10 +1,31 @@
+/** RA-TLS certificate evidence: OIDs, DICE encoders/decoders, extraction, binding. See docs/formats.md. */
 export * from './oids.js';
-export * from './spki-hash.js';
-export * from './dice-claims.js';
-export * from './dice-tagged.js';
-export * from './oe-header.js';
-export * from './extract.js';
-export * from './pem.js';
-export * from './binding.js';
-export * from './identity.js';
-export * from './check-certificate.js';
+export { isPubkeyHashAlg, type PubkeyHashAlg, pubkeyHashLength, sha256, spkiHash } from './spki-hash.js';
+export { type DecodedDiceClaims, type DiceClaims, decodeDiceClaims, encodeDiceClaims } from './dice-claims.js';
+export { type DiceTaggedEvidence, decodeDiceTaggedEvidence, encodeDiceTaggedEvidence } from './dice-tagged.js';
+export {
+  OE_ATTESTATION_HEADER_SIZE,
+  OE_FORMAT_UUID_SGX_ECDSA,
+  OE_REPORT_HEADER_SIZE,
+  OE_REPORT_HEADER_VERSION,
+  OE_REPORT_TYPE_SGX_REMOTE,
+  parseOeEvidence,
+  parseOeReport,
+} from './oe-header.js';
+export {
+  type EvidenceFormat,
+  type ExtractedEvidence,
+  extractEvidence,
+  parseRatlsCertificate,
+  type RatlsCertificateParts,
+} from './extract.js';
+export { spkiPem, spkiPemWithNul } from './pem.js';
+export {
+  type BindingOptions,
+  type BindingOutcome,
+  type BindingRule,
+  checkBinding,
+  expectedReportData,
+} from './binding.js';
+export { checkEvidenceAgree, evidenceIdentity } from './identity.js';
+export { checkCertificateBinding } from './check-certificate.js';

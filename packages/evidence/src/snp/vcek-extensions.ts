@@ -1,6 +1,5 @@
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
-import { EvidenceParseError } from '../errors.js';
+import { EvidenceParseError, RatlsError } from '../errors.js';
+import { certificateParts } from './der.js';
 
 /** AMD VCEK/VLEK certificate extension OIDs (AMD "Versioned Chip Endorsement Key (VCEK) Certificate and KDS Interface Specification" #57230, Table 8). */
 export const AMD_VCEK_OID = {
@@ -63,15 +62,11 @@ export function parseVcekExtensions(der: Uint8Array): VcekExtensions {
   if (!(der instanceof Uint8Array) || der.length === 0 || der.length > VCEK_MAX_DER) {
     throw fail(`${der?.length ?? 0} bytes, expected 1..${VCEK_MAX_DER}`);
   }
-  let cert: Certificate;
+  let ext: Map<string, Uint8Array>;
   try {
-    cert = AsnConvert.parse(der, Certificate);
+    ext = certificateParts(der, 'VCEK/VLEK certificate').extensions;
   } catch (e) {
-    throw fail('not a parseable X.509 certificate', e);
-  }
-  const ext = new Map<string, Uint8Array>();
-  for (const e of cert.tbsCertificate.extensions ?? []) {
-    ext.set(e.extnID, new Uint8Array(e.extnValue.buffer));
+    throw e instanceof RatlsError ? e : fail('not a parseable X.509 certificate', e);
   }
   const need = (oid: string, name: string): Uint8Array => {
     const v = ext.get(oid);

@@ -1,7 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
-import { bytesEqual, type SnpProduct, snpProductFromName } from '@ratls/evidence';
+import { bytesEqual, certificateParts, type SnpProduct, snpProductFromName } from '@ratls/evidence';
 import type { TrustAnchor } from '../trust.js';
 import { chainError, commonName, iso, parseCert, validity } from './x509util.js';
 
@@ -41,9 +39,9 @@ const SALT_48_DER = Buffer.from('a203020130', 'hex');
 
 function signedWithPss384(c: X509Certificate): boolean {
   try {
-    const alg = AsnConvert.parse(c.raw, Certificate).signatureAlgorithm;
-    if (alg.algorithm !== RSASSA_PSS || !alg.parameters) return false;
-    const params = Buffer.from(alg.parameters);
+    const alg = certificateParts(new Uint8Array(c.raw)).signatureAlgorithm;
+    if (alg.oid !== RSASSA_PSS || !alg.params) return false;
+    const params = Buffer.from(alg.params);
     return params.length < 128 && params.includes(SHA384_OID_DER) && params.includes(SALT_48_DER);
   } catch {
     return false;

@@ -76,25 +76,38 @@ export async function run(): Promise<void> {
     const cold: number[] = [];
     const warm: number[] = [];
     const peer: number[] = [];
+    // CPU time per call as well as wall time: on a shared, loaded machine wall medians swing with
+    // other processes, while CPU time mostly does not.
+    const cpu = { cold: 0, warm: 0, peer: 0 };
+    const cpuOf = (t: NodeJS.CpuUsage) => {
+      const d = process.cpuUsage(t);
+      return (d.user + d.system) / 1000;
+    };
     const ROUNDS = 15;
     const N = 20;
     for (let r = 0; r < ROUNDS; r++) {
+      let u = process.cpuUsage();
       for (let i = 0; i < N; i++) {
         const t = performance.now();
         await verifyQuote(quote, colJson, { at: c.at });
         cold.push(performance.now() - t);
       }
+      cpu.cold += cpuOf(u);
+      u = process.cpuUsage();
       for (let i = 0; i < N; i++) {
         const t = performance.now();
         qvl.verify(quote, colJson, c.at);
         peer.push(performance.now() - t);
       }
+      cpu.peer += cpuOf(u);
+      u = process.cpuUsage();
       for (let i = 0; i < N * 5; i++) {
         const v = variants[vi++ % VARIANTS] as Uint8Array;
         const t = performance.now();
         await verifier.verify(v, { at: c.at });
         warm.push(performance.now() - t);
       }
+      cpu.warm += cpuOf(u);
     }
     const st = verifier.stats();
     if (st.collateralVerifications !== 1 || st.resultHits !== 0) {
@@ -108,6 +121,12 @@ export async function run(): Promise<void> {
     );
     console.log(
       `createQuoteVerifier ${c.tee} warm: ${fmt(wa)} ms, @phala/dcap-qvl ${fmt(p)} ms, ratio ${(p / wa).toFixed(1)}x`,
+    );
+    const pc = cpu.peer / peer.length;
+    const cc = cpu.cold / cold.length;
+    const wc = cpu.warm / warm.length;
+    console.log(
+      `  cpu time per call (${c.tee}): cold ${fmt(cc)} ms, warm ${fmt(wc)} ms, @phala/dcap-qvl ${fmt(pc)} ms; ratios ${(pc / cc).toFixed(1)}x cold, ${(pc / wc).toFixed(1)}x warm`,
     );
   }
 }

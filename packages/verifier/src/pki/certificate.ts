@@ -66,7 +66,7 @@ export function nameCn(buf: Uint8Array, name: DerNode): string {
         buf[oid.contentStart + 1] === 0x04 &&
         buf[oid.contentStart + 2] === 0x03
       ) {
-        return Buffer.from(content(buf, val)).toString('utf8');
+        return Buffer.from(buf.buffer, buf.byteOffset + val.contentStart, val.end - val.contentStart).toString('utf8');
       }
     }
   }

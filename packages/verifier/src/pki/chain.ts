@@ -116,7 +116,8 @@ export function parseCertAt(der: Uint8Array, o: Pick<ChainOptions, 'Err' | 'step
 
 /** Finds the anchor byte-equal to `root`. */
 export function findAnchor(root: Uint8Array, anchors: readonly TrustAnchor[]): TrustAnchor | undefined {
-  return anchors.find((a) => bytesEqual(a.der, root));
+  for (const a of anchors) if (a.der.length === root.length && bytesEqual(a.der, root)) return a;
+  return undefined;
 }
 
 /**
@@ -129,7 +130,11 @@ export function verifyChain(ders: readonly Uint8Array[], o: ChainOptions): Verif
   if (ders.length === 0) throw new o.Err('ERR_CHAIN_EMPTY', o.step, `${o.what}: no certificates`);
   if (ders.length > max)
     throw new o.Err('ERR_CHAIN_TOO_LONG', o.step, `${o.what}: ${ders.length} certificates (max ${max})`);
-  const certs = ders.map((d) => parseCertAt(d, o));
+  // A certificate byte-equal to a configured anchor is the anchor: reuse its parsed form.
+  const certs = ders.map((d) => {
+    const a = findAnchor(d, o.anchors);
+    return a ? anchorOf(a).cert : parseCertAt(d, o);
+  });
   const last = certs[certs.length - 1] as ParsedCertificate;
   let anchor = findAnchor(last.der, o.anchors);
   if (!anchor) {

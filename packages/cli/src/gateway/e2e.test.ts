@@ -4,13 +4,14 @@
  * redis-cli against a redis-server started here).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initSimulation } from '@ratls/attester/sim';
 import {
   type EchoBackend,
+  ENTRY,
   echoBackend,
   freePort,
   type GatewayProcess,
@@ -252,5 +253,27 @@ listeners:
   it('SIGTERM drains and exits 0', async () => {
     const code = await gw.stop('SIGTERM');
     assert.equal(code, 0);
+  });
+});
+
+describe('gateway process startup failures', () => {
+  it('exits 2 naming file, line and column for an invalid config, and never prints the ready line', async () => {
+    const dir = tempDir('ratls-gw-bad-');
+    try {
+      const cfg = writeFile(
+        dir,
+        'gateway.yaml',
+        'version: 1\ntrust: { collateral: ./c.json }\npolicy: ./p.yaml\nlisteners:\n  - name: api\n    listen: nowhere\n',
+      );
+      const r = spawnSync(process.execPath, ['--conditions=development', '--import', 'tsx', ENTRY, '--config', cfg], {
+        encoding: 'utf8',
+        timeout: 40_000,
+      });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /ERR_GATEWAY_CONFIG: .*gateway\.yaml:6:13: listeners\[0\]\.listen: expected host:port/);
+      assert.doesNotMatch(r.stderr, /ready/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -23,7 +23,12 @@ export function haveBinary(name: string): boolean {
 }
 
 /** A self-signed P-256 certificate and key written as `<name>.crt` / `<name>.key` in `dir`. */
-export function opensslCert(dir: string, name: string, cn = name): { cert: string; key: string } {
+export function opensslCert(
+  dir: string,
+  name: string,
+  cn = name,
+  extraSans: string[] = [],
+): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   const r = spawnSync(
@@ -45,7 +50,7 @@ export function opensslCert(dir: string, name: string, cn = name): { cert: strin
       '-subj',
       `/CN=${cn}`,
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      `subjectAltName=${['IP:127.0.0.1', ...extraSans.map((d) => `DNS:${d}`)].join(',')}`,
     ],
     { encoding: 'utf8' },
   );

@@ -29,3 +29,4 @@ export {
 } from './binding.js';
 export { checkEvidenceAgree, evidenceIdentity } from './identity.js';
 export { checkCertificateBinding } from './check-certificate.js';
+export { type DiceEndorsements, decodeDiceEndorsements, encodeDiceEndorsements } from './dice-endorsements.js';

@@ -24,6 +24,11 @@ export interface EvidenceAppraisalOptions {
   /** Roots for Nitro documents (PEM, DER or TrustAnchor); default the AWS Nitro root G1. */
   nitroTrustAnchors?: (string | Uint8Array | TrustAnchor)[];
   expectedNonce?: Uint8Array;
+  /**
+   * Use the certificate's DICE endorsements (2.23.133.5.4.2) as collateral when no `collateral`,
+   * `collateralSource` or `quoteVerifier` is given. Off by default.
+   */
+  useCertificateEndorsements?: boolean;
 }
 
 /**
@@ -48,7 +53,11 @@ function verifierFor(source: CollateralSource, anchors: TrustAnchor[] | undefine
 }
 
 /** Appraises one piece of evidence; every failure is a RatlsError from the appraiser. */
-export async function appraiseEvidence(ev: ExtractedEvidence, o: EvidenceAppraisalOptions): Promise<AttestationResult> {
+export async function appraiseEvidence(
+  ev: ExtractedEvidence,
+  o: EvidenceAppraisalOptions,
+  endorsements?: DcapCollateral,
+): Promise<AttestationResult> {
   if (ev.tee === 'nitro') {
     return verifyNitroDocument(ev.evidence, {
       at: o.at,
@@ -64,9 +73,15 @@ export async function appraiseEvidence(ev: ExtractedEvidence, o: EvidenceApprais
     });
   }
   if (o.collateralSource) return verifierFor(o.collateralSource, o.trustAnchors).verify(ev.evidence, { at: o.at });
+  if (endorsements) {
+    return verifyQuote(ev.evidence, endorsements, {
+      at: o.at,
+      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+    });
+  }
   throw new ConfigError(
     'ERR_COLLATERAL_REQUIRED',
     'config',
-    `${ev.format} evidence (${ev.tee}) needs collateral: pass collateral, collateralSource or quoteVerifier`,
+    `${ev.format} evidence (${ev.tee}) needs collateral: pass collateral, collateralSource or quoteVerifier (or useCertificateEndorsements with a certificate that carries them)`,
   );
 }

@@ -5,3 +5,4 @@ export {
   type VerifyCertificateOptions,
   verifyCertificate,
 } from './verify-certificate.js';
+export { collateralFromEndorsements } from './endorsements.js';

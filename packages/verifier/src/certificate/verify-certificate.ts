@@ -10,6 +10,7 @@ import {
   bytesEqual,
   CertificateError,
   checkCertificateBinding,
+  decodeDiceEndorsements,
   type ExtractedEvidence,
   parseRatlsCertificate,
   RatlsError,
@@ -20,6 +21,7 @@ import { x509 } from '@ratls/evidence/x509';
 import { toUnixSeconds } from '../dcap/verify-quote.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
 import { type EvidenceAppraisalOptions, appraiseEvidence } from './appraise-evidence.js';
+import { collateralFromEndorsements } from './endorsements.js';
 import { certificateDer } from './input.js';
 import { checkIssuedBy, checkSelfSigned } from './signature.js';
 import { type X509Parts, x509Parts } from './x509-parts.js';
@@ -151,9 +153,13 @@ async function run(cert: Uint8Array | string, opts: VerifyCertificateOptions): P
     );
   }
   const outcomes = checkCertificateBinding(ratls, opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {});
+  const endorsements =
+    opts.useCertificateEndorsements && ratls.endorsements
+      ? collateralFromEndorsements(decodeDiceEndorsements(ratls.endorsements))
+      : undefined;
   const results: AttestationResult[] = [];
   for (const ev of distinct(ratls.evidence)) {
-    const r = await appraiseEvidence(ev, opts);
+    const r = await appraiseEvidence(ev, opts, endorsements);
     // A caller's quote verifier is trusted only for results it got from a ratls appraiser, about
     // this very evidence, whose report data is the one the binding check saw.
     if (!isVerifiedResult(r)) {

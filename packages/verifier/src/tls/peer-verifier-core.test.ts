@@ -13,7 +13,9 @@ const ctx = (atSec = T) => ({ at: atSec * 1000, peer: { ip: '127.0.0.1', port: 1
 const der = (n: number) => new Uint8Array([0x30, n]);
 const ACCEPT: Decision = { accept: true, identity: 'app', policyHash: 'p', reasons: [] };
 
-function harness(o: { windowEnd?: number; certEnd?: number; delayMs?: number; fail?: boolean; maxEntries?: number } = {}) {
+function harness(
+  o: { windowEnd?: number; certEnd?: number; delayMs?: number; fail?: boolean; maxEntries?: number } = {},
+) {
   const events: PeerAuditInput[] = [];
   const calls = { verify: 0, evaluate: 0 };
   let decision: Decision = ACCEPT;
@@ -24,7 +26,13 @@ function harness(o: { windowEnd?: number; certEnd?: number; delayMs?: number; fa
       if (o.fail) throw new RatlsError('ERR_CERT_NO_EVIDENCE', 'certificate', 'no evidence');
       return {
         result: fakeSgxResult(undefined, { notBefore: T - 100, notAfter: o.windowEnd ?? T + 1000 }),
-        certificate: { fingerprintSha256: 'x', notBefore: T - 50, notAfter: o.certEnd ?? T + 5000, subject: 'CN=x', formats: ['dice'] },
+        certificate: {
+          fingerprintSha256: 'x',
+          notBefore: T - 50,
+          notAfter: o.certEnd ?? T + 5000,
+          subject: 'CN=x',
+          formats: ['dice'],
+        },
         binding: { formats: ['dice'] },
       };
     },

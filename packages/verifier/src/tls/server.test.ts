@@ -21,7 +21,15 @@ before(async () => {
   ]);
 });
 
+const tracked = new WeakMap<net.Server, Set<net.Socket>>();
+
 async function listen(server: net.Server): Promise<number> {
+  const socks = new Set<net.Socket>();
+  tracked.set(server, socks);
+  server.on('connection', (s: net.Socket) => {
+    socks.add(s);
+    s.on('close', () => socks.delete(s));
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as net.AddressInfo).port;
@@ -29,7 +37,7 @@ async function listen(server: net.Server): Promise<number> {
 
 async function close(server: net.Server): Promise<void> {
   // Drop whatever is still open so close() returns promptly.
-  (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  for (const s of tracked.get(server) ?? []) s.destroy();
   await new Promise<void>((r) => server.close(() => r()));
 }
 
@@ -286,6 +294,63 @@ describe('attested TLS server', () => {
       );
       assert.ok(events.every((e) => e.listener === 'l1' && e.peer?.role === 'client'));
       assert.equal(events[0]?.peer?.certSha256, good.fingerprint);
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('client hanging up during the appraisal: still exactly one audit event', async () => {
+    // The server does not read before the decision, so it may only learn of the hang-up later:
+    // either way the attempt yields one event and the handler sees at most an ended socket.
+    const { verifier, events } = auditedVerifier([good.fingerprint], { delayMs: 150 });
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, (s) => {
+      s.resume();
+      s.on('error', () => undefined);
+    });
+    const port = await listen(server);
+    try {
+      const c = clientTo(port, good, (s) => {
+        setTimeout(() => s.destroy(), 20);
+      });
+      await closed(c);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(events.length, 1);
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('HTTPS: a full request written right after the handshake by a refused client is never parsed', async () => {
+    const { createHttpsServer } = await import('./https.js');
+    const verifier = fakeAppraiser([good.fingerprint], { delayMs: 50 });
+    const requests: string[] = [];
+    const server = createHttpsServer(
+      { key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } },
+      (req, res) => {
+        requests.push(`${req.method} ${req.url} ${req.attestation.identity}`);
+        res.end('ok');
+      },
+    );
+    const port = await listen(server);
+    try {
+      const send = (creds: TestCredentials) => {
+        const c = clientTo(port, creds, (s) =>
+          s.write('POST /transfer HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nhi'),
+        );
+        let got = '';
+        c.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (got.includes('ok')) c.end();
+        });
+        return closed(c).then(() => got);
+      };
+      assert.equal(await send(bad), '');
+      assert.match(await send(good), /^HTTP\/1\.1 200/);
+      assert.deepEqual(requests, ['POST /transfer fake']);
+      assert.deepEqual(
+        verifier.rejects.map((r) => r.code),
+        ['ERR_FAKE_REJECT'],
+      );
     } finally {
       await close(server);
     }

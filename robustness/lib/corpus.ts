@@ -19,6 +19,7 @@ import {
   hash32,
   indexOfBytes,
   pemDerSize,
+  pemFraming,
   prng,
   quoteRegions,
   type Region,
@@ -133,7 +134,7 @@ export function certRegions(der: Uint8Array): Ranges[] {
   tbs.push([cursor, l.tbs.end]);
   const sigAlgOid = l.sigAlg.children?.[0] ?? l.sigAlg;
   const nonEmpty = (r: [number, number][]) => r.filter(([s, e]) => e > s);
-  return [
+  const all: Ranges[] = [
     { name: 'cert-tbs', ranges: nonEmpty(tbs) },
     { name: 'cert-extension', ranges: nonEmpty(ext) },
     { name: 'cert-quote', ranges: nonEmpty(quote) },
@@ -141,7 +142,8 @@ export function certRegions(der: Uint8Array): Ranges[] {
     { name: 'cert-sigalg', ranges: [[l.sigAlg.start, sigAlgOid.end]] },
     { name: 'cert-sigalg-params', ranges: [[sigAlgOid.end, l.sigAlg.end]] },
     { name: 'cert-signature', ranges: [[l.sigValue.start, l.sigValue.end]] },
-  ].filter((r) => size(r.ranges) > 0);
+  ];
+  return all.filter((r) => size(r.ranges) > 0);
 }
 
 /** Byte range (in the extension value) of the DICE extension, for re-signed mutants. */
@@ -154,6 +156,11 @@ function diceExtension(der: Uint8Array): { value: Uint8Array; quote: [number, nu
   const qs = indexOfBytes(value, d.evidence);
   const cs = indexOfBytes(value, d.claims);
   return { value, quote: [qs, qs + d.evidence.length], claims: [cs, cs + d.claims.length] };
+}
+
+function diceQuote(der: Uint8Array): Uint8Array {
+  const d = diceExtension(der);
+  return d.value.subarray(d.quote[0], d.quote[1]);
 }
 
 function collateralFieldSize(json: Record<string, string>, f: CollateralField): number {
@@ -184,6 +191,22 @@ export function planMutants(s: Subjects, o: PlanOptions): Mutant[] {
       if (g.name === 'pck-chain') {
         const [[start, end]] = g.ranges as [[number, number]];
         const text = Buffer.from(q.quote.subarray(start, end)).toString('latin1');
+        const framing = pemFraming(text);
+        const rf = rndFor(q.name, 'pck-pem-framing');
+        for (const k of samplePositions(framing.length, o.perRegion, rf)) {
+          const f = framing[k] as { pos: number; where: 'block' | 'last' | 'outside' };
+          out.push({
+            subject: q.name,
+            region: 'pck-pem-framing',
+            // The PEM text of the certification data is signed by nothing; only the DER of each
+            // certificate is. Text outside the blocks is ignored (RFC 7468 §2), and breaking the
+            // last block's BEGIN/END line drops the root copy, which the verifier replaces with
+            // the pinned anchor it would use anyway (pki/chain.ts completes rootless chains). Any
+            // other framing damage changes the chain and must be refused.
+            expect: f.where === 'block' ? 'refuse' : 'unsigned',
+            op: { kind: 'quote-byte', q: qi, pos: start + f.pos, mask: 1 + Math.floor(rf() * 255) },
+          });
+        }
         for (const i of samplePositions(pemDerSize(text), o.perRegion, rnd)) {
           out.push({
             subject: q.name,
@@ -252,8 +275,11 @@ export function planMutants(s: Subjects, o: PlanOptions): Mutant[] {
     // Re-signed with the certificate's own key: only the checks behind the outer signature
     // (extension framing, binding, quote signature) can refuse these.
     const d = diceExtension(c.der);
+    // The quote up to its PCK chain: the chain's PEM text is covered by 'pck-chain' and
+    // 'pck-pem-framing' mutants on the same quotes.
+    const chainStart = quoteRegions(diceQuote(c.der)).find((r) => r.name === 'pck-chain')?.start ?? 0;
     const parts: Ranges[] = [
-      { name: 'resigned-quote', ranges: [d.quote] },
+      { name: 'resigned-quote', ranges: [[d.quote[0], d.quote[0] + chainStart]] },
       { name: 'resigned-dice-claims', ranges: [d.claims] },
       {
         name: 'resigned-extension',

@@ -107,6 +107,25 @@ function pemBlocks(text: string): number[][] {
   return blocks;
 }
 
+/**
+ * Positions of a PEM text that are not base64 characters inside a block: the BEGIN/END lines and
+ * line breaks of each block (`last` marks the final block, the root copy in a PCK chain), and
+ * text outside any block (`outside`).
+ */
+export function pemFraming(text: string): { pos: number; where: 'block' | 'last' | 'outside' }[] {
+  const re = /-----BEGIN [A-Z ]+-----([\s\S]*?)-----END [A-Z ]+-----/g;
+  const spans: [number, number][] = [];
+  for (let m = re.exec(text); m; m = re.exec(text)) spans.push([m.index, m.index + m[0].length]);
+  const b64 = new Set(pemBlocks(text).flat());
+  const out: { pos: number; where: 'block' | 'last' | 'outside' }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (b64.has(i)) continue;
+    const k = spans.findIndex(([a, e]) => i >= a && i < e);
+    out.push({ pos: i, where: k < 0 ? 'outside' : k === spans.length - 1 ? 'last' : 'block' });
+  }
+  return out;
+}
+
 /** Total DER bytes across the PEM blocks of `text`. */
 export function pemDerSize(text: string): number {
   return pemBlocks(text).reduce((s, p) => s + Buffer.from(p.map((i) => text[i]).join(''), 'base64').length, 0);

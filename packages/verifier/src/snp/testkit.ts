@@ -32,6 +32,7 @@ export interface SimAmd {
   /** PEM chain ASK then ARK, as KDS serves it. */
   chainPem: string;
   askKeys: Keys;
+  arkKeys: Keys;
 }
 
 const NOT_BEFORE = new Date('2024-01-01T00:00:00Z');
@@ -78,6 +79,7 @@ export async function simAmd(product: SnpProduct = 'Milan', kind: 'vcek' | 'vlek
     askDer: new Uint8Array(ask.rawData),
     chainPem: `${ask.toString('pem')}\n${ark.toString('pem')}\n`,
     askKeys,
+    arkKeys,
   };
 }
 
@@ -166,4 +168,24 @@ export async function simReport(
     r[OFF.signatureS + i] = sig[95 - i] as number;
   }
   return r;
+}
+
+/** A CRL signed by the simulated ARK (RSA-PSS SHA-384, salt 48), revoking the given serials (hex). */
+export async function simCrl(
+  amd: SimAmd,
+  o: { revoked?: string[]; thisUpdate?: Date; nextUpdate?: Date; signer?: Keys },
+): Promise<Uint8Array> {
+  const ark = new x509.X509Certificate(amd.arkDer);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: ark.subject,
+    thisUpdate: o.thisUpdate ?? new Date('2024-06-01T00:00:00Z'),
+    nextUpdate: o.nextUpdate ?? new Date('2025-06-01T00:00:00Z'),
+    entries: (o.revoked ?? []).map((serialNumber) => ({
+      serialNumber,
+      revocationDate: new Date('2024-05-01T00:00:00Z'),
+    })),
+    signingKey: (o.signer ?? amd.arkKeys).privateKey,
+    signingAlgorithm: PSS,
+  });
+  return new Uint8Array(crl.rawData);
 }

@@ -333,3 +333,56 @@ test('snp: verified-chain cache reuses work and still checks time, anchors and p
   );
   assert.ok(cache.size <= 4);
 });
+
+test('snp: AMD CRL (simulated): current, ARK-signed, revocations of ASK and VCEK', async () => {
+  const { simCrl } = await import('./testkit.js');
+  const amd = await simAmd('Milan');
+  const tcb = { bootloader: 1, tee: 0, snp: 2, microcode: 3 };
+  const chipId = new Uint8Array(64).fill(9);
+  const vcek = await simVcek(amd, { tcb, chipId });
+  const report = await simReport(vcek, { tcb, chipId });
+  const base = { vcek: vcek.der, chain: amd.chainPem, trustAnchors: [amd.arkDer] };
+  const at = sec('2025-01-01T00:00:00Z');
+  const ok = await verifySnpReport(report, { ...base, at, crl: await simCrl(amd, { revoked: ['7777'] }) });
+  assert.equal(ok.collateralWindow.notAfter, sec('2025-06-01T00:00:00Z'));
+  assert.equal(
+    await code(verifySnpReport(report, { ...base, at, crl: await simCrl(amd, { revoked: ['02'] }) })),
+    'ERR_SNP_REVOKED',
+  );
+  const { X509Certificate } = await import('node:crypto');
+  const vcekSerial = new X509Certificate(Buffer.from(vcek.der)).serialNumber;
+  assert.equal(
+    await code(verifySnpReport(report, { ...base, at, crl: await simCrl(amd, { revoked: [vcekSerial] }) })),
+    'ERR_SNP_REVOKED',
+  );
+  assert.equal(
+    await code(verifySnpReport(report, { ...base, at: sec('2025-07-01T00:00:00Z'), crl: await simCrl(amd, {}) })),
+    'ERR_SNP_CRL_EXPIRED',
+  );
+  assert.equal(
+    await code(verifySnpReport(report, { ...base, at, crl: await simCrl(amd, { signer: amd.askKeys }) })),
+    'ERR_SNP_CRL_SIGNATURE',
+  );
+  assert.equal(
+    await code(verifySnpReport(report, { ...base, at, crl: new Uint8Array([0x30, 0x01, 0x00]) })),
+    'ERR_SNP_CRL_INVALID',
+  );
+});
+
+test('snp: chains not signed with RSA-PSS, and an anchored ARK with a broken self-signature, fail', async () => {
+  const amd = await simAmd('Milan');
+  const tcb = { bootloader: 1, tee: 0, snp: 2, microcode: 3 };
+  const chipId = new Uint8Array(64).fill(9);
+  const vcek = await simVcek(amd, { tcb, chipId });
+  const report = await simReport(vcek, { tcb, chipId });
+  const at = sec('2025-01-01T00:00:00Z');
+  // Corrupt the last byte of the ARK's own signature: configured as an anchor, but not self-consistent.
+  const badArk = flipped(amd.arkDer, amd.arkDer.length - 1);
+  const { x509 } = await import('@ratls/evidence/x509');
+  const pem = (d: Uint8Array) => new x509.X509Certificate(d).toString('pem');
+  const chain = `${pem(amd.askDer)}\n${pem(badArk)}\n`;
+  assert.equal(
+    await code(verifySnpReport(report, { at, vcek: vcek.der, chain, trustAnchors: [badArk] })),
+    'ERR_SNP_ARK_SIGNATURE',
+  );
+});

@@ -22,8 +22,9 @@ import { type SnpChainResult, verifySnpChain } from './chain.js';
 import { VerifiedChainCache } from './chain-cache.js';
 import { checkSnpChipId, checkSnpReportHeader, checkSnpTcbMatchesCert, verifySnpReportSignature } from './checks.js';
 import type { SnpCollateralSource } from './collateral.js';
+import { checkSnpRevocation } from './crl.js';
 import { amdArkDer, amdIntermediateDer } from './roots.js';
-import { chainError, iso, splitPem, toDer } from './x509util.js';
+import { chainError, iso, parseCert, splitPem, toDer } from './x509util.js';
 
 export interface VerifySnpOptions {
   /** Verification time: a Date or unix seconds. */
@@ -40,6 +41,9 @@ export interface VerifySnpOptions {
   kds?: SnpCollateralSource;
   /** Accepted ARKs (PEM, DER or TrustAnchor). Default: the built-in AMD ARKs (Milan, Genoa, Turin). */
   trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  /** AMD CRL (DER, from KDS `/{vcek|vlek}/v1/{product}/crl`): when given, it must be signed by the ARK,
+   * current at `at`, and revoke neither the ASK/ASVK nor the VCEK/VLEK. */
+  crl?: Uint8Array;
   /** Reuse verified VCEK chains across calls (re-checked against `at` and the anchors on every hit). */
   chainCache?: VerifiedChainCache;
 }
@@ -172,6 +176,15 @@ export async function verifySnpReport(input: Uint8Array | string, o: VerifySnpOp
     );
     cache?.set(key, { chain } satisfies CachedSnpChain);
   }
+  let window = chain.window;
+  if (o.crl) {
+    const c = checkSnpRevocation(o.crl, {
+      ark: parseCert(root, 'ARK'),
+      certs: [parseCert(intermediate, 'intermediate'), parseCert(leaf, 'signing certificate')],
+      at,
+    });
+    window = { notBefore: Math.max(window.notBefore, c.thisUpdate), notAfter: Math.min(window.notAfter, c.nextUpdate) };
+  }
   // Re-decode with the chain's product so Turin TCB fields are read with the Turin layout.
   if (report.product !== chain.product) report = parseSnpReport(bytes, { product: chain.product });
 
@@ -186,7 +199,7 @@ export async function verifySnpReport(input: Uint8Array | string, o: VerifySnpOp
     simulated: chain.anchor.simulated,
     evidenceSha256: createHash('sha256').update(report.raw).digest('hex'),
     debug: report.policy.debug,
-    collateralWindow: chain.window,
+    collateralWindow: window,
     measurements: {
       measurement: toHex(report.measurement),
       hostData: toHex(report.hostData),

@@ -14,7 +14,8 @@ import { x509 } from '@ratls/evidence/x509';
 import { SIMULATION_MARKER } from '../trust.js';
 
 const subtle = webcrypto.subtle;
-const PSS = { name: 'RSA-PSS', hash: 'SHA-384', saltLength: 48 } as const;
+const PSS_ALG = { name: 'RSA-PSS', hash: 'SHA-384', saltLength: 48 } as const;
+const ECDSA_ALG = { name: 'ECDSA', hash: 'SHA-384' } as const;
 type Keys = webcrypto.CryptoKeyPair;
 
 export interface SimTcb {
@@ -42,6 +43,10 @@ function dn(cn: string): string {
   return `CN=${cn}, O=${SIMULATION_MARKER}`;
 }
 
+async function ecKeys(): Promise<Keys> {
+  return (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify'])) as Keys;
+}
+
 async function rsaPss(): Promise<Keys> {
   return (await subtle.generateKey(
     { name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-384' },
@@ -50,9 +55,16 @@ async function rsaPss(): Promise<Keys> {
   )) as Keys;
 }
 
-export async function simAmd(product: SnpProduct = 'Milan', kind: 'vcek' | 'vlek' = 'vcek'): Promise<SimAmd> {
-  const arkKeys = await rsaPss();
-  const askKeys = await rsaPss();
+export async function simAmd(
+  product: SnpProduct = 'Milan',
+  kind: 'vcek' | 'vlek' = 'vcek',
+  /** 'ecdsa' makes a look-alike hierarchy signed with ECDSA P-384 instead of RSA-PSS (negative tests). */
+  alg: 'pss' | 'ecdsa' = 'pss',
+): Promise<SimAmd> {
+  const gen = alg === 'pss' ? rsaPss : ecKeys;
+  const arkKeys = await gen();
+  const askKeys = await gen();
+  const PSS = alg === 'pss' ? PSS_ALG : ECDSA_ALG;
   const ark = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: dn(`ARK-${product}`),
@@ -115,6 +127,7 @@ export async function simVcek(
     ext.push(new x509.Extension('1.3.6.1.4.1.3704.1.4', false, new Uint8Array(id).buffer));
   }
   const askCert = new x509.X509Certificate(amd.askDer);
+  const PSS = amd.askKeys.privateKey.algorithm.name === 'ECDSA' ? ECDSA_ALG : PSS_ALG;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: '00',
     subject: dn(kind === 'vcek' ? 'SEV-VCEK' : 'SEV-VLEK'),
@@ -185,7 +198,7 @@ export async function simCrl(
       revocationDate: new Date('2024-05-01T00:00:00Z'),
     })),
     signingKey: (o.signer ?? amd.arkKeys).privateKey,
-    signingAlgorithm: PSS,
+    signingAlgorithm: PSS_ALG,
   });
   return new Uint8Array(crl.rawData);
 }

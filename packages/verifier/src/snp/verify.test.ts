@@ -386,3 +386,22 @@ test('snp: chains not signed with RSA-PSS, and an anchored ARK with a broken sel
     'ERR_SNP_ARK_SIGNATURE',
   );
 });
+
+test('snp: a look-alike AMD hierarchy signed with ECDSA instead of RSA-PSS fails', async () => {
+  const amd = await simAmd('Milan', 'vcek', 'ecdsa');
+  const tcb = { bootloader: 1, tee: 0, snp: 2, microcode: 3 };
+  const chipId = new Uint8Array(64).fill(9);
+  const vcek = await simVcek(amd, { tcb, chipId });
+  const report = await simReport(vcek, { tcb, chipId });
+  assert.equal(
+    await code(
+      verifySnpReport(report, {
+        at: sec('2025-01-01T00:00:00Z'),
+        vcek: vcek.der,
+        chain: amd.chainPem,
+        trustAnchors: [amd.arkDer],
+      }),
+    ),
+    'ERR_SNP_ARK_SIGNATURE',
+  );
+});

@@ -39,11 +39,25 @@ export interface ParsedCertificate {
   publicKeyBits: Uint8Array;
   /** basicConstraints cA; false when the extension is absent. */
   isCa: boolean;
+  /** keyUsage bits (bit 0 = digitalSignature … bit 5 = keyCertSign, 6 = cRLSign), or undefined when absent. */
+  keyUsage?: number;
   extensions: Map<string, CertExtension>;
 }
 
 export const OID_CN = '2.5.4.3';
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+export const OID_KEY_USAGE = '2.5.29.15';
+/** keyUsage bit numbers (RFC 5280 §4.2.1.3). */
+export const KU_KEY_CERT_SIGN = 5;
+export const KU_CRL_SIGN = 6;
+/** Critical extensions this code understands (RFC 5280 §4.2: any other critical one is refused). */
+export const KNOWN_CRITICAL_EXTENSIONS: ReadonlySet<string> = new Set([
+  OID_BASIC_CONSTRAINTS,
+  OID_KEY_USAGE,
+  '2.5.29.37', // extKeyUsage
+  '2.5.29.17', // subjectAltName
+  '2.5.29.32', // certificatePolicies
+]);
 
 function bad(what: string): never {
   throw new CertificateError('ERR_CERT_MALFORMED', 'x509', `certificate: ${what}`);
@@ -123,6 +137,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
 
   const extensions = new Map<string, CertExtension>();
   let isCa = false;
+  let keyUsage: number | undefined;
   for (; i < f.length; i++) {
     const n = f[i] as DerNode;
     if (n.tag !== 0xa3) continue; // [1]/[2] unique IDs are ignored
@@ -146,6 +161,15 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
         const bc = expectTlv(v, 0, v.length, 0x30, 'basicConstraints');
         const first = bc.contentStart < bc.end ? readTlv(v, bc.contentStart, bc.end) : undefined;
         isCa = first?.tag === 0x01 && v[first.contentStart] !== 0;
+      } else if (oid === OID_KEY_USAGE) {
+        const v = content(der, valN);
+        const ku = expectTlv(v, 0, v.length, 0x03, 'keyUsage');
+        // BIT STRING: first content byte is the unused-bit count, then bits 0..15 MSB first.
+        keyUsage = 0;
+        for (let k = ku.contentStart + 1, bit = 0; k < ku.end && bit < 16; k++, bit += 8) {
+          const byte = v[k] as number;
+          for (let j = 0; j < 8; j++) if (byte & (0x80 >> j)) keyUsage |= 1 << (bit + j);
+        }
       }
     }
   }
@@ -169,6 +193,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
     ...(curveNode?.tag === 0x06 ? { spkiCurve: readOid(der, curveNode) } : {}),
     publicKeyBits: bitString(der, spkiBits, 'subjectPublicKey'),
     isCa,
+    ...(keyUsage !== undefined ? { keyUsage } : {}),
     extensions,
   };
 }

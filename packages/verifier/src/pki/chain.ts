@@ -8,7 +8,12 @@
 import type { KeyObject } from 'node:crypto';
 import { bytesEqual, type RatlsError } from '@ratls/evidence';
 import type { TrustAnchor } from '../trust.js';
-import { type ParsedCertificate, parseCertificate } from './certificate.js';
+import {
+  KNOWN_CRITICAL_EXTENSIONS,
+  KU_KEY_CERT_SIGN,
+  type ParsedCertificate,
+  parseCertificate,
+} from './certificate.js';
 import { certificateKey, ecdsaHash, verifyEcdsaDer } from './keys.js';
 
 export type ErrorCtor = new (code: string, step: string, message: string, options?: { cause?: unknown }) => RatlsError;
@@ -84,8 +89,12 @@ export function checkSignedBy(
       `${o.what}: issuer of "${cert.subjectCn}" is "${cert.issuerCn}", but the next certificate is "${issuer.subjectCn}"`,
     );
   }
-  if (!issuer.isCa) {
-    throw new o.Err('ERR_CHAIN_NOT_CA', o.step, `${o.what}: issuer "${issuer.subjectCn}" is not a CA certificate`);
+  if (!issuer.isCa || (issuer.keyUsage !== undefined && !(issuer.keyUsage & (1 << KU_KEY_CERT_SIGN)))) {
+    throw new o.Err(
+      'ERR_CHAIN_NOT_CA',
+      o.step,
+      `${o.what}: issuer "${issuer.subjectCn}" is not a CA certificate allowed to sign certificates`,
+    );
   }
   const hash = ecdsaHash(cert.signatureAlgorithm);
   if (!hash) {
@@ -156,6 +165,15 @@ export function verifyChain(ders: readonly Uint8Array[], o: ChainOptions): Verif
   let notAfter = Infinity;
   for (const c of certs) {
     checkValidity(c, o.at, o);
+    for (const [oid, ext] of c.extensions) {
+      if (ext.critical && !KNOWN_CRITICAL_EXTENSIONS.has(oid)) {
+        throw new o.Err(
+          'ERR_CERT_CRITICAL_EXTENSION',
+          o.step,
+          `${o.what}: "${c.subjectCn}" has an unrecognised critical extension ${oid} (RFC 5280 §4.2)`,
+        );
+      }
+    }
     if (c.notBefore > notBefore) notBefore = c.notBefore;
     if (c.notAfter < notAfter) notAfter = c.notAfter;
   }

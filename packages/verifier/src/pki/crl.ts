@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { bytesEqual, CertificateError } from '@ratls/evidence';
-import { bitString, nameCn, type ParsedCertificate } from './certificate.js';
+import { bitString, KU_CRL_SIGN, nameCn, type ParsedCertificate } from './certificate.js';
 import type { ErrorCtor } from './chain.js';
 import { children, type DerNode, expectTlv, readOid, readTime, readTlv, whole } from './der.js';
 import { ecdsaHash, verifyEcdsaDer } from './keys.js';
@@ -104,7 +104,8 @@ export function isRevoked(crl: ParsedCrl, serial: Uint8Array): boolean {
 
 /**
  * Checks a CRL against its issuer at time `at`: issuer name, signature, thisUpdate ≤ at ≤
- * nextUpdate. Codes: ERR_CRL_ISSUER_MISMATCH, ERR_CRL_SIGNATURE, ERR_COLLATERAL_EXPIRED.
+ * nextUpdate (and, when the issuer has keyUsage, cRLSign). Codes: ERR_CRL_ISSUER_MISMATCH,
+ * ERR_CRL_SIGNATURE, ERR_COLLATERAL_EXPIRED.
  */
 export function checkCrl(
   crl: ParsedCrl,
@@ -119,6 +120,9 @@ export function checkCrl(
       o.step,
       `${o.what}: issued by "${crl.issuerCn}", expected "${issuer.subjectCn}"`,
     );
+  }
+  if (issuer.keyUsage !== undefined && !(issuer.keyUsage & (1 << KU_CRL_SIGN))) {
+    throw new o.Err('ERR_CRL_ISSUER_MISMATCH', o.step, `${o.what}: "${issuer.subjectCn}" may not sign CRLs (keyUsage)`);
   }
   const hash = ecdsaHash(crl.signatureAlgorithm);
   if (!hash || !verifyEcdsaDer(hash, crl.tbs, issuerKey, crl.signature)) {

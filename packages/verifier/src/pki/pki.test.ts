@@ -10,7 +10,7 @@ import { x509 } from '@ratls/evidence/x509';
 import fc from 'fast-check';
 import { checkPckRevocation } from '../dcap/revocation.js';
 import { intelSgxRootCa, trustAnchorFrom } from '../trust.js';
-import { parseCertificate, pemToDers } from './certificate.js';
+import { KU_CRL_SIGN, KU_KEY_CERT_SIGN, parseCertificate, pemToDers } from './certificate.js';
 import { anchorOf, verifyChain } from './chain.js';
 import { checkCrl, isRevoked, parseCrl } from './crl.js';
 import { certificateKey } from './keys.js';
@@ -83,6 +83,7 @@ describe('pki: certificates', () => {
     assert.equal(c.notBefore, Date.parse('2018-05-21T10:45:10Z') / 1000);
     assert.equal(c.notAfter, Date.parse('2049-12-31T23:59:59Z') / 1000);
     assert.equal(c.isCa, true);
+    assert.equal(c.keyUsage, (1 << KU_KEY_CERT_SIGN) | (1 << KU_CRL_SIGN));
   });
 
   test('arbitrary bytes only ever raise CertificateError', () => {
@@ -187,6 +188,58 @@ describe('pki: chains', async () => {
     });
     assert.throws(() => verifyChain([h.der(below), h.der(notCa), h.der(h.root)], { ...o, anchors: [h.anchor] }), {
       code: 'ERR_CHAIN_NOT_CA',
+    });
+  });
+});
+
+describe('pki: extensions that constrain a chain', async () => {
+  const h = await hierarchy();
+  const o = { at: AT, step: 's', Err: AppraisalError, what: 'test chain' };
+  const issue = async (subject: string, extensions: x509.Extension[], k: CryptoKeyPair) =>
+    x509.X509CertificateGenerator.create({
+      subject,
+      issuer: h.root.subject,
+      publicKey: k.publicKey,
+      signingKey: h.rootKeys.privateKey,
+      notBefore: T0,
+      notAfter: T1,
+      signingAlgorithm: ALG,
+      extensions,
+    });
+
+  test('an unrecognised critical extension: ERR_CERT_CRITICAL_EXTENSION', async () => {
+    const k = await keys();
+    const odd = await issue('CN=Odd', [new x509.Extension('1.2.3.4.5', true, new Uint8Array([5, 0]))], k);
+    assert.throws(() => verifyChain([h.der(odd), h.der(h.root)], { ...o, anchors: [h.anchor] }), {
+      code: 'ERR_CERT_CRITICAL_EXTENSION',
+    });
+    const fine = await issue('CN=Fine', [new x509.Extension('1.2.3.4.5', false, new Uint8Array([5, 0]))], k);
+    verifyChain([h.der(fine), h.der(h.root)], { ...o, anchors: [h.anchor] });
+  });
+
+  test('a CA without keyCertSign cannot issue (ERR_CHAIN_NOT_CA) and without cRLSign cannot sign CRLs', async () => {
+    const k = await keys();
+    const weak = await issue(
+      'CN=Weak CA',
+      [...ca(), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+      k,
+    );
+    const below = await x509.X509CertificateGenerator.create({
+      subject: 'CN=Below',
+      issuer: weak.subject,
+      publicKey: k.publicKey,
+      signingKey: k.privateKey,
+      notBefore: T0,
+      notAfter: T1,
+      signingAlgorithm: ALG,
+    });
+    assert.throws(() => verifyChain([h.der(below), h.der(weak), h.der(h.root)], { ...o, anchors: [h.anchor] }), {
+      code: 'ERR_CHAIN_NOT_CA',
+    });
+    const weakCert = parseCertificate(h.der(weak));
+    const crl = parseCrl(await h.crl(weak, k.privateKey, []));
+    assert.throws(() => checkCrl(crl, weakCert, certificateKey(weakCert), AT, { ...o, Err: CollateralError }), {
+      code: 'ERR_CRL_ISSUER_MISMATCH',
     });
   });
 });

@@ -1,9 +1,54 @@
-export * from './types.js';
-export * from './errors.js';
-export * from './peer-verifier-core.js';
-export * from './peer-verifier.js';
-export * from './server.js';
-export * from './https.js';
-export * from './client.js';
-export * from './agent.js';
-export * from './dispatcher.js';
+/** Attested TLS for Node: decide on the peer's RA-TLS certificate before any application byte. */
+export type {
+  Attestation,
+  PeerAppraiser,
+  PeerCertificateInfo,
+  PeerContext,
+  PeerDecision,
+  PeerPolicyDecision,
+  PeerRole,
+} from './types.js';
+export { AttestationRejectedError, POLICY_REJECTED, TLS_ERRORS } from './errors.js';
+export {
+  createPeerVerifierCore,
+  type PeerAuditInput,
+  type PeerAuditLog,
+  type PeerVerification,
+  type PeerVerifier,
+  type PeerVerifierCoreOptions,
+} from './peer-verifier-core.js';
+export {
+  type AppraiserOptions,
+  createPeerVerifier,
+  type PeerVerifierOptions,
+  resolveAppraiser,
+} from './peer-verifier.js';
+export {
+  type AttestationLimits,
+  type AttestationOptions,
+  type AttestedServerOptions,
+  type AttestedSocket,
+  attachAttestation,
+  attestationOf,
+  attestedServerTlsOptions,
+  createServer,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+} from './server.js';
+export {
+  type AttestationMiddlewareOptions,
+  type AttestedHttpsServerOptions,
+  type AttestedRequest,
+  attestationMiddleware,
+  createHttpsServer,
+} from './https.js';
+export {
+  type AttestedClientSocket,
+  type AttestedConnectionOptions,
+  type ClientAttestationLimits,
+  type ClientAttestationOptions,
+  connect,
+  connectAttested,
+} from './client.js';
+export { Agent, type AttestedAgentOptions } from './agent.js';
+export { type AttestedDispatcherOptions, createAttestedDispatcher } from './dispatcher.js';

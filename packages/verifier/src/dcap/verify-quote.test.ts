@@ -3,6 +3,7 @@ import { webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { parseQuote, RatlsError } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
+import fc from 'fast-check';
 import {
   type DcapCase,
   dcapCases,
@@ -243,5 +244,29 @@ describe('verifyQuote: negative cases', { skip: SKIP_NO_VECTORS }, () => {
     await assert.rejects(verifyQuote(quote.subarray(0, 600), collateral, { at: sgx.at }), RatlsError);
     const big = new Uint8Array(70 * 1024);
     await rejects(verifyQuote(big, collateral, { at: sgx.at }), 'ERR_QUOTE_TOO_LARGE');
+  });
+});
+
+describe('verifyQuote: mutated quotes', { skip: SKIP_NO_VECTORS }, () => {
+  test('any single-byte change is refused with a RatlsError or verifies to the very same result', async () => {
+    const c = byName('tdx__phala-dcap-qvl__tdx_quote.bin@dcapqvl_tdx_2025-06');
+    const { quote, collateral } = load(c);
+    const col = collateralFromJson(collateral);
+    const want = await verifyQuote(quote, col, { at: c.at });
+    const length = parseQuote(quote).length;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(length - 1), fc.integer({ min: 1, max: 255 }), async (i, x) => {
+        const m = quote.slice();
+        m[i] = (m[i] as number) ^ x;
+        try {
+          const r = await verifyQuote(m, col, { at: c.at });
+          // Only bytes nobody signs could change without a refusal (e.g. unused bits of a base64 character).
+          assert.deepEqual({ ...r, evidenceSha256: '' }, { ...want, evidenceSha256: '' });
+        } catch (e) {
+          assert.ok(e instanceof RatlsError, `byte ${i}: ${String(e)}`);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -280,6 +280,7 @@ describe('built certificates', () => {
     assert.equal(await codeOf(() => extractEvidence(big.der)), 'ERR_CERT_TOO_LARGE');
     assert.equal(await codeOf(() => extractEvidence(new Uint8Array(MAX_CERT_BYTES + 1))), 'ERR_CERT_TOO_LARGE');
     assert.equal(await codeOf(() => extractEvidence(Uint8Array.of(0x30, 0x03, 1, 2, 3))), 'ERR_CERT_PARSE');
+    assert.equal(await codeOf(() => extractEvidence(concatBytes(none.der, Uint8Array.of(0)))), 'ERR_CERT_PARSE');
     const dup = await buildCert({
       extensions: [
         { oid: OID_GRAMINE_QUOTE, value: realQuote() },

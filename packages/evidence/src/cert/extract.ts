@@ -4,10 +4,9 @@
  * Nitro SAN label ≤ MAX_NITRO_SAN_LABEL_CHARS. Checks the framing only; binding and appraisal
  * come later (`checkBinding`, the verifier).
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, SubjectAlternativeName } from '@peculiar/asn1-x509';
 import { CertificateError, EvidenceParseError, RatlsError } from '../errors.js';
 import { TEE_TYPE_SGX, TEE_TYPE_TDX } from '../quote/types.js';
+import { childrenOf, expect, oidText, type Tlv } from './der-lite.js';
 import { decodeDiceTaggedEvidence } from './dice-tagged.js';
 import { parseOeEvidence, parseOeReport } from './oe-header.js';
 import {
@@ -125,16 +124,20 @@ const HEX_LABEL = /^[0-9a-fA-F]+$/;
  * counts when it is long, hex, and decodes to a CBOR array of 4 (0x84) optionally under tag 18.
  */
 function fromSan(value: Uint8Array): ExtractedEvidence[] {
-  let san: SubjectAlternativeName;
+  // GeneralNames ::= SEQUENCE OF GeneralName; dNSName is [2] IA5String (RFC 5280 §4.2.1.6).
+  const names: string[] = [];
   try {
-    san = AsnConvert.parse(value, SubjectAlternativeName);
+    const seq = expect(value, 0, value.length, 0x30, 'subjectAltName');
+    if (seq.end !== value.length) throw invalid(OID_SUBJECT_ALT_NAME, 'trailing bytes after GeneralNames');
+    for (const n of childrenOf(value, seq)) {
+      if (n.tag === 0x82) names.push(Buffer.from(value.subarray(n.contentStart, n.end)).toString('latin1'));
+    }
   } catch (e) {
+    if (e instanceof EvidenceParseError) throw e;
     throw invalid(OID_SUBJECT_ALT_NAME, 'subjectAltName does not parse', e);
   }
   const out: ExtractedEvidence[] = [];
-  for (const name of san) {
-    const dns = name.dNSName;
-    if (typeof dns !== 'string') continue;
+  for (const dns of names) {
     const dot = dns.indexOf('.');
     const label = dot < 0 ? dns : dns.slice(0, dot);
     if (label.length < 64 || !HEX_LABEL.test(label.slice(0, 64))) continue;
@@ -149,39 +152,54 @@ function fromSan(value: Uint8Array): ExtractedEvidence[] {
   return out;
 }
 
-/** Total length of the outer DER SEQUENCE, or -1 when the header is not one (X.690 §8.1). */
-function derLength(b: Uint8Array): number {
-  if (b.length < 2 || b[0] !== 0x30) return -1;
-  const first = b[1] as number;
-  if (first < 0x80) return 2 + first;
-  const n = first & 0x7f;
-  if (n === 0 || n > 4 || b.length < 2 + n) return -1;
-  let len = 0;
-  for (let i = 0; i < n; i++) len = len * 256 + (b[2 + i] as number);
-  return 2 + n + len;
+interface CertificateFields {
+  spkiDer: Uint8Array;
+  extensions: { oid: string; value: Uint8Array }[];
 }
 
-function parseCertificate(certDer: Uint8Array): Certificate {
+/** tbsCertificate fields (RFC 5280 §4.1): version, serial, signature, issuer, validity, subject, SPKI, [1], [2], [3]. */
+function certificateFields(der: Uint8Array): CertificateFields {
+  const cert = expect(der, 0, der.length, 0x30, 'Certificate');
+  if (cert.end !== der.length)
+    throw new CertificateError(
+      'ERR_CERT_PARSE',
+      'certificate',
+      `certificate: ${der.length - cert.end} bytes after the certificate`,
+    );
+  const tbs = expect(der, cert.contentStart, cert.end, 0x30, 'tbsCertificate');
+  const f = childrenOf(der, tbs);
+  let i = f[0]?.tag === 0xa0 ? 1 : 0;
+  i += 5; // serialNumber, signature, issuer, validity, subject
+  const spki = f[i];
+  if (spki?.tag !== 0x30)
+    throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: subjectPublicKeyInfo missing');
+  const extensions: CertificateFields['extensions'] = [];
+  const extWrapper = f.slice(i + 1).find((n) => n.tag === 0xa3);
+  if (extWrapper) {
+    const list = expect(der, extWrapper.contentStart, extWrapper.end, 0x30, 'extensions');
+    for (const e of childrenOf(der, list)) {
+      if (e.tag !== 0x30)
+        throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: extension is not a SEQUENCE');
+      const parts: Tlv[] = childrenOf(der, e);
+      const id = parts[0];
+      if (!id) throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: empty extension');
+      const oid = oidText(der, id);
+      const v = parts[parts.length - 1];
+      const criticalOk = parts.length === 2 || (parts.length === 3 && parts[1]?.tag === 0x01);
+      if (v?.tag !== 0x04 || !criticalOk) {
+        throw new CertificateError('ERR_CERT_PARSE', 'certificate', `certificate: extension ${oid} is malformed`);
+      }
+      extensions.push({ oid, value: der.subarray(v.contentStart, v.end) });
+    }
+  }
+  return { spkiDer: der.subarray(spki.start, spki.end), extensions };
+}
+
+function parseCertificate(certDer: Uint8Array): CertificateFields {
   if (!(certDer instanceof Uint8Array))
     throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: input is not a Uint8Array');
   if (certDer.length > MAX_CERT_BYTES) throw tooLarge('certificate', certDer.length, MAX_CERT_BYTES);
-  if (derLength(certDer) !== certDer.length) {
-    throw new CertificateError(
-      'ERR_CERT_PARSE',
-      'certificate',
-      `certificate: not exactly one DER SEQUENCE (${certDer.length} bytes)`,
-    );
-  }
-  try {
-    return AsnConvert.parse(certDer, Certificate);
-  } catch (e) {
-    throw new CertificateError(
-      'ERR_CERT_PARSE',
-      'certificate',
-      `certificate: not a parseable X.509 DER certificate (${certDer.length} bytes)`,
-      { cause: e },
-    );
-  }
+  return certificateFields(certDer);
 }
 
 /**
@@ -192,31 +210,30 @@ function parseCertificate(certDer: Uint8Array): Certificate {
 export function parseRatlsCertificate(certDer: Uint8Array): RatlsCertificateParts {
   const cert = parseCertificate(certDer);
   try {
-    const tbs = cert.tbsCertificate;
-    const spkiDer = new Uint8Array(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
+    const spkiDer = cert.spkiDer;
     const evidence: ExtractedEvidence[] = [];
     const recognised: { oid: string; value: Uint8Array }[] = [];
     let endorsements: Uint8Array | undefined;
     const seen = new Set<string>();
-    for (const ext of tbs.extensions ?? []) {
+    for (const ext of cert.extensions) {
       // RFC 5280 §4.2: a certificate must not include more than one instance of an extension.
-      if (seen.has(ext.extnID)) throw invalid(ext.extnID, 'appears more than once');
-      seen.add(ext.extnID);
-      const value = new Uint8Array(ext.extnValue.buffer);
-      if (ext.extnID === OID_SUBJECT_ALT_NAME) {
+      if (seen.has(ext.oid)) throw invalid(ext.oid, 'appears more than once');
+      seen.add(ext.oid);
+      const value = ext.value;
+      if (ext.oid === OID_SUBJECT_ALT_NAME) {
         evidence.push(...fromSan(value));
         continue;
       }
-      if (ext.extnID === OID_DICE_ENDORSEMENTS) {
-        if (value.length > MAX_CERT_BYTES) throw tooLarge(`extension ${ext.extnID}`, value.length, MAX_CERT_BYTES);
+      if (ext.oid === OID_DICE_ENDORSEMENTS) {
+        if (value.length > MAX_CERT_BYTES) throw tooLarge(`extension ${ext.oid}`, value.length, MAX_CERT_BYTES);
         endorsements = value;
         continue;
       }
-      if (RECOGNISED_NON_EVIDENCE_OIDS.includes(ext.extnID)) {
-        recognised.push({ oid: ext.extnID, value });
+      if (RECOGNISED_NON_EVIDENCE_OIDS.includes(ext.oid)) {
+        recognised.push({ oid: ext.oid, value });
         continue;
       }
-      const ev = fromExtension(ext.extnID, value);
+      const ev = fromExtension(ext.oid, value);
       if (ev) evidence.push(ev);
     }
     return endorsements ? { spkiDer, evidence, endorsements, recognised } : { spkiDer, evidence, recognised };

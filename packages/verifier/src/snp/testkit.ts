@@ -55,12 +55,25 @@ async function rsaPss(): Promise<Keys> {
   )) as Keys;
 }
 
-export async function simAmd(
+const made = new Map<string, Promise<SimAmd>>();
+
+/** One hierarchy per (product, kind, alg) per process: RSA key generation is the slow part of the tests. */
+export function simAmd(
   product: SnpProduct = 'Milan',
   kind: 'vcek' | 'vlek' = 'vcek',
   /** 'ecdsa' makes a look-alike hierarchy signed with ECDSA P-384 instead of RSA-PSS (negative tests). */
   alg: 'pss' | 'ecdsa' = 'pss',
 ): Promise<SimAmd> {
+  const key = `${product}/${kind}/${alg}`;
+  let p = made.get(key);
+  if (!p) {
+    p = makeSimAmd(product, kind, alg);
+    made.set(key, p);
+  }
+  return p;
+}
+
+async function makeSimAmd(product: SnpProduct, kind: 'vcek' | 'vlek', alg: 'pss' | 'ecdsa'): Promise<SimAmd> {
   const gen = alg === 'pss' ? rsaPss : ecKeys;
   const arkKeys = await gen();
   const askKeys = await gen();

@@ -3,8 +3,9 @@
  * request into the gated socket, so nothing leaves before the server is accepted, and a
  * rejected server fails the request with the reason's code.
  */
-import type { Duplex } from 'node:stream';
+
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { type ClientAttestationOptions, connect } from './client.js';
 import { resolveAppraiser } from './peer-verifier.js';

@@ -13,8 +13,8 @@ import tls from 'node:tls';
 import { RatlsError } from '@ratls/evidence';
 import { runAppraisal, toAttestation } from './appraise.js';
 import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './server.js';
 import { type AppraiserOptions, resolveAppraiser } from './peer-verifier.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './server.js';
 import type { Attestation, PeerAppraiser } from './types.js';
 
 /** Bounds and freshness for one client connection. */
@@ -110,23 +110,41 @@ export function gateClientSocket(
   const origPush = socket.push;
 
   socket._write = function gatedWrite(chunk: unknown, encoding: BufferEncoding, cb: WriteCb): void {
-    if (state === 'accepted') return origWrite.call(socket, chunk, encoding, cb);
-    if (state === 'rejected') return cb(rejectedError());
+    if (state === 'accepted') {
+      origWrite.call(socket, chunk, encoding, cb);
+      return;
+    }
+    if (state === 'rejected') {
+      cb(rejectedError());
+      return;
+    }
     heldCallbacks.push(cb);
     heldWrites.push(() => origWrite.call(socket, chunk, encoding, cb));
   };
   if (origWritev) {
     socket._writev = function gatedWritev(chunks: WritevChunks, cb: WriteCb): void {
-      if (state === 'accepted') return origWritev.call(socket, chunks, cb);
-      if (state === 'rejected') return cb(rejectedError());
+      if (state === 'accepted') {
+        origWritev.call(socket, chunks, cb);
+        return;
+      }
+      if (state === 'rejected') {
+        cb(rejectedError());
+        return;
+      }
       heldCallbacks.push(cb);
       heldWrites.push(() => origWritev.call(socket, chunks, cb));
     };
   }
   if (origFinal) {
     socket._final = function gatedFinal(cb: WriteCb): void {
-      if (state === 'accepted') return origFinal.call(socket, cb);
-      if (state === 'rejected') return cb(rejectedError());
+      if (state === 'accepted') {
+        origFinal.call(socket, cb);
+        return;
+      }
+      if (state === 'rejected') {
+        cb(rejectedError());
+        return;
+      }
       heldCallbacks.push(cb);
       heldWrites.push(() => origFinal.call(socket, cb));
     };

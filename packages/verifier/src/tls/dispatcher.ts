@@ -3,8 +3,8 @@
  * fetch) gets its socket only after the server was accepted.
  */
 import type tls from 'node:tls';
-import { Agent as UndiciAgent } from 'undici';
 import { RatlsError } from '@ratls/evidence';
+import { Agent as UndiciAgent } from 'undici';
 import { type ClientAttestationOptions, connect } from './client.js';
 import { TLS_ERRORS } from './errors.js';
 import { resolveAppraiser } from './peer-verifier.js';

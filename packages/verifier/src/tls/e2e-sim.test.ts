@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { createAttestedCredentials } from '@ratls/attester';
-import { initSimulation, type SimState, SimulatedQuoteProvider, type SimulatedQuoteOptions } from '@ratls/attester/sim';
+import { initSimulation, type SimState, type SimulatedQuoteOptions, SimulatedQuoteProvider } from '@ratls/attester/sim';
 import { x509 } from '@ratls/evidence/x509';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';

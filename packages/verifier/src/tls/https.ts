@@ -7,8 +7,8 @@ import type http from 'node:http';
 import https from 'node:https';
 import { resolveAppraiser } from './peer-verifier.js';
 import {
-  attachAttestation,
   type AttestationOptions,
+  attachAttestation,
   attestationOf,
   attestedServerTlsOptions,
   limitsOf,

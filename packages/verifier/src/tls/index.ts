@@ -1,14 +1,29 @@
 /** Attested TLS for Node: decide on the peer's RA-TLS certificate before any application byte. */
-export type {
-  Attestation,
-  PeerAppraiser,
-  PeerCertificateInfo,
-  PeerContext,
-  PeerDecision,
-  PeerPolicyDecision,
-  PeerRole,
-} from './types.js';
+
+export { Agent, type AttestedAgentOptions } from './agent.js';
+export {
+  type AttestedClientSocket,
+  type AttestedConnectionOptions,
+  type ClientAttestationLimits,
+  type ClientAttestationOptions,
+  connect,
+  connectAttested,
+} from './client.js';
+export { type AttestedDispatcherOptions, createAttestedDispatcher } from './dispatcher.js';
 export { AttestationRejectedError, POLICY_REJECTED, TLS_ERRORS } from './errors.js';
+export {
+  type AttestationMiddlewareOptions,
+  type AttestedHttpsServerOptions,
+  type AttestedRequest,
+  attestationMiddleware,
+  createHttpsServer,
+} from './https.js';
+export {
+  type AppraiserOptions,
+  createPeerVerifier,
+  type PeerVerifierOptions,
+  resolveAppraiser,
+} from './peer-verifier.js';
 export {
   createPeerVerifierCore,
   type PeerAuditInput,
@@ -17,12 +32,6 @@ export {
   type PeerVerifier,
   type PeerVerifierCoreOptions,
 } from './peer-verifier-core.js';
-export {
-  type AppraiserOptions,
-  createPeerVerifier,
-  type PeerVerifierOptions,
-  resolveAppraiser,
-} from './peer-verifier.js';
 export {
   type AttestationLimits,
   type AttestationOptions,
@@ -35,20 +44,12 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_HANDSHAKES,
 } from './server.js';
-export {
-  type AttestationMiddlewareOptions,
-  type AttestedHttpsServerOptions,
-  type AttestedRequest,
-  attestationMiddleware,
-  createHttpsServer,
-} from './https.js';
-export {
-  type AttestedClientSocket,
-  type AttestedConnectionOptions,
-  type ClientAttestationLimits,
-  type ClientAttestationOptions,
-  connect,
-  connectAttested,
-} from './client.js';
-export { Agent, type AttestedAgentOptions } from './agent.js';
-export { type AttestedDispatcherOptions, createAttestedDispatcher } from './dispatcher.js';
+export type {
+  Attestation,
+  PeerAppraiser,
+  PeerCertificateInfo,
+  PeerContext,
+  PeerDecision,
+  PeerPolicyDecision,
+  PeerRole,
+} from './types.js';

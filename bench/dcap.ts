@@ -76,8 +76,8 @@ export async function run(): Promise<void> {
     const cold: number[] = [];
     const warm: number[] = [];
     const peer: number[] = [];
-    // CPU time per call as well as wall time: on a shared, loaded machine wall medians swing with
-    // other processes, while CPU time mostly does not.
+    // Process CPU time (all threads, GC included) per call as well as wall time: on a shared,
+    // loaded machine wall medians swing with other processes, CPU time much less.
     const cpu = { cold: 0, warm: 0, peer: 0 };
     const cpuOf = (t: NodeJS.CpuUsage) => {
       const d = process.cpuUsage(t);
@@ -126,7 +126,7 @@ export async function run(): Promise<void> {
     const cc = cpu.cold / cold.length;
     const wc = cpu.warm / warm.length;
     console.log(
-      `  cpu time per call (${c.tee}): cold ${fmt(cc)} ms, warm ${fmt(wc)} ms, @phala/dcap-qvl ${fmt(pc)} ms; ratios ${(pc / cc).toFixed(1)}x cold, ${(pc / wc).toFixed(1)}x warm`,
+      `  process cpu time per call (${c.tee}): cold ${fmt(cc)} ms, warm ${fmt(wc)} ms, @phala/dcap-qvl ${fmt(pc)} ms; ratios ${(pc / cc).toFixed(1)}x cold, ${(pc / wc).toFixed(1)}x warm`,
     );
   }
 }

@@ -196,3 +196,35 @@ test('nitro: verified-chain cache reuses work and still checks time, anchors and
   flip(bad, bad.length - 1);
   assert.equal(await code(verifyNitroDocument(bad, { at: 1665651482, chainCache: cache })), 'ERR_NITRO_SIGNATURE');
 });
+
+test('nitro: documents embedded in the evervault beta TLS certificates verify at the upstream time', {
+  skip: SKIP_NO_VECTORS,
+}, async () => {
+  const { X509Certificate } = await import('node:crypto');
+  const { parseRatlsCertificate, toHex } = await import('@ratls/evidence');
+  const dir = 'nitro/evervault/';
+  const specs = [
+    [
+      'test-data/beta/debug-mode-cert-containing-attestation-doc-18-1-23.pem',
+      'test-specs/beta/valid_attestation_doc_in_cert_time_sensitive.json',
+      true,
+    ],
+    [
+      'test-data/beta/non-debug-cert-containing-attestation-document-18-1-23.pem',
+      'test-specs/beta/valid_attestation_doc_in_non_debug_mode_with_correct_pcrs_time_sensitive.json',
+      false,
+    ],
+  ] as const;
+  for (const [certFile, specFile, debug] of specs) {
+    const der = new Uint8Array(new X509Certificate(readVectorText(dir + certFile)).raw);
+    const parts = parseRatlsCertificate(der);
+    const ev = parts.evidence.find((e) => e.format.includes('nitro'));
+    assert.ok(ev, `no Nitro evidence found in ${certFile}`);
+    const r = await verifyNitroDocument(ev.evidence, { at: 1674054914 });
+    assert.equal(r.debug, debug);
+    assert.equal(r.measurements.userData, toHex(parts.spkiDer));
+    const spec = JSON.parse(readVectorText(dir + specFile)) as { pcrs: Record<string, string> };
+    for (const [k, v] of Object.entries(spec.pcrs))
+      assert.equal(r.measurements.pcrs[k.replace('pcr', '')], v, `${certFile} ${k}`);
+  }
+});

@@ -212,7 +212,11 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
         }
         return emit(event, ...args);
       }
-      case 'request': {
+      case 'request':
+      case 'checkContinue':
+      case 'checkExpectation':
+      case 'upgrade':
+      case 'connect': {
         // HTTPS: requests only come from accepted sockets; anything else is refused, not served.
         const req = args[0] as { socket?: unknown; attestation?: Attestation };
         const a = attestationOf(req.socket);

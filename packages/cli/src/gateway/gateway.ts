@@ -386,10 +386,14 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       for (const e of st.entries) {
         if (e.nextUpdate <= now) problems.push(`collateral ${e.tee}/${e.fmspc} is past its nextUpdate`);
       }
-      if (!st.healthy && st.lastError) problems.push(`PCCS: last fetch failed: ${st.lastError.code}`);
+      // A failed fetch alone is a warning: cached collateral keeps serving until its nextUpdate, and
+      // a PCCS blip must not pull every gateway of a fleet out of its balancer at once.
       collateral = {
         source: 'pccs',
         healthy: st.healthy,
+        ...(st.lastError
+          ? { lastError: { code: st.lastError.code, at: new Date(st.lastError.at).toISOString() } }
+          : {}),
         entries: st.entries.map((e) => ({
           tee: e.tee,
           fmspc: e.fmspc,

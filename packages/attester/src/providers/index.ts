@@ -12,3 +12,4 @@ export {
   tsmReportDir,
 } from './configfs-tsm.js';
 export { detectQuoteProvider, type DetectOptions } from './detect.js';
+export * from './nitro-nsm.js';

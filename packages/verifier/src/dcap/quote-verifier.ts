@@ -16,7 +16,7 @@ import { pckChainPemOf, type VerifiedPck, verifyPckChain } from './pck-chain.js'
 import { fmspcHex } from './pck-extensions.js';
 import { attestationKeyOf } from './quote-signature.js';
 import { type VerifiedCollateral, verifyCollateral } from './verify-collateral.js';
-import { parseQuoteBytes, sha256Hex, toDcapCollateral, toUnixSeconds } from './verify-quote.js';
+import { asTyped, parseQuoteBytes, sha256Hex, toDcapCollateral, toUnixSeconds } from './verify-quote.js';
 
 export interface QuoteVerifierOptions {
   collateralSource: CollateralSource;
@@ -107,46 +107,54 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
 
   return {
     async verify(quote, opts) {
-      const at = toUnixSeconds(opts.at);
-      const q = parseQuoteBytes(quote);
-      const sha = sha256Hex(quote);
-      const cached = results.get(sha);
-      if (cached && within(at, cached.collateralWindow)) {
-        s.resultHits++;
-        return copyResult(cached);
+      try {
+        return await verifyOne(quote, opts);
+      } catch (e) {
+        throw asTyped(e);
       }
-      const pem = pckChainPemOf(q);
-      let pck = chains.get(pem);
-      if (pck && within(at, pck.chain)) s.pckChainHits++;
-      else {
-        s.pckChainVerifications++;
-        pck = verifyPckChain(pem, anchors, at);
-        chains.set(pem, pck);
-      }
-      const vc = await collateralFor({ tee: q.tee, fmspc: fmspcHex(pck.ext), pckCa: pck.pckCa }, pck, at);
-      const sd = q.signatureData;
-      const qeKey = createHash('sha256')
-        .update(pck.leaf.der)
-        .update(sd.qeReport.raw)
-        .update(sd.qeReportSignature)
-        .digest('hex');
-      const qeReportVerified = qeReports.get(qeKey) === true;
-      if (qeReportVerified) s.qeReportHits++;
-      else s.qeReportVerifications++;
-      const akHex = Buffer.from(sd.attestationKey).toString('hex');
-      let ak = akKeys.get(akHex);
-      if (!ak) {
-        ak = attestationKeyOf(q);
-        akKeys.set(akHex, ak);
-      }
-      const r = appraise(q, pck, vc, { at, evidenceSha256: sha, qeReportVerified, attestationKey: ak });
-      qeReports.set(qeKey, true);
-      results.set(sha, copyResult(r));
-      return r;
     },
     stats: () => ({ ...s }),
     clear() {
       for (const c of [collateral, chains, qeReports, akKeys, results]) c.clear();
     },
   };
+
+  async function verifyOne(quote: Uint8Array, opts: { at: Date | number }): Promise<DcapResult> {
+    const at = toUnixSeconds(opts?.at);
+    const q = parseQuoteBytes(quote);
+    const sha = sha256Hex(quote);
+    const cached = results.get(sha);
+    if (cached && within(at, cached.collateralWindow)) {
+      s.resultHits++;
+      return copyResult(cached);
+    }
+    const pem = pckChainPemOf(q);
+    let pck = chains.get(pem);
+    if (pck && within(at, pck.chain)) s.pckChainHits++;
+    else {
+      s.pckChainVerifications++;
+      pck = verifyPckChain(pem, anchors, at);
+      chains.set(pem, pck);
+    }
+    const vc = await collateralFor({ tee: q.tee, fmspc: fmspcHex(pck.ext), pckCa: pck.pckCa }, pck, at);
+    const sd = q.signatureData;
+    const qeKey = createHash('sha256')
+      .update(pck.leaf.der)
+      .update(sd.qeReport.raw)
+      .update(sd.qeReportSignature)
+      .digest('hex');
+    const qeReportVerified = qeReports.get(qeKey) === true;
+    if (qeReportVerified) s.qeReportHits++;
+    else s.qeReportVerifications++;
+    const akHex = Buffer.from(sd.attestationKey).toString('hex');
+    let ak = akKeys.get(akHex);
+    if (!ak) {
+      ak = attestationKeyOf(q);
+      akKeys.set(akHex, ak);
+    }
+    const r = appraise(q, pck, vc, { at, evidenceSha256: sha, qeReportVerified, attestationKey: ak });
+    qeReports.set(qeKey, true);
+    results.set(sha, copyResult(r));
+    return r;
+  }
 }

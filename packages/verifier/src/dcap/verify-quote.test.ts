@@ -244,6 +244,11 @@ describe('verifyQuote: negative cases', { skip: SKIP_NO_VECTORS }, () => {
     await assert.rejects(verifyQuote(quote.subarray(0, 600), collateral, { at: sgx.at }), RatlsError);
     const big = new Uint8Array(70 * 1024);
     await rejects(verifyQuote(big, collateral, { at: sgx.at }), 'ERR_QUOTE_TOO_LARGE');
+    await rejects(verifyQuote(quote, collateral, undefined as never), 'ERR_TIME_INVALID');
+    await rejects(verifyQuote('quote' as never, collateral, { at: sgx.at }), 'ERR_QUOTE_INVALID');
+    await rejects(verifyQuote(quote, null as never, { at: sgx.at }), 'ERR_COLLATERAL_MALFORMED');
+    const j = { ...(JSON.parse(collateral) as QuoteCollateralV3Json), pck_crl: 'zz' };
+    await rejects(verifyQuote(quote, j, { at: sgx.at }), 'ERR_COLLATERAL_MALFORMED');
   });
 });
 

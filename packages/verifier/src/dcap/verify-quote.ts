@@ -2,7 +2,15 @@
  * `verifyQuote`: stateless DCAP appraisal of one quote with given collateral at a given time.
  */
 import { createHash } from 'node:crypto';
-import { AppraisalError, CollateralError, ConfigError, MAX_QUOTE_BYTES, parseQuote, type Quote } from '@ratls/evidence';
+import {
+  AppraisalError,
+  CollateralError,
+  ConfigError,
+  MAX_QUOTE_BYTES,
+  parseQuote,
+  type Quote,
+  RatlsError,
+} from '@ratls/evidence';
 import { collateralFromJson } from '../collateral/json.js';
 import type { DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
 import type { DcapResult } from '../result.js';
@@ -19,7 +27,7 @@ export interface VerifyQuoteOptions {
 }
 
 /** `at` as unix seconds; ERR_TIME_INVALID for anything not a finite time. */
-export function toUnixSeconds(at: Date | number): number {
+export function toUnixSeconds(at: Date | number | undefined): number {
   const t = at instanceof Date ? at.getTime() / 1000 : at;
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
     throw new ConfigError('ERR_TIME_INVALID', 'config', '`at` must be a valid Date or non-negative unix seconds');
@@ -82,7 +90,19 @@ export async function verifyQuote(
   collateral: DcapCollateral | QuoteCollateralV3Json | string,
   opts: VerifyQuoteOptions,
 ): Promise<DcapResult> {
-  return verifyQuoteSync(quote, collateral, opts);
+  try {
+    return verifyQuoteSync(quote, collateral, opts);
+  } catch (e) {
+    throw asTyped(e);
+  }
+}
+
+/** Anything that is not already a RatlsError (a bug, or a caller passing the wrong types) becomes ERR_INTERNAL. */
+export function asTyped(e: unknown): RatlsError {
+  if (e instanceof RatlsError) return e;
+  return new AppraisalError('ERR_INTERNAL', 'appraise', `DCAP appraisal failed unexpectedly: ${String(e)}`, {
+    cause: e,
+  });
 }
 
 /** Synchronous core of `verifyQuote` (same contract). */
@@ -91,7 +111,7 @@ export function verifyQuoteSync(
   collateral: DcapCollateral | QuoteCollateralV3Json | string,
   opts: VerifyQuoteOptions,
 ): DcapResult {
-  const at = toUnixSeconds(opts.at);
+  const at = toUnixSeconds(opts?.at);
   const anchors = opts.trustAnchors ?? defaultTrustAnchors();
   const c = toDcapCollateral(collateral);
   const q = parseQuoteBytes(quote);

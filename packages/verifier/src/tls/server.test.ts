@@ -356,6 +356,46 @@ describe('attested TLS server', () => {
     }
   });
 
+  test('a resumed TLS session is appraised again from the certificate stored in it', async () => {
+    const verifier = fakeAppraiser([good.fingerprint]);
+    const resumed: boolean[] = [];
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, (s) => {
+      resumed.push(s.isSessionReused());
+      s.end('x');
+    });
+    const port = await listen(server);
+    const run = async (creds: TestCredentials | undefined, session?: Buffer) => {
+      let ticket: Buffer | undefined;
+      const c = tls.connect({
+        host: '127.0.0.1',
+        port,
+        rejectUnauthorized: false,
+        ...(creds ? { key: creds.key, cert: creds.cert } : {}),
+        ...(session ? { session } : {}),
+      });
+      c.on('session', (t: Buffer) => {
+        ticket = t;
+      });
+      c.on('error', () => undefined);
+      c.on('data', () => undefined);
+      await closed(c);
+      return ticket;
+    };
+    try {
+      const t1 = await run(good);
+      assert.ok(t1);
+      await run(good, t1);
+      assert.deepEqual(resumed, [false, true]);
+      assert.equal(verifier.calls.length, 2, 'resumption does not skip the appraisal');
+      const t2 = await run(bad);
+      if (t2) await run(undefined, t2);
+      assert.deepEqual(resumed, [false, true]);
+      assert.ok(verifier.rejects.every((r) => r.code === 'ERR_FAKE_REJECT'));
+    } finally {
+      await close(server);
+    }
+  });
+
   test('an appraiser that throws rejects (fail closed)', async () => {
     const verifier: PeerAppraiser = {
       appraise: () => Promise.reject(new Error('boom')),

@@ -82,6 +82,28 @@ function u16Opt(v: number | undefined, what: string): number {
   return v;
 }
 
+interface QuotingEnclave {
+  ak: SimKey;
+  qeReport: Uint8Array;
+  qeReportSignature: Uint8Array;
+}
+const QUOTING_ENCLAVES = new WeakMap<SimState, Map<string, Promise<QuotingEnclave>>>();
+const ATTESTATION_KEYS = new WeakMap<SimState, Map<string, Promise<SimKey>>>();
+
+function sharedAttestationKey(state: SimState, tee: string): Promise<SimKey> {
+  let m = ATTESTATION_KEYS.get(state);
+  if (!m) {
+    m = new Map();
+    ATTESTATION_KEYS.set(state, m);
+  }
+  let k = m.get(tee);
+  if (!k) {
+    k = newKey();
+    m.set(tee, k);
+  }
+  return k;
+}
+
 /**
  * @example
  * const sim = await loadSimulation('/tmp/sim');
@@ -156,26 +178,53 @@ export class SimulatedQuoteProvider implements QuoteProvider {
     }
   }
 
+  /**
+   * The simulated QE of this platform: like a real QE, one attestation key and one PCK-signed QE
+   * report per platform TCB, shared by every enclave on it (so verifiers' QE-report caches see
+   * what they would see in production, not a fresh ECDSA signature per quote).
+   */
+  private quotingEnclave(pck: Awaited<ReturnType<typeof simulatedPckLeaf>>): Promise<QuotingEnclave> {
+    let perState = QUOTING_ENCLAVES.get(this.state);
+    if (!perState) {
+      perState = new Map();
+      QUOTING_ENCLAVES.set(this.state, perState);
+    }
+    const key = `${this.tee}:${pck.certPem}`;
+    let qe = perState.get(key);
+    if (!qe) {
+      qe = (async () => {
+        this.attestationKey ??= sharedAttestationKey(this.state, this.tee);
+        const ak = await this.attestationKey;
+        const ids = SIM_QE[this.tee];
+        const qeAttributes = fromHex(SIM_QE_ATTRIBUTES);
+        qeAttributes[8] = XFRM;
+        const qeReport = encodeSgxReportBody({
+          cpuSvn: pck.cpuSvn,
+          attributes: qeAttributes,
+          mrEnclave: ids.mrEnclave,
+          mrSigner: ids.mrSigner,
+          isvProdId: ids.isvProdId,
+          isvSvn: SIM_QE_ISVSVN,
+          reportData: concatBytes(
+            createHash('sha256').update(ak.raw).update(QE_AUTH_DATA).digest(),
+            new Uint8Array(32),
+          ),
+        });
+        return { ak, qeReport, qeReportSignature: signRaw(pck.key, qeReport) };
+      })();
+      qe.catch(() => perState?.delete(key));
+      perState.set(key, qe);
+    }
+    return qe;
+  }
+
   async getEvidence(reportData: Uint8Array): Promise<Evidence> {
     if (!(reportData instanceof Uint8Array) || reportData.length !== 64) {
       throw new ProviderError('ERR_SIM_REPORT_DATA', 'sim', 'simulated quote: report data must be exactly 64 bytes');
     }
     try {
       const pck = await simulatedPckLeaf(this.state, this.tee, this.tcb);
-      this.attestationKey ??= newKey();
-      const ak = await this.attestationKey;
-      const qe = SIM_QE[this.tee];
-      const qeAttributes = fromHex(SIM_QE_ATTRIBUTES);
-      qeAttributes[8] = XFRM;
-      const qeReport = encodeSgxReportBody({
-        cpuSvn: pck.cpuSvn,
-        attributes: qeAttributes,
-        mrEnclave: qe.mrEnclave,
-        mrSigner: qe.mrSigner,
-        isvProdId: qe.isvProdId,
-        isvSvn: SIM_QE_ISVSVN,
-        reportData: concatBytes(createHash('sha256').update(ak.raw).update(QE_AUTH_DATA).digest(), new Uint8Array(32)),
-      });
+      const { ak, qeReport, qeReportSignature } = await this.quotingEnclave(pck);
       const quote = encodeQuote({
         version: this.version,
         tee: this.tee,
@@ -190,7 +239,7 @@ export class SimulatedQuoteProvider implements QuoteProvider {
         body: this.body(reportData),
         attestationKey: ak.raw,
         qeReport,
-        qeReportSignature: signRaw(pck.key, qeReport),
+        qeReportSignature,
         qeAuthData: QE_AUTH_DATA,
         pckChainPem: `${pck.certPem}${this.state.platformCa.certPem}${this.state.root.certPem}`,
         sign: (m) => signRaw(ak, m),

@@ -19,6 +19,7 @@ import {
   hash32,
   indexOfBytes,
   pemDerSize,
+  pemDers,
   pemFraming,
   prng,
   quoteRegions,
@@ -192,27 +193,26 @@ export function planMutants(s: Subjects, o: PlanOptions): Mutant[] {
         const [[start, end]] = g.ranges as [[number, number]];
         const text = Buffer.from(q.quote.subarray(start, end)).toString('latin1');
         const framing = pemFraming(text);
+        const ders = pemDers(text);
         const rf = rndFor(q.name, 'pck-pem-framing');
         for (const k of samplePositions(framing.length, o.perRegion, rf)) {
           const f = framing[k] as { pos: number; where: 'block' | 'last' | 'outside' };
+          const mask = 1 + Math.floor(rf() * 255);
+          const after = pemDers(
+            text.slice(0, f.pos) + String.fromCharCode(text.charCodeAt(f.pos) ^ mask) + text.slice(f.pos + 1),
+          );
+          // The PEM text of the certification data is signed by nothing; only the DER of each
+          // certificate is. A framing change is harmless when the certificates read from it are
+          // byte-identical (text outside blocks, a line break turned into a space, a dangling
+          // base64 character that decoders drop), or when it only drops the last block: the
+          // root copy, which the verifier replaces by the pinned anchor it would use anyway
+          // (pki/chain.ts completes rootless chains). Anything else must be refused.
+          const same = after.join() === ders.join() || after.join() === ders.slice(0, -1).join();
           out.push({
             subject: q.name,
             region: 'pck-pem-framing',
-            // The PEM text of the certification data is signed by nothing; only the DER of each
-            // certificate is. Text outside the blocks is ignored (RFC 7468 §2), and breaking the
-            // last block's BEGIN/END line drops the root copy, which the verifier replaces with
-            // the pinned anchor it would use anyway (pki/chain.ts completes rootless chains). Any
-            // other framing damage changes the chain and must be refused.
-            expect: f.where === 'block' ? 'refuse' : 'unsigned',
-            op: { kind: 'quote-byte', q: qi, pos: start + f.pos, mask: 1 + Math.floor(rf() * 255) },
-          });
-        }
-        for (const i of samplePositions(pemDerSize(text), o.perRegion, rnd)) {
-          out.push({
-            subject: q.name,
-            region: g.name,
-            expect: 'refuse',
-            op: { kind: 'quote-pem', q: qi, derPos: i, mask: 1 + Math.floor(rnd() * 255) },
+            expect: same ? 'unsigned' : 'refuse',
+            op: { kind: 'quote-byte', q: qi, pos: start + f.pos, mask },
           });
         }
         continue;

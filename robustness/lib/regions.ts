@@ -126,6 +126,20 @@ export function pemFraming(text: string): { pos: number; where: 'block' | 'last'
   return out;
 }
 
+/**
+ * The DER certificates a lenient PEM reader finds (BEGIN/END CERTIFICATE lines, base64 with line
+ * breaks skipped, a dangling partial base64 group dropped: Node's decoder), as hex strings.
+ */
+export function pemDers(text: string): string[] {
+  const out: string[] = [];
+  const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const body = m[1] as string;
+    out.push(/^[A-Za-z0-9+/=\s]*$/.test(body) ? Buffer.from(body, 'base64').toString('hex') : `invalid:${out.length}`);
+  }
+  return out;
+}
+
 /** Total DER bytes across the PEM blocks of `text`. */
 export function pemDerSize(text: string): number {
   return pemBlocks(text).reduce((s, p) => s + Buffer.from(p.map((i) => text[i]).join(''), 'base64').length, 0);

@@ -80,7 +80,7 @@ describe('gateway config', () => {
         '    forward: { http: http://127.0.0.1:8080 }\n    frward: x',
       ),
     );
-    assert.match(msg, /^\/etc\/ratls\/gateway\.yaml:8:5: listeners\[0\]: .*frward/);
+    assert.match(msg, /^\/etc\/ratls\/gateway\.yaml:12:5: listeners\[0\]: .*frward/);
   });
 
   it('locates a bad address, a bad limit and a bad version', () => {

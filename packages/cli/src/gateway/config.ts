@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '@ratls/evidence';
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -168,8 +168,19 @@ export function parseGatewayConfig(text: string, source: string): GatewayConfig 
           if (r) offset = r[0];
         }
       }
-      const extra = i.code === 'unrecognized_keys' ? ` (${(i as { keys?: string[] }).keys?.join(', ') ?? ''})` : '';
-      return located(source, lc, offset, pathText(path), `${i.message}${extra}`);
+      let extra = '';
+      if (i.code === 'unrecognized_keys') {
+        // Point at the unknown key itself rather than its map.
+        const keys = (i as { keys?: string[] }).keys ?? [];
+        const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
+        if (isMap(map)) {
+          const pair = map.items.find((p) => isScalar(p.key) && keys.includes(String(p.key.value)));
+          if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+        }
+        extra = ` (${keys.join(', ')})`;
+      }
+      const msg = /received undefined$/.test(i.message) ? 'required, but missing' : i.message;
+      return located(source, lc, offset, pathText(path), `${msg}${extra}`);
     });
     throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', lines.join('\n'));
   }

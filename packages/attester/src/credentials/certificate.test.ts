@@ -182,12 +182,12 @@ describe('buildRaTlsCertificate', { skip: SKIP_NO_VECTORS }, () => {
     await rejectsWith(buildRaTlsCertificate({ keyPair, provider, clock }), ProviderError, 'ERR_PROVIDER_FAILED');
   });
 
-  test('DICE is refused for SEV-SNP evidence; Gramine legacy for TDX', async () => {
+  test('Gramine legacy is refused for SEV-SNP and TDX evidence (DICE carries SNP since issue 6)', async () => {
     const keyPair = await generateKeyPair();
     const snp = new FixedQuoteProvider('sev-snp');
     const tdx = new FixedQuoteProvider('tdx');
     await rejectsWith(
-      buildRaTlsCertificate({ keyPair, provider: snp, clock }),
+      buildRaTlsCertificate({ keyPair, provider: snp, format: 'gramine', clock }),
       CertificateError,
       'ERR_CERT_FORMAT_UNSUPPORTED',
     );

@@ -1,7 +1,9 @@
 /**
  * Builds a self-signed RA-TLS certificate: asks the quote provider for evidence over the format's
  * report data (see report-data.ts) and puts it in the certificate extension(s) verifiers read.
- *  - 'dice'    : OID 2.23.133.5.4.9, non-critical, CBOR tag 60000 (SGX) / 60001 (TDX) `[quote, claims]`.
+ *  - 'dice'    : OID 2.23.133.5.4.9, non-critical, CBOR tag 60000 (SGX) / 60001 (TDX) / 0x1a7504
+ *                (SEV-SNP report, rats-tls) / 0x1a7570 (Nitro document, ratls) `[evidence, claims]`;
+ *                an SNP provider's certificate table goes into the DICE endorsements extension.
  *  - 'gramine' : the raw SGX quote under Gramine's legacy OID, with its upstream mis-encoding.
  *  - 'both'    : two quotes, legacy extension first then DICE, like Gramine's own certificates.
  */
@@ -11,14 +13,20 @@ import {
   CertificateError,
   ConfigError,
   DICE_TAG_INTEL_QUOTE,
+  DICE_TAG_NITRO,
+  DICE_TAG_SEV_SNP,
   DICE_TAG_TDX,
   type DiceTag,
   MAX_CERT_BYTES,
+  OID_DICE_ENDORSEMENTS,
   OID_DICE_TAGGED_EVIDENCE,
   OID_GRAMINE_QUOTE_MISENCODED,
   ProviderError,
   RatlsError,
+  bytesEqual,
   encodeDiceTaggedEvidence,
+  encodeSnpEndorsements,
+  parseNitroDocument,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { checkEchoedReportData } from '../providers/report-data.js';
@@ -123,10 +131,12 @@ function checkOptions(o: BuildRaTlsCertificateOptions): void {
 function diceTagFor(tee: TeeKind): DiceTag {
   if (tee === 'sgx') return DICE_TAG_INTEL_QUOTE;
   if (tee === 'tdx') return DICE_TAG_TDX;
+  if (tee === 'sev-snp') return DICE_TAG_SEV_SNP;
+  if (tee === 'nitro') return DICE_TAG_NITRO;
   throw new CertificateError(
     'ERR_CERT_FORMAT_UNSUPPORTED',
     'certificate',
-    `buildRaTlsCertificate: DICE tagged evidence is defined for SGX and TDX quotes, not ${tee}`,
+    `buildRaTlsCertificate: no DICE tag for ${String(tee)} evidence`,
   );
 }
 
@@ -140,6 +150,23 @@ function providerError(code: string, provider: QuoteProvider, message: string, c
     `${provider.name}: ${message}`,
     cause === undefined ? undefined : { cause },
   );
+}
+
+/** A Nitro document binds through user_data, which must be exactly the report data asked for. */
+function checkNitroUserData(doc: Uint8Array, reportData: Uint8Array, provider: QuoteProvider): void {
+  let userData: Uint8Array | null;
+  try {
+    userData = parseNitroDocument(doc).userData;
+  } catch (e) {
+    throw providerError('ERR_PROVIDER_UNEXPECTED_OUTPUT', provider, 'returned a malformed Nitro document', e);
+  }
+  if (!userData || !bytesEqual(userData, reportData)) {
+    throw providerError(
+      'ERR_PROVIDER_REPORT_DATA_MISMATCH',
+      provider,
+      'the Nitro document user_data is not the report data written',
+    );
+  }
 }
 
 /** Asks the provider, wrapping anything untyped, and checks the shape, size and report data. */
@@ -168,7 +195,8 @@ async function attest(provider: QuoteProvider, reportData: Uint8Array): Promise<
       `evidence of ${ev.evidence.length} bytes exceeds the ${MAX_EVIDENCE_BYTES}-byte limit`,
     );
   }
-  if (ev.tee === 'sgx' || ev.tee === 'tdx') checkEchoedReportData(ev.tee, ev.evidence, reportData, provider.name);
+  if (ev.tee === 'nitro') checkNitroUserData(ev.evidence, reportData, provider);
+  else checkEchoedReportData(ev.tee, ev.evidence, reportData, provider.name);
   return ev;
 }
 
@@ -225,6 +253,10 @@ export async function buildRaTlsCertificate(opts: BuildRaTlsCertificateOptions):
     const value = encodeDiceTaggedEvidence(diceTagFor(evidence.tee), evidence.evidence, claims);
     attestations.push({ format: 'dice', reportData, claims, evidence });
     extensions.push(new x509.Extension(OID_DICE_TAGGED_EVIDENCE, false, value));
+    // The SNP certificate table (VCEK, ASK, ARK) lets verifiers appraise without reaching AMD KDS.
+    if (evidence.tee === 'sev-snp' && evidence.aux) {
+      extensions.push(new x509.Extension(OID_DICE_ENDORSEMENTS, false, encodeSnpEndorsements(evidence.aux)));
+    }
   }
 
   const names = (opts.altNames ?? []).map((n) => ({

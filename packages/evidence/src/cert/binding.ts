@@ -7,6 +7,7 @@ import { bytesEqual, concatBytes, isAllZero, toHex } from '../bytes.js';
 import { BindingError, EvidenceParseError } from '../errors.js';
 import { parseNitroDocument } from '../nitro/parse.js';
 import { parseQuote } from '../quote/parse.js';
+import { parseSnpReport } from '../snp/parse.js';
 import { decodeDiceClaims } from './dice-claims.js';
 import type { EvidenceFormat, ExtractedEvidence } from './extract.js';
 import { spkiPem, spkiPemWithNul } from './pem.js';
@@ -86,14 +87,29 @@ function checkNonce(format: EvidenceFormat, carried: Uint8Array | undefined, opt
   }
 }
 
+/**
+ * The 64 bytes DICE evidence commits to: the quote's or SNP report's REPORT_DATA, or the Nitro
+ * document's `user_data` (ratls writes SHA-256(claims) ‖ 0^32 there too, as the NSM provider passes
+ * the report data through as user_data).
+ */
+function diceBoundData(ev: ExtractedEvidence): { data: Uint8Array; where: string } {
+  if (ev.tee === 'sev-snp') return { data: parseSnpReport(ev.evidence).reportData, where: 'SNP report REPORT_DATA' };
+  if (ev.tee === 'nitro') {
+    const doc = parseNitroDocument(ev.evidence);
+    if (!doc.userData) throw mismatch(ev.format, 'Nitro attestation document has no user_data');
+    return { data: doc.userData, where: 'Nitro document user_data' };
+  }
+  return { data: quoteReportData(ev), where: 'quote report_data' };
+}
+
 function checkDice(ev: ExtractedEvidence, spkiDer: Uint8Array, opts: BindingOptions): BindingOutcome {
   const claimsBytes = ev.claims ?? new Uint8Array(0);
-  const reportData = quoteReportData(ev);
+  const { data: reportData, where } = diceBoundData(ev);
   const want = padded(sha256(claimsBytes));
   if (!bytesEqual(reportData, want)) {
     throw mismatch(
       ev.format,
-      `quote report_data ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of the claims buffer ${toHex(want.subarray(0, 32))} followed by zeros`,
+      `${where} ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of the claims buffer ${toHex(want.subarray(0, 32))} followed by zeros`,
     );
   }
   const claims = decodeDiceClaims(claimsBytes);

@@ -1,18 +1,13 @@
 /**
  * DICE tagged evidence (extension 2.23.133.5.4.9): CBOR `tag([evidence, claims-buffer])`, tag
  * 60000 for an Intel quote (SGX or TDX, the quote header says which), 60001 for TDX (CCC "SGX / TDX
- * Evidence Data Formats"). Definite lengths only; nothing may follow the array.
+ * Evidence Data Formats"), 0x1a7504 for an SEV-SNP report (rats-tls), 0x1a7570 for a Nitro
+ * document (ratls). Definite lengths only; nothing may follow the array.
  */
 import { concatBytes } from '../bytes.js';
 import { EvidenceParseError, RatlsError } from '../errors.js';
 import { encodeBstr, encodeHead, MT_ARRAY, MT_TAG, readBstr, readHead } from './cbor-lite.js';
-import {
-  DICE_TAG_INTEL_QUOTE,
-  DICE_TAG_TDX,
-  type DiceTag,
-  MAX_CLAIMS_BYTES,
-  MAX_EVIDENCE_EXTENSION_BYTES,
-} from './oids.js';
+import { type DiceTag, isDiceTag, MAX_CLAIMS_BYTES, MAX_EVIDENCE_EXTENSION_BYTES } from './oids.js';
 
 export interface DiceTaggedEvidence {
   tag: DiceTag;
@@ -34,11 +29,11 @@ function invalid(msg: string, cause?: unknown): EvidenceParseError {
  * @example encodeDiceTaggedEvidence(60000, quote, encodeDiceClaims({ pubkeyHash: { alg: 1, hash } }))
  */
 export function encodeDiceTaggedEvidence(tag: DiceTag, evidence: Uint8Array, claims: Uint8Array): Uint8Array {
-  if (tag !== DICE_TAG_INTEL_QUOTE && tag !== DICE_TAG_TDX) {
+  if (!isDiceTag(tag)) {
     throw new EvidenceParseError(
       'ERR_EVIDENCE_EXTENSION_INVALID',
       'encode',
-      `DICE tag ${String(tag)} is not 60000 or 60001`,
+      `DICE tag ${String(tag)} is not 60000, 60001, 0x1a7504 (SEV-SNP) or 0x1a7570 (Nitro)`,
     );
   }
   const out = concatBytes(encodeHead(MT_TAG, tag), encodeHead(MT_ARRAY, 2), encodeBstr(evidence), encodeBstr(claims));
@@ -69,8 +64,7 @@ export function decodeDiceTaggedEvidence(bytes: Uint8Array): DiceTaggedEvidence 
     const what = 'DICE tagged evidence';
     const t = readHead(bytes, 0, what);
     if (t.major !== MT_TAG) throw invalid('not a CBOR tag');
-    if (t.arg !== DICE_TAG_INTEL_QUOTE && t.arg !== DICE_TAG_TDX)
-      throw invalid(`unsupported CBOR tag ${t.arg} (expected 60000 or 60001)`);
+    if (!isDiceTag(t.arg)) throw invalid(`unsupported CBOR tag ${t.arg} (expected 60000, 60001, 0x1a7504 or 0x1a7570)`);
     const arr = readHead(bytes, t.next, what);
     if (arr.major !== MT_ARRAY || arr.arg !== 2)
       throw invalid('tag content is not a 2-element array [evidence, claims]');

@@ -6,10 +6,13 @@
  */
 import { CertificateError, EvidenceParseError, RatlsError } from '../errors.js';
 import { TEE_TYPE_SGX, TEE_TYPE_TDX } from '../quote/types.js';
+import { SNP_REPORT_SIZE } from '../snp/layout.js';
 import { childrenOf, expect, oidText, type Tlv } from './der-lite.js';
 import { decodeDiceTaggedEvidence } from './dice-tagged.js';
 import { parseOeEvidence, parseOeReport } from './oe-header.js';
 import {
+  DICE_TAG_NITRO,
+  DICE_TAG_SEV_SNP,
   DICE_TAG_TDX,
   type DiceTag,
   MAX_CERT_BYTES,
@@ -36,10 +39,10 @@ export type EvidenceFormat =
 
 export interface ExtractedEvidence {
   format: EvidenceFormat;
-  tee: 'sgx' | 'tdx' | 'nitro';
+  tee: 'sgx' | 'tdx' | 'sev-snp' | 'nitro';
   /** Extension OID as parsed (the Gramine quirk shows as 0.6.9.…), or null for the SAN format. */
   oid: string | null;
-  /** The quote (SGX/TDX) or COSE_Sign1 document (Nitro). */
+  /** The quote (SGX/TDX), attestation report (SEV-SNP) or COSE_Sign1 document (Nitro). */
   evidence: Uint8Array;
   /** DICE claims buffer, or the Open Enclave custom-claims buffer. */
   claims?: Uint8Array;
@@ -88,6 +91,23 @@ function fromExtension(oid: string, value: Uint8Array): ExtractedEvidence | null
   switch (oid) {
     case OID_DICE_TAGGED_EVIDENCE: {
       const d = decodeDiceTaggedEvidence(value);
+      const base = {
+        format: 'tcg-dice' as const,
+        oid,
+        evidence: d.evidence,
+        claims: d.claims,
+        diceTag: d.tag,
+        raw: value,
+      };
+      if (d.tag === DICE_TAG_SEV_SNP) {
+        if (d.evidence.length !== SNP_REPORT_SIZE)
+          throw invalid(oid, `SEV-SNP report of ${d.evidence.length} bytes (expected ${SNP_REPORT_SIZE})`);
+        return { ...base, tee: 'sev-snp' };
+      }
+      if (d.tag === DICE_TAG_NITRO) {
+        if (!looksLikeCose(d.evidence)) throw invalid(oid, 'Nitro evidence is not a COSE_Sign1 array');
+        return { ...base, tee: 'nitro' };
+      }
       const tee = quoteTee(d.evidence, oid);
       if (d.tag === DICE_TAG_TDX && tee !== 'tdx') throw invalid(oid, 'CBOR tag 60001 (TDX) wraps a non-TDX quote');
       return { format: 'tcg-dice', tee, oid, evidence: d.evidence, claims: d.claims, diceTag: d.tag, raw: value };
@@ -119,6 +139,11 @@ function fromExtension(oid: string, value: Uint8Array): ExtractedEvidence | null
 
 const HEX_LABEL = /^[0-9a-fA-F]+$/;
 
+/** A CBOR array of 4 (0x84), optionally under tag 18 (COSE_Sign1, RFC 9052 §4.2). */
+function looksLikeCose(doc: Uint8Array): boolean {
+  return doc[0] === 0x84 || (doc[0] === 0xd2 && doc[1] === 0x84);
+}
+
 /**
  * Evervault-style Nitro: a dNSName whose first label is the hex of a COSE_Sign1 document. A label
  * counts when it is long, hex, and decodes to a CBOR array of 4 (0x84) optionally under tag 18.
@@ -145,8 +170,7 @@ function fromSan(value: Uint8Array): ExtractedEvidence[] {
       throw tooLarge('subjectAltName hex label', label.length, MAX_NITRO_SAN_LABEL_CHARS);
     if (label.length % 2 !== 0 || !HEX_LABEL.test(label)) continue;
     const doc = new Uint8Array(Buffer.from(label, 'hex'));
-    const isCose = doc[0] === 0x84 || (doc[0] === 0xd2 && doc[1] === 0x84);
-    if (!isCose) continue;
+    if (!looksLikeCose(doc)) continue;
     out.push({ format: 'nitro-san', tee: 'nitro', oid: null, evidence: doc, raw: new TextEncoder().encode(label) });
   }
   return out;

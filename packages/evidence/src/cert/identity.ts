@@ -8,6 +8,7 @@ import { bytesEqual, toHex } from '../bytes.js';
 import { BindingError } from '../errors.js';
 import { parseNitroDocument } from '../nitro/parse.js';
 import { parseQuote } from '../quote/parse.js';
+import { parseSnpReport } from '../snp/parse.js';
 import type { ExtractedEvidence } from './extract.js';
 
 /** Identity fields by name, hex; equal identities have equal maps. */
@@ -17,6 +18,17 @@ export function evidenceIdentity(ev: ExtractedEvidence): Record<string, string> 
     const id: Record<string, string> = { tee: 'nitro' };
     for (const [i, v] of doc.pcrs) id[`pcr${i}`] = toHex(v);
     return id;
+  }
+  if (ev.tee === 'sev-snp') {
+    const r = parseSnpReport(ev.evidence);
+    return {
+      tee: 'sev-snp',
+      measurement: toHex(r.measurement),
+      hostData: toHex(r.hostData),
+      idKeyDigest: toHex(r.idKeyDigest),
+      authorKeyDigest: toHex(r.authorKeyDigest),
+      policy: r.policy.raw.toString(16),
+    };
   }
   const q = parseQuote(ev.evidence);
   if (q.body.kind === 'sgx') {

@@ -30,3 +30,4 @@ export {
 export { checkEvidenceAgree, evidenceIdentity } from './identity.js';
 export { checkCertificateBinding } from './check-certificate.js';
 export { type DiceEndorsements, decodeDiceEndorsements, encodeDiceEndorsements } from './dice-endorsements.js';
+export { decodeSnpEndorsements, diceEndorsementsTag, encodeSnpEndorsements } from './snp-endorsements.js';

@@ -42,7 +42,26 @@ export const RECOGNISED_NON_EVIDENCE_OIDS: readonly string[] = [
 /** CBOR tags for DICE tagged evidence (CCC SGX/TDX evidence formats). */
 export const DICE_TAG_INTEL_QUOTE = 60000;
 export const DICE_TAG_TDX = 60001;
-export type DiceTag = typeof DICE_TAG_INTEL_QUOTE | typeof DICE_TAG_TDX;
+/**
+ * AMD SEV-SNP attestation report (the raw 1184-byte ATTESTATION_REPORT): rats-tls / librats
+ * `OCBR_TAG_EVIDENCE_SEV_SNP` 0x1a7504 (inclavare-containers rats-tls `src/include/internal/dice.h`).
+ */
+export const DICE_TAG_SEV_SNP = 0x1a7504;
+/**
+ * AWS Nitro Enclaves attestation document (COSE_Sign1). No published RA-TLS implementation defines
+ * one; ratls chose 0x1a7570 next to the rats-tls range (0x1a75xx). Provisional: see docs/formats.md.
+ */
+export const DICE_TAG_NITRO = 0x1a7570;
+export type DiceTag =
+  | typeof DICE_TAG_INTEL_QUOTE
+  | typeof DICE_TAG_TDX
+  | typeof DICE_TAG_SEV_SNP
+  | typeof DICE_TAG_NITRO;
+/** Every tag the reader accepts. */
+export const DICE_TAGS: readonly DiceTag[] = [DICE_TAG_INTEL_QUOTE, DICE_TAG_TDX, DICE_TAG_SEV_SNP, DICE_TAG_NITRO];
+export function isDiceTag(n: number): n is DiceTag {
+  return (DICE_TAGS as readonly number[]).includes(n);
+}
 
 /** Certificates larger than this are refused before parsing (a quote + PCK chain is ~6 KiB). */
 export const MAX_CERT_BYTES = 256 * 1024;

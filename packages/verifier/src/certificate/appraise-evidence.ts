@@ -1,13 +1,16 @@
 /**
  * Appraisal of each distinct piece of evidence a certificate carries, by TEE: DCAP quotes with
  * `verifyQuote` (given collateral), a caller's quote verifier, or `createQuoteVerifier` over a
- * collateral source; Nitro documents with `verifyNitroDocument`.
+ * collateral source; SEV-SNP reports with `verifySnpReport`; Nitro documents with
+ * `verifyNitroDocument`.
  */
 import { ConfigError, type ExtractedEvidence } from '@ratls/evidence';
 import type { CollateralSource, DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
 import { createQuoteVerifier, type QuoteVerifier } from '../dcap/quote-verifier.js';
 import { verifyQuote } from '../dcap/verify-quote.js';
 import { verifyNitroDocument } from '../nitro/verify.js';
+import type { SnpCollateralSource } from '../snp/collateral.js';
+import { type VerifySnpOptions, verifySnpReport } from '../snp/verify.js';
 import type { AttestationResult, DcapResult } from '../result.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
 
@@ -25,10 +28,30 @@ export interface EvidenceAppraisalOptions {
   nitroTrustAnchors?: (string | Uint8Array | TrustAnchor)[];
   expectedNonce?: Uint8Array;
   /**
+   * SEV-SNP appraisal. The VCEK and chain come from here first, then from the SNP certificate table
+   * the certificate carries in its DICE endorsements extension, then from `kds`, then (chain only)
+   * the built-in AMD chain for `product`. The ARK must be one of `trustAnchors` (default: the
+   * built-in AMD ARKs), wherever the certificates came from.
+   */
+  snp?: SnpAppraisalOptions;
+  /**
    * Use the certificate's DICE endorsements (2.23.133.5.4.2) as collateral when no `collateral`,
    * `collateralSource` or `quoteVerifier` is given. Off by default.
    */
   useCertificateEndorsements?: boolean;
+}
+
+export interface SnpAppraisalOptions {
+  /** VCEK or VLEK, DER or PEM. */
+  vcek?: Uint8Array | string;
+  /** KDS `cert_chain` PEM: ASK (or ASVK) then ARK. */
+  chain?: string;
+  kds?: SnpCollateralSource;
+  product?: VerifySnpOptions['product'];
+  /** Accepted ARKs (PEM, DER or TrustAnchor); default the built-in AMD ARKs. */
+  trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  /** AMD CRL (DER), see `verifySnpReport`. */
+  crl?: Uint8Array;
 }
 
 /**
@@ -57,12 +80,29 @@ export async function appraiseEvidence(
   ev: ExtractedEvidence,
   o: EvidenceAppraisalOptions,
   endorsements?: DcapCollateral,
+  snpCertTable?: Uint8Array,
 ): Promise<AttestationResult> {
   if (ev.tee === 'nitro') {
+    // DICE-wrapped documents carry the nonce in the claims (checked by the binding step); only the
+    // Evervault SAN form puts it in the document itself.
+    const nonce = ev.format === 'nitro-san' ? o.expectedNonce : undefined;
     return verifyNitroDocument(ev.evidence, {
       at: o.at,
       ...(o.nitroTrustAnchors ? { trustAnchors: o.nitroTrustAnchors } : {}),
-      ...(o.expectedNonce ? { expectedNonce: o.expectedNonce } : {}),
+      ...(nonce ? { expectedNonce: nonce } : {}),
+    });
+  }
+  if (ev.tee === 'sev-snp') {
+    const s = o.snp ?? {};
+    return verifySnpReport(ev.evidence, {
+      at: o.at,
+      ...(s.vcek !== undefined ? { vcek: s.vcek } : {}),
+      ...(s.chain !== undefined ? { chain: s.chain } : {}),
+      ...(s.kds ? { kds: s.kds } : {}),
+      ...(s.product ? { product: s.product } : {}),
+      ...(s.trustAnchors ? { trustAnchors: s.trustAnchors } : {}),
+      ...(s.crl ? { crl: s.crl } : {}),
+      ...(snpCertTable ? { aux: snpCertTable } : {}),
     });
   }
   if (o.quoteVerifier) return o.quoteVerifier.verify(ev.evidence, { at: o.at });

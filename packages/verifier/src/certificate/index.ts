@@ -1,4 +1,4 @@
-export type { EvidenceAppraisalOptions, QuoteVerifierLike } from './appraise-evidence.js';
+export type { EvidenceAppraisalOptions, QuoteVerifierLike, SnpAppraisalOptions } from './appraise-evidence.js';
 export { certificateDer, pemCertificates } from './input.js';
 export {
   type CertificateVerification,

@@ -10,7 +10,10 @@ import {
   bytesEqual,
   CertificateError,
   checkCertificateBinding,
+  DICE_TAG_SEV_SNP,
   decodeDiceEndorsements,
+  decodeSnpEndorsements,
+  diceEndorsementsTag,
   type ExtractedEvidence,
   parseRatlsCertificate,
   RatlsError,
@@ -153,13 +156,17 @@ async function run(cert: Uint8Array | string, opts: VerifyCertificateOptions): P
     );
   }
   const outcomes = checkCertificateBinding(ratls, opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {});
+  // SNP endorsements are certificates that still have to chain to a configured ARK, so they are
+  // always used; Intel endorsements (TCB info freshness) only when asked for.
+  const snpEndorsed = ratls.endorsements && diceEndorsementsTag(ratls.endorsements) === DICE_TAG_SEV_SNP;
+  const snpCertTable = snpEndorsed && ratls.endorsements ? decodeSnpEndorsements(ratls.endorsements) : undefined;
   const endorsements =
-    opts.useCertificateEndorsements && ratls.endorsements
+    opts.useCertificateEndorsements && ratls.endorsements && !snpEndorsed
       ? collateralFromEndorsements(decodeDiceEndorsements(ratls.endorsements))
       : undefined;
   const results: AttestationResult[] = [];
   for (const ev of distinct(ratls.evidence)) {
-    const r = await appraiseEvidence(ev, opts, endorsements);
+    const r = await appraiseEvidence(ev, opts, endorsements, snpCertTable);
     // A caller's quote verifier is trusted only for results it got from a ratls appraiser, about
     // this very evidence, whose report data is the one the binding check saw.
     if (!isVerifiedResult(r)) {

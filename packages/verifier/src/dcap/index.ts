@@ -13,4 +13,4 @@ export * from './tcb-info.js';
 export * from './tcb-level.js';
 export * from './tdx-module.js';
 export * from './verify-collateral.js';
-export * from './verify-quote.js';
+export { toDcapCollateral, type VerifyQuoteOptions, verifyQuote, verifyQuoteSync } from './verify-quote.js';

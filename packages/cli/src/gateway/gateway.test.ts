@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -483,5 +484,115 @@ listeners:
     await new Promise<void>((r) => first.once('close', () => r()));
     assert.ok(await metric(/ratls_limit_hits_total\{listener="echo",limit="idle_timeout"\} 1/));
     assert.ok(await metric(/ratls_active_connections\{listener="echo"\} 0/));
+  });
+});
+
+describe('gateway certificate hot reload (file watch) and graceful drain', {
+  skip: !HAVE_VECTORS ? 'needs a collateral vector' : haveBinary('curl') ? false : 'curl not installed',
+}, () => {
+  let dir: string;
+  let gw: Gateway;
+  let slow: http.Server;
+  const events: AuditEvent[] = [];
+  let good: { cert: string; key: string };
+
+  before(async () => {
+    dir = tempDir();
+    opensslCert(dir, 'server', 'first');
+    good = opensslCert(dir, 'good');
+    slow = http.createServer((_req, res) => {
+      setTimeout(() => res.end('slow-done'), 600);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const collateral = vectorPath(COLLATERAL);
+    const now = collateralFacts(collateralFromJson(readFileSync(collateral, 'utf8'))).nextUpdate - 86_400_000;
+    writeFile(dir, 'policy.yaml', policyText([GOOD]));
+    writeFile(
+      dir,
+      'gateway.yaml',
+      `version: 1
+trust: { collateral: ${collateral} }
+policy: ./policy.yaml
+limits: { drainTimeoutMs: 5000 }
+listeners:
+  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${(slow.address() as net.AddressInfo).port}" } }
+`,
+    );
+    gw = await startGateway(join(dir, 'gateway.yaml'), {
+      clock: () => now,
+      auditSink: { callback: (e) => events.push(e) },
+      dangerousVerify: fakeVerify,
+      watch: { debounceMs: 50 },
+      log: () => undefined,
+    });
+  });
+
+  after(async () => {
+    await gw?.close();
+    slow?.closeAllConnections();
+    await new Promise<void>((r) => (slow ? slow.close(() => r()) : r()));
+  });
+
+  const serverCn = async (port: number) => {
+    const s = tls.connect({
+      host: '127.0.0.1',
+      port,
+      cert: readFileSync(good.cert),
+      key: readFileSync(good.key),
+      rejectUnauthorized: false,
+    });
+    await new Promise<void>((r, j) => {
+      s.once('secureConnect', () => r());
+      s.once('error', j);
+    });
+    const cn = s.getPeerX509Certificate()?.subject;
+    s.destroy();
+    return cn;
+  };
+
+  it('serves a replaced certificate to new handshakes without SIGHUP', async () => {
+    const port = gw.addresses().web?.port as number;
+    assert.match((await serverCn(port)) ?? '', /CN=first/);
+    opensslCert(dir, 'server', 'second');
+    let cn: string | undefined;
+    for (let i = 0; i < 60; i++) {
+      cn = await serverCn(port);
+      if (cn?.includes('CN=second')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(cn ?? '', /CN=second/);
+    assert.ok(events.some((e) => e.event.action === 'policy-reload' && e.event.outcome === 'success'));
+  });
+
+  it('close() lets an in-flight request finish, then refuses new connections', async () => {
+    const port = gw.addresses().web?.port as number;
+    const inflight = run('curl', [
+      '-sS',
+      '-k',
+      '--max-time',
+      '10',
+      '--cert',
+      good.cert,
+      '--key',
+      good.key,
+      `https://127.0.0.1:${port}/slow`,
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    const closing = gw.close();
+    const r = await inflight;
+    assert.equal(r.stdout, 'slow-done', r.stderr);
+    await closing;
+    const after = await run('curl', [
+      '-sS',
+      '-k',
+      '--max-time',
+      '5',
+      '--cert',
+      good.cert,
+      '--key',
+      good.key,
+      `https://127.0.0.1:${port}/`,
+    ]);
+    assert.notEqual(after.code, 0);
   });
 });

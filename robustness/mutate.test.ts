@@ -29,6 +29,7 @@ test('mutation corpus slice: every mutant refused with a typed error', {
     'qe-report-signature',
     'qe-auth-data',
     'pck-chain',
+    'pck-pem-framing',
     'tcb-info',
     'qe-identity',
     'pck-crl',

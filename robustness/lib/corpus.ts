@@ -192,6 +192,14 @@ export function planMutants(s: Subjects, o: PlanOptions): Mutant[] {
       if (g.name === 'pck-chain') {
         const [[start, end]] = g.ranges as [[number, number]];
         const text = Buffer.from(q.quote.subarray(start, end)).toString('latin1');
+        for (const i of samplePositions(pemDerSize(text), o.perRegion, rnd)) {
+          out.push({
+            subject: q.name,
+            region: g.name,
+            expect: 'refuse',
+            op: { kind: 'quote-pem', q: qi, derPos: i, mask: 1 + Math.floor(rnd() * 255) },
+          });
+        }
         const framing = pemFraming(text);
         const ders = pemDers(text);
         const rf = rndFor(q.name, 'pck-pem-framing');

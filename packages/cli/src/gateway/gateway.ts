@@ -238,7 +238,14 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     listenerAppraiser({
       verification: s.verification,
       // Read on every decision: a policy reload applies to the very next handshake.
-      policy: () => state.policies.get(l.policy) as Policy,
+      // By name, not the captured config: a reload may point the listener at another policy file.
+      policy: () => {
+        const path = state.config.listeners.find((x) => x.name === l.name)?.policy ?? l.policy;
+        const p = state.policies.get(path);
+        if (!p)
+          throw new ConfigError('ERR_GATEWAY_POLICY', 'policy', `listener ${l.name}: no policy loaded for ${path}`);
+        return p;
+      },
       audit,
       listener: l.name,
       maxCertificateBytes: limits.maxCertificateBytes,

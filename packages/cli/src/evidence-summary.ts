@@ -1,6 +1,7 @@
 /** Human- and JSON-friendly summaries of parsed (not verified) evidence, for `inspect`. */
+
+import { createHash } from 'node:crypto';
 import {
-  type Quote,
   checkBinding,
   isSgxDebug,
   isTdDebug,
@@ -8,11 +9,11 @@ import {
   parseQuote,
   parseRatlsCertificate,
   parseSnpReport,
+  type Quote,
   RatlsError,
   toHex,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
-import { createHash } from 'node:crypto';
 
 export type Summary = Record<string, unknown>;
 

@@ -8,8 +8,8 @@ import { registerPolicy } from './commands/policy.js';
 import { registerSim } from './commands/sim.js';
 import { registerVerifyCert } from './commands/verify-cert.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
-import { registerGatewayCommand } from './gateway/index.js';
 import type { CommandContext } from './context.js';
+import { registerGatewayCommand } from './gateway/index.js';
 import { EXIT_USAGE, UsageError } from './io.js';
 
 export const VERSION = '0.1.0';

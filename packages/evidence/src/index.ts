@@ -1,9 +1,10 @@
 /** @ratls/evidence: pure parsing and encoding of attestation evidence. No I/O. */
-export * from './errors.js';
+
 export * from './bytes.js';
-export * from './node-x509.js';
-export * from './quote/types.js';
-export * from './quote/index.js';
 export * from './cert/index.js';
-export * from './snp/index.js';
+export * from './errors.js';
 export * from './nitro/index.js';
+export * from './node-x509.js';
+export * from './quote/index.js';
+export * from './quote/types.js';
+export * from './snp/index.js';

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromHex, toHex, RatlsError } from '@ratls/evidence';
+import { test } from 'node:test';
+import { fromHex, RatlsError, toHex } from '@ratls/evidence';
 import { HAVE_VECTORS } from '../../../test-support/vectors.js';
 
 test('workspace packages resolve to sources', () => {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ProviderError } from '@ratls/evidence';
-import { SKIP_NO_VECTORS, readVector } from '../../../../test-support/vectors.js';
+import { readVector, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { ConfigfsTsmProvider, MAX_OUTBLOB_BYTES, tsmReportDir } from './configfs-tsm.js';
-import { type ProviderFs, nodeProviderFs } from './fs.js';
+import { nodeProviderFs, type ProviderFs } from './fs.js';
 
 const TDX_REPORT_DATA_AT = 568;
 const SNP_REPORT_DATA_AT = 0x50;

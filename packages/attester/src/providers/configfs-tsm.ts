@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ProviderError, RatlsError } from '@ratls/evidence';
-import { type ProviderFs, nodeProviderFs } from './fs.js';
+import { nodeProviderFs, type ProviderFs } from './fs.js';
 import { checkReportData, ioReason, readBounded, readText, writeOnce } from './io.js';
 import { checkEchoedReportData } from './report-data.js';
 import type { Evidence, QuoteProvider, TeeKind } from './types.js';

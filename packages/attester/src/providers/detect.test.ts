@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { ProviderError } from '@ratls/evidence';
 import { ConfigfsTsmProvider, tsmReportDir } from './configfs-tsm.js';
 import { detectQuoteProvider } from './detect.js';
-import { type ProviderFs, nodeProviderFs } from './fs.js';
+import { nodeProviderFs, type ProviderFs } from './fs.js';
 import { GramineQuoteProvider } from './gramine.js';
 
 const roots: string[] = [];

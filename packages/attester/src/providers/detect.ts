@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { ProviderError } from '@ratls/evidence';
-import { ConfigfsTsmProvider, type ConfigfsTsmOptions, tsmReportDir } from './configfs-tsm.js';
-import { type ProviderFs, nodeProviderFs } from './fs.js';
+import { type ConfigfsTsmOptions, ConfigfsTsmProvider, tsmReportDir } from './configfs-tsm.js';
+import { nodeProviderFs, type ProviderFs } from './fs.js';
 import { GramineQuoteProvider } from './gramine.js';
 import type { QuoteProvider } from './types.js';
 

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { ProviderError } from '@ratls/evidence';
-import { type ProviderFs, nodeProviderFs } from './fs.js';
+import { nodeProviderFs, type ProviderFs } from './fs.js';
 import { checkReportData, readBounded, readText, writeOnce } from './io.js';
 import { checkEchoedReportData } from './report-data.js';
 import { serialized } from './serialize.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import fc from 'fast-check';
 import { ProviderError } from '@ratls/evidence';
+import fc from 'fast-check';
 import { checkEchoedReportData, reportDataOffset } from './report-data.js';
 
 function quoteHeader(version: number, teeType: number, len: number): Uint8Array {

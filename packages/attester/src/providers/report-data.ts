@@ -6,7 +6,7 @@
  *    +520. Quote v5 inserts a 6-byte body descriptor (type u16, size u32) after the header.
  *  - SEV-SNP ATTESTATION_REPORT: REPORT_DATA at 0x50 (SNP Firmware ABI, Table 22).
  */
-import { ProviderError, bytesEqual, toHex } from '@ratls/evidence';
+import { bytesEqual, ProviderError, toHex } from '@ratls/evidence';
 import type { TeeKind } from './types.js';
 
 const HEADER = 48;

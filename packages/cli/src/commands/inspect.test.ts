@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SKIP_NO_VECTORS, readVectorJson, vectorPath } from '../../../../test-support/vectors.js';
+import { readVectorJson, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
 import { runCli } from '../test/run-cli.js';
 
 type Json = Record<string, unknown>;

@@ -1,8 +1,9 @@
 /** `ratls inspect <file> [--json]`: what a certificate, quote, SNP report or Nitro document contains. */
+
+import { parseQuote, parseQuoteText, RatlsError } from '@ratls/evidence';
 import type { Command } from 'commander';
-import { RatlsError, parseQuote, parseQuoteText } from '@ratls/evidence';
-import { type CommandContext } from '../context.js';
-import { certificateSummary, nitroSummary, quoteSummary, snpSummary, type Summary } from '../evidence-summary.js';
+import type { CommandContext } from '../context.js';
+import { certificateSummary, nitroSummary, quoteSummary, type Summary, snpSummary } from '../evidence-summary.js';
 import {
   EXIT_OK,
   EXIT_REFUSED,

@@ -2,11 +2,12 @@
  * `ratls policy check <policy>` and
  * `ratls policy test <policy> <cert> (--collateral | --pccs) [--at] [--trust-anchor]… [--json]`.
  */
-import type { Command } from 'commander';
+
 import { RatlsError } from '@ratls/evidence';
 import { decisionSummary, evaluatePolicy, loadPolicyFile, type Policy } from '@ratls/verifier';
+import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { EXIT_OK, EXIT_REFUSED, UsageError, errorJson } from '../io.js';
+import { EXIT_OK, EXIT_REFUSED, errorJson, UsageError } from '../io.js';
 import { type CertFlags, certOptions, verifyCertFromFlags } from './verify-cert.js';
 
 async function loadPolicyOrUsage(path: string): Promise<Policy> {

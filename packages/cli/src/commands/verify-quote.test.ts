@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SKIP_NO_VECTORS, dcapCases, readVector, vectorPath } from '../../../../test-support/vectors.js';
+import { dcapCases, readVector, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
 import { runCli, spawnCli } from '../test/run-cli.js';
 
 describe('ratls verify-quote', { skip: SKIP_NO_VECTORS }, () => {

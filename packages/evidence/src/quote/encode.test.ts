@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { concatBytes } from '../bytes.js';
 import { EvidenceParseError } from '../errors.js';
-import { encodeQuote, type EncodeQuoteInput } from './encode.js';
+import { type EncodeQuoteInput, encodeQuote } from './encode.js';
 import { parseQuote } from './parse.js';
 import { encodeSgxReportBody, isSgxDebug, parseSgxReportBody } from './sgx-report-body.js';
 import { encodeTdReportBody, isTdDebug } from './td-report-body.js';

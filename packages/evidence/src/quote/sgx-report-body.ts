@@ -3,8 +3,8 @@
  * Table "Enclave Report Body"). Also the layout of the QE report inside the signature data.
  */
 import { EvidenceParseError } from '../errors.js';
-import { plainBytes } from './reader.js';
 import { putBytes, putU16, putU32 } from './encode-util.js';
+import { plainBytes } from './reader.js';
 import type { SgxReportBody } from './types.js';
 
 export const SGX_REPORT_BODY_SIZE = 384;

@@ -7,6 +7,8 @@
  *   ‖ certification data type 6, whose payload is the QE report certification data:
  *   QE report (384) ‖ QE report signature (64) ‖ QE auth data (u16 ‖ bytes) ‖ certification data.
  */
+
+import { concatBytes } from '../bytes.js';
 import { EvidenceParseError } from '../errors.js';
 import {
   CERT_DATA_PCK_CHAIN,
@@ -16,7 +18,6 @@ import {
   pckChainText,
   readCertificationData,
 } from './certification-data.js';
-import { concatBytes } from '../bytes.js';
 import { encodeError, u16le } from './encode-util.js';
 import type { QuoteReader } from './reader.js';
 import { parseSgxReportBody, SGX_REPORT_BODY_SIZE } from './sgx-report-body.js';

@@ -4,8 +4,8 @@
  * TEE_TCB_SVN2 (16) and MR_SERVICETD (48) for 648 bytes.
  */
 import { EvidenceParseError } from '../errors.js';
-import { plainBytes } from './reader.js';
 import { encodeError, putBytes } from './encode-util.js';
+import { plainBytes } from './reader.js';
 import type { TdReportBody } from './types.js';
 
 export const TD10_REPORT_BODY_SIZE = 584;

@@ -4,8 +4,8 @@
  */
 import { once } from 'node:events';
 import { ConfigError } from '@ratls/evidence';
-import type { PolicyStore } from '../policy/store.js';
 import { type DestinationStream, pino } from 'pino';
+import type { PolicyStore } from '../policy/store.js';
 import {
   type AuditEvent,
   type AuditInput,

@@ -2,9 +2,9 @@
 export { decisionSummary, evaluatePolicy } from './evaluate.js';
 export { formatIssue, loadPolicyFile, MAX_POLICY_BYTES, PolicyValidationError, parsePolicy } from './parse.js';
 export {
-  PolicyStore,
   type PolicyReloadedEvent,
   type PolicyReloadFailedEvent,
+  PolicyStore,
   type PolicyStoreEvents,
   type ReloadOutcome,
 } from './store.js';

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
-import { createAuditLog } from '../audit/log.js';
 import type { AuditEvent } from '../audit/event.js';
+import { createAuditLog } from '../audit/log.js';
 import { verifyQuote } from '../dcap/verify-quote.js';
 import { evaluatePolicy } from './evaluate.js';
 import { parsePolicy } from './parse.js';

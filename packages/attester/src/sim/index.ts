@@ -14,3 +14,20 @@ export {
   type SimTcbLevel,
   type TcbStatus,
 } from './constants.js';
+export {
+  initSnpSimulation,
+  loadSnpSimulation,
+  SIM_SNP_TCB,
+  type SimSnpProduct,
+  type SimSnpState,
+  type SimSnpTcb,
+  SimulatedSnpProvider,
+  type SimulatedSnpOptions,
+} from './snp.js';
+export {
+  initNitroSimulation,
+  loadNitroSimulation,
+  type SimNitroState,
+  SimulatedNitroProvider,
+  type SimulatedNitroOptions,
+} from './nitro.js';

@@ -37,7 +37,11 @@ const { values } = parseArgs({
 const seconds = values.minutes ? Number(values.minutes) * 60 : Number(values.seconds ?? 60);
 const concurrency = Number(values.concurrency);
 const maxAttempts = Number(values.max);
-const HANDSHAKE_TIMEOUT_MS = 3000;
+/**
+ * Long enough that allowed clients queued behind 1,000 concurrent handshakes on 2 cores are not
+ * cut off; the slow impostors are closed at this bound.
+ */
+const HANDSHAKE_TIMEOUT_MS = 20_000;
 const GOOD = ['11', '12', '13'].map((b) => b.repeat(32));
 const BAD = '22'.repeat(32);
 
@@ -169,8 +173,8 @@ listeners:
       };
       const guard = setTimeout(() => {
         sock?.destroy();
-        finish(false, 'no outcome in 30 s');
-      }, 30_000);
+        finish(false, 'no outcome in 90 s');
+      }, 90_000);
       if (kind === 'slow') {
         // Half a ClientHello, then silence: the gateway must close it after its handshake timeout.
         const s = net.connect(port, '127.0.0.1', () => s.write(Buffer.from('16030100c8010000c40303', 'hex')));
@@ -246,14 +250,14 @@ listeners:
     `\n${total} connections in ${elapsed.toFixed(1)} s = ${(total / elapsed).toFixed(0)} conn/s; allowed handshake p50 ${pct(0.5).toFixed(1)} ms, p99 ${pct(0.99).toFixed(1)} ms`,
   );
   console.log(
-    `audit lines ${audit.length}, ratls-handshake events ${handshakes}, TLS attempts (excluding slow) ${completed}`,
+    `audit lines ${audit.length}, ratls-handshake events ${handshakes}, attempts ${total} (of which slow ${total - completed})`,
   );
   console.log(
     `gateway RSS baseline ${(baseline.rssKb / 1024).toFixed(0)} MiB, peak ${(peakRssKb / 1024).toFixed(0)} MiB, after ${(afterStats.rssKb / 1024).toFixed(0)} MiB; fds baseline ${baseline.fds}, after ${afterStats.fds}`,
   );
   for (const p of problems) console.log(`PROBLEM ${p}`);
   const wrong = Object.values(counts).reduce((s, c) => s + c.bad, 0);
-  const pass = wrong === 0 && handshakes === completed && afterStats.fds <= baseline.fds + 2;
+  const pass = wrong === 0 && handshakes === total && afterStats.fds <= baseline.fds + 2;
   console.log(pass ? 'PASS' : 'FAIL');
   process.exitCode = pass ? 0 : 1;
 } finally {

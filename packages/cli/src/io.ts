@@ -1,9 +1,10 @@
 /** Edge helpers for the CLI: reading files, parsing flags, loading trust and collateral, printing. */
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError, RatlsError, parseQuoteText } from '@ratls/evidence';
+import { ConfigError, RatlsError, SNP_REPORT_SIZE, nitroDocumentFromText, parseQuoteText } from '@ratls/evidence';
 import {
   type CollateralSource,
   FileCollateralSource,
+  KdsCollateralSource,
   PccsCollateralSource,
   type TrustAnchor,
   defaultTrustAnchors,
@@ -58,6 +59,90 @@ export function readQuoteFile(path: string): Uint8Array {
   } catch (e) {
     throw new UsageError('ERR_INPUT_UNREADABLE', `quote ${path}: text file that is not hex (${(e as Error).message})`);
   }
+}
+
+export type EvidenceKind = 'dcap' | 'sev-snp' | 'nitro';
+
+/** Which evidence bytes are: a COSE_Sign1 array (Nitro), a 1184-byte report v2-5 (SNP), else a DCAP quote. */
+export function evidenceKind(b: Uint8Array): EvidenceKind {
+  if (b[0] === 0x84 || (b[0] === 0xd2 && b[1] === 0x84)) return 'nitro';
+  if (b.length === SNP_REPORT_SIZE) {
+    const version = (b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24);
+    if (version >= 2 && version <= 5) return 'sev-snp';
+  }
+  return 'dcap';
+}
+
+/**
+ * Evidence of any kind: binary, or hex text (with or without 0x), or base64 text (Nitro documents
+ * are often published that way). The kind is detected from the decoded bytes.
+ */
+export function readEvidenceFile(path: string): { kind: EvidenceKind; bytes: Uint8Array } {
+  const raw = readInputFile(path, 'evidence');
+  if (!looksLikeText(raw)) return { kind: evidenceKind(raw), bytes: raw };
+  const text = Buffer.from(raw).toString('utf8');
+  const compact = text.replace(/\s+/g, '').replace(/^0x/i, '');
+  if (/^[0-9a-fA-F]+$/.test(compact) && compact.length % 2 === 0) {
+    const bytes = new Uint8Array(Buffer.from(compact, 'hex'));
+    return { kind: evidenceKind(bytes), bytes };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = nitroDocumentFromText(text);
+  } catch (e) {
+    throw new UsageError(
+      'ERR_INPUT_UNREADABLE',
+      `evidence ${path}: text that is neither hex nor base64 (${(e as Error).message})`,
+    );
+  }
+  // Only Nitro documents are published as base64; anything else decoded from it is not evidence.
+  if (evidenceKind(bytes) !== 'nitro') {
+    throw new UsageError('ERR_INPUT_UNREADABLE', `evidence ${path}: text that is not hex, nor a base64 Nitro document`);
+  }
+  return { kind: 'nitro', bytes };
+}
+
+/** Trust anchors from files, or undefined for "the built-in default" (SNP: AMD ARKs; Nitro: AWS root). */
+export function loadOptionalAnchors(
+  paths: string[] | undefined,
+  warn: (line: string) => void,
+): TrustAnchor[] | undefined {
+  return paths && paths.length > 0 ? loadTrustAnchors(paths, warn) : undefined;
+}
+
+export interface SnpFlags {
+  vcek?: string;
+  chain?: string;
+  kds?: string;
+  kdsCacheDir?: string;
+  product?: string;
+}
+
+const SNP_PRODUCT_NAMES = ['Milan', 'Genoa', 'Turin'] as const;
+
+/** SEV-SNP appraisal inputs from flags (VCEK/chain files, KDS URL, product line). */
+export function loadSnpFlags(f: SnpFlags): {
+  vcek?: Uint8Array | string;
+  chain?: string;
+  kds?: KdsCollateralSource;
+  product?: (typeof SNP_PRODUCT_NAMES)[number];
+} {
+  const out: ReturnType<typeof loadSnpFlags> = {};
+  if (f.vcek) {
+    const raw = readInputFile(f.vcek, 'VCEK');
+    out.vcek = looksLikeText(raw) ? Buffer.from(raw).toString('utf8') : raw;
+  }
+  if (f.chain) out.chain = Buffer.from(readInputFile(f.chain, 'SNP certificate chain')).toString('utf8');
+  if (f.kds) {
+    if (!/^https?:\/\//.test(f.kds)) throw new UsageError('ERR_USAGE', '--kds: expected an http(s) URL');
+    out.kds = new KdsCollateralSource(f.kds, f.kdsCacheDir ? { cacheDir: f.kdsCacheDir } : {});
+  }
+  if (f.product !== undefined) {
+    const p = SNP_PRODUCT_NAMES.find((n) => n.toLowerCase() === f.product?.toLowerCase());
+    if (!p) throw new UsageError('ERR_USAGE', `--product must be Milan, Genoa or Turin, got "${f.product}"`);
+    out.product = p;
+  }
+  return out;
 }
 
 /** `--at` in unix seconds; default now. */

@@ -5,7 +5,16 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildRaTlsCertificate, type CertificateFormat, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
-import { initSimulation, loadSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
+import {
+  initSimulation,
+  loadNitroSimulation,
+  loadSimulation,
+  loadSnpSimulation,
+  SimulatedNitroProvider,
+  SimulatedQuoteProvider,
+  SimulatedSnpProvider,
+} from '@ratls/attester/sim';
+import type { QuoteProvider } from '@ratls/attester';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
 import { EXIT_OK, UsageError, formatRows, parseAt } from '../io.js';
@@ -30,6 +39,9 @@ export interface SimCertFlags {
   san?: string[];
   keyType: string;
   at?: string;
+  measurement?: string;
+  hostData?: string;
+  pcr?: string[];
 }
 
 function int(v: string | undefined, what: string): number | undefined {
@@ -65,7 +77,14 @@ export function registerSim(program: Command, ctx: CommandContext): void {
     .description('issue an RA-TLS certificate and key from the simulated TEE')
     .argument('<dir>')
     .requiredOption('--out <prefix>', 'writes <prefix>.crt and <prefix>.key')
-    .option('--tee <sgx|tdx>', 'TEE', 'sgx')
+    .option(
+      '--tee <sgx|tdx|sev-snp|nitro>',
+      'TEE (sev-snp and nitro create <dir>/snp or <dir>/nitro on first use)',
+      'sgx',
+    )
+    .option('--measurement <hex>', 'SEV-SNP MEASUREMENT (48 bytes hex)')
+    .option('--host-data <hex>', 'SEV-SNP HOST_DATA (32 bytes hex)')
+    .option('--pcr <i=hex>', 'Nitro PCR value, e.g. 0=<96 hex chars> (repeatable)', collect, [])
     .option('--mrenclave <hex>', 'SGX MRENCLAVE (32 bytes hex)')
     .option('--mrsigner <hex>', 'SGX MRSIGNER (32 bytes hex)')
     .option('--isvprodid <n>', 'SGX ISVPRODID')
@@ -86,18 +105,62 @@ export function registerSim(program: Command, ctx: CommandContext): void {
     });
 }
 
+function pcrFlags(list: string[] | undefined): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const p of list ?? []) {
+    const m = /^(\d{1,2})=(?:0x)?([0-9a-fA-F]{96})$/.exec(p);
+    if (!m || Number(m[1]) > 15)
+      throw new UsageError('ERR_USAGE', `--pcr: expected <0..15>=<96 hex chars>, got "${p}"`);
+    out[Number(m[1])] = m[2] as string;
+  }
+  return out;
+}
+
+/** SEV-SNP and Nitro simulators: their own folders under `dir`, created on first use. */
+async function otherTeeProvider(dir: string, flags: SimCertFlags, atMs: number | undefined): Promise<QuoteProvider> {
+  if (flags.format !== 'dice') throw new UsageError('ERR_USAGE', `--tee ${flags.tee} supports --format dice only`);
+  const hex = (v: string | undefined, bytes: number, what: string): string | undefined => {
+    if (v !== undefined && !new RegExp(`^(0x)?[0-9a-fA-F]{${bytes * 2}}$`).test(v))
+      throw new UsageError('ERR_USAGE', `${what}: expected ${bytes} bytes of hex`);
+    return v?.replace(/^0x/, '');
+  };
+  if (flags.tee === 'sev-snp') {
+    const measurement = hex(flags.measurement, 48, '--measurement');
+    const hostData = hex(flags.hostData, 32, '--host-data');
+    return new SimulatedSnpProvider(await loadSnpSimulation(dir), {
+      ...(measurement ? { measurement } : {}),
+      ...(hostData ? { hostData } : {}),
+      debug: Boolean(flags.debug),
+    });
+  }
+  return SimulatedNitroProvider.create(await loadNitroSimulation(dir), {
+    pcrs: pcrFlags(flags.pcr),
+    debug: Boolean(flags.debug),
+    ...(atMs !== undefined ? { clock: () => atMs } : {}),
+  });
+}
+
 export async function simCert(dir: string, flags: SimCertFlags, ctx: CommandContext): Promise<number> {
-  if (flags.tee !== 'sgx' && flags.tee !== 'tdx') throw new UsageError('ERR_USAGE', '--tee must be sgx or tdx');
+  if (!['sgx', 'tdx', 'sev-snp', 'nitro'].includes(flags.tee))
+    throw new UsageError('ERR_USAGE', '--tee must be sgx, tdx, sev-snp or nitro');
   if (!['dice', 'gramine', 'both'].includes(flags.format)) {
     throw new UsageError('ERR_USAGE', '--format must be dice, gramine or both');
   }
   if (flags.keyType !== 'P-256' && flags.keyType !== 'P-384')
     throw new UsageError('ERR_USAGE', '--key-type must be P-256 or P-384');
+  const atMs = flags.at !== undefined ? parseAt(flags.at) * 1000 : undefined;
+  const provider =
+    flags.tee === 'sev-snp' || flags.tee === 'nitro'
+      ? await otherTeeProvider(dir, flags, atMs)
+      : await intelProvider(dir, flags);
+  return issue(provider, flags, atMs, ctx);
+}
+
+async function intelProvider(dir: string, flags: SimCertFlags): Promise<QuoteProvider> {
   const state = await loadSimulation(dir);
   const qv = int(flags.quoteVersion, '--quote-version');
   if (qv !== undefined && qv !== 4 && qv !== 5) throw new UsageError('ERR_USAGE', '--quote-version must be 4 or 5');
-  const provider = new SimulatedQuoteProvider(state, {
-    tee: flags.tee,
+  return new SimulatedQuoteProvider(state, {
     ...(flags.mrenclave ? { mrEnclave: flags.mrenclave } : {}),
     ...(flags.mrsigner ? { mrSigner: flags.mrsigner } : {}),
     ...(flags.isvprodid !== undefined ? { isvProdId: int(flags.isvprodid, '--isvprodid') } : {}),
@@ -105,11 +168,19 @@ export async function simCert(dir: string, flags: SimCertFlags, ctx: CommandCont
     ...(flags.mrtd ? { mrTd: flags.mrtd } : {}),
     ...(flags.rtmr && flags.rtmr.length ? { rtmr: flags.rtmr } : {}),
     ...(qv !== undefined ? { quoteVersion: qv as 4 | 5 } : {}),
+    tee: flags.tee as 'sgx' | 'tdx',
     debug: Boolean(flags.debug),
     tcb: flags.tcb,
   });
-  const keyPair = await generateKeyPair(flags.keyType);
-  const atMs = flags.at !== undefined ? parseAt(flags.at) * 1000 : undefined;
+}
+
+async function issue(
+  provider: QuoteProvider,
+  flags: SimCertFlags,
+  atMs: number | undefined,
+  ctx: CommandContext,
+): Promise<number> {
+  const keyPair = await generateKeyPair(flags.keyType as 'P-256' | 'P-384');
   const cert = await buildRaTlsCertificate({
     keyPair,
     provider,
@@ -125,7 +196,7 @@ export async function simCert(dir: string, flags: SimCertFlags, ctx: CommandCont
   chmodSync(`${flags.out}.key`, 0o600);
   ctx.err(`WARNING: ${SIM_WARNING}`);
   ctx.out(
-    `wrote ${flags.out}.crt and ${flags.out}.key (${flags.tee}, ${flags.format}, TCB ${flags.tcb}${flags.debug ? ', DEBUG' : ''})`,
+    `wrote ${flags.out}.crt and ${flags.out}.key (${flags.tee}, ${flags.format}${flags.tee === 'sgx' || flags.tee === 'tdx' ? `, TCB ${flags.tcb}` : ''}${flags.debug ? ', DEBUG' : ''})`,
   );
   return EXIT_OK;
 }

@@ -1,6 +1,16 @@
-/** `ratls verify-cert <cert> (--collateral <file> | --pccs <url>) [--at] [--trust-anchor <pem>]… [--json]` */
+/**
+ * `ratls verify-cert <cert> [--collateral <file> | --pccs <url>] [--snp-vcek <file>] [--snp-chain <file>]
+ * [--snp-ark <pem>]… [--kds <url>] [--product <p>] [--nitro-root <pem>]… [--at] [--trust-anchor <pem>]… [--json]`
+ * DCAP collateral is required only when the certificate carries an SGX or TDX quote.
+ */
 import type { Command } from 'commander';
-import { type CertificateVerification, verifyCertificate } from '@ratls/verifier';
+import { parseRatlsCertificate } from '@ratls/evidence';
+import {
+  type CertificateVerification,
+  certificateDer,
+  type SnpAppraisalOptions,
+  verifyCertificate,
+} from '@ratls/verifier';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
 import {
@@ -9,6 +19,8 @@ import {
   errorJson,
   formatRows,
   loadCollateralSource,
+  loadOptionalAnchors,
+  loadSnpFlags,
   loadTrustAnchors,
   parseAt,
   readInputFile,
@@ -17,6 +29,13 @@ import { type VerifyFlags, describeResult } from './verify-quote.js';
 
 export interface CertFlags extends VerifyFlags {
   ca?: string[];
+  snpVcek?: string;
+  snpChain?: string;
+  snpArk?: string[];
+  kds?: string;
+  kdsCacheDir?: string;
+  product?: string;
+  nitroRoot?: string[];
 }
 
 /** Adds the options every certificate-verifying command shares. */
@@ -38,7 +57,24 @@ export function certOptions(cmd: Command): Command {
       collect,
       [],
     )
+    .option('--snp-vcek <file>', 'SEV-SNP: VCEK or VLEK (default: from the certificate, then KDS)')
+    .option('--snp-chain <file>', 'SEV-SNP: KDS cert_chain PEM, ASK then ARK (default: from the certificate)')
+    .option('--snp-ark <pem>', 'SEV-SNP: ARK to trust instead of the built-in AMD ARKs (repeatable)', collect, [])
+    .option('--kds <url>', 'SEV-SNP: AMD KDS base URL for a missing VCEK or chain')
+    .option('--kds-cache-dir <dir>', 'SEV-SNP: on-disk cache for KDS certificates')
+    .option('--product <Milan|Genoa|Turin>', 'SEV-SNP: product line')
+    .option('--nitro-root <pem>', 'Nitro: root to trust instead of the AWS Nitro root G1 (repeatable)', collect, [])
     .option('--json', 'print one JSON object');
+}
+
+/** True when the certificate carries a DCAP quote (so collateral flags are required). */
+function needsDcapCollateral(cert: Uint8Array): boolean {
+  try {
+    return parseRatlsCertificate(certificateDer(cert)).evidence.some((e) => e.tee === 'sgx' || e.tee === 'tdx');
+  } catch {
+    // Unparseable: verifyCertificate reports why; collateral is not the problem.
+    return false;
+  }
 }
 
 export function registerVerifyCert(program: Command, ctx: CommandContext): void {
@@ -61,12 +97,25 @@ export async function verifyCertFromFlags(
   const at = parseAt(flags.at);
   const cert = readInputFile(file, 'certificate');
   const trustAnchors = loadTrustAnchors(flags.trustAnchor, ctx.err);
-  const collateralSource = loadCollateralSource(flags);
+  const hasCollateralFlags = (flags.collateral?.length ?? 0) > 0 || flags.pccs !== undefined;
+  const collateralSource = hasCollateralFlags || needsDcapCollateral(cert) ? loadCollateralSource(flags) : undefined;
   const certificateAuthorities = (flags.ca ?? []).map((p) => readInputFile(p, 'CA certificate'));
+  const snpInputs = loadSnpFlags({
+    ...(flags.snpVcek ? { vcek: flags.snpVcek } : {}),
+    ...(flags.snpChain ? { chain: flags.snpChain } : {}),
+    ...(flags.kds ? { kds: flags.kds } : {}),
+    ...(flags.kdsCacheDir ? { kdsCacheDir: flags.kdsCacheDir } : {}),
+    ...(flags.product ? { product: flags.product } : {}),
+  });
+  const snpArks = loadOptionalAnchors(flags.snpArk, ctx.err);
+  const snp: SnpAppraisalOptions = { ...snpInputs, ...(snpArks ? { trustAnchors: snpArks } : {}) };
+  const nitroRoots = loadOptionalAnchors(flags.nitroRoot, ctx.err);
   const verification = await verifyCertificate(cert, {
     at,
     trustAnchors,
-    collateralSource,
+    ...(collateralSource ? { collateralSource } : {}),
+    snp,
+    ...(nitroRoots ? { nitroTrustAnchors: nitroRoots } : {}),
     ...(certificateAuthorities.length ? { certificateAuthorities } : {}),
   });
   return { at, verification };

@@ -1,16 +1,25 @@
-/** `ratls verify-quote <quote-file> (--collateral <file> | --pccs <url>) [--at <unix-seconds>] [--json]` */
+/**
+ * `ratls verify-quote <evidence-file> [--at <unix-seconds>] [--json]` with, by kind (detected):
+ * DCAP quote `--collateral <file> | --pccs <url>`; SEV-SNP report `--vcek <file> --chain <file> |
+ * --kds <url>`, `--product`; Nitro document (binary, hex or base64) `--nitro-root <pem>`.
+ */
 import type { Command } from 'commander';
-import { type AttestationResult, createQuoteVerifier } from '@ratls/verifier';
+import { type AttestationResult, createQuoteVerifier, verifyNitroDocument, verifySnpReport } from '@ratls/verifier';
 import {
   EXIT_OK,
   EXIT_REFUSED,
   type CollateralFlags,
+  type EvidenceKind,
+  type SnpFlags,
+  UsageError,
   errorJson,
   formatRows,
   loadCollateralSource,
+  loadOptionalAnchors,
+  loadSnpFlags,
   loadTrustAnchors,
   parseAt,
-  readQuoteFile,
+  readEvidenceFile,
 } from '../io.js';
 import { type CommandContext, collect } from '../context.js';
 
@@ -20,11 +29,27 @@ export interface VerifyFlags extends CollateralFlags {
   trustAnchor?: string[];
 }
 
+export interface VerifyQuoteFlags extends VerifyFlags, SnpFlags {
+  kind?: string;
+  snpArk?: string[];
+  nitroRoot?: string[];
+}
+
 export function registerVerifyQuote(program: Command, ctx: CommandContext): void {
   program
     .command('verify-quote')
-    .description('verify a DCAP quote (SGX v3, TDX v4/v5) against collateral at a point in time')
-    .argument('<quote-file>', 'quote: binary, or hex text with or without 0x')
+    .description(
+      'verify a DCAP quote (SGX v3, TDX v4/v5), an SEV-SNP report or a Nitro attestation document at a point in time',
+    )
+    .argument('<quote-file>', 'evidence: binary, hex text with or without 0x, or base64 (Nitro)')
+    .option('--kind <dcap|sev-snp|nitro>', 'evidence kind (default: detected)')
+    .option('--vcek <file>', 'SEV-SNP: VCEK or VLEK certificate, DER or PEM')
+    .option('--chain <file>', 'SEV-SNP: KDS cert_chain PEM (ASK then ARK)')
+    .option('--kds <url>', 'SEV-SNP: AMD KDS base URL for a missing VCEK or chain')
+    .option('--kds-cache-dir <dir>', 'SEV-SNP: on-disk cache for KDS certificates')
+    .option('--product <Milan|Genoa|Turin>', 'SEV-SNP: product line')
+    .option('--snp-ark <pem>', 'SEV-SNP: ARK to trust instead of the built-in AMD ARKs (repeatable)', collect, [])
+    .option('--nitro-root <pem>', 'Nitro: root to trust instead of the AWS Nitro root G1 (repeatable)', collect, [])
     .option('--collateral <file>', 'QuoteCollateralV3 JSON (repeatable; picked by TEE and FMSPC)', collect, [])
     .option('--pccs <url>', 'Intel PCS/PCCS base URL')
     .option('--pccs-cache-dir <dir>', 'on-disk cache for PCCS collateral')
@@ -36,18 +61,45 @@ export function registerVerifyQuote(program: Command, ctx: CommandContext): void
       [],
     )
     .option('--json', 'print one JSON object')
-    .action(async (file: string, flags: VerifyFlags) => {
+    .action(async (file: string, flags: VerifyQuoteFlags) => {
       ctx.exitCode = await verifyQuoteCommand(file, flags, ctx);
     });
 }
 
-export async function verifyQuoteCommand(file: string, flags: VerifyFlags, ctx: CommandContext): Promise<number> {
-  const at = parseAt(flags.at);
-  const quote = readQuoteFile(file);
+const KINDS: readonly EvidenceKind[] = ['dcap', 'sev-snp', 'nitro'];
+
+/** Reads the inputs the evidence kind needs (usage errors exit 2) and returns the appraisal to run. */
+function appraiser(
+  kind: EvidenceKind,
+  evidence: Uint8Array,
+  flags: VerifyQuoteFlags,
+  at: number,
+  ctx: CommandContext,
+): () => Promise<AttestationResult> {
+  if (kind === 'sev-snp') {
+    const snp = loadSnpFlags(flags);
+    const anchors = loadOptionalAnchors(flags.snpArk, ctx.err);
+    return () => verifySnpReport(evidence, { at, ...snp, ...(anchors ? { trustAnchors: anchors } : {}) });
+  }
+  if (kind === 'nitro') {
+    const anchors = loadOptionalAnchors(flags.nitroRoot, ctx.err);
+    return () => verifyNitroDocument(evidence, { at, ...(anchors ? { trustAnchors: anchors } : {}) });
+  }
   const trustAnchors = loadTrustAnchors(flags.trustAnchor, ctx.err);
   const collateralSource = loadCollateralSource(flags);
+  return () => createQuoteVerifier({ collateralSource, trustAnchors }).verify(evidence, { at });
+}
+
+export async function verifyQuoteCommand(file: string, flags: VerifyQuoteFlags, ctx: CommandContext): Promise<number> {
+  const at = parseAt(flags.at);
+  if (flags.kind !== undefined && !KINDS.includes(flags.kind as EvidenceKind)) {
+    throw new UsageError('ERR_USAGE', `--kind must be dcap, sev-snp or nitro, got "${flags.kind}"`);
+  }
+  const read = readEvidenceFile(file);
+  const kind = (flags.kind as EvidenceKind | undefined) ?? read.kind;
+  const run = appraiser(kind, read.bytes, flags, at, ctx);
   try {
-    const result = await createQuoteVerifier({ collateralSource, trustAnchors }).verify(quote, { at });
+    const result = await run();
     if (flags.json) ctx.out(JSON.stringify({ ok: true, ...result }));
     else ctx.out(describeResult(result, at));
     return EXIT_OK;

@@ -2,7 +2,7 @@
  * The X.509 fields `verifyCertificate` needs, read by a bounds-checked DER walk (RFC 5280 §4.1):
  * the exact tbsCertificate bytes (what was signed), validity, names, SPKI, extensions.
  */
-import { CertificateError, MAX_CERT_BYTES, RatlsError } from '@ratls/evidence';
+import { bytesEqual, CertificateError, MAX_CERT_BYTES, RatlsError } from '@ratls/evidence';
 import { children, type DerNode, readOid, readTime, readTlv, whole } from '../pki/der.js';
 
 export interface X509Parts {
@@ -93,6 +93,10 @@ export function x509Parts(der: Uint8Array): X509Parts {
     const innerOid = readOid(der, need(children(der, innerAlg)[0], 0x06, 'tbs signature algorithm OID'));
     // RFC 5280 §4.1.1.2: both algorithm fields must name the same algorithm.
     if (outerOid !== innerOid) throw bad(`signature algorithm ${outerOid} differs from the TBS field ${innerOid}`);
+    // The outer field is not signed: parameters that differ from the TBS copy would make the
+    // certificate malleable (same signature, different fingerprint).
+    if (!bytesEqual(whole(der, algN as DerNode), whole(der, innerAlg)))
+      throw bad(`signature algorithm ${outerOid}: parameters differ from the TBS field`);
     let extensions: X509Parts['extensions'] = [];
     for (; i < f.length; i++) {
       const n = f[i] as DerNode;

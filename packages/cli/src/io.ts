@@ -1,13 +1,13 @@
 /** Edge helpers for the CLI: reading files, parsing flags, loading trust and collateral, printing. */
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError, RatlsError, SNP_REPORT_SIZE, nitroDocumentFromText, parseQuoteText } from '@ratls/evidence';
+import { ConfigError, nitroDocumentFromText, parseQuoteText, RatlsError, SNP_REPORT_SIZE } from '@ratls/evidence';
 import {
   type CollateralSource,
+  defaultTrustAnchors,
   FileCollateralSource,
   KdsCollateralSource,
   PccsCollateralSource,
   type TrustAnchor,
-  defaultTrustAnchors,
   trustAnchorFrom,
 } from '@ratls/verifier';
 

@@ -7,9 +7,9 @@ import { ConfigError, ProviderError, toHex } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
-import { type AttestedCredentials, type RenewedEvent, createAttestedCredentials } from './attested-credentials.js';
-import { FixedQuoteProvider } from './test-fixtures.js';
+import { type AttestedCredentials, createAttestedCredentials, type RenewedEvent } from './attested-credentials.js';
 import { exportPrivateKeyPem } from './keys.js';
+import { FixedQuoteProvider } from './test-fixtures.js';
 
 /** Succeeds `okCalls` times, then fails with a typed provider error. */
 class FlakyProvider implements QuoteProvider {

@@ -3,20 +3,21 @@
  * fresh evidence for it, and re-attestation with a NEW key before the certificate expires (a key
  * that lives only as long as its quote limits what a leaked key is worth).
  */
-import { EventEmitter } from 'node:events';
+
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { ConfigError, RatlsError, toRatlsError } from '@ratls/evidence';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
 import {
+  buildRaTlsCertificate,
   type CertificateAttestation,
   type CertificateFormat,
   DEFAULT_VALIDITY_SECONDS,
   type RaTlsCertificate,
-  buildRaTlsCertificate,
 } from './certificate.js';
 import type { CertificateIssuer } from './issuer.js';
-import { type KeyPair, type KeyType, exportPrivateKeyPem, generateKeyPair } from './keys.js';
+import { exportPrivateKeyPem, generateKeyPair, type KeyPair, type KeyType } from './keys.js';
 
 /** Default renewal margin: a quarter of the lifetime (15 minutes for the 1-hour default). */
 export const DEFAULT_RENEW_FRACTION = 0.25;

@@ -7,18 +7,18 @@ import { describe, test } from 'node:test';
 import {
   CertificateError,
   ConfigError,
-  ProviderError,
-  type RatlsError,
   checkBinding,
   decodeDiceClaims,
   decodeDiceTaggedEvidence,
+  ProviderError,
   parseRatlsCertificate,
+  type RatlsError,
   sha256,
   spkiHash,
   toHex,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
-import { SKIP_NO_VECTORS, readVectorText } from '../../../../test-support/vectors.js';
+import { readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.js';

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
+  bytesEqual,
   CertificateError,
   ConfigError,
   DICE_TAG_INTEL_QUOTE,
@@ -17,16 +18,15 @@ import {
   DICE_TAG_SEV_SNP,
   DICE_TAG_TDX,
   type DiceTag,
+  encodeDiceTaggedEvidence,
+  encodeSnpEndorsements,
   MAX_CERT_BYTES,
   OID_DICE_ENDORSEMENTS,
   OID_DICE_TAGGED_EVIDENCE,
   OID_GRAMINE_QUOTE_MISENCODED,
   ProviderError,
-  RatlsError,
-  bytesEqual,
-  encodeDiceTaggedEvidence,
-  encodeSnpEndorsements,
   parseNitroDocument,
+  RatlsError,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { checkEchoedReportData } from '../providers/report-data.js';

@@ -1,6 +1,16 @@
-export { KeyPair, type KeyType, SIGNATURE_HASH, exportPrivateKeyPem, generateKeyPair } from './keys.js';
+export {
+  AttestedCredentials,
+  type AttestedCredentialsEvents,
+  type AttestedCredentialsOptions,
+  createAttestedCredentials,
+  DEFAULT_RENEW_FRACTION,
+  RETRY_MAX_MS,
+  RETRY_MIN_MS,
+  type RenewedEvent,
+} from './attested-credentials.js';
 export {
   type BuildRaTlsCertificateOptions,
+  buildRaTlsCertificate,
   type CertificateAttestation,
   type CertificateFormat,
   DEFAULT_BACKDATE_SECONDS,
@@ -10,17 +20,7 @@ export {
   MAX_NONCE_BYTES,
   MAX_VALIDITY_SECONDS,
   type RaTlsCertificate,
-  buildRaTlsCertificate,
 } from './certificate.js';
-export { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';
-export {
-  AttestedCredentials,
-  type AttestedCredentialsEvents,
-  type AttestedCredentialsOptions,
-  DEFAULT_RENEW_FRACTION,
-  RETRY_MAX_MS,
-  RETRY_MIN_MS,
-  type RenewedEvent,
-  createAttestedCredentials,
-} from './attested-credentials.js';
 export type { CertificateIssuer } from './issuer.js';
+export { exportPrivateKeyPem, generateKeyPair, KeyPair, type KeyType, SIGNATURE_HASH } from './keys.js';
+export { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';

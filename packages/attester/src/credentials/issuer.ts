@@ -3,8 +3,8 @@
  * verifiers expect; a CA helps when peers also want an ordinary chain, e.g. a CA key provisioned
  * into the enclave after attestation). The CA key must be ECDSA P-256 or P-384.
  */
-import { type KeyObject, createPublicKey, webcrypto } from 'node:crypto';
-import { ConfigError, bytesEqual } from '@ratls/evidence';
+import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
+import { bytesEqual, ConfigError } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 
 export interface CertificateIssuer {

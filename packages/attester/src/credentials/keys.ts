@@ -2,7 +2,7 @@
  * Key pairs made inside the TEE with node:crypto (WebCrypto ECDSA, so @peculiar/x509 can sign the
  * certificate with the same key). The private key stays a KeyObject in this process's memory.
  */
-import { KeyObject, createHash, webcrypto } from 'node:crypto';
+import { createHash, KeyObject, webcrypto } from 'node:crypto';
 import { ConfigError } from '@ratls/evidence';
 
 export type KeyType = 'P-256' | 'P-384';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkBinding, parseQuote, parseRatlsCertificate } from '@ratls/evidence';
-import { type SimState, SimulatedQuoteProvider, initSimulation } from '../sim/index.js';
+import { initSimulation, type SimState, SimulatedQuoteProvider } from '../sim/index.js';
 import { createAttestedCredentials } from './attested-credentials.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { generateKeyPair } from './keys.js';

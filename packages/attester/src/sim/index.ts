@@ -1,8 +1,5 @@
 /** @ratls/attester/sim: a simulated Intel TEE (SGX and TDX) mirroring Intel's DCAP hierarchy. */
-export { initSimulation, loadSimulation, DEFAULT_COLLATERAL_DAYS, type SimState, type SimCa } from './state.js';
-export { SimulatedQuoteProvider, type SimulatedQuoteOptions } from './provider.js';
-export { revokePckSerial } from './revoke.js';
-export { simulatedPckLeaf, type PckLeaf } from './pck-leaf.js';
+
 export { buildCollateral, COLLATERAL_FILES, type SimCollateralJson } from './collateral.js';
 export {
   FMSPC_SGX,
@@ -10,10 +7,20 @@ export {
   SIM_QE,
   SIM_TCB_LEVELS,
   SIMULATION_MARKER,
-  TCB_STATUSES,
   type SimTcbLevel,
+  TCB_STATUSES,
   type TcbStatus,
 } from './constants.js';
+export {
+  initNitroSimulation,
+  loadNitroSimulation,
+  type SimNitroState,
+  type SimulatedNitroOptions,
+  SimulatedNitroProvider,
+} from './nitro.js';
+export { type PckLeaf, simulatedPckLeaf } from './pck-leaf.js';
+export { type SimulatedQuoteOptions, SimulatedQuoteProvider } from './provider.js';
+export { revokePckSerial } from './revoke.js';
 export {
   initSnpSimulation,
   loadSnpSimulation,
@@ -21,13 +28,7 @@ export {
   type SimSnpProduct,
   type SimSnpState,
   type SimSnpTcb,
-  SimulatedSnpProvider,
   type SimulatedSnpOptions,
+  SimulatedSnpProvider,
 } from './snp.js';
-export {
-  initNitroSimulation,
-  loadNitroSimulation,
-  type SimNitroState,
-  SimulatedNitroProvider,
-  type SimulatedNitroOptions,
-} from './nitro.js';
+export { DEFAULT_COLLATERAL_DAYS, initSimulation, loadSimulation, type SimCa, type SimState } from './state.js';

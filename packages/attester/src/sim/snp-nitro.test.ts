@@ -11,8 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import {
   DICE_TAG_NITRO,
   DICE_TAG_SEV_SNP,
-  OID_DICE_TAGGED_EVIDENCE,
   encodeDiceTaggedEvidence,
+  OID_DICE_TAGGED_EVIDENCE,
   parseRatlsCertificate,
   RatlsError,
 } from '@ratls/evidence';

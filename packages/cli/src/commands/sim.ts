@@ -3,7 +3,7 @@
  * evidence runs the real verification path. Its root is trusted only when passed explicitly.
  */
 import { chmodSync, writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import type { QuoteProvider } from '@ratls/attester';
 import { buildRaTlsCertificate, type CertificateFormat, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
 import {
   initSimulation,
@@ -14,10 +14,10 @@ import {
   SimulatedQuoteProvider,
   SimulatedSnpProvider,
 } from '@ratls/attester/sim';
-import type { QuoteProvider } from '@ratls/attester';
+import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
-import { EXIT_OK, UsageError, formatRows, parseAt } from '../io.js';
+import { EXIT_OK, formatRows, parseAt, UsageError } from '../io.js';
 
 const SIM_WARNING = 'SIMULATED TEE: this evidence proves nothing about real hardware. For development and tests only.';
 

@@ -3,7 +3,7 @@
  * [--snp-ark <pem>]… [--kds <url>] [--product <p>] [--nitro-root <pem>]… [--at] [--trust-anchor <pem>]… [--json]`
  * DCAP collateral is required only when the certificate carries an SGX or TDX quote.
  */
-import type { Command } from 'commander';
+
 import { parseRatlsCertificate } from '@ratls/evidence';
 import {
   type CertificateVerification,
@@ -11,6 +11,7 @@ import {
   type SnpAppraisalOptions,
   verifyCertificate,
 } from '@ratls/verifier';
+import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
 import {
@@ -25,7 +26,7 @@ import {
   parseAt,
   readInputFile,
 } from '../io.js';
-import { type VerifyFlags, describeResult } from './verify-quote.js';
+import { describeResult, type VerifyFlags } from './verify-quote.js';
 
 export interface CertFlags extends VerifyFlags {
   ca?: string[];

@@ -3,15 +3,15 @@
  * DCAP quote `--collateral <file> | --pccs <url>`; SEV-SNP report `--vcek <file> --chain <file> |
  * --kds <url>`, `--product`; Nitro document (binary, hex or base64) `--nitro-root <pem>`.
  */
-import type { Command } from 'commander';
+
 import { type AttestationResult, createQuoteVerifier, verifyNitroDocument, verifySnpReport } from '@ratls/verifier';
+import type { Command } from 'commander';
+import { type CommandContext, collect } from '../context.js';
 import {
-  EXIT_OK,
-  EXIT_REFUSED,
   type CollateralFlags,
   type EvidenceKind,
-  type SnpFlags,
-  UsageError,
+  EXIT_OK,
+  EXIT_REFUSED,
   errorJson,
   formatRows,
   loadCollateralSource,
@@ -20,8 +20,9 @@ import {
   loadTrustAnchors,
   parseAt,
   readEvidenceFile,
+  type SnpFlags,
+  UsageError,
 } from '../io.js';
-import { type CommandContext, collect } from '../context.js';
 
 export interface VerifyFlags extends CollateralFlags {
   at?: string;

@@ -4,6 +4,8 @@
  * CBOR `hash-entry` `[alg, hash]` over the certificate's SPKI DER, `"nonce"` an optional bstr.
  * Other claims are allowed and ignored (rats-tls adds `key_0`, `key_1`).
  */
+
+import { concatBytes } from '../bytes.js';
 import { EvidenceParseError, RatlsError } from '../errors.js';
 import {
   encodeBstr,
@@ -19,7 +21,6 @@ import {
 } from './cbor-lite.js';
 import { MAX_CLAIMS_BYTES } from './oids.js';
 import { isPubkeyHashAlg, type PubkeyHashAlg, pubkeyHashLength } from './spki-hash.js';
-import { concatBytes } from '../bytes.js';
 
 export interface DiceClaims {
   pubkeyHash: { alg: PubkeyHashAlg; hash: Uint8Array };

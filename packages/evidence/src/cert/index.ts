@@ -1,8 +1,24 @@
 /** RA-TLS certificate evidence: OIDs, DICE encoders/decoders, extraction, binding. See docs/formats.md. */
-export * from './oids.js';
-export { isPubkeyHashAlg, type PubkeyHashAlg, pubkeyHashLength, sha256, spkiHash } from './spki-hash.js';
+
+export {
+  type BindingOptions,
+  type BindingOutcome,
+  type BindingRule,
+  checkBinding,
+  expectedReportData,
+} from './binding.js';
+export { checkCertificateBinding } from './check-certificate.js';
 export { type DecodedDiceClaims, type DiceClaims, decodeDiceClaims, encodeDiceClaims } from './dice-claims.js';
+export { type DiceEndorsements, decodeDiceEndorsements, encodeDiceEndorsements } from './dice-endorsements.js';
 export { type DiceTaggedEvidence, decodeDiceTaggedEvidence, encodeDiceTaggedEvidence } from './dice-tagged.js';
+export {
+  type EvidenceFormat,
+  type ExtractedEvidence,
+  extractEvidence,
+  parseRatlsCertificate,
+  type RatlsCertificateParts,
+} from './extract.js';
+export { checkEvidenceAgree, evidenceIdentity } from './identity.js';
 export {
   OE_ATTESTATION_HEADER_SIZE,
   OE_FORMAT_UUID_SGX_ECDSA,
@@ -12,22 +28,7 @@ export {
   parseOeEvidence,
   parseOeReport,
 } from './oe-header.js';
-export {
-  type EvidenceFormat,
-  type ExtractedEvidence,
-  extractEvidence,
-  parseRatlsCertificate,
-  type RatlsCertificateParts,
-} from './extract.js';
+export * from './oids.js';
 export { spkiPem, spkiPemWithNul } from './pem.js';
-export {
-  type BindingOptions,
-  type BindingOutcome,
-  type BindingRule,
-  checkBinding,
-  expectedReportData,
-} from './binding.js';
-export { checkEvidenceAgree, evidenceIdentity } from './identity.js';
-export { checkCertificateBinding } from './check-certificate.js';
-export { type DiceEndorsements, decodeDiceEndorsements, encodeDiceEndorsements } from './dice-endorsements.js';
 export { decodeSnpEndorsements, diceEndorsementsTag, encodeSnpEndorsements } from './snp-endorsements.js';
+export { isPubkeyHashAlg, type PubkeyHashAlg, pubkeyHashLength, sha256, spkiHash } from './spki-hash.js';

@@ -9,9 +9,9 @@ import type { CollateralSource, DcapCollateral, QuoteCollateralV3Json } from '..
 import { createQuoteVerifier, type QuoteVerifier } from '../dcap/quote-verifier.js';
 import { verifyQuote } from '../dcap/verify-quote.js';
 import { verifyNitroDocument } from '../nitro/verify.js';
+import type { AttestationResult, DcapResult } from '../result.js';
 import type { SnpCollateralSource } from '../snp/collateral.js';
 import { type VerifySnpOptions, verifySnpReport } from '../snp/verify.js';
-import type { AttestationResult, DcapResult } from '../result.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
 
 export interface QuoteVerifierLike {

@@ -3,9 +3,9 @@ import { createHash, webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   concatBytes,
+  type DiceEndorsements,
   decodeDiceEndorsements,
   decodeDiceTaggedEvidence,
-  type DiceEndorsements,
   encodeDiceEndorsements,
   fromHex,
   OID_DICE_ENDORSEMENTS,

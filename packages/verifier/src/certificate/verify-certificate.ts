@@ -23,7 +23,7 @@ import {
 import { x509 } from '@ratls/evidence/x509';
 import { toUnixSeconds } from '../dcap/verify-quote.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
-import { type EvidenceAppraisalOptions, appraiseEvidence } from './appraise-evidence.js';
+import { appraiseEvidence, type EvidenceAppraisalOptions } from './appraise-evidence.js';
 import { collateralFromEndorsements } from './endorsements.js';
 import { certificateDer } from './input.js';
 import { checkIssuedBy, checkSelfSigned } from './signature.js';

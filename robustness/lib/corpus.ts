@@ -270,11 +270,9 @@ export function planMutants(s: Subjects, o: PlanOptions): Mutant[] {
           subject: c.name,
           region: g.name,
           // The outer signatureAlgorithm's parameters (the Gramine certificate carries an
-          // explicit NULL) sit outside the signed TBS, and the verifier compares only the
-          // algorithm OIDs (x509-parts.ts), so these bytes change nothing that is verified: the
-          // algorithm, key, TBS and signature stay the same. They do change the certificate's
-          // fingerprint (malleability), reported as a hardening note; see sigalg-params.test.ts.
-          expect: g.name === 'cert-sigalg-params' ? 'unsigned' : 'refuse',
+          // explicit NULL) sit outside the signed TBS; RFC 5280 §4.1.1.2 wants them equal to the
+          // TBS copy, and the verifier compares the whole AlgorithmIdentifier, so they are refused.
+          expect: 'refuse',
           op: { kind: 'cert-byte', c: ci, pos: at(g.ranges, i), mask: 1 + Math.floor(rnd() * 255) },
         });
       }

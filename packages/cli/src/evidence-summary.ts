@@ -98,6 +98,8 @@ export function certificateSummary(der: Uint8Array, at: number): Summary {
           pcr0: doc.pcrs.get(0) ? toHex(doc.pcrs.get(0) as Uint8Array) : undefined,
           timestamp: doc.timestamp,
         };
+      } else if (ev.tee === 'sev-snp') {
+        Object.assign(item, snpSummary(ev.evidence), { kind: undefined });
       } else {
         Object.assign(item, quoteSummary(parseQuote(ev.evidence)), { kind: undefined });
       }
@@ -131,7 +133,7 @@ export function snpSummary(bytes: Uint8Array): Summary {
       idKeyDigest: toHex(r.idKeyDigest),
       reportData: toHex(r.reportData),
       vmpl: r.vmpl,
-      reportedTcb: r.reportedTcb,
+      reportedTcb: { ...r.reportedTcb, raw: toHex(r.reportedTcb.raw) },
       chipId: toHex(r.chipId),
     },
   };

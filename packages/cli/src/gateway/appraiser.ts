@@ -14,6 +14,7 @@ import {
   type PeerVerifier,
   type Policy,
   type QuoteVerifier,
+  type SnpAppraisalOptions,
   type TrustAnchor,
 } from '@ratls/verifier';
 
@@ -25,19 +26,28 @@ export type CertificateVerify = (
 
 /** How certificates are verified: the real path, or a test stand-in. */
 export type Verification =
-  | { kind: 'real'; quoteVerifier: QuoteVerifier; collateralSource: CollateralSource; trustAnchors?: TrustAnchor[] }
+  | {
+      kind: 'real';
+      quoteVerifier: QuoteVerifier;
+      collateralSource: CollateralSource;
+      trustAnchors?: TrustAnchor[];
+      snp?: SnpAppraisalOptions;
+      nitroTrustAnchors?: TrustAnchor[];
+    }
   | { kind: 'dangerous'; verify: CertificateVerify };
 
 /** The real verification path for one gateway configuration. */
 export function realVerification(
   collateralSource: CollateralSource,
   trustAnchors: TrustAnchor[] | undefined,
+  other: { snp?: SnpAppraisalOptions; nitroTrustAnchors?: TrustAnchor[] } = {},
 ): Verification {
   return {
     kind: 'real',
     collateralSource,
     quoteVerifier: createQuoteVerifier({ collateralSource, ...(trustAnchors ? { trustAnchors } : {}) }),
     ...(trustAnchors ? { trustAnchors } : {}),
+    ...other,
   };
 }
 
@@ -74,6 +84,8 @@ export function listenerAppraiser(o: ListenerAppraiserOptions): PeerVerifier {
     collateralSource: v.collateralSource,
     quoteVerifier: v.quoteVerifier,
     ...(v.trustAnchors ? { trustAnchors: v.trustAnchors } : {}),
+    ...(v.snp ? { snp: v.snp } : {}),
+    ...(v.nitroTrustAnchors ? { nitroTrustAnchors: v.nitroTrustAnchors } : {}),
     ...common,
   });
 }

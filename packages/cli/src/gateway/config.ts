@@ -50,7 +50,12 @@ export type CollateralConfig =
 export interface GatewayConfig {
   /** Absolute path of the file this came from. */
   source: string;
-  trust: { anchors: string[] | undefined; collateral: CollateralConfig };
+  trust: {
+    anchors: string[] | undefined;
+    collateral: CollateralConfig;
+    snp?: { anchors?: string[]; kds?: string };
+    nitro?: { anchors?: string[] };
+  };
   policy: string;
   audit: 'stdout' | { file: string };
   admin: HostPort | undefined;
@@ -87,6 +92,15 @@ const schema = z.strictObject({
     pccs: z.url({ protocol: /^https?$/ }).optional(),
     cacheDir: z.string().min(1).optional(),
     pccsTimeoutMs: positiveInt(60_000).optional(),
+    /** SEV-SNP: ARK certificates to trust (default the built-in AMD ARKs) and an AMD KDS for VCEKs. */
+    snp: z
+      .strictObject({
+        anchors: z.array(z.string().min(1)).min(1).optional(),
+        kds: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .optional(),
+    /** AWS Nitro: roots to trust (default the AWS Nitro Enclaves Root G1). */
+    nitro: z.strictObject({ anchors: z.array(z.string().min(1)).min(1).optional() }).optional(),
   }),
   policy: z.string().min(1),
   audit: z.union([z.literal('stdout'), z.strictObject({ file: z.string().min(1) })]).optional(),
@@ -251,7 +265,19 @@ function normalize(
 
   return {
     source,
-    trust: { anchors: t.anchors?.map(abs), collateral },
+    trust: {
+      anchors: t.anchors?.map(abs),
+      collateral,
+      ...(t.snp
+        ? {
+            snp: {
+              ...(t.snp.anchors ? { anchors: t.snp.anchors.map(abs) } : {}),
+              ...(t.snp.kds ? { kds: t.snp.kds } : {}),
+            },
+          }
+        : {}),
+      ...(t.nitro?.anchors ? { nitro: { anchors: t.nitro.anchors.map(abs) } } : {}),
+    },
     policy: abs(raw.policy),
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
     admin: raw.admin !== undefined ? parseHostPort(raw.admin) : undefined,

@@ -20,6 +20,7 @@ import {
   createAuditLog,
   createServer,
   FileCollateralSource,
+  KdsCollateralSource,
   loadPolicyFile,
   PccsCollateralSource,
   type PeerAppraiser,
@@ -136,9 +137,13 @@ async function buildState(
   }
 
   const anchorTexts = config.trust.anchors?.map((p) => readText(p, 'trust anchor'));
+  const snpAnchorTexts = config.trust.snp?.anchors?.map((p) => readText(p, 'SEV-SNP trust anchor'));
+  const nitroAnchorTexts = config.trust.nitro?.anchors?.map((p) => readText(p, 'Nitro trust anchor'));
   const c = config.trust.collateral;
   const collateralTexts = c.kind === 'files' ? c.paths.map((p) => readText(p, 'collateral')) : [];
-  const verifyKey = sha256(JSON.stringify({ trust: config.trust, anchorTexts, collateralTexts }));
+  const verifyKey = sha256(
+    JSON.stringify({ trust: config.trust, anchorTexts, snpAnchorTexts, nitroAnchorTexts, collateralTexts }),
+  );
 
   const fileCollateral: State['fileCollateral'] = [];
   collateralTexts.forEach((text, k) => {
@@ -173,7 +178,17 @@ async function buildState(
         });
   const verification: Verification = opts.dangerousVerify
     ? { kind: 'dangerous', verify: opts.dangerousVerify }
-    : realVerification(collateral, anchors);
+    : realVerification(collateral, anchors, {
+        ...(snpAnchorTexts || config.trust.snp?.kds
+          ? {
+              snp: {
+                ...(snpAnchorTexts ? { trustAnchors: snpAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
+                ...(config.trust.snp?.kds ? { kds: new KdsCollateralSource(config.trust.snp.kds) } : {}),
+              },
+            }
+          : {}),
+        ...(nitroAnchorTexts ? { nitroTrustAnchors: nitroAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
+      });
   return { config, policies, credentials, verification, verifyKey, collateral, fileCollateral };
 }
 

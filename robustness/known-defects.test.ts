@@ -20,15 +20,12 @@ function typedOnly(run: () => unknown): void {
   }
 }
 
-test('gateway config: an alias to a missing anchor is a ConfigError', {
-  todo: 'packages/cli/src/gateway/config.ts parseGatewayConfig: doc.toJS() throws ReferenceError',
-}, () => {
+// Found by fuzzing, fixed in gateway/config.ts: kept as regression tests.
+test('gateway config: an alias to a missing anchor is a ConfigError', () => {
   typedOnly(() => parseGatewayConfig('version: 1\npolicy: *missing\n', '/etc/ratls/gateway.yaml'));
 });
 
-test('gateway config: an alias bomb is a ConfigError, not a ReferenceError', {
-  todo: 'packages/cli/src/gateway/config.ts parseGatewayConfig: "Excessive alias count" ReferenceError escapes',
-}, () => {
+test('gateway config: an alias bomb is a ConfigError, not a ReferenceError', () => {
   const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
   for (let i = 1; i <= 6; i++)
     lines.push(

@@ -169,7 +169,19 @@ export function parseGatewayConfig(text: string, source: string): GatewayConfig 
       located(source, lc, e?.pos[0], '', e?.message.split('\n')[0] ?? 'YAML syntax error'),
     );
   }
-  const parsed = schema.safeParse(doc.toJS());
+  let plain: unknown;
+  try {
+    // Aliases are legitimate YAML but bounded: an alias bomb must not expand into gigabytes.
+    plain = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      located(source, lc, undefined, '', `YAML: ${(e as Error).message.split('\n')[0]}`),
+      { cause: e },
+    );
+  }
+  const parsed = schema.safeParse(plain);
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 5).map((i) => {
       const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');

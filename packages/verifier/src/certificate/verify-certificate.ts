@@ -95,6 +95,18 @@ function subjectText(subjectRaw: Uint8Array): string {
   }
 }
 
+/**
+ * Adds `subject` as an enumerable getter decoded on first read: rendering a Name costs about a
+ * tenth of a fresh certificate's verification, and the handshake path rarely reads it.
+ */
+function lazySubject<T extends object>(o: T, subjectRaw: Uint8Array): T & { subject: string } {
+  let text: string | undefined;
+  return Object.defineProperty(o, 'subject', {
+    enumerable: true,
+    get: () => (text ??= subjectText(subjectRaw)),
+  }) as T & { subject: string };
+}
+
 function checkValidity(cert: X509Parts, at: number): void {
   const when = new Date(at * 1000).toISOString();
   const span = `${new Date(cert.notBefore * 1000).toISOString()} to ${new Date(cert.notAfter * 1000).toISOString()}`;
@@ -197,13 +209,15 @@ async function run(cert: Uint8Array | string, opts: VerifyCertificateOptions): P
   return {
     result: pickResult(results),
     results,
-    certificate: {
-      fingerprintSha256: createHash('sha256').update(der).digest('hex'),
-      notBefore: parts.notBefore,
-      notAfter: parts.notAfter,
-      subject: subjectText(parts.subjectRaw),
-      formats,
-    },
+    certificate: lazySubject(
+      {
+        fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+        notBefore: parts.notBefore,
+        notAfter: parts.notAfter,
+        formats,
+      },
+      parts.subjectRaw,
+    ),
     binding: { formats: outcomes.map((o) => o.format), rules: outcomes.map((o) => o.rule) },
   };
 }

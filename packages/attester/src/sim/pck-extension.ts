@@ -10,8 +10,9 @@
  *              SEQUENCE { .7 Configuration, SEQUENCE { .7.1 dynamicPlatform, .7.2 cachedKeys,
  *                                                      .7.3 SMTEnabled BOOLEAN } } }
  */
-import { bool, enumerated, int, octets, oid, seq } from './der.js';
+
 import { OID_SGX_EXTENSION } from './constants.js';
+import { bool, enumerated, int, octets, oid, seq } from './der.js';
 
 export interface PckExtensionFields {
   ppid: Uint8Array;

@@ -1,7 +1,7 @@
 /** Revocation in the simulated hierarchy, for negative tests: put a PCK serial on the PCK CRL. */
 import { ConfigError } from '@ratls/evidence';
 import { writeCollateral } from './collateral.js';
-import { saveState, type SimState } from './state.js';
+import { type SimState, saveState } from './state.js';
 
 /**
  * Adds `serialHex` to the PCK CRL, re-issues it (CRL number + 1) and rewrites both collateral

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate, verify } from 'node:crypto';
+import { createHash, verify, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { ConfigError, fromHex, ProviderError, toHex } from '@ratls/evidence';
-import { FMSPC_SGX, FMSPC_TDX, PCE_ID, PLATFORM_CA_NAME, ROOT_CA_NAME, TCB_SIGNING_NAME } from './constants.js';
 import { writeCollateral } from './collateral.js';
+import { FMSPC_SGX, FMSPC_TDX, PCE_ID, PLATFORM_CA_NAME, ROOT_CA_NAME, TCB_SIGNING_NAME } from './constants.js';
 import { readSimFile, writeAtomic } from './files.js';
 import { loadKey, newKey, type SimKey } from './keys.js';
 import { removePckLeaves } from './pck-leaf.js';

@@ -4,7 +4,7 @@
  * TLS handshake proves key possession, the evidence binds the key); it is checked so a tampered
  * certificate fails early and CA-issued deployments can pin their CA.
  */
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { bytesEqual, CertificateError } from '@ratls/evidence';
 import type { X509Parts } from './x509-parts.js';
 
@@ -18,6 +18,32 @@ const HASH_BY_ALG: Record<string, string | null> = {
   '1.3.101.112': null, // Ed25519: no separate digest
 };
 
+/** SPKI DER prefixes of uncompressed EC P-256 / P-384 keys (RFC 5480), followed by 0x04 ‖ x ‖ y. */
+const EC_SPKI_PREFIXES: Array<{ crv: 'P-256' | 'P-384'; prefix: Buffer; size: number }> = [
+  { crv: 'P-256', prefix: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), size: 32 },
+  { crv: 'P-384', prefix: Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), size: 48 },
+];
+
+/**
+ * The issuer key as a KeyObject. EC keys are imported as JWK because Node 20 decodes SPKI DER at
+ * about twice the cost (~180 µs vs ~80 µs here), which is a tenth of a fresh certificate's check.
+ */
+function issuerKey(spki: Uint8Array): KeyObject {
+  const b = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength);
+  for (const { crv, prefix, size } of EC_SPKI_PREFIXES) {
+    if (
+      b.length === prefix.length + 1 + 2 * size &&
+      b.subarray(0, prefix.length).equals(prefix) &&
+      b[prefix.length] === 4
+    ) {
+      const x = b.subarray(prefix.length + 1, prefix.length + 1 + size).toString('base64url');
+      const y = b.subarray(prefix.length + 1 + size).toString('base64url');
+      return createPublicKey({ key: { kty: 'EC', crv, x, y }, format: 'jwk' });
+    }
+  }
+  return createPublicKey({ key: b, format: 'der', type: 'spki' });
+}
+
 function verifies(cert: X509Parts, issuerSpki: Uint8Array): boolean {
   const hash = HASH_BY_ALG[cert.signatureAlgorithm];
   if (hash === undefined) {
@@ -28,8 +54,7 @@ function verifies(cert: X509Parts, issuerSpki: Uint8Array): boolean {
     );
   }
   try {
-    const key = createPublicKey({ key: Buffer.from(issuerSpki), format: 'der', type: 'spki' });
-    return verify(hash, cert.tbs, key, cert.signature);
+    return verify(hash, cert.tbs, issuerKey(issuerSpki), cert.signature);
   } catch {
     return false;
   }

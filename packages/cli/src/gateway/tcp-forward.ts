@@ -9,6 +9,8 @@ import type { ForwardTarget } from './config.js';
 import { peerFacts } from './facts.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 
+const BACKEND_WRITE_BUFFER = 256 * 1024;
+
 /**
  * Pipes `client` to the backend both ways; either side failing closes both.
  * @example forwardTcp(socket, { kind: 'tcp', host: '127.0.0.1', port: 6379, proxyProtocol: false }, log)
@@ -23,8 +25,13 @@ export function forwardTcp(
     client.destroy();
     return;
   }
+  // A deeper write buffer than the 16 KiB default: TLS hands us 16 KiB records, and with equal sizes
+  // every record toggles the client stream paused/flowing.
+  const buffering = { writableHighWaterMark: BACKEND_WRITE_BUFFER };
   const backend =
-    target.kind === 'tcp' ? net.connect({ host: target.host, port: target.port }) : net.connect({ path: target.path });
+    target.kind === 'tcp'
+      ? net.connect({ host: target.host, port: target.port, ...buffering })
+      : net.connect({ path: target.path, ...buffering });
   if (target.kind === 'tcp') backend.setNoDelay(true);
   if (target.proxyProtocol) {
     // Written before any client byte: net queues writes until the connection is up.

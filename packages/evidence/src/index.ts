@@ -2,6 +2,7 @@
 
 export * from './bytes.js';
 export * from './cert/index.js';
+export * from './dcap-formats.js';
 export * from './errors.js';
 export * from './nitro/index.js';
 export * from './node-x509.js';

@@ -4,14 +4,9 @@
  * policy refuse a look-alike object built by a caller (rustls' "proof value" idea).
  */
 
-export type TcbStatus =
-  | 'UpToDate'
-  | 'SWHardeningNeeded'
-  | 'ConfigurationNeeded'
-  | 'ConfigurationAndSWHardeningNeeded'
-  | 'OutOfDate'
-  | 'OutOfDateConfigurationNeeded'
-  | 'Revoked';
+import type { TcbStatus } from '@ratls/evidence';
+
+export type { TcbStatus };
 
 export interface SgxMeasurements {
   mrEnclave: string;

@@ -3,7 +3,7 @@
  * and vectors/dcap-cases use): PEM issuer chains leaf first, CRLs as DER hex, TCB info and QE
  * identity as the exact signed JSON strings, signatures raw r‖s hex (ECDSA P-256 / SHA-256).
  */
-import { toHex } from '@ratls/evidence';
+import { type QuoteCollateralV3Json, toHex } from '@ratls/evidence';
 import { PLATFORM_CA_NAME, ROOT_CA_NAME } from './constants.js';
 import { writeAtomic } from './files.js';
 import { signRaw } from './keys.js';
@@ -14,18 +14,8 @@ import type { SimState } from './state.js';
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-/** The QuoteCollateralV3 JSON layout (a data format; the verifier has its own copy of the type). */
-export interface SimCollateralJson {
-  pck_crl_issuer_chain: string;
-  root_ca_crl: string;
-  pck_crl: string;
-  tcb_info_issuer_chain: string;
-  tcb_info: string;
-  tcb_info_signature: string;
-  qe_identity_issuer_chain: string;
-  qe_identity: string;
-  qe_identity_signature: string;
-}
+/** The QuoteCollateralV3 JSON layout (a data format shared with the verifier through @ratls/evidence). */
+export type SimCollateralJson = QuoteCollateralV3Json;
 
 export const COLLATERAL_FILES = { sgx: 'collateral.json', tdx: 'collateral-tdx.json' } as const;
 

@@ -57,16 +57,9 @@ export const SIM_MR_SEAM = sha384('ratls simulated TDX module');
 export const TDX_MODULE_SVN = 4;
 export const TDX_MODULE_MAJOR = 1;
 
-export const TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const;
-export type TcbStatus = (typeof TCB_STATUSES)[number];
+import { isTcbStatus, TCB_STATUSES, type TcbStatus } from '@ratls/evidence';
+
+export { isTcbStatus, TCB_STATUSES, type TcbStatus };
 
 export interface SimTcbLevel {
   status: TcbStatus;
@@ -107,8 +100,4 @@ export function tcbLevelFor(status: TcbStatus): SimTcbLevel {
   const level = SIM_TCB_LEVELS.find((l) => l.status === status);
   if (!level) throw new Error(`unreachable: no level for ${status}`);
   return level;
-}
-
-export function isTcbStatus(s: string): s is TcbStatus {
-  return (TCB_STATUSES as readonly string[]).includes(s);
 }

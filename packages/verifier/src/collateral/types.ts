@@ -1,19 +1,5 @@
-/**
- * DCAP collateral. `QuoteCollateralV3Json` is the snake_case layout used by dcap-qvl and by
- * `vectors/dcap-cases/*.collateral.json`: TCB info and QE identity are the *exact signed JSON
- * strings* (never re-serialized), signatures raw r‖s hex, CRLs DER hex, issuer chains PEM leaf first.
- */
-export interface QuoteCollateralV3Json {
-  pck_crl_issuer_chain: string;
-  root_ca_crl: string;
-  pck_crl: string;
-  tcb_info_issuer_chain: string;
-  tcb_info: string;
-  tcb_info_signature: string;
-  qe_identity_issuer_chain: string;
-  qe_identity: string;
-  qe_identity_signature: string;
-}
+/** DCAP collateral: the JSON layout lives in @ratls/evidence (a data format shared with the simulator). */
+export type { QuoteCollateralV3Json } from '@ratls/evidence';
 
 /** Normalized collateral, bytes not hex. */
 export interface DcapCollateral {

@@ -1,5 +1,5 @@
 /** Small typed readers for the signed collateral JSON (TCB info, QE identity). */
-import { CollateralError, fromHex } from '@ratls/evidence';
+import { CollateralError, fromHex, TCB_STATUSES } from '@ratls/evidence';
 import type { TcbStatus } from '../result.js';
 
 export type Obj = Record<string, unknown>;
@@ -59,7 +59,7 @@ export class FieldReader {
 
   status(v: unknown, path: string): TcbStatus {
     const s = this.str(v, path);
-    if (!TCB_STATUSES.has(s)) this.fail(`${path} "${s}" is not a known TCB status`);
+    if (!TCB_STATUS_SET.has(s)) this.fail(`${path} "${s}" is not a known TCB status`);
     return s as TcbStatus;
   }
 
@@ -81,12 +81,4 @@ export class FieldReader {
   }
 }
 
-export const TCB_STATUSES: ReadonlySet<string> = new Set<TcbStatus>([
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-]);
+const TCB_STATUS_SET: ReadonlySet<string> = new Set<string>(TCB_STATUSES);

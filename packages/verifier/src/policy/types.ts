@@ -1,15 +1,7 @@
 /** The validated, normalized shape of a policy file (see docs/policy.md). Hex is lower case. */
 import type { TcbStatus } from '../result.js';
 
-export const TCB_STATUSES: readonly TcbStatus[] = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-];
+export { TCB_STATUSES } from '@ratls/evidence';
 
 /** `(actual & mask) === value`, both hex of the field's width. */
 export interface MaskedHex {

@@ -81,6 +81,18 @@ function pick(r: number): Kind {
   return 'allowed';
 }
 
+/** V8 heap in use, from the gateway's own /metrics (prom-client default metrics). */
+async function heapUsedMiB(adminPort: number | undefined): Promise<number> {
+  if (!adminPort) return Number.NaN;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const m = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text);
+    return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function procStats(pid: number): { rssKb: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -139,6 +151,7 @@ listeners:
   const port = gw.addresses.api as number;
   await new Promise((r) => setTimeout(r, 1000));
   const baseline = procStats(pid);
+  const heapBefore = await heapUsedMiB(gw.addresses.admin);
   console.log(
     `soak: ${seconds} s, ${concurrency} concurrent, gateway pid ${pid} port ${port}, baseline ${JSON.stringify(baseline)}`,
   );
@@ -234,6 +247,7 @@ listeners:
   const elapsed = (performance.now() - tStart) / 1000;
   await new Promise((r) => setTimeout(r, HANDSHAKE_TIMEOUT_MS + 2000));
   const afterStats = procStats(pid);
+  const heapAfter = await heapUsedMiB(gw.addresses.admin);
   const audit = readFileSync(auditPath, 'utf8').split('\n').filter(Boolean);
   const handshakes = audit.filter((l) => l.includes('"ratls-handshake"')).length;
   latencies.sort((a, b) => a - b);
@@ -254,6 +268,9 @@ listeners:
   );
   console.log(
     `gateway RSS baseline ${(baseline.rssKb / 1024).toFixed(0)} MiB, peak ${(peakRssKb / 1024).toFixed(0)} MiB, after ${(afterStats.rssKb / 1024).toFixed(0)} MiB; fds baseline ${baseline.fds}, after ${afterStats.fds}`,
+  );
+  console.log(
+    `gateway V8 heap used (nodejs_heap_size_used_bytes): before ${heapBefore.toFixed(0)} MiB, after ${heapAfter.toFixed(0)} MiB`,
   );
   for (const p of problems) console.log(`PROBLEM ${p}`);
   const wrong = Object.values(counts).reduce((s, c) => s + c.bad, 0);

@@ -3,7 +3,7 @@
  * user embedding the gateway gets no surprise series). Labels are bounded: listener names from
  * the config, TEE kinds, stable error/reason codes; never a measurement, address or identity.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type LimitName = 'handshake_timeout' | 'max_connections' | 'max_certificate_bytes' | 'idle_timeout';
 
@@ -28,6 +28,9 @@ export function createGatewayMetrics(
   collectCollateral?: () => Array<{ fmspc: string; nextUpdateMs: number }>,
 ): GatewayMetrics {
   const registry = new Registry();
+  // process_* and nodejs_* (RSS, heap, event-loop lag, fds): what an operator needs to tell a leak
+  // from a busy gateway. Unlabelled, so bounded.
+  collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const m: GatewayMetrics = {
     registry,

@@ -56,6 +56,42 @@ function checkWindow(issue: number, next: number, at: number, step: string, what
 }
 
 /**
+ * Intel's signed-JSON collateral: the issuer chain to an anchor (unless the caller already verified
+ * it), then the ECDSA signature over the exact JSON text as received (never re-serialized).
+ */
+function verifySignedJson(
+  json: string,
+  signature: Uint8Array,
+  issuerChainPem: string,
+  o: {
+    anchors: readonly TrustAnchor[];
+    at: number;
+    chain: VerifiedChain | undefined;
+    step: string;
+    what: string;
+    code: string;
+  },
+): VerifiedChain {
+  const ch =
+    o.chain ??
+    verifyChain(splitPem(issuerChainPem, o.step, `${o.what} issuer chain`), {
+      anchors: o.anchors,
+      at: o.at,
+      step: o.step,
+      Err: CollateralError,
+      what: `${o.what} issuer chain`,
+    });
+  if (!verifyP256Raw(Buffer.from(json, 'utf8'), ch.keys[0] as KeyObject, signature)) {
+    throw new CollateralError(
+      o.code,
+      o.step,
+      `${o.what}: signature does not verify with "${ch.certs[0]?.subjectCn}" over the exact signed JSON`,
+    );
+  }
+  return ch;
+}
+
+/**
  * Step: TCB signing chain and TCB info signature (over the exact JSON text), validity at `at`.
  * Codes: chain codes (ERR_UNTRUSTED_ROOT, ERR_CERT_SIGNATURE, ERR_CERT_EXPIRED…), ERR_TCB_INFO_SIGNATURE,
  * ERR_TCB_INFO_MALFORMED, ERR_COLLATERAL_EXPIRED.
@@ -67,22 +103,14 @@ export function verifyTcbInfo(
   chain?: VerifiedChain,
 ): { tcbInfo: TcbInfo; chain: VerifiedChain } {
   const step = 'tcb-info';
-  const ch =
-    chain ??
-    verifyChain(splitPem(c.tcbInfoIssuerChainPem, step, 'TCB info issuer chain'), {
-      anchors,
-      at,
-      step,
-      Err: CollateralError,
-      what: 'TCB info issuer chain',
-    });
-  if (!verifyP256Raw(Buffer.from(c.tcbInfoJson, 'utf8'), ch.keys[0] as KeyObject, c.tcbInfoSignature)) {
-    throw new CollateralError(
-      'ERR_TCB_INFO_SIGNATURE',
-      step,
-      `TCB info: signature does not verify with "${ch.certs[0]?.subjectCn}" over the exact signed JSON`,
-    );
-  }
+  const ch = verifySignedJson(c.tcbInfoJson, c.tcbInfoSignature, c.tcbInfoIssuerChainPem, {
+    anchors,
+    at,
+    chain,
+    step,
+    what: 'TCB info',
+    code: 'ERR_TCB_INFO_SIGNATURE',
+  });
   const tcbInfo = parseTcbInfo(c.tcbInfoJson);
   checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, at, step, 'TCB info');
   return { tcbInfo, chain: ch };
@@ -96,22 +124,14 @@ export function verifyQeIdentity(
   chain?: VerifiedChain,
 ): { qeIdentity: QeIdentity; chain: VerifiedChain } {
   const step = 'qe-identity';
-  const ch =
-    chain ??
-    verifyChain(splitPem(c.qeIdentityIssuerChainPem, step, 'QE identity issuer chain'), {
-      anchors,
-      at,
-      step,
-      Err: CollateralError,
-      what: 'QE identity issuer chain',
-    });
-  if (!verifyP256Raw(Buffer.from(c.qeIdentityJson, 'utf8'), ch.keys[0] as KeyObject, c.qeIdentitySignature)) {
-    throw new CollateralError(
-      'ERR_QE_IDENTITY_SIGNATURE',
-      step,
-      `QE identity: signature does not verify with "${ch.certs[0]?.subjectCn}" over the exact signed JSON`,
-    );
-  }
+  const ch = verifySignedJson(c.qeIdentityJson, c.qeIdentitySignature, c.qeIdentityIssuerChainPem, {
+    anchors,
+    at,
+    chain,
+    step,
+    what: 'QE identity',
+    code: 'ERR_QE_IDENTITY_SIGNATURE',
+  });
   const qeIdentity = parseQeIdentity(c.qeIdentityJson);
   checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, at, step, 'QE identity');
   return { qeIdentity, chain: ch };

@@ -26,7 +26,7 @@ import {
   parseAt,
   readInputFile,
 } from '../io.js';
-import { describeResult, type VerifyFlags } from './verify-quote.js';
+import { describeResult, type VerifyFlags, verificationOptions } from './verify-quote.js';
 
 export interface CertFlags extends VerifyFlags {
   ca?: string[];
@@ -41,17 +41,7 @@ export interface CertFlags extends VerifyFlags {
 
 /** Adds the options every certificate-verifying command shares. */
 export function certOptions(cmd: Command): Command {
-  return cmd
-    .option('--collateral <file>', 'QuoteCollateralV3 JSON (repeatable; picked by TEE and FMSPC)', collect, [])
-    .option('--pccs <url>', 'Intel PCS/PCCS base URL')
-    .option('--pccs-cache-dir <dir>', 'on-disk cache for PCCS collateral')
-    .option('--at <unix-seconds>', 'verification time (default: now)')
-    .option(
-      '--trust-anchor <pem>',
-      'root certificate to trust instead of the Intel SGX Root CA (repeatable)',
-      collect,
-      [],
-    )
+  return verificationOptions(cmd)
     .option(
       '--ca <pem>',
       'the certificate must be issued by this CA instead of being self-signed (repeatable)',
@@ -59,13 +49,7 @@ export function certOptions(cmd: Command): Command {
       [],
     )
     .option('--snp-vcek <file>', 'SEV-SNP: VCEK or VLEK (default: from the certificate, then KDS)')
-    .option('--snp-chain <file>', 'SEV-SNP: KDS cert_chain PEM, ASK then ARK (default: from the certificate)')
-    .option('--snp-ark <pem>', 'SEV-SNP: ARK to trust instead of the built-in AMD ARKs (repeatable)', collect, [])
-    .option('--kds <url>', 'SEV-SNP: AMD KDS base URL for a missing VCEK or chain')
-    .option('--kds-cache-dir <dir>', 'SEV-SNP: on-disk cache for KDS certificates')
-    .option('--product <Milan|Genoa|Turin>', 'SEV-SNP: product line')
-    .option('--nitro-root <pem>', 'Nitro: root to trust instead of the AWS Nitro root G1 (repeatable)', collect, [])
-    .option('--json', 'print one JSON object');
+    .option('--snp-chain <file>', 'SEV-SNP: KDS cert_chain PEM, ASK then ARK (default: from the certificate)');
 }
 
 /** True when the certificate carries a DCAP quote (so collateral flags are required). */

@@ -36,21 +36,12 @@ export interface VerifyQuoteFlags extends VerifyFlags, SnpFlags {
   nitroRoot?: string[];
 }
 
-export function registerVerifyQuote(program: Command, ctx: CommandContext): void {
-  program
-    .command('verify-quote')
-    .description(
-      'verify a DCAP quote (SGX v3, TDX v4/v5), an SEV-SNP report or a Nitro attestation document at a point in time',
-    )
-    .argument('<quote-file>', 'evidence: binary, hex text with or without 0x, or base64 (Nitro)')
-    .option('--kind <dcap|sev-snp|nitro>', 'evidence kind (default: detected)')
-    .option('--vcek <file>', 'SEV-SNP: VCEK or VLEK certificate, DER or PEM')
-    .option('--chain <file>', 'SEV-SNP: KDS cert_chain PEM (ASK then ARK)')
-    .option('--kds <url>', 'SEV-SNP: AMD KDS base URL for a missing VCEK or chain')
-    .option('--kds-cache-dir <dir>', 'SEV-SNP: on-disk cache for KDS certificates')
-    .option('--product <Milan|Genoa|Turin>', 'SEV-SNP: product line')
-    .option('--snp-ark <pem>', 'SEV-SNP: ARK to trust instead of the built-in AMD ARKs (repeatable)', collect, [])
-    .option('--nitro-root <pem>', 'Nitro: root to trust instead of the AWS Nitro root G1 (repeatable)', collect, [])
+/**
+ * The options every verifying command shares: DCAP collateral and anchors, SEV-SNP and Nitro roots,
+ * time and output.
+ */
+export function verificationOptions(cmd: Command): Command {
+  return cmd
     .option('--collateral <file>', 'QuoteCollateralV3 JSON (repeatable; picked by TEE and FMSPC)', collect, [])
     .option('--pccs <url>', 'Intel PCS/PCCS base URL')
     .option('--pccs-cache-dir <dir>', 'on-disk cache for PCCS collateral')
@@ -61,10 +52,27 @@ export function registerVerifyQuote(program: Command, ctx: CommandContext): void
       collect,
       [],
     )
-    .option('--json', 'print one JSON object')
-    .action(async (file: string, flags: VerifyQuoteFlags) => {
-      ctx.exitCode = await verifyQuoteCommand(file, flags, ctx);
-    });
+    .option('--snp-ark <pem>', 'SEV-SNP: ARK to trust instead of the built-in AMD ARKs (repeatable)', collect, [])
+    .option('--kds <url>', 'SEV-SNP: AMD KDS base URL for a missing VCEK or chain')
+    .option('--kds-cache-dir <dir>', 'SEV-SNP: on-disk cache for KDS certificates')
+    .option('--product <Milan|Genoa|Turin>', 'SEV-SNP: product line')
+    .option('--nitro-root <pem>', 'Nitro: root to trust instead of the AWS Nitro root G1 (repeatable)', collect, [])
+    .option('--json', 'print one JSON object');
+}
+
+export function registerVerifyQuote(program: Command, ctx: CommandContext): void {
+  const cmd = program
+    .command('verify-quote')
+    .description(
+      'verify a DCAP quote (SGX v3, TDX v4/v5), an SEV-SNP report or a Nitro attestation document at a point in time',
+    )
+    .argument('<quote-file>', 'evidence: binary, hex text with or without 0x, or base64 (Nitro)')
+    .option('--kind <dcap|sev-snp|nitro>', 'evidence kind (default: detected)')
+    .option('--vcek <file>', 'SEV-SNP: VCEK or VLEK certificate, DER or PEM')
+    .option('--chain <file>', 'SEV-SNP: KDS cert_chain PEM (ASK then ARK)');
+  verificationOptions(cmd).action(async (file: string, flags: VerifyQuoteFlags) => {
+    ctx.exitCode = await verifyQuoteCommand(file, flags, ctx);
+  });
 }
 
 const KINDS: readonly EvidenceKind[] = ['dcap', 'sev-snp', 'nitro'];

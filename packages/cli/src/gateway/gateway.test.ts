@@ -12,8 +12,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { type AuditEvent, collateralFacts, collateralFromJson, markVerified, type SgxResult } from '@ratls/verifier';
+import { type AuditEvent, collateralFacts, collateralFromJson } from '@ratls/verifier';
 import { HAVE_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
+// A verified-looking result stands in for appraisal here; the verifier's test kit makes it.
+import { fakeSgxResult } from '../../../verifier/src/tls/testkit.js';
 import type { CertificateVerify } from './appraiser.js';
 import { type Gateway, startGateway } from './gateway.js';
 import {
@@ -30,41 +32,17 @@ const GOOD = 'aa'.repeat(32);
 const IMPOSTOR = 'cc'.repeat(32);
 const COLLATERAL = 'dcap-cases/auto_sgx_2025-08.collateral.json';
 
-function sgxResult(mrEnclave: string, debug: boolean): SgxResult {
-  return markVerified<SgxResult>({
-    tee: 'sgx',
-    simulated: true,
-    evidenceSha256: '00'.repeat(32),
-    debug,
-    collateralWindow: { notBefore: 0, notAfter: 4_102_444_800 },
-    quoteVersion: 3,
-    tcbStatus: 'UpToDate',
-    platformTcbStatus: 'UpToDate',
-    qeTcbStatus: 'UpToDate',
-    advisoryIds: [],
-    fmspc: '00906ed50000',
-    measurements: {
-      mrEnclave,
-      mrSigner: 'bb'.repeat(32),
-      isvProdId: 0,
-      isvSvn: 1,
-      attributes: '00'.repeat(16),
-      reportData: '00'.repeat(64),
-    },
-  });
-}
-
 /** CN → result: good, impostor, debug; anything else fails verification. */
 const fakeVerify: CertificateVerify = async (der) => {
   const x = new X509Certificate(Buffer.from(der));
   const cn = /CN=([^\n,]+)/.exec(x.subject)?.[1];
   const result =
     cn === 'good'
-      ? sgxResult(GOOD, false)
+      ? fakeSgxResult(GOOD)
       : cn === 'impostor'
-        ? sgxResult(IMPOSTOR, false)
+        ? fakeSgxResult(IMPOSTOR)
         : cn === 'debug'
-          ? sgxResult(GOOD, true)
+          ? fakeSgxResult(GOOD, undefined, true)
           : undefined;
   if (!result) throw Object.assign(new Error('no evidence'), { code: 'ERR_FAKE_NO_EVIDENCE' });
   return {

@@ -11,7 +11,7 @@ import { createAttestedDispatcher } from './dispatcher.js';
 import { TLS_ERRORS } from './errors.js';
 import { type AttestedRequest, attestationMiddleware, createHttpsServer } from './https.js';
 import { createServer } from './server.js';
-import { fakeAppraiser, makeSelfSigned, type TestCredentials } from './testing.js';
+import { fakeAppraiser, makeSelfSigned, type TestCredentials } from './testkit.js';
 
 let goodServer: TestCredentials;
 let badServer: TestCredentials;

@@ -24,7 +24,7 @@ import { connectAttested } from './client.js';
 import { TLS_ERRORS } from './errors.js';
 import { createPeerVerifier } from './peer-verifier.js';
 import { createServer } from './server.js';
-import { makeSelfSigned } from './testing.js';
+import { makeSelfSigned } from './testkit.js';
 
 const AT = new Date('2026-03-01T12:00:00Z').getTime();
 const DAY = 86_400_000;

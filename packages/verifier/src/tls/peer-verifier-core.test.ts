@@ -6,7 +6,7 @@ import type { AttestationResult } from '../result.js';
 import { TLS_ERRORS } from './errors.js';
 import { WindowedLru } from './lru.js';
 import { createPeerVerifierCore, type PeerAuditInput, type PeerVerification } from './peer-verifier-core.js';
-import { fakeSgxResult } from './testing.js';
+import { fakeSgxResult } from './testkit.js';
 
 const T = 1_780_000_000; // unix seconds
 const ctx = (atSec = T) => ({ at: atSec * 1000, peer: { ip: '127.0.0.1', port: 1, role: 'client' as const } });

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { TLS_ERRORS } from './errors.js';
 import { createPeerVerifierCore, type PeerAuditInput } from './peer-verifier-core.js';
 import { type AttestedSocket, createServer } from './server.js';
-import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } from './testing.js';
+import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } from './testkit.js';
 import type { PeerAppraiser } from './types.js';
 
 let serverCreds: TestCredentials;

@@ -38,12 +38,13 @@ export async function makeSelfSigned(cn = 'ratls-test', at = Date.now()): Promis
 export function fakeSgxResult(
   mrEnclave = 'aa'.repeat(32),
   window = { notBefore: 0, notAfter: 4_102_444_800 },
+  debug = false,
 ): SgxResult {
   return markVerified({
     tee: 'sgx',
     simulated: true,
     evidenceSha256: '00'.repeat(32),
-    debug: false,
+    debug,
     collateralWindow: window,
     quoteVersion: 3,
     tcbStatus: 'UpToDate',

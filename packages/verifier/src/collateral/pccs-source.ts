@@ -6,6 +6,7 @@
  * is thrown (fail closed).
  */
 import { CollateralError, ConfigError, RatlsError } from '@ratls/evidence';
+import { raceAbort } from '../abort.js';
 import { type CacheEntry, cacheKey, readCacheFile, writeCacheFile } from './disk-cache.js';
 import { collateralFacts } from './facts.js';
 import { collateralFromPcsResponses } from './from-pcs.js';
@@ -82,26 +83,11 @@ function text(b: Uint8Array, what: string): string {
 /** Races a promise against the caller's abort signal without cancelling the shared work. */
 function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
-  if (signal.aborted) {
-    return Promise.reject(
-      new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', 'collateral request aborted by caller'),
-    );
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () =>
-      reject(new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', 'collateral request aborted by caller'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceAbort(
+    p,
+    signal,
+    () => new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', 'collateral request aborted by caller'),
+  );
 }
 
 /**

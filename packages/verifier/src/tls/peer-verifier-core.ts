@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MAX_CERT_BYTES, RatlsError, toRatlsError } from '@ratls/evidence';
+import { raceAbort } from '../abort.js';
 import type { Decision } from '../policy/types.js';
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import { TLS_ERRORS } from './errors.js';
@@ -143,7 +144,8 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
           );
         }
         const work = decide(certDer, ctx, fp);
-        out = ctx.signal ? await raceAbort(work, ctx.signal) : await work;
+        const signal = ctx.signal;
+        out = signal ? await raceAbort(work, signal, () => abortReason(signal)) : await work;
       } catch (e) {
         const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'tls');
         out = { accept: false, error: { code: err.code, message: err.message } };
@@ -193,27 +195,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       },
       (e: unknown) => {
         clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
-
-/** Settles with the work, or rejects with the signal's reason as soon as it aborts. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  // The work keeps running (its result may still fill the cache); only this caller stops waiting.
-  work.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
         reject(e);
       },
     );

@@ -5,7 +5,7 @@
  * real Intel case shows the Intel profile. (@ratls/attester is a test-only import here.)
  */
 import assert from 'node:assert/strict';
-import { sign } from 'node:crypto';
+import { KeyObject, sign, webcrypto } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +95,6 @@ async function issue(o: IssueOptions): Promise<{ certPem: string; key: SimKey }>
 
 /** A fresh P-256 key in the SimKey shape (only what `issue` and `signJson` use). */
 async function webcryptoKey(): Promise<Pick<SimKey, 'publicKey' | 'signingKey' | 'privateKey'>> {
-  const { webcrypto, KeyObject } = await import('node:crypto');
   const pair = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
     'sign',
     'verify',

@@ -374,3 +374,23 @@ describe('PCK chain roles', () => {
     });
   });
 });
+
+describe('PCK CRL issuer chain roles', () => {
+  test('the TCB Signing certificate as PCK CRL issuer → ERR_PCK_CHAIN_ROLE', async () => {
+    const c = { ...col, pck_crl_issuer_chain: col.tcb_info_issuer_chain };
+    await refused(c, 'ERR_PCK_CHAIN_ROLE', 'crl');
+  });
+
+  test('a three-certificate PCK CRL issuer chain → ERR_PCK_CHAIN_ROLE', async () => {
+    const ca = await issue({
+      subject: PLATFORM_CA,
+      issuer: PLATFORM_CA,
+      issuerKey: sim.platformCa.key,
+      ca: true,
+      pathLength: 0,
+      usage: F.keyCertSign | F.cRLSign,
+    });
+    const c = { ...col, pck_crl_issuer_chain: `${ca.certPem}${sim.platformCa.certPem}${sim.root.certPem}` };
+    await refused(c, 'ERR_PCK_CHAIN_ROLE', 'crl');
+  });
+});

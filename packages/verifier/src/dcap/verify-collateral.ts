@@ -189,9 +189,12 @@ export function verifyQeIdentity(
 }
 
 /**
- * Step: Root CA CRL (signed by the anchor) and PCK CRL (signed by the PCK CA of its issuer chain),
+ * Step: Root CA CRL (signed by the anchor) and PCK CRL (signed by the PCK CA of its issuer chain,
+ * which is exactly a PCK CA in its role and the root: ERR_PCK_CHAIN_ROLE, ERR_PCK_CA_UNKNOWN),
  * both current at `at`. `known` lets a caller pass PCK CA certificates it has already verified
- * (the quote's own chain), so the same signature is not checked twice.
+ * (the quote's own chain), so the same signature is not checked twice; `verifiedRootCrl` does the
+ * same for the Root CA CRL already checked with the TCB signing chain.
+ * @example const { pckCrl } = verifyCrls(collateralFromJson(text), defaultTrustAnchors(), at)
  */
 export function verifyCrls(
   c: DcapCollateral,

@@ -12,6 +12,11 @@ const SUFFIX = `O=${SIMULATION_MARKER}, L=Santa Clara, ST=CA, C=US`;
 export const ROOT_CA_NAME = `CN=ratls Simulated SGX Root CA, ${SUFFIX}`;
 /** "PCK Platform CA" in the CN tells verifiers which PCK CRL applies (Intel: "Intel SGX PCK Platform CA"). */
 export const PLATFORM_CA_NAME = `CN=ratls Simulated SGX PCK Platform CA, ${SUFFIX}`;
+/**
+ * The verifier's role rules (packages/verifier/src/dcap/roles.ts, SIMULATED_DCAP_ROLES) match these
+ * names exactly, RDN by RDN: Intel's names with "ratls Simulated SGX" for "Intel SGX" and the marker
+ * as O. Changing one here without the other makes simulated collateral fail ERR_TCB_SIGNER_ROLE.
+ */
 export const TCB_SIGNING_NAME = `CN=ratls Simulated SGX TCB Signing, ${SUFFIX}`;
 export const PCK_LEAF_NAME = `CN=ratls Simulated SGX PCK Certificate, ${SUFFIX}`;
 

@@ -112,6 +112,21 @@ describe('initSimulation', () => {
     assert.ok(!JSON.stringify(st).includes('PRIVATE KEY'));
   });
 
+  test("the TCB signing certificate has the TCB Signing role's attributes (exact name, not a CA, digitalSignature)", () => {
+    const chain = certs(sgx.tcb_info_issuer_chain);
+    assert.equal(chain.length, 2, 'signer + root, as Intel ships it');
+    const signer = chain[0] as X509Certificate;
+    // Node prints RDNs one per line, in order; the verifier (dcap/roles.ts) matches them exactly.
+    assert.equal(
+      signer.subject,
+      ['CN=ratls Simulated SGX TCB Signing', `O=${SIMULATION_MARKER}`, 'L=Santa Clara', 'ST=CA', 'C=US'].join('\n'),
+    );
+    assert.equal(signer.ca, false);
+    const ku = new x509.X509Certificate(signer.raw).getExtension(x509.KeyUsagesExtension);
+    assert.ok(ku && (ku.usages & x509.KeyUsageFlags.digitalSignature) !== 0);
+    assert.equal(sgx.qe_identity_issuer_chain, sgx.tcb_info_issuer_chain);
+  });
+
   test('issuer chains verify up to the root; every certificate carries the marker', () => {
     for (const c of [sgx, tdx]) {
       for (const chain of [c.pck_crl_issuer_chain, c.tcb_info_issuer_chain, c.qe_identity_issuer_chain]) {

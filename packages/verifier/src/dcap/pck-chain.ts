@@ -10,6 +10,7 @@ import { type ParsedCertificate, pemToDers } from '../pki/certificate.js';
 import { type VerifiedChain, verifyChain } from '../pki/chain.js';
 import type { TrustAnchor } from '../trust.js';
 import { type PckExtensions, parsePckExtensions } from './pck-extensions.js';
+import { checkPckChainRoles } from './roles.js';
 
 export interface VerifiedPck {
   chain: VerifiedChain;
@@ -48,8 +49,10 @@ export function pckCaKind(ca: ParsedCertificate): CollateralRequest['pckCa'] {
 }
 
 /**
- * Verifies the PCK chain text. Codes: ERR_UNTRUSTED_ROOT, ERR_CERT_SIGNATURE, ERR_CERT_EXPIRED,
- * ERR_CHAIN_*, ERR_CERT_MALFORMED, ERR_PCK_CHAIN_LENGTH, ERR_PCK_CERT_INVALID, ERR_PCK_CA_UNKNOWN, ERR_PCK_EXTENSION.
+ * Verifies the PCK chain text: each certificate in its role (`checkPckChainRoles`: leaf not a CA,
+ * PCK CA with pathLen 0, exact names), then signatures and validity. Codes: ERR_UNTRUSTED_ROOT,
+ * ERR_CERT_SIGNATURE, ERR_CERT_EXPIRED, ERR_CHAIN_*, ERR_CERT_MALFORMED, ERR_PCK_CHAIN_LENGTH,
+ * ERR_PCK_CHAIN_ROLE, ERR_PCK_CERT_INVALID, ERR_PCK_CA_UNKNOWN, ERR_PCK_EXTENSION.
  * @example const pck = verifyPckChain(quote.signatureData.pckChainPem, defaultTrustAnchors(), at)
  */
 export function verifyPckChain(pem: string, anchors: readonly TrustAnchor[], at: number): VerifiedPck {
@@ -59,24 +62,15 @@ export function verifyPckChain(pem: string, anchors: readonly TrustAnchor[], at:
   } catch (e) {
     throw new AppraisalError('ERR_CERT_MALFORMED', STEP, `PCK chain: ${(e as Error).message}`, { cause: e });
   }
-  const chain = verifyChain(ders, { anchors, at, step: STEP, Err: AppraisalError, what: 'PCK chain' });
-  if (chain.certs.length !== 3) {
-    throw new AppraisalError(
-      'ERR_PCK_CHAIN_LENGTH',
-      STEP,
-      `PCK chain: expected leaf, PCK CA and root, got ${chain.certs.length} certificates`,
-    );
-  }
+  const ctx = { step: STEP, Err: AppraisalError, what: 'PCK chain' };
+  const chain = verifyChain(ders, {
+    anchors,
+    at,
+    ...ctx,
+    checkRoles: (certs, anchor) => checkPckChainRoles(certs, anchor, ctx),
+  });
   const leaf = chain.certs[0] as ParsedCertificate;
   const ca = chain.certs[1] as ParsedCertificate;
-  // QVL 4.1.2.4.4: the leaf's CN must say it is a PCK certificate.
-  if (!leaf.subjectCn.includes('SGX PCK Certificate')) {
-    throw new AppraisalError(
-      'ERR_PCK_CERT_INVALID',
-      STEP,
-      `PCK chain: leaf "${leaf.subjectCn}" is not an SGX PCK Certificate`,
-    );
-  }
   return {
     chain,
     leaf,

@@ -1,9 +1,10 @@
 /**
  * Step: revocation (QVL 4.1.2.4.6–4.1.2.4.7). The Root CA CRL must not list the PCK CA; the PCK
  * CRL must be issued by the very PCK CA that issued the leaf (same name and key) and must not list
- * the leaf. CRL signatures and freshness were checked by `verifyCrls`.
+ * the leaf. CRL signatures and freshness were checked by `verifyCrls`. The Root CA CRL must not list
+ * the TCB Signing certificate either (QVL `TCBSigningChain::verify`).
  */
-import { AppraisalError, bytesEqual } from '@ratls/evidence';
+import { AppraisalError, bytesEqual, CollateralError } from '@ratls/evidence';
 import type { ParsedCertificate } from '../pki/certificate.js';
 import { isRevoked, type ParsedCrl } from '../pki/crl.js';
 
@@ -51,6 +52,28 @@ export function checkPckRevocation(
       'ERR_PCK_REVOKED',
       STEP,
       `PCK certificate serial ${leaf.serialHex} is revoked by the PCK CRL`,
+    );
+  }
+}
+
+/**
+ * The TCB Signing certificate must not be on the Root CA CRL (QVL STATUS_SGX_TCB_SIGNING_CERT_REVOKED):
+ * a revoked signer's TCB info and QE identity are not Intel's word. `rootCrl` was verified by the
+ * caller. Codes: ERR_TCB_SIGNER_REVOKED, ERR_CRL_MALFORMED.
+ * @example checkTcbSignerRevocation(chain.certs[0], verifyRootCaCrl(c.rootCaCrl, anchor, at).crl, 'tcb-info')
+ */
+export function checkTcbSignerRevocation(signer: ParsedCertificate, rootCrl: ParsedCrl, step: string): void {
+  let revoked: boolean;
+  try {
+    revoked = isRevoked(rootCrl, signer.serial);
+  } catch (e) {
+    throw new CollateralError('ERR_CRL_MALFORMED', step, 'Root CA CRL: revoked list does not parse', { cause: e });
+  }
+  if (revoked) {
+    throw new CollateralError(
+      'ERR_TCB_SIGNER_REVOKED',
+      step,
+      `TCB Signing certificate "${signer.subjectCn}" (serial ${signer.serialHex}) is revoked by the Root CA CRL`,
     );
   }
 }

@@ -15,6 +15,8 @@ import { checkCrl, type ParsedCrl, parseCrlAt } from '../pki/crl.js';
 import { verifyP256Raw } from '../pki/keys.js';
 import type { TrustAnchor } from '../trust.js';
 import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
+import { checkTcbSignerRevocation } from './revocation.js';
+import { checkPckCaRole, checkTcbSignerRoles } from './roles.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 
 export interface VerifiedCollateral {
@@ -55,9 +57,31 @@ function checkWindow(issue: number, next: number, at: number, step: string, what
   }
 }
 
+/** A Root CA CRL whose signature by `anchor` and freshness at `at` were checked. */
+export interface VerifiedRootCrl {
+  anchor: TrustAnchor;
+  crl: ParsedCrl;
+}
+
 /**
- * Intel's signed-JSON collateral: the issuer chain to an anchor (unless the caller already verified
- * it), then the ECDSA signature over the exact JSON text as received (never re-serialized).
+ * Step: the Root CA CRL (QVL `PckCrlVerifier` on the root CRL): signed by the anchor, current at `at`.
+ * Codes: ERR_CRL_*, ERR_COLLATERAL_EXPIRED.
+ * @example const { crl } = verifyRootCaCrl(c.rootCaCrl, intelSgxRootCa(), at)
+ */
+export function verifyRootCaCrl(der: Uint8Array, anchor: TrustAnchor, at: number): VerifiedRootCrl {
+  const o = { Err: CollateralError, step: 'crl', what: 'Root CA CRL' };
+  const root = anchorOf(anchor);
+  const crl = parseCrlAt(der, o);
+  checkCrl(crl, root.cert, root.key, at, o);
+  return { anchor, crl };
+}
+
+/**
+ * Intel's signed-JSON collateral (QVL `TCBSigningChain::verify`, then the signature): the issuer
+ * chain is exactly the TCB Signing certificate and the pinned root, each in its role
+ * (`checkTcbSignerRoles`); the signer is not on the Root CA CRL (STATUS_SGX_TCB_SIGNING_CERT_REVOKED);
+ * the ECDSA signature covers the exact JSON text as received (never re-serialized). `chain` and
+ * `rootCrl`, when given, were verified by an earlier call with the same inputs.
  */
 function verifySignedJson(
   json: string,
@@ -66,87 +90,118 @@ function verifySignedJson(
   o: {
     anchors: readonly TrustAnchor[];
     at: number;
+    rootCaCrl: Uint8Array;
     chain: VerifiedChain | undefined;
+    rootCrl: VerifiedRootCrl | undefined;
     step: string;
     what: string;
     code: string;
   },
-): VerifiedChain {
-  const ch =
-    o.chain ??
-    verifyChain(splitPem(issuerChainPem, o.step, `${o.what} issuer chain`), {
+): { chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
+  const ctx = { Err: CollateralError, step: o.step, what: `${o.what} issuer chain` };
+  let ch = o.chain;
+  if (!ch) {
+    const ders = splitPem(issuerChainPem, o.step, ctx.what);
+    // Exactly two as sent: a lone signer would otherwise be completed with the anchor.
+    if (ders.length !== 2) {
+      throw new CollateralError(
+        'ERR_TCB_SIGNER_ROLE',
+        o.step,
+        `${ctx.what}: ${ders.length} certificate(s); Intel's TCB signing chain is exactly the TCB Signing certificate and the root`,
+      );
+    }
+    ch = verifyChain(ders, {
       anchors: o.anchors,
       at: o.at,
-      step: o.step,
-      Err: CollateralError,
-      what: `${o.what} issuer chain`,
+      ...ctx,
+      checkRoles: (certs, anchor) => checkTcbSignerRoles(certs, anchor, ctx),
     });
+  }
+  const signer = ch.certs[0] as ParsedCertificate;
+  const rootCrl = o.rootCrl?.anchor === ch.anchor ? o.rootCrl : verifyRootCaCrl(o.rootCaCrl, ch.anchor, o.at);
+  checkTcbSignerRevocation(signer, rootCrl.crl, o.step);
   if (!verifyP256Raw(Buffer.from(json, 'utf8'), ch.keys[0] as KeyObject, signature)) {
     throw new CollateralError(
       o.code,
       o.step,
-      `${o.what}: signature does not verify with "${ch.certs[0]?.subjectCn}" over the exact signed JSON`,
+      `${o.what}: signature does not verify with "${signer.subjectCn}" over the exact signed JSON`,
     );
   }
-  return ch;
+  return { chain: ch, rootCrl };
 }
 
 /**
- * Step: TCB signing chain and TCB info signature (over the exact JSON text), validity at `at`.
- * Codes: chain codes (ERR_UNTRUSTED_ROOT, ERR_CERT_SIGNATURE, ERR_CERT_EXPIRED…), ERR_TCB_INFO_SIGNATURE,
+ * Step: TCB signing chain (signer role, Root CA CRL) and TCB info signature (over the exact JSON
+ * text), validity at `at`. Codes: chain codes (ERR_UNTRUSTED_ROOT, ERR_CERT_SIGNATURE,
+ * ERR_CERT_EXPIRED…), ERR_TCB_SIGNER_ROLE, ERR_TCB_SIGNER_REVOKED, ERR_CRL_*, ERR_TCB_INFO_SIGNATURE,
  * ERR_TCB_INFO_MALFORMED, ERR_COLLATERAL_EXPIRED.
+ * @example const { tcbInfo } = verifyTcbInfo(collateralFromJson(text), defaultTrustAnchors(), at)
  */
 export function verifyTcbInfo(
   c: DcapCollateral,
   anchors: readonly TrustAnchor[],
   at: number,
   chain?: VerifiedChain,
-): { tcbInfo: TcbInfo; chain: VerifiedChain } {
+  rootCrl?: VerifiedRootCrl,
+): { tcbInfo: TcbInfo; chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
   const step = 'tcb-info';
-  const ch = verifySignedJson(c.tcbInfoJson, c.tcbInfoSignature, c.tcbInfoIssuerChainPem, {
+  const v = verifySignedJson(c.tcbInfoJson, c.tcbInfoSignature, c.tcbInfoIssuerChainPem, {
     anchors,
     at,
+    rootCaCrl: c.rootCaCrl,
     chain,
+    rootCrl,
     step,
     what: 'TCB info',
     code: 'ERR_TCB_INFO_SIGNATURE',
   });
   const tcbInfo = parseTcbInfo(c.tcbInfoJson);
   checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, at, step, 'TCB info');
-  return { tcbInfo, chain: ch };
+  return { tcbInfo, ...v };
 }
 
-/** Step: QE identity chain and signature, validity at `at`. Codes as `verifyTcbInfo`, ERR_QE_IDENTITY_*. */
+/**
+ * Step: QE identity chain (the same TCB Signing role) and signature, validity at `at`. Codes as
+ * `verifyTcbInfo`, ERR_QE_IDENTITY_*.
+ * @example const { qeIdentity } = verifyQeIdentity(collateralFromJson(text), defaultTrustAnchors(), at)
+ */
 export function verifyQeIdentity(
   c: DcapCollateral,
   anchors: readonly TrustAnchor[],
   at: number,
   chain?: VerifiedChain,
-): { qeIdentity: QeIdentity; chain: VerifiedChain } {
+  rootCrl?: VerifiedRootCrl,
+): { qeIdentity: QeIdentity; chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
   const step = 'qe-identity';
-  const ch = verifySignedJson(c.qeIdentityJson, c.qeIdentitySignature, c.qeIdentityIssuerChainPem, {
+  const v = verifySignedJson(c.qeIdentityJson, c.qeIdentitySignature, c.qeIdentityIssuerChainPem, {
     anchors,
     at,
+    rootCaCrl: c.rootCaCrl,
     chain,
+    rootCrl,
     step,
     what: 'QE identity',
     code: 'ERR_QE_IDENTITY_SIGNATURE',
   });
   const qeIdentity = parseQeIdentity(c.qeIdentityJson);
   checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, at, step, 'QE identity');
-  return { qeIdentity, chain: ch };
+  return { qeIdentity, ...v };
 }
 
 /**
- * Step: Root CA CRL (signed by the anchor) and PCK CRL (signed by the PCK CA of its issuer chain),
+ * Step: Root CA CRL (signed by the anchor) and PCK CRL (signed by the PCK CA of its issuer chain,
+ * which is exactly a PCK CA in its role and the root: ERR_PCK_CHAIN_ROLE, ERR_PCK_CA_UNKNOWN),
  * both current at `at`. `known` lets a caller pass PCK CA certificates it has already verified
- * (the quote's own chain), so the same signature is not checked twice.
+ * (the quote's own chain), so the same signature is not checked twice; `verifiedRootCrl` does the
+ * same for the Root CA CRL already checked with the TCB signing chain.
+ * @example const { pckCrl } = verifyCrls(collateralFromJson(text), defaultTrustAnchors(), at)
  */
 export function verifyCrls(
   c: DcapCollateral,
   anchors: readonly TrustAnchor[],
   at: number,
   known: readonly KnownIssuer[] = [],
+  verifiedRootCrl?: VerifiedRootCrl,
 ): {
   rootCrl: ParsedCrl;
   pckCrl: ParsedCrl;
@@ -173,15 +228,28 @@ export function verifyCrls(
     notBefore = Math.max(hit.cert.notBefore, anchorOf(pinned).cert.notBefore);
     notAfter = Math.min(hit.cert.notAfter, anchorOf(pinned).cert.notAfter);
   } else {
-    const ch = verifyChain(ders, { anchors, at, ...o });
+    const ch = verifyChain(ders, {
+      anchors,
+      at,
+      ...o,
+      // The PCK CRL issuer chain is a PCK CA and the root (PCS `SGX-PCK-CRL-Issuer-Chain`).
+      checkRoles: (certs, a) => {
+        if (certs.length !== 2) {
+          throw new CollateralError(
+            'ERR_PCK_CHAIN_ROLE',
+            step,
+            `${o.what}: ${certs.length} certificates, expected PCK CA and root`,
+          );
+        }
+        checkPckCaRole(certs[0] as ParsedCertificate, a, o);
+      },
+    });
     issuer = { cert: ch.certs[0] as ParsedCertificate, key: ch.keys[0] as KeyObject };
     anchor = ch.anchor;
     notBefore = ch.notBefore;
     notAfter = ch.notAfter;
   }
-  const root = anchorOf(anchor);
-  const rootCrl = parseCrlAt(c.rootCaCrl, { Err: CollateralError, step, what: 'Root CA CRL' });
-  checkCrl(rootCrl, root.cert, root.key, at, { Err: CollateralError, step, what: 'Root CA CRL' });
+  const rootCrl = (verifiedRootCrl?.anchor === anchor ? verifiedRootCrl : verifyRootCaCrl(c.rootCaCrl, anchor, at)).crl;
   const pckCrl = parseCrlAt(c.pckCrl, { Err: CollateralError, step, what: 'PCK CRL' });
   // QVL 4.1.2.4.6: the PCK CRL issuer must be a CA named like one.
   if (!pckCrl.issuerCn.includes('CA')) {
@@ -213,8 +281,9 @@ export function verifyCollateral(
     anchors,
     at,
     c.qeIdentityIssuerChainPem === c.tcbInfoIssuerChainPem ? t.chain : undefined,
+    t.rootCrl,
   );
-  const crls = verifyCrls(c, anchors, at, known);
+  const crls = verifyCrls(c, anchors, at, known, t.rootCrl);
   if (q.chain.anchor !== t.chain.anchor || crls.anchor !== t.chain.anchor) {
     throw new CollateralError(
       'ERR_ANCHOR_MISMATCH',

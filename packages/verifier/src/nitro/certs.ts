@@ -29,8 +29,35 @@ function secs(s: string, what: string): number {
 }
 
 /**
+ * Each certificate in its own position (AWS Nitro Enclaves "Verifying the root of trust": cabundle is
+ * root first, then intermediates, then the document's certificate): only cabundle[0] may be
+ * self-signed, no certificate appears twice, and the leaf is an end entity (not a CA). A root or CA
+ * certificate that is valid in its own place is refused in the leaf's or an intermediate's.
+ * Code: ERR_NITRO_CHAIN_ROLE. (A non-CA intermediate stays ERR_NITRO_CHAIN, checked with the links.)
+ */
+function checkNitroRoles(ders: Uint8Array[], certs: X509Certificate[], name: (i: number) => string): void {
+  for (let i = 1; i < certs.length; i++) {
+    const c = certs[i] as X509Certificate;
+    if (c.subject === c.issuer) {
+      throw fail(
+        'ERR_NITRO_CHAIN_ROLE',
+        `${name(i)} is self-signed: a root where ${i === certs.length - 1 ? 'the leaf' : 'an intermediate'} belongs`,
+      );
+    }
+    for (let j = 0; j < i; j++) {
+      if (bytesEqual(ders[i] as Uint8Array, ders[j] as Uint8Array)) {
+        throw fail('ERR_NITRO_CHAIN_ROLE', `${name(i)} repeats ${name(j)}`);
+      }
+    }
+  }
+  const leaf = certs[certs.length - 1] as X509Certificate;
+  if (leaf.ca) throw fail('ERR_NITRO_CHAIN_ROLE', 'leaf certificate is a CA certificate; it must be an end entity');
+}
+
+/**
  * Checks leaf ← cabundle[n-1] ← … ← cabundle[0], cabundle[0] byte-equal to a trust anchor, every
- * certificate valid at `at` (unix seconds), every issuer a CA, the leaf key P-384 (AWS Nitro Enclaves
+ * certificate valid at `at` (unix seconds), every issuer a CA, each certificate in its position's
+ * role (`checkNitroRoles`), the leaf key P-384 (AWS Nitro Enclaves
  * "Verifying the root of trust", steps 2–3).
  *
  * @example const { leafKey, window } = verifyNitroChain(doc.certificate, doc.cabundle, at, [awsNitroRootG1()])
@@ -52,6 +79,7 @@ export function verifyNitroChain(
   }
   const certs = [...cabundle.map((d, i) => parse(d, `cabundle[${i}]`)), parse(leafDer, 'leaf certificate')];
   const name = (i: number): string => (i === certs.length - 1 ? 'leaf certificate' : `cabundle[${i}]`);
+  checkNitroRoles([...cabundle, leafDer], certs, name);
   let notBefore = Number.NEGATIVE_INFINITY;
   let notAfter = Number.POSITIVE_INFINITY;
   for (let i = 0; i < certs.length; i++) {

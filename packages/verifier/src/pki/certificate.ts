@@ -4,7 +4,7 @@
  * and extensions. Hand-written for speed (a parse costs a few µs; node's X509Certificate ~140 µs).
  */
 import { CertificateError, toHex } from '@ratls/evidence';
-import { children, content, type DerNode, expectTlv, readOid, readTime, readTlv, whole } from './der.js';
+import { children, content, type DerNode, expectTlv, readOid, readSmallUint, readTime, readTlv, whole } from './der.js';
 
 /** Certificates larger than this are refused (Intel PCK leaves are ~1.2 KiB). */
 export const MAX_CERT_BYTES = 16 * 1024;
@@ -39,15 +39,24 @@ export interface ParsedCertificate {
   publicKeyBits: Uint8Array;
   /** basicConstraints cA; false when the extension is absent. */
   isCa: boolean;
+  /** basicConstraints as encoded (RFC 5280 §4.2.1.9), or undefined when the extension is absent. */
+  basicConstraints?: { ca: boolean; pathLen?: number };
   /** keyUsage bits (bit 0 = digitalSignature … bit 5 = keyCertSign, 6 = cRLSign), or undefined when absent. */
   keyUsage?: number;
   extensions: Map<string, CertExtension>;
 }
 
 export const OID_CN = '2.5.4.3';
+export const OID_O = '2.5.4.10';
+export const OID_L = '2.5.4.7';
+export const OID_ST = '2.5.4.8';
+export const OID_C = '2.5.4.6';
+export const OID_OU = '2.5.4.11';
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 export const OID_KEY_USAGE = '2.5.29.15';
 /** keyUsage bit numbers (RFC 5280 §4.2.1.3). */
+export const KU_DIGITAL_SIGNATURE = 0;
+export const KU_NON_REPUDIATION = 1;
 export const KU_KEY_CERT_SIGN = 5;
 export const KU_CRL_SIGN = 6;
 /** Critical extensions this code understands (RFC 5280 §4.2: any other critical one is refused). */
@@ -85,6 +94,37 @@ export function nameCn(buf: Uint8Array, name: DerNode): string {
     }
   }
   return '';
+}
+
+/** One attribute of a distinguished name: its type OID and its string value (UTF-8 decoded). */
+export interface NameAttribute {
+  oid: string;
+  value: string;
+}
+
+/** String types a DirectoryString may use (RFC 5280 §4.1.2.4): UTF8, Printable, IA5, Teletex. */
+const NAME_STRING_TAGS: ReadonlySet<number> = new Set([0x0c, 0x13, 0x16, 0x14]);
+
+/**
+ * Decodes a DER Name (`subjectRaw` / `issuerRaw`) into its RDNs in order, each RDN's attributes in
+ * encoded order. Parsed on demand (role checks only), so the chain hot path does not pay for it.
+ * Throws `CertificateError` ERR_CERT_MALFORMED on a malformed name or a non-string value.
+ * @example nameAttributes(cert.subjectRaw) // [[{ oid: '2.5.4.3', value: 'Intel SGX TCB Signing' }], …]
+ */
+export function nameAttributes(raw: Uint8Array): NameAttribute[][] {
+  const name = expectTlv(raw, 0, raw.length, 0x30, 'Name');
+  if (name.end !== raw.length) bad('trailing bytes after Name');
+  return children(raw, name).map((rdn) => {
+    if (rdn.tag !== 0x31) bad('RDN is not a SET');
+    const atvs = children(raw, rdn);
+    if (atvs.length === 0) bad('empty RDN');
+    return atvs.map((atv) => {
+      const [oidN, valN, extra] = children(raw, atv);
+      if (atv.tag !== 0x30 || !oidN || !valN || extra || oidN.tag !== 0x06) bad('malformed AttributeTypeAndValue');
+      if (!NAME_STRING_TAGS.has(valN.tag)) bad(`name attribute value has non-string tag 0x${valN.tag.toString(16)}`);
+      return { oid: readOid(raw, oidN), value: Buffer.from(content(raw, valN)).toString('utf8') };
+    });
+  });
 }
 
 /** BIT STRING content without the unused-bits byte (which must be 0). */
@@ -137,6 +177,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
 
   const extensions = new Map<string, CertExtension>();
   let isCa = false;
+  let basicConstraints: { ca: boolean; pathLen?: number } | undefined;
   let keyUsage: number | undefined;
   for (; i < f.length; i++) {
     const n = f[i] as DerNode;
@@ -161,6 +202,10 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
         const bc = expectTlv(v, 0, v.length, 0x30, 'basicConstraints');
         const first = bc.contentStart < bc.end ? readTlv(v, bc.contentStart, bc.end) : undefined;
         isCa = first?.tag === 0x01 && v[first.contentStart] !== 0;
+        // pathLenConstraint follows cA, or comes first when cA (DEFAULT FALSE) is omitted.
+        const parts = children(v, bc);
+        const lenN = parts[first?.tag === 0x01 ? 1 : 0];
+        basicConstraints = { ca: isCa, ...(lenN?.tag === 0x02 ? { pathLen: readSmallUint(v, lenN) } : {}) };
       } else if (oid === OID_KEY_USAGE) {
         const v = content(der, valN);
         const ku = expectTlv(v, 0, v.length, 0x03, 'keyUsage');
@@ -193,6 +238,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
     ...(curveNode?.tag === 0x06 ? { spkiCurve: readOid(der, curveNode) } : {}),
     publicKeyBits: bitString(der, spkiBits, 'subjectPublicKey'),
     isCa,
+    ...(basicConstraints ? { basicConstraints } : {}),
     ...(keyUsage !== undefined ? { keyUsage } : {}),
     extensions,
   };

@@ -39,6 +39,11 @@ export interface ChainOptions {
   /** What the chain is, for messages ("PCK chain"). */
   what: string;
   maxLength?: number;
+  /**
+   * Positional role rules (which certificate may stand where), run once the chain is complete and
+   * before any signature is checked, so a certificate in the wrong place is named as such.
+   */
+  checkRoles?: (certs: readonly ParsedCertificate[], anchor: TrustAnchor) => void;
 }
 
 interface AnchorMaterial {
@@ -158,6 +163,7 @@ export function verifyChain(ders: readonly Uint8Array[], o: ChainOptions): Verif
     }
     certs.push(anchorOf(anchor).cert);
   }
+  o.checkRoles?.(certs, anchor);
   const root = anchorOf(anchor);
   const keys: KeyObject[] = new Array(certs.length);
   keys[certs.length - 1] = root.key;

@@ -10,7 +10,7 @@ import { x509 } from '@ratls/evidence/x509';
 import fc from 'fast-check';
 import { checkPckRevocation } from '../dcap/revocation.js';
 import { intelSgxRootCa, trustAnchorFrom } from '../trust.js';
-import { KU_CRL_SIGN, KU_KEY_CERT_SIGN, parseCertificate, pemToDers } from './certificate.js';
+import { KU_CRL_SIGN, KU_KEY_CERT_SIGN, nameAttributes, parseCertificate, pemToDers } from './certificate.js';
 import { anchorOf, verifyChain } from './chain.js';
 import { checkCrl, isRevoked, parseCrl } from './crl.js';
 import { certificateKey } from './keys.js';
@@ -84,6 +84,33 @@ describe('pki: certificates', () => {
     assert.equal(c.notAfter, Date.parse('2049-12-31T23:59:59Z') / 1000);
     assert.equal(c.isCa, true);
     assert.equal(c.keyUsage, (1 << KU_KEY_CERT_SIGN) | (1 << KU_CRL_SIGN));
+    assert.deepEqual(c.basicConstraints, { ca: true, pathLen: 1 });
+  });
+
+  test('nameAttributes decodes the subject RDNs in order; a malformed name is ERR_CERT_MALFORMED', () => {
+    const c = parseCertificate(intelSgxRootCa().der);
+    assert.deepEqual(
+      nameAttributes(c.subjectRaw).map((rdn) => rdn.map((a) => `${a.oid}=${a.value}`)),
+      [
+        ['2.5.4.3=Intel SGX Root CA'],
+        ['2.5.4.10=Intel Corporation'],
+        ['2.5.4.7=Santa Clara'],
+        ['2.5.4.8=CA'],
+        ['2.5.4.6=US'],
+      ],
+    );
+    // SEQUENCE { SET { SEQUENCE { OID 2.5.4.3, INTEGER 1 } } }: a name value that is not a string.
+    const intValue = Uint8Array.from([
+      0x30, 0x0a, 0x31, 0x08, 0x30, 0x06, 0x06, 0x03, 0x55, 0x04, 0x03, 0x02, 0x01, 0x01,
+    ]);
+    assert.throws(() => nameAttributes(intValue), { code: 'ERR_CERT_MALFORMED' });
+    assert.throws(() => nameAttributes(Uint8Array.from([0x30, 0x02, 0x31, 0x00])), { code: 'ERR_CERT_MALFORMED' });
+  });
+
+  test('basicConstraints: undefined when absent (leaf), { ca: true } on a CA without pathLen', async () => {
+    const h = await hierarchy();
+    assert.equal(parseCertificate(h.der(h.leaf)).basicConstraints, undefined);
+    assert.deepEqual(parseCertificate(h.der(h.inter)).basicConstraints, { ca: true });
   });
 
   test('arbitrary bytes only ever raise CertificateError', () => {

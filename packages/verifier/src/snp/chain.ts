@@ -60,9 +60,45 @@ function checkSig(c: X509Certificate, issuer: X509Certificate, code: string, wha
     throw chainError(code, `${what}: not signed with RSASSA-PSS SHA-384 salt 48 as AMD certificates are`);
 }
 
+const selfIssued = (c: X509Certificate): boolean => c.subject === c.issuer;
+
+/**
+ * Each certificate in its own position (VCEK spec #57230 §2.1–2.2; KDS serves ARK and ASK with
+ * basicConstraints cA TRUE, the VCEK without basicConstraints): the ARK is a self-signed CA; the
+ * ASK/ASVK is a CA one level under it, not self-signed (an ARK where an ASK belongs is refused); the
+ * VCEK/VLEK is an end entity (not a CA, not self-signed). Code: ERR_SNP_CHAIN_ROLE.
+ */
+function checkSnpRoles(
+  ark: X509Certificate,
+  ask: X509Certificate,
+  leaf: X509Certificate,
+  signingKey: 'vcek' | 'vlek',
+): void {
+  const askName = signingKey === 'vcek' ? 'ASK' : 'ASVK';
+  const leafName = signingKey === 'vcek' ? 'VCEK' : 'VLEK';
+  if (!ark.ca || !selfIssued(ark)) {
+    throw chainError('ERR_SNP_CHAIN_ROLE', `ARK "${commonName(ark.subject)}" is not a self-signed CA certificate`);
+  }
+  if (selfIssued(ask)) {
+    throw chainError(
+      'ERR_SNP_CHAIN_ROLE',
+      `${askName} position holds the self-signed "${commonName(ask.subject)}": a root where the intermediate belongs`,
+    );
+  }
+  if (!ask.ca) {
+    throw chainError('ERR_SNP_CHAIN_ROLE', `${askName} "${commonName(ask.subject)}" is not a CA certificate`);
+  }
+  if (leaf.ca || selfIssued(leaf)) {
+    throw chainError(
+      'ERR_SNP_CHAIN_ROLE',
+      `${leafName} "${commonName(leaf.subject)}" is a CA or self-signed; the signing key certificate is an end entity`,
+    );
+  }
+}
+
 /**
  * Checks VCEK/VLEK ← ASK/ASVK ← ARK (AMD VCEK/KDS spec #57230 §2): the ARK is a configured anchor
- * and self-signed, every signature is RSA-PSS and verifies, the names say the same product line
+ * and self-signed, each certificate holds the role of its position (ERR_SNP_CHAIN_ROLE), every signature is RSA-PSS and verifies, the names say the same product line
  * (ARK-<p>, SEV-<p> or SEV-VLEK-<p>, SEV-VCEK or SEV-VLEK), every certificate is valid at `at`,
  * and the leaf key is P-384.
  *
@@ -76,6 +112,8 @@ export function verifySnpChain(input: SnpChainInput, o: SnpChainOptions): SnpCha
   const anchor = o.anchors.find((a) => bytesEqual(a.der, input.root));
   if (!anchor)
     throw chainError('ERR_SNP_ARK_UNTRUSTED', `ARK "${commonName(ark.subject)}" is not a configured trust anchor`);
+
+  checkSnpRoles(ark, ask, leaf, o.signingKey);
 
   // Product line: from the ARK name; intermediate and leaf must agree, and so must the caller.
   const arkCn = commonName(ark.subject) ?? '';

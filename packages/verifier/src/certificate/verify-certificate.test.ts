@@ -13,13 +13,13 @@ import {
   toHex,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
+import { simNitroChain } from '@ratls/test-support/nitro-testkit';
 import { encode } from 'cbor2';
 import fc from 'fast-check';
 import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { collateralFromJson } from '../collateral/json.js';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
 import { coseSign1ToBeSigned } from '../nitro/sig-structure.js';
-import { simNitroChain } from '../nitro/testkit.js';
 import { type DcapResult, isVerifiedResult, markVerified } from '../result.js';
 import { trustAnchorFrom } from '../trust.js';
 import { pemCertificates } from './input.js';

@@ -10,6 +10,7 @@ import { type ParsedCertificate, pemToDers } from '../pki/certificate.js';
 import { type VerifiedChain, verifyChain } from '../pki/chain.js';
 import type { TrustAnchor } from '../trust.js';
 import { type PckExtensions, parsePckExtensions } from './pck-extensions.js';
+import { registerVerifiedPck } from './verified-inputs.js';
 
 export interface VerifiedPck {
   chain: VerifiedChain;
@@ -77,7 +78,7 @@ export function verifyPckChain(pem: string, anchors: readonly TrustAnchor[], at:
       `PCK chain: leaf "${leaf.subjectCn}" is not an SGX PCK Certificate`,
     );
   }
-  return {
+  return registerVerifiedPck({
     chain,
     leaf,
     leafKey: chain.keys[0] as KeyObject,
@@ -85,5 +86,5 @@ export function verifyPckChain(pem: string, anchors: readonly TrustAnchor[], at:
     caKey: chain.keys[1] as KeyObject,
     ext: parsePckExtensions(leaf),
     pckCa: pckCaKind(ca),
-  };
+  });
 }

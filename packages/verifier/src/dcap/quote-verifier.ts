@@ -8,7 +8,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
-import { type DcapResult, markVerified } from '../result.js';
+import type { DcapResult } from '../result.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
 import { appraise } from './appraise.js';
 import { Lru } from './lru.js';
@@ -47,11 +47,6 @@ export interface QuoteVerifier {
 }
 
 const within = (at: number, w: { notBefore: number; notAfter: number }) => at >= w.notBefore && at <= w.notAfter;
-
-function copyResult(r: DcapResult): DcapResult {
-  const c = structuredClone(r);
-  return markVerified(c);
-}
 
 /**
  * @example
@@ -126,7 +121,8 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
     const cached = results.get(sha);
     if (cached && within(at, cached.collateralWindow)) {
       s.resultHits++;
-      return copyResult(cached);
+      // Results are deep-frozen when registered: handing out the cached original is safe.
+      return cached;
     }
     const pem = pckChainPemOf(q);
     let pck = chains.get(pem);
@@ -154,7 +150,7 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
     }
     const r = appraise(q, pck, vc, { at, evidenceSha256: sha, qeReportVerified, attestationKey: ak });
     qeReports.set(qeKey, true);
-    results.set(sha, copyResult(r));
+    results.set(sha, r);
     return r;
   }
 }

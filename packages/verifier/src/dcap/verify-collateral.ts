@@ -16,6 +16,7 @@ import { verifyP256Raw } from '../pki/keys.js';
 import type { TrustAnchor } from '../trust.js';
 import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
+import { registerVerifiedCollateral } from './verified-inputs.js';
 
 export interface VerifiedCollateral {
   tcbInfo: TcbInfo;
@@ -222,7 +223,7 @@ export function verifyCollateral(
       'collateral: TCB info, QE identity and CRLs do not all chain to the same trust anchor',
     );
   }
-  return {
+  return registerVerifiedCollateral({
     tcbInfo: t.tcbInfo,
     qeIdentity: q.qeIdentity,
     anchor: t.chain.anchor,
@@ -243,5 +244,5 @@ export function verifyCollateral(
       t.tcbInfo.nextUpdate,
       q.qeIdentity.nextUpdate,
     ),
-  };
+  });
 }

@@ -8,7 +8,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
-import type { DcapResult } from '../result.js';
+import { type DcapResult, markVerified } from '../result.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
 import { appraise } from './appraise.js';
 import { Lru } from './lru.js';
@@ -121,8 +121,9 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
     const cached = results.get(sha);
     if (cached && within(at, cached.collateralWindow)) {
       s.resultHits++;
-      // Results are deep-frozen when registered: handing out the cached original is safe.
-      return cached;
+      // The cache holds the deep-frozen original (no caller can edit it); each hit gets its own
+      // frozen, registered copy so callers never share identity with the cache entry.
+      return markVerified(structuredClone(cached));
     }
     const pem = pckChainPemOf(q);
     let pck = chains.get(pem);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { initSimulation } from '@ratls/attester/sim';
-import { simCert, spawnGateway, tempDir, writeFile } from '../packages/cli/src/gateway/test-helpers.js';
+import { simCert, spawnGateway, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 
 const UPLOAD_BYTES = Number(process.env.RATLS_BENCH_MIB ?? 128) * 1024 * 1024;
 const RUNS = 5;

@@ -23,6 +23,7 @@ import {
   parseRatlsCertificate,
   RatlsError,
 } from '@ratls/evidence';
+import { fixtureFromCase, startPcsServer } from '@ratls/test-support/pcs-server';
 import {
   createQuoteVerifier,
   MAX_COLLATERAL_JSON_BYTES,
@@ -35,7 +36,6 @@ import {
   verifyCertificate,
   verifyQuote,
 } from '@ratls/verifier';
-import { fixtureFromCase, startPcsServer } from '../packages/verifier/src/collateral/test-pcs-server.js';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '../test-support/vectors.js';
 import { certLayout, child, OID_DICE_TAGGED_HEX, replaceNode, resignTbs, resignWithExtension, tlv } from './lib/der.js';
 

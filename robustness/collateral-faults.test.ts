@@ -21,6 +21,7 @@ import {
   SimulatedQuoteProvider,
 } from '@ratls/attester/sim';
 import { parseQuote, RatlsError } from '@ratls/evidence';
+import { fixtureFromCase, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
 import {
   createQuoteVerifier,
   PccsCollateralSource,
@@ -29,11 +30,6 @@ import {
   trustAnchorFrom,
   verifyCertificate,
 } from '@ratls/verifier';
-import {
-  fixtureFromCase,
-  type PcsServer,
-  startPcsServer,
-} from '../packages/verifier/src/collateral/test-pcs-server.js';
 
 const SIM_AT = Date.parse('2026-03-01T12:00:00Z');
 const AT = SIM_AT / 1000 + 600;

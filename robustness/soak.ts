@@ -23,7 +23,7 @@ import {
   spawnGateway,
   tempDir,
   writeFile,
-} from '../packages/cli/src/gateway/test-helpers.js';
+} from '@ratls/test-support/gateway-helpers';
 import { certLayout, child, replaceNode, resignTbs } from './lib/der.js';
 
 const { values } = parseArgs({

@@ -1,10 +1,14 @@
 /**
  * The normalized outcome of appraisal. JSON-friendly: hex lower-case, times unix seconds.
- * Only appraisers create results (`markVerified`); `isVerifiedResult` lets the TLS layer and
- * policy refuse a look-alike object built by a caller (rustls' "proof value" idea).
+ * Only appraisers create results (`markVerified`, internal: not exported from the package root);
+ * `isVerifiedResult` lets the TLS layer and policy refuse a look-alike object built by a caller
+ * (rustls' "proof value" idea). A registered result is deep-frozen, so editing a genuine result
+ * (a different mrEnclave) throws instead of producing a "verified" lie, and a copy (spread,
+ * structuredClone, JSON round trip) is a new object that the registry does not know.
  */
 
 import type { TcbStatus } from '@ratls/evidence';
+import { deepFreeze } from './freeze.js';
 
 export type { TcbStatus };
 
@@ -107,10 +111,16 @@ export interface NitroResult extends ResultBase {
 export type AttestationResult = SgxResult | TdxResult | SnpResult | NitroResult;
 export type DcapResult = SgxResult | TdxResult;
 
+/** Module-private: only `markVerified` adds to it, so membership is the proof. */
 const verified = new WeakSet<object>();
 
-/** Internal to appraisers: records that `r` came out of a completed appraisal. */
+/**
+ * Internal to appraisers: deep-freezes `r` and records that it came out of a completed appraisal.
+ * Deliberately absent from the package's export list; tests forge through @ratls/test-support.
+ * @example return markVerified(result) // last line of an appraiser
+ */
 export function markVerified<T extends AttestationResult>(r: T): T {
+  deepFreeze(r, true);
   verified.add(r);
   return r;
 }

@@ -5,11 +5,11 @@ import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { ConfigError, ProviderError, toHex } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
+import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
 import { SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { type AttestedCredentials, createAttestedCredentials, type RenewedEvent } from './attested-credentials.js';
 import { exportPrivateKeyPem } from './keys.js';
-import { FixedQuoteProvider } from './test-fixtures.js';
 
 /** Succeeds `okCalls` times, then fails with a typed provider error. */
 class FlakyProvider implements QuoteProvider {

@@ -18,11 +18,11 @@ import {
   toHex,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
+import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
 import { readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.js';
-import { FixedQuoteProvider } from './test-fixtures.js';
 
 const AT = Date.parse('2026-01-15T12:00:00Z');
 const clock = () => AT;

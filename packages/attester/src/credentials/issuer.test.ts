@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
+import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
 import { SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { generateKeyPair } from './keys.js';
-import { FixedQuoteProvider } from './test-fixtures.js';
 
 const AT = Date.parse('2026-01-15T12:00:00Z');
 const clock = () => AT;

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { runCli } from '@ratls/test-support/run-cli';
 import { readVectorJson, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
-import { runCli } from '../test/run-cli.js';
 
 type Json = Record<string, unknown>;
 

@@ -21,7 +21,7 @@ import {
   spawnGateway,
   tempDir,
   writeFile,
-} from './test-helpers.js';
+} from '@ratls/test-support/gateway-helpers';
 
 const GOOD = '11'.repeat(32);
 const IMPOSTOR = '22'.repeat(32);

@@ -12,10 +12,19 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
+import {
+  type EchoBackend,
+  echoBackend,
+  haveBinary,
+  opensslCert,
+  run,
+  tempDir,
+  writeFile,
+} from '@ratls/test-support/gateway-helpers';
+// A verified-looking result stands in for appraisal here; the verifier's test kit makes it.
+import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
 import { type AuditEvent, collateralFacts, collateralFromJson } from '@ratls/verifier';
 import { HAVE_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
-// A verified-looking result stands in for appraisal here; the verifier's test kit makes it.
-import { fakeSgxResult } from '../../../verifier/src/tls/testkit.js';
 import type { CertificateVerify } from './appraiser.js';
 import { type Gateway, startGateway } from './gateway.js';
 import {
@@ -26,7 +35,6 @@ import {
   PP2_TYPE_RATLS_TEE,
   PP2_TYPE_SSL,
 } from './proxy-protocol.js';
-import { type EchoBackend, echoBackend, haveBinary, opensslCert, run, tempDir, writeFile } from './test-helpers.js';
 
 const GOOD = 'aa'.repeat(32);
 const IMPOSTOR = 'cc'.repeat(32);

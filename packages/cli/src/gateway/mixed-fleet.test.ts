@@ -6,9 +6,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../test/run-cli.js';
+import {
+  type EchoBackend,
+  echoBackend,
+  haveBinary,
+  run,
+  tempDir,
+  writeFile,
+} from '@ratls/test-support/gateway-helpers';
+import { runCli } from '@ratls/test-support/run-cli';
 import { type Gateway, startGateway } from './index.js';
-import { type EchoBackend, echoBackend, haveBinary, run, tempDir, writeFile } from './test-helpers.js';
 
 const SGX_MR = 'a1'.repeat(32);
 const SNP_MEASUREMENT = 'b2'.repeat(48);

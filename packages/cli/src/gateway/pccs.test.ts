@@ -9,11 +9,19 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initSimulation } from '@ratls/attester/sim';
-import type { AuditEvent, QuoteCollateralV3Json } from '@ratls/verifier';
+import {
+  type EchoBackend,
+  echoBackend,
+  haveBinary,
+  run,
+  simCert,
+  tempDir,
+  writeFile,
+} from '@ratls/test-support/gateway-helpers';
 // Test-only fixture of the verifier package (not exported from it).
-import { fixtureFromCase, type PcsServer, startPcsServer } from '../../../verifier/src/collateral/test-pcs-server.js';
+import { fixtureFromCase, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
+import type { AuditEvent, QuoteCollateralV3Json } from '@ratls/verifier';
 import { type Gateway, startGateway } from './gateway.js';
-import { type EchoBackend, echoBackend, haveBinary, run, simCert, tempDir, writeFile } from './test-helpers.js';
 
 const GOOD = '33'.repeat(32);
 

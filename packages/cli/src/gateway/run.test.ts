@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 import { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { registerGatewayCommand } from './run.js';
-import { tempDir, writeFile } from './test-helpers.js';
 
 describe('registerGatewayCommand', () => {
   it('adds `gateway --config` and sets exit code 2 with a located error for a bad config', async () => {

@@ -7,10 +7,11 @@ import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PolicyError } from '@ratls/evidence';
+import { forgeVerifiedResult } from '@ratls/test-support/forge';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { parsePolicy } from '../policy/parse.js';
 import { PolicyStore } from '../policy/store.js';
-import { markVerified, type SgxResult } from '../result.js';
+import type { SgxResult } from '../result.js';
 import type { AuditEvent } from './event.js';
 import { auditPolicyReloads, createAuditLog } from './log.js';
 
@@ -19,7 +20,7 @@ const AT = new Date('2026-01-02T03:04:05.000Z');
 const POLICY = parsePolicy(`version: 1\nidentities:\n  - name: payments\n    sgx: { mrEnclave: "${h(32, '33')}" }\n`);
 
 function sgx(mrEnclave: string): SgxResult {
-  return markVerified<SgxResult>({
+  return forgeVerifiedResult<SgxResult>({
     tee: 'sgx',
     simulated: false,
     evidenceSha256: h(32, 'ee'),

@@ -13,14 +13,15 @@ import {
   toHex,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
+import { forgeVerifiedResult } from '@ratls/test-support/forge';
+import { simNitroChain } from '@ratls/test-support/nitro-testkit';
 import { encode } from 'cbor2';
 import fc from 'fast-check';
 import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { collateralFromJson } from '../collateral/json.js';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
 import { coseSign1ToBeSigned } from '../nitro/sig-structure.js';
-import { simNitroChain } from '../nitro/testkit.js';
-import { type DcapResult, isVerifiedResult, markVerified } from '../result.js';
+import { type DcapResult, isVerifiedResult } from '../result.js';
 import { trustAnchorFrom } from '../trust.js';
 import { pemCertificates } from './input.js';
 import { verifyCertificate } from './verify-certificate.js';
@@ -122,7 +123,7 @@ function fakeVerifier(calls: Uint8Array[] = [], o: { forge?: boolean; hashOf?: U
           reportData: toHex(quote.subarray(368, 432)),
         },
       };
-      return o.forge ? r : markVerified(r);
+      return o.forge ? r : forgeVerifiedResult(r);
     },
   };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
+import { fixtureFromCase } from '@ratls/test-support/pcs-server';
 import {
   readVector,
   readVectorJson,
@@ -13,7 +14,6 @@ import { collateralFacts } from './facts.js';
 import { collateralFromPcsResponses } from './from-pcs.js';
 import { decodeIssuerChain } from './issuer-chain.js';
 import { collateralFromJson } from './json.js';
-import { fixtureFromCase } from './test-pcs-server.js';
 import type { QuoteCollateralV3Json } from './types.js';
 
 const code = (c: string) => (e: unknown) => e instanceof RatlsError && e.code === c;

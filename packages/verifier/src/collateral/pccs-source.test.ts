@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
+import { fixtureFromCase, type PcsFixture, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
 import { readVectorJson, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
 import { collateralFromJson } from './json.js';
 import { PccsCollateralSource } from './pccs-source.js';
-import { fixtureFromCase, type PcsFixture, type PcsServer, startPcsServer } from './test-pcs-server.js';
 import type { CollateralRequest, QuoteCollateralV3Json } from './types.js';
 
 const code = (c: string) => (e: unknown) => e instanceof RatlsError && e.code === c;

@@ -21,6 +21,7 @@ import { checkPckRevocation } from './revocation.js';
 import { mergeTcbStatus } from './status.js';
 import { matchTcbLevel } from './tcb-level.js';
 import { checkTdxModule, type TdxModuleResult } from './tdx-module.js';
+import { assertVerifiedInputs } from './verified-inputs.js';
 import type { VerifiedCollateral } from './verify-collateral.js';
 
 export interface AppraiseOptions {
@@ -40,9 +41,13 @@ function tdReportOf(quote: Quote): TdReportBody | undefined {
 
 /**
  * Appraises a parsed quote. Throws `AppraisalError`/`CollateralError` with the failing step.
+ * Internal (not exported from the package root): `verifyQuote` and `createQuoteVerifier` are the
+ * public forms, which take the quote and raw collateral and verify both themselves. A `pck` or
+ * `vc` that `verifyPckChain`/`verifyCollateral` did not produce is refused with ERR_UNVERIFIED_INPUT.
  * @example const r = appraise(quote, verifyPckChain(pem, anchors, at), verifyCollateral(c, anchors, at), { at, evidenceSha256 })
  */
 export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral, o: AppraiseOptions): DcapResult {
+  assertVerifiedInputs(pck, vc);
   if (pck.chain.anchor !== vc.anchor) {
     throw new CollateralError(
       'ERR_ANCHOR_MISMATCH',

@@ -11,6 +11,7 @@ import { type VerifiedChain, verifyChain } from '../pki/chain.js';
 import type { TrustAnchor } from '../trust.js';
 import { type PckExtensions, parsePckExtensions } from './pck-extensions.js';
 import { checkPckChainRoles } from './roles.js';
+import { registerVerifiedPck } from './verified-inputs.js';
 
 export interface VerifiedPck {
   chain: VerifiedChain;
@@ -71,7 +72,7 @@ export function verifyPckChain(pem: string, anchors: readonly TrustAnchor[], at:
   });
   const leaf = chain.certs[0] as ParsedCertificate;
   const ca = chain.certs[1] as ParsedCertificate;
-  return {
+  return registerVerifiedPck({
     chain,
     leaf,
     leafKey: chain.keys[0] as KeyObject,
@@ -79,5 +80,5 @@ export function verifyPckChain(pem: string, anchors: readonly TrustAnchor[], at:
     caKey: chain.keys[1] as KeyObject,
     ext: parsePckExtensions(leaf),
     pckCa: pckCaKind(ca),
-  };
+  });
 }

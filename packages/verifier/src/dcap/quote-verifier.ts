@@ -48,11 +48,6 @@ export interface QuoteVerifier {
 
 const within = (at: number, w: { notBefore: number; notAfter: number }) => at >= w.notBefore && at <= w.notAfter;
 
-function copyResult(r: DcapResult): DcapResult {
-  const c = structuredClone(r);
-  return markVerified(c);
-}
-
 /**
  * @example
  * const v = createQuoteVerifier({ collateralSource: pccs })
@@ -126,7 +121,9 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
     const cached = results.get(sha);
     if (cached && within(at, cached.collateralWindow)) {
       s.resultHits++;
-      return copyResult(cached);
+      // The cache holds the deep-frozen original (no caller can edit it); each hit gets its own
+      // frozen, registered copy so callers never share identity with the cache entry.
+      return markVerified(structuredClone(cached));
     }
     const pem = pckChainPemOf(q);
     let pck = chains.get(pem);
@@ -154,7 +151,7 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
     }
     const r = appraise(q, pck, vc, { at, evidenceSha256: sha, qeReportVerified, attestationKey: ak });
     qeReports.set(qeKey, true);
-    results.set(sha, copyResult(r));
+    results.set(sha, r);
     return r;
   }
 }

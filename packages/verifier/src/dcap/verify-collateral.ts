@@ -18,6 +18,7 @@ import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
 import { checkTcbSignerRevocation } from './revocation.js';
 import { checkPckCaRole, checkTcbSignerRoles } from './roles.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
+import { registerVerifiedCollateral } from './verified-inputs.js';
 
 export interface VerifiedCollateral {
   tcbInfo: TcbInfo;
@@ -291,7 +292,7 @@ export function verifyCollateral(
       'collateral: TCB info, QE identity and CRLs do not all chain to the same trust anchor',
     );
   }
-  return {
+  return registerVerifiedCollateral({
     tcbInfo: t.tcbInfo,
     qeIdentity: q.qeIdentity,
     anchor: t.chain.anchor,
@@ -312,5 +313,5 @@ export function verifyCollateral(
       t.tcbInfo.nextUpdate,
       q.qeIdentity.nextUpdate,
     ),
-  };
+  });
 }

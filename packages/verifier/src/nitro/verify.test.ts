@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nitroDocumentFromText, parseNitroDocument, RatlsError } from '@ratls/evidence';
+import { simNitroChain, simNitroDoc } from '@ratls/test-support/nitro-testkit';
 import { decode, encode } from 'cbor2';
 import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { isVerifiedResult } from '../result.js';
 import { intelSgxRootCa, trustAnchorFrom } from '../trust.js';
 import { AWS_NITRO_ROOT_G1_SHA256, awsNitroRootG1 } from './root.js';
-import { simNitroChain, simNitroDoc } from './testkit.js';
 import { verifyNitroDocument } from './verify.js';
 
 const BETA = 'nitro/evervault/test-data/beta/valid-attestation-doc-bytes';

@@ -1,6 +1,41 @@
-/** X.509 chain and CRL helpers shared by the DCAP, SNP and Nitro appraisers. */
-export * from './certificate.js';
-export * from './chain.js';
-export * from './crl.js';
-export * from './der.js';
-export * from './keys.js';
+/** X.509 chain and CRL helpers shared by the DCAP, SNP and Nitro appraisers (internal; not re-exported by the package root). */
+export {
+  bitString,
+  type CertExtension,
+  KNOWN_CRITICAL_EXTENSIONS,
+  KU_CRL_SIGN,
+  KU_KEY_CERT_SIGN,
+  MAX_CERT_BYTES,
+  MAX_PEM_CHAIN_BYTES,
+  nameCn,
+  OID_BASIC_CONSTRAINTS,
+  OID_CN,
+  OID_KEY_USAGE,
+  type ParsedCertificate,
+  parseCertificate,
+  pemToDers,
+} from './certificate.js';
+export {
+  anchorOf,
+  type ChainOptions,
+  checkSignedBy,
+  checkValidity,
+  type ErrorCtor,
+  findAnchor,
+  parseCertAt,
+  type VerifiedChain,
+  verifyChain,
+} from './chain.js';
+export { checkCrl, isRevoked, MAX_CRL_BYTES, type ParsedCrl, parseCrl, parseCrlAt } from './crl.js';
+export { children, content, type DerNode, expectTlv, readOid, readSmallUint, readTime, readTlv, whole } from './der.js';
+export {
+  certificateKey,
+  ecdsaHash,
+  OID_EC_PUBLIC_KEY,
+  OID_ECDSA_SHA256,
+  OID_ECDSA_SHA384,
+  OID_P256,
+  p256KeyFromRaw,
+  verifyEcdsaDer,
+  verifyP256Raw,
+} from './keys.js';

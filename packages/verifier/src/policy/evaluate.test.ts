@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type AttestationResult,
-  markVerified,
-  type NitroResult,
-  type SgxResult,
-  type SnpResult,
-  type TdxResult,
-} from '../result.js';
+import { forgeVerifiedResult } from '@ratls/test-support/forge';
+import type { AttestationResult, NitroResult, SgxResult, SnpResult, TdxResult } from '../result.js';
 import { decisionSummary, evaluatePolicy } from './evaluate.js';
 import { parsePolicy } from './parse.js';
 
@@ -43,7 +37,7 @@ identities:
 );
 
 function sgx(over: Partial<SgxResult['measurements']> = {}, top: Partial<SgxResult> = {}): SgxResult {
-  return markVerified<SgxResult>({
+  return forgeVerifiedResult<SgxResult>({
     tee: 'sgx',
     simulated: false,
     evidenceSha256: h(32, 'ee'),
@@ -69,7 +63,7 @@ function sgx(over: Partial<SgxResult['measurements']> = {}, top: Partial<SgxResu
 }
 
 function tdx(over: Partial<TdxResult['measurements']> = {}, top: Partial<TdxResult> = {}): TdxResult {
-  return markVerified<TdxResult>({
+  return forgeVerifiedResult<TdxResult>({
     tee: 'tdx',
     simulated: false,
     evidenceSha256: h(32, 'ee'),
@@ -98,7 +92,7 @@ function tdx(over: Partial<TdxResult['measurements']> = {}, top: Partial<TdxResu
 }
 
 function snp(over: Partial<SnpResult['measurements']> = {}, top: Partial<SnpResult> = {}): SnpResult {
-  return markVerified<SnpResult>({
+  return forgeVerifiedResult<SnpResult>({
     tee: 'sev-snp',
     simulated: false,
     evidenceSha256: h(32, 'ee'),
@@ -123,7 +117,7 @@ function snp(over: Partial<SnpResult['measurements']> = {}, top: Partial<SnpResu
 }
 
 function nitro(): NitroResult {
-  return markVerified<NitroResult>({
+  return forgeVerifiedResult<NitroResult>({
     tee: 'nitro',
     simulated: false,
     evidenceSha256: h(32, 'ee'),

@@ -9,13 +9,13 @@ import {
   SNP_CERT_GUIDS,
   snpReportFromText,
 } from '@ratls/evidence';
+import { simAmd, simReport, simVcek } from '@ratls/test-support/snp-testkit';
 import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { isVerifiedResult } from '../result.js';
 import { trustAnchorFrom } from '../trust.js';
 import { verifySnpChain } from './chain.js';
 import { checkSnpChipId, checkSnpTcbMatchesCert } from './checks.js';
 import { AMD_ARK_SHA256, amdArkDer, amdIntermediateDer } from './roots.js';
-import { simAmd, simReport, simVcek } from './testkit.js';
 import { amdArkAnchors, verifySnpReport } from './verify.js';
 import { splitPem } from './x509util.js';
 
@@ -335,7 +335,7 @@ test('snp: verified-chain cache reuses work and still checks time, anchors and p
 });
 
 test('snp: AMD CRL (simulated): current, ARK-signed, revocations of ASK and VCEK', async () => {
-  const { simCrl } = await import('./testkit.js');
+  const { simCrl } = await import('@ratls/test-support/snp-testkit');
   const amd = await simAmd('Milan');
   const tcb = { bootloader: 1, tee: 0, snp: 2, microcode: 3 };
   const chipId = new Uint8Array(64).fill(9);

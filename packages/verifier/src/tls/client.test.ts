@@ -4,6 +4,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { before, describe, test } from 'node:test';
 import tls from 'node:tls';
+import { fakeAppraiser, makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
 import { fetch } from 'undici';
 import { Agent } from './agent.js';
 import { type AttestedClientSocket, connect, connectAttested } from './client.js';
@@ -11,7 +12,6 @@ import { createAttestedDispatcher } from './dispatcher.js';
 import { TLS_ERRORS } from './errors.js';
 import { type AttestedRequest, attestationMiddleware, createHttpsServer } from './https.js';
 import { createServer } from './server.js';
-import { fakeAppraiser, makeSelfSigned, type TestCredentials } from './testkit.js';
 
 let goodServer: TestCredentials;
 let badServer: TestCredentials;

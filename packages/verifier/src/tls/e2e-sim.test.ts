@@ -15,6 +15,7 @@ import tls from 'node:tls';
 import { createAttestedCredentials } from '@ratls/attester';
 import { initSimulation, type SimState, type SimulatedQuoteOptions, SimulatedQuoteProvider } from '@ratls/attester/sim';
 import { x509 } from '@ratls/evidence/x509';
+import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
 import { parsePolicy } from '../policy/parse.js';
@@ -24,7 +25,6 @@ import { connectAttested } from './client.js';
 import { TLS_ERRORS } from './errors.js';
 import { createPeerVerifier } from './peer-verifier.js';
 import { createServer } from './server.js';
-import { makeSelfSigned } from './testkit.js';
 
 const AT = new Date('2026-03-01T12:00:00Z').getTime();
 const DAY = 86_400_000;

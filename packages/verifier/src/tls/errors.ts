@@ -3,6 +3,7 @@
  * Appraisal and policy failures keep the code their own step gave them.
  */
 import { RatlsError } from '@ratls/evidence';
+import { isVerifiedResult } from '../result.js';
 import type { PeerDecision } from './types.js';
 
 export const TLS_ERRORS = {
@@ -79,9 +80,23 @@ export class AttestationRejectedError extends RatlsError {
 /** Code of a verified peer the policy refused (same as the audit event's `error.code`). */
 export const POLICY_REJECTED = 'ERR_POLICY_REJECTED';
 
-/** Coerces whatever an appraiser returned into a decision; anything malformed rejects. */
+/**
+ * Coerces whatever an appraiser returned into a decision; anything malformed rejects. An accept
+ * that carries a result no ratls appraiser produced (a look-alike object, an edited copy) is
+ * refused with ERR_TLS_RESULT_UNVERIFIED, so a custom appraiser cannot hand the application a
+ * forged `socket.attestation.result`.
+ */
 export function normalizeDecision(d: unknown): PeerDecision {
-  if (typeof d === 'object' && d !== null && (d as { accept?: unknown }).accept === true) return d as PeerDecision;
+  if (typeof d === 'object' && d !== null && (d as { accept?: unknown }).accept === true) {
+    const result = (d as { result?: unknown }).result;
+    if (result !== undefined && !isVerifiedResult(result)) {
+      return {
+        accept: false,
+        error: { code: TLS_ERRORS.RESULT_UNVERIFIED, message: 'appraiser accepted with a result no appraiser made' },
+      };
+    }
+    return d as PeerDecision;
+  }
   if (typeof d === 'object' && d !== null && (d as { accept?: unknown }).accept === false) return d as PeerDecision;
   return {
     accept: false,

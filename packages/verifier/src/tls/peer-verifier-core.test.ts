@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
+import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
 import type { Decision } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { TLS_ERRORS } from './errors.js';
 import { WindowedLru } from './lru.js';
 import { createPeerVerifierCore, type PeerAuditInput, type PeerVerification } from './peer-verifier-core.js';
-import { fakeSgxResult } from './testkit.js';
 
 const T = 1_780_000_000; // unix seconds
 const ctx = (atSec = T) => ({ at: atSec * 1000, peer: { ip: '127.0.0.1', port: 1, role: 'client' as const } });

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { MAX_CERT_BYTES, RatlsError, toRatlsError } from '@ratls/evidence';
 import { raceAbort } from '../abort.js';
+import { deepFreeze } from '../freeze.js';
 import type { Decision } from '../policy/types.js';
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import { TLS_ERRORS } from './errors.js';
@@ -87,7 +88,9 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
       if (isVerifiedResult(v.result)) {
         const from = Math.max(v.certificate.notBefore, v.result.collateralWindow.notBefore);
         const until = Math.min(v.certificate.notAfter, v.result.collateralWindow.notAfter);
-        cache.set(fp, v, from, until);
+        // The cached entry is shared by every later connection with this certificate: frozen, so
+        // no application that received it (socket.attestation) can edit what the next peer gets.
+        cache.set(fp, deepFreeze(v, false), from, until);
       }
       return v;
     });

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
+import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
 import { TLS_ERRORS } from './errors.js';
 import { createPeerVerifierCore, type PeerAuditInput } from './peer-verifier-core.js';
 import { type AttestedSocket, createServer } from './server.js';
-import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } from './testkit.js';
 import type { PeerAppraiser } from './types.js';
 
 let serverCreds: TestCredentials;

@@ -1,11 +1,11 @@
 /**
  * Test-only: a PCS/PCCS look-alike on 127.0.0.1 that serves collateral the way Intel PCS API v4
- * does (JSON bodies, URL-encoded issuer chains in headers, DER CRLs). Excluded from the build.
+ * does (JSON bodies, URL-encoded issuer chains in headers, DER CRLs). Private to @ratls/test-support.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fromHex } from '@ratls/evidence';
-import type { QuoteCollateralV3Json } from './types.js';
+import type { QuoteCollateralV3Json } from '@ratls/verifier';
 
 export interface PcsFixture {
   tee: 'sgx' | 'tdx';

@@ -11,7 +11,7 @@ import {
   type SnpProduct,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
-import { SIMULATION_MARKER } from '../trust.js';
+import { SIMULATION_MARKER } from '@ratls/verifier';
 
 const subtle = webcrypto.subtle;
 const PSS_ALG = { name: 'RSA-PSS', hash: 'SHA-384', saltLength: 48 } as const;

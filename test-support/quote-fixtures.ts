@@ -1,6 +1,6 @@
-/** Test-only providers (excluded from the build by the `test-*.ts` pattern). */
-import { readVector } from '../../../../test-support/vectors.js';
-import type { Evidence, QuoteProvider, TeeKind } from '../providers/types.js';
+/** Test-only quote providers (private @ratls/test-support; never in a published package). */
+import type { Evidence, QuoteProvider, TeeKind } from '@ratls/attester';
+import { readVector } from './vectors.js';
 
 /** A provider returning a real quote from the vectors with the requested report data patched in. */
 export class FixedQuoteProvider implements QuoteProvider {

@@ -1,6 +1,7 @@
-/** Test-only helpers: a simulated Nitro hierarchy and documents signed by it. Not exported from the package. */
+/** Test-only helpers: a simulated Nitro hierarchy and documents signed by it. Private to @ratls/test-support. */
 import { webcrypto } from 'node:crypto';
 import { x509 } from '@ratls/evidence/x509';
+import { coseSign1ToBeSigned } from '@ratls/verifier';
 import { encode } from 'cbor2';
 
 const subtle = webcrypto.subtle;
@@ -85,7 +86,6 @@ export async function simNitroDoc(
     ]),
   );
   const prot = encode(new Map([[1, -35]]));
-  const { coseSign1ToBeSigned } = await import('./sig-structure.js');
   const hash = sim.leafKey.publicKey.algorithm as webcrypto.EcKeyAlgorithm;
   const sig = new Uint8Array(
     await subtle.sign(

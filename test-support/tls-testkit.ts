@@ -1,11 +1,12 @@
 /**
  * Test and benchmark helpers for the TLS wrappers: ordinary self-signed certificates and a fake
- * appraiser that accepts by fingerprint. Not exported from the package; never for production.
+ * appraiser that accepts by fingerprint. Lives in the private @ratls/test-support package, never
+ * in a published one; its forged results come through `./forge.js`.
  */
 import { createHash, webcrypto } from 'node:crypto';
 import { x509 } from '@ratls/evidence/x509';
-import { markVerified, type SgxResult } from '../result.js';
-import type { PeerAppraiser, PeerContext, PeerDecision } from './types.js';
+import type { PeerAppraiser, PeerContext, PeerDecision, SgxResult } from '@ratls/verifier';
+import { forgeVerifiedResult } from './forge.js';
 
 export interface TestCredentials {
   key: string;
@@ -40,7 +41,7 @@ export function fakeSgxResult(
   window = { notBefore: 0, notAfter: 4_102_444_800 },
   debug = false,
 ): SgxResult {
-  return markVerified({
+  return forgeVerifiedResult<SgxResult>({
     tee: 'sgx',
     simulated: true,
     evidenceSha256: '00'.repeat(32),

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
+export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const ENTRY = join(REPO, 'packages/cli/src/gateway/entry.ts');
 
 export function tempDir(prefix = 'ratls-gw-'): string {

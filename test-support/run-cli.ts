@@ -2,9 +2,9 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../main.js';
+import { main } from '../packages/cli/src/main.js';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_ENTRY = join(REPO_ROOT, 'packages', 'cli', 'src', 'main.ts');
 
 export interface CliRun {

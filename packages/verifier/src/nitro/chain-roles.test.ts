@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { simNitroChain, simNitroDoc } from '@ratls/test-support/nitro-testkit';
 import { trustAnchorFrom } from '../trust.js';
 import { verifyNitroChain } from './certs.js';
-import { simNitroChain, simNitroDoc } from './testkit.js';
 import { verifyNitroDocument } from './verify.js';
 
 const AT = Date.parse('2024-01-01T02:00:00Z') / 1000;

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { x509 } from '@ratls/evidence/x509';
+import { simAmd, simVcek } from '@ratls/test-support/snp-testkit';
 import { trustAnchorFrom } from '../trust.js';
 import { type SnpChainOptions, verifySnpChain } from './chain.js';
 import { amdArkDer, amdIntermediateDer } from './roots.js';
-import { simAmd, simVcek } from './testkit.js';
 
 const AT = Date.parse('2025-06-01T00:00:00Z') / 1000;
 const TCB = { bootloader: 3, tee: 0, snp: 8, microcode: 115 };

@@ -95,6 +95,10 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
     return p;
   };
 
+  // Sockets already answered with a refusal: Node's parser may still report an error for the
+  // bytes behind it (llhttp emits the request, then fails on its body); one event per request.
+  const refused = new WeakSet<object>();
+
   const record = (socket: TLSSocket, facts: PeerFacts | undefined, input: HttpRequestAuditInput) =>
     o.audit({
       listener: o.listener,
@@ -111,6 +115,7 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
     r: HttpRefusal,
     requestBytes = 0,
   ): void => {
+    refused.add(req.socket);
     record(req.socket as TLSSocket, facts, {
       method: req.method ?? '',
       target: req.url ?? '',
@@ -135,6 +140,11 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
 
   async function forward(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean) {
     const socket = req.socket as TLSSocket;
+    // The connection was already refused (this request was queued behind it): it is not answered.
+    if (refused.has(socket)) {
+      res.destroy();
+      return;
+    }
     const facts = peerFacts(attestationOf(socket));
     // Only accepted sockets reach here; anything without an accepted decision is refused anyway.
     if (!facts) return refuse(req, res, undefined, refusal('not_attested', 'no accepted attestation'));
@@ -251,29 +261,46 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
       });
     };
     res.writeHead(response.statusCode, forwardResponseHeaders(rawHeaderList(response.headers)));
-    response.body.on('data', (c: Buffer) => {
-      responseBytes += c.length;
-      if (!res.write(c)) response.body.pause();
-    });
-    res.on('drain', () => response.body.resume());
-    response.body.on('end', () => {
-      res.end();
-      done();
-    });
-    response.body.on('error', (e) => {
-      res.destroy();
-      done(e.message);
+    const rbody = response.body;
+    await new Promise<void>((resolve) => {
+      rbody.on('data', (c: Buffer) => {
+        responseBytes += c.length;
+        if (!res.write(c)) rbody.pause();
+      });
+      res.on('drain', () => rbody.resume());
+      rbody.on('end', () => {
+        res.end();
+        done();
+        resolve();
+      });
+      rbody.on('error', (e) => {
+        res.destroy();
+        done(e.message);
+        resolve();
+      });
     });
   }
 
+  // Pipelined requests on one connection are forwarded one after another, in order: the backend
+  // sees them in the order the client sent them, never a POST overtaken by the GET behind it.
+  const queues = new WeakMap<object, Promise<void>>();
+
   return {
     handle(req, res, expectContinue = false) {
-      forward(req, res, expectContinue).catch((e: unknown) => {
-        o.onBackendError(e as Error);
-        res.destroy();
-      });
+      const next = (queues.get(req.socket) ?? Promise.resolve())
+        .then(() => forward(req, res, expectContinue))
+        .catch((e: unknown) => {
+          o.onBackendError(e as Error);
+          res.destroy();
+        });
+      queues.set(req.socket, next);
     },
     refuseRaw(socket, r, req) {
+      if (refused.has(socket)) {
+        socket.destroy();
+        return;
+      }
+      refused.add(socket);
       const facts = peerFacts(attestationOf(socket));
       record(socket, facts, {
         ...(req ? { method: req.method ?? '', target: req.url ?? '' } : {}),

@@ -44,12 +44,14 @@ function parseChunked(buf: Buffer, from: number): 'incomplete' | { error: string
     off = eol + 2;
     if (size === 0) {
       if (buf.length < off + 2) return 'incomplete';
-      if (buf.subarray(off, off + 2).toString('latin1') !== '\r\n') return { error: 'trailers or junk after last chunk' };
+      if (buf.subarray(off, off + 2).toString('latin1') !== '\r\n')
+        return { error: 'trailers or junk after last chunk' };
       return { body: Buffer.concat(parts), end: off + 2 };
     }
     if (buf.length < off + size + 2) return 'incomplete';
     parts.push(buf.subarray(off, off + size));
-    if (buf.subarray(off + size, off + size + 2).toString('latin1') !== '\r\n') return { error: 'chunk not followed by CRLF' };
+    if (buf.subarray(off + size, off + size + 2).toString('latin1') !== '\r\n')
+      return { error: 'chunk not followed by CRLF' };
     off += size + 2;
   }
 }

@@ -42,8 +42,7 @@ const fakeVerify: CertificateVerify = async (der) => {
   };
 };
 
-const header = (r: SeenRequest, name: string) =>
-  r.headers.filter(([k]) => k.toLowerCase() === name).map(([, v]) => v);
+const header = (r: SeenRequest, name: string) => r.headers.filter(([k]) => k.toLowerCase() === name).map(([, v]) => v);
 
 describe('HTTP forwarding: desync and normalization attacks', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
@@ -133,7 +132,11 @@ listeners:
     assert.equal(r.responses[0]?.status, status, r.responses[0]?.body);
     assert.equal((JSON.parse(r.responses[0]?.body ?? '{}') as { reason?: string }).reason, reason);
     assert.equal(r.seen.length, 0, 'backend received nothing');
-    assert.equal(r.audit.length, 1, `one request audit event: ${JSON.stringify(r.audit.map((e) => [e.event.reason, e.error?.message]))}`);
+    assert.equal(
+      r.audit.length,
+      1,
+      `one request audit event: ${JSON.stringify(r.audit.map((e) => [e.event.reason, e.error?.message]))}`,
+    );
     assert.equal(r.audit[0]?.event.reason, reason);
     assert.equal(r.audit[0]?.event.outcome, 'failure');
     assert.equal(r.audit[0]?.http?.response?.status_code, status);
@@ -152,7 +155,11 @@ listeners:
     const names = s.headers.map(([k]) => k.toLowerCase());
     assert.ok(!names.some((k) => k.includes('_')), `no underscore header names: ${names.join(',')}`);
     if (body.length > 0 && !s.chunked) assert.deepEqual(header(s, 'content-length'), [String(body.length)]);
-    if (body.length === 0) assert.deepEqual(header(s, 'content-length').filter((v) => v !== '0'), []);
+    if (body.length === 0)
+      assert.deepEqual(
+        header(s, 'content-length').filter((v) => v !== '0'),
+        [],
+      );
     assert.deepEqual(backend.errors, []);
   }
 
@@ -208,7 +215,11 @@ listeners:
       ['gzip, chunked', 501, 'unsupported_transfer_coding'],
     ] as const) {
       it(`Transfer-Encoding: ${te} is refused (${status} ${reason})`, () =>
-        assertRefused(`POST /a HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: ${te}\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, status, reason));
+        assertRefused(
+          `POST /a HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: ${te}\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
+          status,
+          reason,
+        ));
     }
     it('two Transfer-Encoding fields are refused', () =>
       assertRefused(
@@ -228,8 +239,16 @@ listeners:
       await assertRefused('POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: +3\r\n\r\nabc', 400, 'bad_content_length');
     });
     it('obs-fold and a space before the colon are refused', async () => {
-      await assertRefused('GET /a HTTP/1.1\r\nHost: b\r\nX-A: 1\r\n x-ratls-identity: payments-admin\r\n\r\n', 400, 'malformed_header');
-      await assertRefused('POST /a HTTP/1.1\r\nHost: b\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n', 400, 'malformed_header');
+      await assertRefused(
+        'GET /a HTTP/1.1\r\nHost: b\r\nX-A: 1\r\n x-ratls-identity: payments-admin\r\n\r\n',
+        400,
+        'malformed_header',
+      );
+      await assertRefused(
+        'POST /a HTTP/1.1\r\nHost: b\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n',
+        400,
+        'malformed_header',
+      );
     });
     for (const te of ['Chunked', ' chunked', '\tchunked', 'CHUNKED']) {
       it(`Transfer-Encoding: ${JSON.stringify(te)} is chunked and reframed with content-length`, async () => {
@@ -240,12 +259,16 @@ listeners:
       });
     }
     it('chunk extensions are not forwarded', async () => {
-      const r = await exchange('POST /a HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n3;name=value\r\nabc\r\n0\r\n\r\n');
+      const r = await exchange(
+        'POST /a HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n3;name=value\r\nabc\r\n0\r\n\r\n',
+      );
       assertOneGatewayRequest(r.seen, '/base/a', 'abc');
       assert.ok(!r.seen[0]?.raw.toString('latin1').includes('name='));
     });
     it('Connection: content-length and Connection: transfer-encoding cannot remove the framing', async () => {
-      const a = await exchange('POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: 3\r\nConnection: content-length, host\r\n\r\nabc');
+      const a = await exchange(
+        'POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: 3\r\nConnection: content-length, host\r\n\r\nabc',
+      );
       assertOneGatewayRequest(a.seen, '/base/a', 'abc');
       assert.deepEqual(header(a.seen[0] as SeenRequest, 'host'), ['b']);
       const t = await exchange(
@@ -256,9 +279,13 @@ listeners:
     for (const method of ['GET', 'DELETE', 'OPTIONS', 'HEAD']) {
       it(`a body on ${method} is forwarded with the gateway's content-length`, async () => {
         const body = 'GET /admin HTTP/1.1\r\nHost: b\r\n\r\n';
-        const r = await exchange(`${method} /a HTTP/1.1\r\nHost: b\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 1, {
-          noBody: () => method === 'HEAD',
-        });
+        const r = await exchange(
+          `${method} /a HTTP/1.1\r\nHost: b\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+          1,
+          {
+            noBody: () => method === 'HEAD',
+          },
+        );
         assert.equal(r.responses[0]?.status, 200);
         assertOneGatewayRequest(r.seen, '/base/a', body);
         assert.equal(r.seen[0]?.method, method);
@@ -308,7 +335,11 @@ listeners:
       assert.equal(l.seen[0]?.chunked, false);
     });
     it('bodies above maxBodyBytes are refused with 413, declared or chunked', async () => {
-      await assertRefused(`POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`, 413, 'body_too_large');
+      await assertRefused(
+        `POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`,
+        413,
+        'body_too_large',
+      );
       const size = (MAX_BODY + 1024).toString(16);
       const r = await exchange(
         `POST /a HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\n${'y'.repeat(MAX_BODY + 1024)}\r\n0\r\n\r\n`,
@@ -338,7 +369,11 @@ listeners:
       const bad = await exchange('POST /../x HTTP/1.1\r\nHost: b\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n');
       assert.equal(bad.responses[0]?.status, 400, 'no 100 before a refusal');
       assert.equal(bad.responses.length, 1);
-      await assertRefused('POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: 0\r\nExpect: bogus\r\n\r\n', 417, 'expectation_unsupported');
+      await assertRefused(
+        'POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: 0\r\nExpect: bogus\r\n\r\n',
+        417,
+        'expectation_unsupported',
+      );
     });
     it('Upgrade (h2c, websocket) and CONNECT are refused', async () => {
       await assertRefused(
@@ -359,7 +394,11 @@ listeners:
       await assertRefused('GET /a HTTP/1.1\r\nHost: b\r\nHost: c\r\n\r\n', 400, 'duplicate_host');
       const many = Array.from({ length: 101 }, (_, i) => `X-H${i}: 1\r\n`).join('');
       await assertRefused(`GET /a HTTP/1.1\r\nHost: b\r\n${many}\r\n`, 431, 'too_many_headers');
-      await assertRefused(`GET /a HTTP/1.1\r\nHost: b\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431, 'headers_too_large');
+      await assertRefused(
+        `GET /a HTTP/1.1\r\nHost: b\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`,
+        431,
+        'headers_too_large',
+      );
     });
   });
 
@@ -380,7 +419,8 @@ listeners:
       ['/a%zz', 'bad_percent_encoding'],
       ['/%c0%ae%c0%ae/admin', 'bad_percent_encoding'],
     ] as const) {
-      it(`${target} is refused (${reason})`, () => assertRefused(`GET ${target} HTTP/1.1\r\nHost: b\r\n\r\n`, 400, reason));
+      it(`${target} is refused (${reason})`, () =>
+        assertRefused(`GET ${target} HTTP/1.1\r\nHost: b\r\n\r\n`, 400, reason));
     }
     for (const [target, forwarded] of [
       ['//admin', '/base/admin'],
@@ -394,7 +434,10 @@ listeners:
         const r = await exchange(`GET ${target} HTTP/1.1\r\nHost: b\r\n\r\n`);
         assert.equal(r.responses[0]?.status, 200);
         assertOneGatewayRequest(r.seen, forwarded, '');
-        assert.equal(`${r.audit[0]?.url?.path}${r.audit[0]?.url?.query ? `?${r.audit[0]?.url?.query}` : ''}`, forwarded);
+        assert.equal(
+          `${r.audit[0]?.url?.path}${r.audit[0]?.url?.query ? `?${r.audit[0]?.url?.query}` : ''}`,
+          forwarded,
+        );
       });
     }
   });
@@ -426,7 +469,10 @@ listeners:
       assertOneGatewayRequest(r.seen, '/base/h', '');
       const s = r.seen[0] as SeenRequest;
       assert.deepEqual(
-        s.headers.map(([k]) => k.toLowerCase()).filter((k) => k.startsWith('x-ratls-')).sort(),
+        s.headers
+          .map(([k]) => k.toLowerCase())
+          .filter((k) => k.startsWith('x-ratls-'))
+          .sort(),
         ['x-ratls-identity', 'x-ratls-measurement', 'x-ratls-tcb-status', 'x-ratls-tee'],
       );
       assert.deepEqual(header(s, 'x-ratls-tee'), ['sgx']);

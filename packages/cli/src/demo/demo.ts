@@ -247,7 +247,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
       .split('\n')
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((e) => (e.event as Record<string, unknown>)?.action !== 'policy-reload');
+      // Decisions only: policy reloads and the per-request `ratls-http-request` events are counted elsewhere.
+      .filter((e) => (e.event as Record<string, unknown>)?.action === 'ratls-handshake');
     out('');
     out(`audit events (${events.length}, one per attempt; full JSON lines in ${env.auditPath}):`);
     for (const e of events) {

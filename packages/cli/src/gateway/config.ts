@@ -29,8 +29,22 @@ export interface GatewayLimits {
   drainTimeoutMs: number;
 }
 
+/** Largest request body forwarded by default (413 above it). */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface HttpForwardTarget {
+  kind: 'http';
+  url: URL;
+  /** Extra request header names removed before forwarding (canonical: lower case, `_` as `-`). */
+  stripHeaders: string[];
+  /** Request bodies above this are refused with 413. */
+  maxBodyBytes: number;
+  /** Accept absolute-form targets (`GET http://host/path`), forwarding only their path and query. */
+  allowAbsoluteForm: boolean;
+}
+
 export type ForwardTarget =
-  | { kind: 'http'; url: URL }
+  | HttpForwardTarget
   | { kind: 'tcp'; host: string; port: number; proxyProtocol: boolean }
   | { kind: 'unix'; path: string; proxyProtocol: boolean };
 
@@ -79,7 +93,20 @@ const address = z.string().refine((s) => parseHostPort(s) !== undefined, {
 const positiveInt = (max: number) => z.number().int().positive().max(max);
 
 const forwardSchema = z.union([
-  z.strictObject({ http: z.url({ protocol: /^http$/ }) }),
+  z.strictObject({
+    http: z.url({ protocol: /^http$/ }),
+    stripHeaders: z
+      .array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'a header name (RFC 9110 token)'))
+      .max(64)
+      .optional(),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024 * 1024)
+      .optional(),
+    allowAbsoluteForm: z.boolean().optional(),
+  }),
   z.strictObject({ tcp: address, proxyProtocol: z.boolean().optional() }),
   z.strictObject({ unix: z.string().min(1), proxyProtocol: z.boolean().optional() }),
 ]);
@@ -260,7 +287,14 @@ function normalize(
     binds.add(bind);
     const f = l.forward;
     let forward: ForwardTarget;
-    if ('http' in f) forward = { kind: 'http', url: new URL(f.http) };
+    if ('http' in f)
+      forward = {
+        kind: 'http',
+        url: new URL(f.http),
+        stripHeaders: (f.stripHeaders ?? []).map((h) => h.toLowerCase().replaceAll('_', '-')),
+        maxBodyBytes: f.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        allowAbsoluteForm: f.allowAbsoluteForm ?? false,
+      };
     else if ('tcp' in f) {
       const hp = parseHostPort(f.tcp) as HostPort;
       if (hp.port === 0) fail(['listeners', k, 'forward', 'tcp'], 'backend port 0 is not a port');

@@ -32,7 +32,7 @@ import {
 } from '@ratls/verifier';
 import { type CertificateVerify, listenerAppraiser, realVerification, type Verification } from './appraiser.js';
 import { formatHostPort, type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config.js';
-import { type HttpForwarder, httpForwarder } from './http-forward.js';
+import { createHttpForwardServer, type HttpForwarder } from './http-forward.js';
 import { createGatewayMetrics, type GatewayMetrics, type LimitName, setPolicyHashes } from './metrics.js';
 import { forwardTcp } from './tcp-forward.js';
 
@@ -340,23 +340,21 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       holder.l = l;
       if (lc.forward.kind === 'http') {
         const cfg = listenerConfig(lc.name);
-        const fwd = httpForwarder(
-          () => {
+        const hs = createHttpForwardServer({
+          listener: lc.name,
+          target: () => {
             const f = cfg().forward;
-            return f.kind === 'http' ? f.url : new URL('http://127.0.0.1:0');
+            return f.kind === 'http' ? f : undefined;
           },
-          (e) => log('warn', 'backend request failed', { listener: lc.name, error: e.message }),
-        );
-        l.httpForward = fwd;
-        l.http = http.createServer({ keepAliveTimeout: limits.idleTimeoutMs }, (req, res) => {
-          if (closing) res.shouldKeepAlive = false;
-          fwd.handle(req, res);
+          audit: (input) => audit.recordHttpRequest(input),
+          clock,
+          idleTimeoutMs: limits.idleTimeoutMs,
+          closing: () => closing,
+          onBackendError: (e) => log('warn', 'backend request failed', { listener: lc.name, error: e.message }),
+          onIdleTimeout: (sock) => hitLimit(lc.name, 'idle_timeout', { peer: sock.remoteAddress }),
         });
-        l.http.timeout = limits.idleTimeoutMs;
-        l.http.on('timeout', (sock: tls.TLSSocket) => {
-          hitLimit(lc.name, 'idle_timeout', { peer: sock.remoteAddress });
-          sock.destroy();
-        });
+        l.httpForward = hs.forwarder;
+        l.http = hs.server;
       }
       server.on('secureConnection', onAccepted(l, listenerConfig(lc.name)));
       server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {

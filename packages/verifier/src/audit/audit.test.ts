@@ -174,6 +174,57 @@ describe('audit log', async () => {
     assert.equal(events.length, 2);
   });
 
+  it('records forwarded and refused HTTP requests as ratls-http-request events, bounded', () => {
+    const events: AuditEvent[] = [];
+    const log = createAuditLog({ sink: { callback: (e) => events.push(e) } });
+    const ok = log.recordHttpRequest({
+      listener: 'api',
+      peer: { ip: '10.0.0.7', port: 5 },
+      identity: 'payments',
+      method: 'POST',
+      target: '/a/./b?q=1',
+      forwardedPath: '/v1/a/b',
+      forwardedQuery: '?q=1',
+      status: 201,
+      requestBytes: 3,
+      responseBytes: 7,
+      at: AT,
+    });
+    assert.deepEqual(ok, {
+      '@timestamp': AT.toISOString(),
+      ecs: { version: '8.11.0' },
+      event: {
+        kind: 'event',
+        category: ['network', 'web'],
+        type: ['allowed'],
+        action: 'ratls-http-request',
+        reason: 'forwarded',
+        outcome: 'success',
+      },
+      message: 'ratls-http-request 10.0.0.7:5 as payments: POST /v1/a/b → 201',
+      source: { ip: '10.0.0.7', port: 5 },
+      http: { request: { method: 'POST', bytes: 3 }, response: { status_code: 201, bytes: 7 } },
+      url: { path: '/v1/a/b', query: 'q=1', original: '/a/./b?q=1' },
+      labels: { listener: 'api' },
+      attestation: { identity: 'payments' },
+    });
+    const bad = log.recordHttpRequest({
+      identity: 'payments',
+      method: 'GET',
+      target: `/../${'x'.repeat(5000)}`,
+      status: 400,
+      refusal: { reason: 'path_escapes_base', code: 'ERR_HTTP_PATH_ESCAPES_BASE', message: 'climbs above the base' },
+    });
+    assert.deepEqual(bad.event.type, ['denied']);
+    assert.equal(bad.event.reason, 'path_escapes_base');
+    assert.equal(bad.event.outcome, 'failure');
+    assert.equal(bad.error?.code, 'ERR_HTTP_PATH_ESCAPES_BASE');
+    assert.equal(bad.url?.original?.length, 1024);
+    assert.equal(bad.url?.path, undefined);
+    assert.ok(bad.message.length <= 1024);
+    assert.equal(events.length, 2);
+  });
+
   it('file sink appends, is created 0600, flushes on close, and drops records after close', async () => {
     const file = join(dir, 'audit.jsonl');
     for (let round = 0; round < 2; round++) {

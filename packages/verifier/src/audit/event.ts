@@ -76,7 +76,7 @@ export interface AuditEvent {
   ecs: { version: string };
   event: {
     kind: 'event';
-    category: ('network' | 'configuration')[];
+    category: ('network' | 'configuration' | 'web')[];
     type: ('allowed' | 'denied' | 'change')[];
     action: string;
     /** 'accepted', a policy reason code, 'verification_failed', 'no_decision', 'reloaded' or 'reload_failed'. */
@@ -90,6 +90,13 @@ export interface AuditEvent {
   error?: { code: string; message: string };
   labels?: { listener?: string };
   attestation?: AuditAttestation;
+  /** HTTP request events only (ECS http.*): the request as forwarded and the answer the client got. */
+  http?: {
+    request: { method?: string; bytes: number };
+    response?: { status_code: number; bytes: number };
+  };
+  /** HTTP request events only: `path`/`query` as forwarded; `original` is the client's target (bounded). */
+  url?: { path?: string; query?: string; original?: string };
 }
 
 export function cap(s: string, max = MAX_SHORT_CHARS): string {
@@ -267,6 +274,83 @@ export function buildPolicyReloadEvent(input: PolicyReloadInput, now: () => Date
     ok
       ? `policy ${src} reloaded: ${input.previousHash ? `${input.previousHash.slice(0, 12)} → ` : ''}${hash}`
       : `policy ${src} reload failed, keeping ${hash}: ${input.error?.message ?? 'unknown error'}`,
+    MAX_MESSAGE_CHARS,
+  );
+  return ev;
+}
+
+export interface HttpRequestAuditInput {
+  listener?: string;
+  /** The TLS client. */
+  peer?: { ip?: string; port?: number };
+  /** The policy identity of the connection (absent when it had none). */
+  identity?: string;
+  method?: string;
+  /** The client's request-target as received. */
+  target?: string;
+  /** Path (and query, with its `?`) as forwarded to the backend; absent when refused. */
+  forwardedPath?: string;
+  forwardedQuery?: string;
+  /** Status the client received (or would have, for a refusal the parser answered). */
+  status?: number;
+  requestBytes?: number;
+  responseBytes?: number;
+  /** Why the gateway refused or failed the request: a stable reason and code. Absent when forwarded. */
+  refusal?: { reason: string; code: string; message: string };
+  at?: Date;
+}
+
+/**
+ * The audit event for one HTTP request on an accepted connection: forwarded (with status and
+ * bytes) or refused (with the reason), so no request a client sends bypasses the log. The
+ * connection's own decision stays a separate `ratls-handshake` event.
+ * @example buildHttpRequestEvent({ method: 'GET', forwardedPath: '/v1/x', status: 200, identity: 'payments' }).event.reason // 'forwarded'
+ */
+export function buildHttpRequestEvent(input: HttpRequestAuditInput, now: () => Date = () => new Date()): AuditEvent {
+  const ok = !input.refusal;
+  const reason = ok ? 'forwarded' : cap(input.refusal?.reason ?? 'refused', 64);
+  const ev: AuditEvent = {
+    '@timestamp': (input.at ?? now()).toISOString(),
+    ecs: { version: ECS_VERSION },
+    event: {
+      kind: 'event',
+      category: ['network', 'web'],
+      type: [ok ? 'allowed' : 'denied'],
+      action: 'ratls-http-request',
+      reason,
+      outcome: ok ? 'success' : 'failure',
+    },
+    message: '',
+  };
+  const src = endpoint(input.peer);
+  if (src) ev.source = src;
+  const bytes = (n: number | undefined) => (n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : 0);
+  const method = input.method ? cap(input.method, 32) : undefined;
+  ev.http = { request: { ...(method ? { method } : {}), bytes: bytes(input.requestBytes) } };
+  const status = input.status;
+  if (status !== undefined && Number.isInteger(status) && status >= 100 && status <= 999) {
+    ev.http.response = { status_code: status, bytes: bytes(input.responseBytes) };
+  }
+  const url: NonNullable<AuditEvent['url']> = {};
+  if (input.forwardedPath !== undefined) url.path = cap(input.forwardedPath, MAX_MESSAGE_CHARS);
+  if (input.forwardedQuery) url.query = cap(input.forwardedQuery.replace(/^\?/, ''), MAX_MESSAGE_CHARS);
+  if (input.target !== undefined) url.original = cap(input.target, MAX_MESSAGE_CHARS);
+  if (Object.keys(url).length) ev.url = url;
+  if (input.refusal) {
+    ev.error = {
+      code: cap(String(input.refusal.code)),
+      message: cap(String(input.refusal.message), MAX_MESSAGE_CHARS),
+    };
+  }
+  if (input.listener) ev.labels = { listener: cap(input.listener) };
+  if (input.identity) ev.attestation = { identity: cap(input.identity) };
+  const who = describePeer(src);
+  const as = input.identity ? ` as ${cap(input.identity)}` : '';
+  const what = `${method ?? '-'} ${url.path ?? url.original ?? '-'}`;
+  ev.message = cap(
+    ok
+      ? `ratls-http-request ${who}${as}: ${what} → ${status ?? '-'}`
+      : `ratls-http-request refused ${who}${as}: ${what}: ${reason}: ${input.refusal?.message ?? ''}`,
     MAX_MESSAGE_CHARS,
   );
   return ev;

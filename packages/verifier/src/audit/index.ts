@@ -5,8 +5,10 @@ export {
   type AuditInput,
   type AuditPeer,
   buildAuditEvent,
+  buildHttpRequestEvent,
   buildPolicyReloadEvent,
   ECS_VERSION,
+  type HttpRequestAuditInput,
   MAX_MESSAGE_CHARS,
   type PolicyReloadInput,
 } from './event.js';

@@ -10,7 +10,9 @@ import {
   type AuditEvent,
   type AuditInput,
   buildAuditEvent,
+  buildHttpRequestEvent,
   buildPolicyReloadEvent,
+  type HttpRequestAuditInput,
   type PolicyReloadInput,
 } from './event.js';
 
@@ -25,6 +27,8 @@ export interface AuditLog {
   record(input: AuditInput): AuditEvent;
   /** Writes one event for a policy reload attempt. */
   recordPolicyReload(input: PolicyReloadInput): AuditEvent;
+  /** Writes one event for one HTTP request on an accepted connection (forwarded or refused). */
+  recordHttpRequest(input: HttpRequestAuditInput): AuditEvent;
   /** Resolves when everything recorded so far has been handed to the OS (or the stream). */
   flush(): Promise<void>;
   /** Flushes, then closes a file sink (stdout and caller streams stay open). Later records are dropped. */
@@ -57,6 +61,7 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
     return {
       record: (input) => emit(buildAuditEvent(input, now)),
       recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
+      recordHttpRequest: (input) => emit(buildHttpRequestEvent(input, now)),
       flush: async () => {},
       close: async () => {
         closed = true;
@@ -112,6 +117,7 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
   return {
     record: (input) => emit(buildAuditEvent(input, now)),
     recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
+    recordHttpRequest: (input) => emit(buildHttpRequestEvent(input, now)),
     flush,
     close: async () => {
       if (closed) return;

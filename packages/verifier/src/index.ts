@@ -14,9 +14,11 @@ export {
   type AuditSink,
   auditPolicyReloads,
   buildAuditEvent,
+  buildHttpRequestEvent,
   buildPolicyReloadEvent,
   createAuditLog,
   ECS_VERSION,
+  type HttpRequestAuditInput,
   MAX_MESSAGE_CHARS,
   type PolicyReloadInput,
 } from './audit/index.js';

@@ -54,6 +54,7 @@ const EXPECTED_ROOT_EXPORTS = [
   'auditPolicyReloads',
   'awsNitroRootG1',
   'buildAuditEvent',
+  'buildHttpRequestEvent',
   'buildPolicyReloadEvent',
   'certificateDer',
   'checkPckRevocation',

@@ -11,13 +11,19 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { opensslCert, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
+import {
+  type RawBackend,
+  type RawResponse,
+  rawBackend,
+  rawClient,
+  type SeenRequest,
+} from '@ratls/test-support/http-desync-kit';
+import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
+import { HAVE_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 import { type AuditEvent, collateralFacts, collateralFromJson } from '@ratls/verifier';
-import { HAVE_VECTORS, vectorPath } from '../../../../../test-support/vectors.js';
-import { fakeSgxResult } from '../../../../verifier/src/tls/testkit.js';
 import type { CertificateVerify } from '../appraiser.js';
 import { type Gateway, startGateway } from '../gateway.js';
-import { opensslCert, tempDir, writeFile } from '../test-helpers.js';
-import { type RawBackend, type RawResponse, rawBackend, rawClient, type SeenRequest } from './desync-kit.js';
 
 const LOW = 'aa'.repeat(32);
 const ADMIN = 'bb'.repeat(32);

@@ -2,5 +2,4 @@
 export * from './certificate.js';
 export * from './chain.js';
 export * from './crl.js';
-export * from './der.js';
 export * from './keys.js';

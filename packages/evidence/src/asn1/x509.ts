@@ -13,7 +13,6 @@ import {
   derBoolean,
   derChildren,
   derContent,
-
   derIntegerBytes,
   derSmallUint,
   derWhole,
@@ -211,7 +210,11 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
   const spkiAlgParts = derChildren(der, spkiAlg, 2);
   const spkiAlgorithm = derOid(der, need(spkiAlgParts[0], TAG_OID, 'SPKI algorithm OID'));
   const curveNode = spkiAlgParts[1];
-  const publicKeyBits = derBitStringBytes(der, need(spkiParts[1], TAG_BIT_STRING, 'subjectPublicKey'), 'subjectPublicKey');
+  const publicKeyBits = derBitStringBytes(
+    der,
+    need(spkiParts[1], TAG_BIT_STRING, 'subjectPublicKey'),
+    'subjectPublicKey',
+  );
   let extensionList: X509Extension[] = [];
   // RFC 5280 §4.1: [1] issuerUniqueID, [2] subjectUniqueID (v2+), then [3] extensions (v3), in order.
   let order = 0;
@@ -253,4 +256,3 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
     ...(ku ? { keyUsage: keyUsageBits(ku.value) } : {}),
   };
 }
-

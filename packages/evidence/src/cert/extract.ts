@@ -4,11 +4,12 @@
  * Nitro SAN label ≤ MAX_NITRO_SAN_LABEL_CHARS. Checks the framing only; binding and appraisal
  * come later (`checkBinding`, the verifier).
  */
+
+import { derChildren, readDer } from '../asn1/der.js';
+import { parseX509 } from '../asn1/x509.js';
 import { CertificateError, EvidenceParseError, RatlsError } from '../errors.js';
 import { TEE_TYPE_SGX, TEE_TYPE_TDX } from '../quote/types.js';
 import { SNP_REPORT_SIZE } from '../snp/layout.js';
-import { derChildren, readDer } from '../asn1/der.js';
-import { parseX509 } from '../asn1/x509.js';
 import { decodeDiceTaggedEvidence } from './dice-tagged.js';
 import { parseOeEvidence, parseOeReport } from './oe-header.js';
 import {

@@ -3,7 +3,16 @@
  * Certificate and CRL Profile" §1.3.5): PPID, TCB (16 component SVNs, PCESVN, CPUSVN), PCE-ID,
  * FMSPC, SGX type. Pure parsing; failures are `AppraisalError` ERR_PCK_EXTENSION.
  */
-import { AppraisalError, derChildren, derContent, type DerNode, derOid, derSmallUint, readDer, toHex } from '@ratls/evidence';
+import {
+  AppraisalError,
+  type DerNode,
+  derChildren,
+  derContent,
+  derOid,
+  derSmallUint,
+  readDer,
+  toHex,
+} from '@ratls/evidence';
 import { type ParsedCertificate, parseCertificate } from '../pki/certificate.js';
 
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1';

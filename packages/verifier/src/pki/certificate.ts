@@ -29,7 +29,11 @@ export const KNOWN_CRITICAL_EXTENSIONS: ReadonlySet<string> = new Set([
  */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
   if (der.length > MAX_CERT_BYTES) {
-    throw new CertificateError('ERR_CERT_MALFORMED', 'x509', `certificate: ${der.length} bytes exceeds ${MAX_CERT_BYTES}`);
+    throw new CertificateError(
+      'ERR_CERT_MALFORMED',
+      'x509',
+      `certificate: ${der.length} bytes exceeds ${MAX_CERT_BYTES}`,
+    );
   }
   return parseX509(der, MAX_CERT_BYTES);
 }

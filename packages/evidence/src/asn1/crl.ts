@@ -21,7 +21,7 @@ import {
   TAG_SEQUENCE,
   TAG_UTC_TIME,
 } from './der.js';
-import { derNameCn } from './name.js';
+import { checkDerName, derNameCn } from './name.js';
 import { derOid } from './oid.js';
 import { derTime } from './time.js';
 
@@ -92,6 +92,7 @@ export function parseCrlDer(der: Uint8Array, maxBytes: number = CRL_MAX_BYTES): 
   }
   const issuerN = next();
   if (issuerN?.tag !== TAG_SEQUENCE) throw bad('missing issuer');
+  checkDerName(der, issuerN);
   const thisN = next();
   if (!isTime(thisN)) throw bad('missing thisUpdate');
   const thisUpdate = derTime(der, thisN);

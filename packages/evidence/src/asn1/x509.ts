@@ -24,7 +24,7 @@ import {
   TAG_OID,
   TAG_SEQUENCE,
 } from './der.js';
-import { derNameCn } from './name.js';
+import { checkDerName, derNameCn } from './name.js';
 import { derOid } from './oid.js';
 import { derTime } from './time.js';
 
@@ -105,7 +105,6 @@ function readExtensions(der: Uint8Array, wrap: DerNode): X509Extension[] {
   const seqs = derChildren(der, wrap, 1);
   const seq = need(seqs[0], TAG_SEQUENCE, 'extensions');
   const list = derChildren(der, seq, X509_MAX_EXTENSIONS);
-  if (list.length === 0) throw bad('empty extensions (RFC 5280 §4.1.2.9: SIZE (1..MAX))');
   const out: X509Extension[] = [];
   const seen = new Set<string>();
   for (const e of list) {
@@ -203,6 +202,8 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
   if (algDer.length !== innerDer.length || !algDer.every((b, k) => b === innerDer[k])) {
     throw bad(`signature algorithm ${signatureAlgorithm}: parameters differ from the TBS field`);
   }
+  checkDerName(der, issuerN);
+  checkDerName(der, subjectN);
   const validity = derChildren(der, validityN, 2);
   if (validity.length !== 2) throw bad('validity is not (notBefore, notAfter)');
   const spkiParts = derChildren(der, spkiN, 2);

@@ -2,7 +2,7 @@
  * X.509 certificates for chain checks, read by the one ASN.1 stack of `@ratls/evidence`
  * (`parseX509`, `readPem`): this module keeps the chain-side bounds and names.
  */
-import { CertificateError, parseX509, readPem, type X509Extension, type X509Parts } from '@ratls/evidence';
+import { CertificateError, parseX509, RatlsError, readPem, type X509Extension, type X509Parts } from '@ratls/evidence';
 
 export { KU_CRL_SIGN, KU_KEY_CERT_SIGN, OID_BASIC_CONSTRAINTS, OID_KEY_USAGE } from '@ratls/evidence';
 
@@ -44,9 +44,17 @@ export const MAX_PEM_CHAIN_BYTES = 64 * 1024;
 /**
  * Splits PEM text into certificate DERs (in order), strictly (`readPem`: exact CERTIFICATE armour,
  * canonical base64, nothing else). Refuses oversized text, more than `maxCerts` blocks, or none.
- * Throws `CertificateError` ERR_PEM_MALFORMED / ERR_PEM_TOO_LARGE.
+ * Throws `CertificateError` ERR_CERT_MALFORMED whose `cause` is the reader's ERR_PEM_MALFORMED /
+ * ERR_PEM_TOO_LARGE.
  * @example const ders = pemToDers(chainPem)
  */
 export function pemToDers(pem: string, maxCerts = 8): Uint8Array[] {
-  return readPem(pem, { label: 'CERTIFICATE', maxBlocks: maxCerts, maxChars: MAX_PEM_CHAIN_BYTES });
+  try {
+    return readPem(pem, { label: 'CERTIFICATE', maxBlocks: maxCerts, maxChars: MAX_PEM_CHAIN_BYTES });
+  } catch (e) {
+    const code = e instanceof RatlsError ? e.code : 'ERR_PEM_MALFORMED';
+    throw new CertificateError('ERR_CERT_MALFORMED', 'x509', `certificate chain: ${(e as Error).message} (${code})`, {
+      cause: e,
+    });
+  }
 }

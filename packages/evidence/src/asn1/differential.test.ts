@@ -44,20 +44,20 @@ function vectorCertificates(): Map<string, Uint8Array> {
     if (/\.(der|crt|cer|testcer)$/.test(f)) add(f, readVector(f));
     else if (f.endsWith('.der.hex')) add(f, new Uint8Array(Buffer.from(readVectorText(f).trim(), 'hex')));
     else if (f.endsWith('.pem'))
-      readPem(readVectorText(f), { label: 'CERTIFICATE' }).forEach((d, i) => add(`${f}[${i}]`, d));
+      for (const [i, d] of readPem(readVectorText(f), { label: 'CERTIFICATE' }).entries()) add(`${f}[${i}]`, d);
   }
   for (const f of files.filter((x) => x.startsWith('dcap-cases/') && x.endsWith('.collateral.json'))) {
     const c = readVectorJson<Record<string, unknown>>(f);
     for (const [k, v] of Object.entries(c)) {
       if (k.endsWith('issuer_chain') && typeof v === 'string') {
-        readPem(v, { label: 'CERTIFICATE' }).forEach((d, i) => add(`${f}:${k}[${i}]`, d));
+        for (const [i, d] of readPem(v, { label: 'CERTIFICATE' }).entries()) add(`${f}:${k}[${i}]`, d);
       }
     }
   }
   for (const f of files.filter((x) => x.startsWith('dcap-cases/') && x.endsWith('.quote.bin'))) {
     const text = parseQuote(readVector(f)).signatureData.pckChainPem;
     if (text === undefined) continue;
-    readPem(text, { label: 'CERTIFICATE' }).forEach((d, i) => add(`${f}:pck[${i}]`, d));
+    for (const [i, d] of readPem(text, { label: 'CERTIFICATE' }).entries()) add(`${f}:pck[${i}]`, d);
   }
   return out;
 }

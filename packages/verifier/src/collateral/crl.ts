@@ -1,8 +1,9 @@
 /**
  * CRL normalization for collateral sources: PCS/PCCS hand out CRLs as DER (`encoding=der`), PEM
  * (the PCS default) or hex text (PCCS `rootcacrl`, QuoteCollateralV3 JSON). Everything becomes
- * DER bytes, and we read `nextUpdate` (RFC 5280 §5.1.2.5) with a small bounded DER walk so the
- * cache knows when the CRL stops being usable. Parsing is the one ASN.1 stack (`parseCrlDer`, `readPemOne`). No signature is checked here: the appraiser does.
+ * DER bytes, and we read `nextUpdate` (RFC 5280 §5.1.2.5) so the cache knows when the CRL stops
+ * being usable. Parsing is the one ASN.1 stack (`parseCrlDer`, `readPemOne`). No signature is
+ * checked here: the appraiser does.
  */
 import { CollateralError, type CrlParts, parseCrlDer, RatlsError, readPemOne } from '@ratls/evidence';
 

@@ -1,5 +1,5 @@
 /**
- * CRL parsing and checks (RFC 5280 §5). Parsing walks the DER by hand and leaves the revoked
+ * CRL checks (RFC 5280 §5) over the one ASN.1 stack's `parseCrlDer`, which leaves the revoked
  * list unparsed: `isRevoked` scans it for one serial on demand, which keeps large PCK CRLs cheap.
  */
 import type { KeyObject } from 'node:crypto';

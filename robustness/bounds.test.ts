@@ -24,6 +24,7 @@ import {
   RatlsError,
 } from '@ratls/evidence';
 import { fixtureFromCase, startPcsServer } from '@ratls/test-support/pcs-server';
+import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import {
   createQuoteVerifier,
   MAX_COLLATERAL_JSON_BYTES,
@@ -36,7 +37,6 @@ import {
   verifyCertificate,
   verifyQuote,
 } from '@ratls/verifier';
-import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '../test-support/vectors.js';
 import { certLayout, child, OID_DICE_TAGGED_HEX, replaceNode, resignTbs, resignWithExtension, tlv } from './lib/der.js';
 
 const SIM_AT = Date.parse('2026-03-01T12:00:00Z');

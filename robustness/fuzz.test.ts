@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SKIP_NO_VECTORS } from '../test-support/vectors.js';
+import { SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { fuzzTable, runTarget } from './lib/fuzz-run.js';
 import { fuzzTargets, loadSeeds } from './lib/fuzz-targets.js';
 

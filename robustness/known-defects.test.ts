@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
+import { readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { certificateDer, verifyCertificate } from '@ratls/verifier';
 import { parseGatewayConfig } from '../packages/cli/src/gateway/config.js';
-import { readVectorText, SKIP_NO_VECTORS } from '../test-support/vectors.js';
 import { certLayout } from './lib/der.js';
 import { GRAMINE_AT } from './lib/subjects.js';
 

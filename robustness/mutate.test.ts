@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SKIP_NO_VECTORS } from '../test-support/vectors.js';
+import { SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { mutationRun } from './lib/mutation-run.js';
 
 test('mutation corpus slice: every mutant refused with a typed error', {

@@ -8,13 +8,14 @@
  *
  *   npm run soak -- [--seconds 60 | --minutes 10] [--concurrency 1000] [--max 200000]
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { initSimulation } from '@ratls/attester/sim';
+import { readPemOne } from '@ratls/evidence';
 import {
   echoBackend,
   haveBinary,
@@ -57,7 +58,7 @@ const MIX: [Kind, number][] = [
 
 /** A certificate whose SPKI is replaced by a fresh key (and re-signed by it): the quote binds another key. */
 function brokenBinding(certPem: string, dir: string): { cert: string; key: string } {
-  const der = new Uint8Array(new X509Certificate(certPem).raw);
+  const der = readPemOne(certPem, 'CERTIFICATE');
   const l = certLayout(der);
   const kids = l.tbs.children ?? [];
   const spkiIndex = kids[0]?.tag === 0xa0 ? 6 : 5;

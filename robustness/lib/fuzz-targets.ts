@@ -17,6 +17,7 @@ import {
   parseSnpCertTable,
   parseSnpReport,
 } from '@ratls/evidence';
+import { dcapCases, readVector, readVectorText } from '@ratls/test-support/vectors';
 import {
   certificateDer,
   collateralFromJson,
@@ -26,7 +27,6 @@ import {
 } from '@ratls/verifier';
 import fc from 'fast-check';
 import { parseGatewayConfig } from '../../packages/cli/src/gateway/config.js';
-import { dcapCases, readVector, readVectorText } from '../../test-support/vectors.js';
 import { certLayout, OID_DICE_TAGGED_HEX, tlv } from './der.js';
 
 export interface FuzzTarget {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
 import { initSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
 import { extractEvidence } from '@ratls/evidence';
+import { dcapCases, readVector, readVectorText } from '@ratls/test-support/vectors';
 import { certificateDer, type TrustAnchor, trustAnchorFrom } from '@ratls/verifier';
-import { dcapCases, readVector, readVectorText } from '../../test-support/vectors.js';
 
 export interface QuoteSubject {
   name: string;

@@ -2,18 +2,20 @@
 
 import { createHash } from 'node:crypto';
 import {
+  bytesEqual,
   checkBinding,
   isSgxDebug,
   isTdDebug,
+  nodeCertificateFromDer,
   parseNitroDocument,
   parseQuote,
   parseRatlsCertificate,
   parseSnpReport,
+  parseX509,
   type Quote,
   RatlsError,
   toHex,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 
 export type Summary = Record<string, unknown>;
 
@@ -67,14 +69,17 @@ function errorText(e: unknown): { code: string; message: string } {
 
 /** Everything `inspect` can say about a certificate without collateral: formats, measurements, binding. */
 export function certificateSummary(der: Uint8Array, at: number): Summary {
-  const cert = new x509.X509Certificate(der);
-  const notBefore = Math.floor(cert.notBefore.getTime() / 1000);
-  const notAfter = Math.floor(cert.notAfter.getTime() / 1000);
+  // Strict DER first (the one ASN.1 stack), then Node's byte-exact view for the printable names.
+  const parsed = parseX509(der);
+  const cert = nodeCertificateFromDer(der);
+  const { notBefore, notAfter } = parsed;
+  const subject = cert.subject.split('\n').join(', ');
+  const issuer = cert.issuer.split('\n').join(', ');
   const out: Summary = {
     kind: 'certificate',
-    subject: cert.subject,
-    issuer: cert.issuer,
-    selfSigned: cert.subject === cert.issuer,
+    subject,
+    issuer,
+    selfSigned: bytesEqual(parsed.subjectRaw, parsed.issuerRaw),
     fingerprintSha256: createHash('sha256').update(der).digest('hex'),
     notBefore,
     notAfter,

@@ -1,5 +1,6 @@
 /** @ratls/evidence: pure parsing and encoding of attestation evidence. No I/O. */
 
+export * from './asn1/index.js';
 export * from './bytes.js';
 export * from './cert/index.js';
 export * from './dcap-formats.js';

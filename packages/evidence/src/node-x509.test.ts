@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
-import { readVectorText, SKIP_NO_VECTORS } from '../../../test-support/vectors.js';
+import { readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { RatlsError } from './errors.js';
 import { nodeCertificateFromDer } from './node-x509.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromHex, RatlsError, toHex } from '@ratls/evidence';
-import { HAVE_VECTORS } from '../../../test-support/vectors.js';
+import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 
 test('workspace packages resolve to sources', () => {
   assert.equal(toHex(fromHex('0xAbCd')), 'abcd');
@@ -14,7 +14,7 @@ test('workspace packages resolve to sources', () => {
 
 test('x509 import point works', async () => {
   const { x509 } = await import('@ratls/evidence/x509');
-  const { readVectorText } = await import('../../../test-support/vectors.js');
+  const { readVectorText } = await import('@ratls/test-support/vectors');
   const c = new x509.X509Certificate(readVectorText('roots/intel_sgx_root_ca.pem'));
   assert.match(c.subject, /Intel SGX Root CA/);
 });

@@ -3,8 +3,8 @@
  * configured by the caller. A simulated root (made by `ratls sim init`) is recognised by its
  * subject marker and every result it verifies says `simulated: true`.
  */
-import { createHash, X509Certificate } from 'node:crypto';
-import { ConfigError, nodeCertificateFromDer } from '@ratls/evidence';
+import { createHash, type X509Certificate } from 'node:crypto';
+import { ConfigError, nodeCertificateFromDer, readPemOne } from '@ratls/evidence';
 
 export interface TrustAnchor {
   /** DER of the self-signed root certificate. */
@@ -32,7 +32,8 @@ export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e74249
 export function trustAnchorFrom(input: string | Uint8Array): TrustAnchor {
   let cert: X509Certificate;
   try {
-    cert = typeof input === 'string' ? new X509Certificate(input) : nodeCertificateFromDer(input);
+    // Operator-configured PEM: the strict reader (one CERTIFICATE block), then the byte-exact Node wrapper.
+    cert = nodeCertificateFromDer(typeof input === 'string' ? readPemOne(input, 'CERTIFICATE') : input);
   } catch (e) {
     throw new ConfigError('ERR_TRUST_ANCHOR_INVALID', 'config', 'trust anchor: not a parseable X.509 certificate', {
       cause: e,

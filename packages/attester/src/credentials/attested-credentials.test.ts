@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { ConfigError, ProviderError, toHex } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
-import { SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { type AttestedCredentials, createAttestedCredentials, type RenewedEvent } from './attested-credentials.js';
 import { exportPrivateKeyPem } from './keys.js';

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { ConfigError } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
-import { SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { buildRaTlsCertificate } from './certificate.js';
 import { generateKeyPair } from './keys.js';
 

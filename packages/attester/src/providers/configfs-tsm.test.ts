@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ProviderError } from '@ratls/evidence';
-import { readVector, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { readVector, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { ConfigfsTsmProvider, MAX_OUTBLOB_BYTES, tsmReportDir } from './configfs-tsm.js';
 import { nodeProviderFs, type ProviderFs } from './fs.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ProviderError } from '@ratls/evidence';
-import { readVector, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { readVector, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { nodeProviderFs } from './fs.js';
 import { GramineQuoteProvider, MAX_QUOTE_BYTES } from './gramine.js';
 

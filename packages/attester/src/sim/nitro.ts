@@ -7,7 +7,7 @@
 import { createPrivateKey, sign, webcrypto } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, concatBytes, fromHex } from '@ratls/evidence';
+import { ConfigError, concatBytes, fromHex, readPemOne } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { encode } from 'cbor2';
 import { checkReportData } from '../providers/io.js';
@@ -41,9 +41,9 @@ async function importEc(pem: string): Promise<webcrypto.CryptoKey> {
   return subtle.importKey('pkcs8', der, EC384, false, ['sign']);
 }
 
+/** The simulator's own PEM files go through the same strict reader as everything else. */
 function pemDer(pem: string): Uint8Array {
-  const b64 = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
-  return new Uint8Array(Buffer.from(b64, 'base64'));
+  return readPemOne(pem, 'CERTIFICATE');
 }
 
 /**

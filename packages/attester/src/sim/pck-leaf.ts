@@ -4,10 +4,10 @@
  * Issued on first use and kept in the simulation folder (pck-<tee>-<status>.pem / .key.pem) so
  * every quote for a level chains to the same leaf, and `revokePckSerial` can revoke it.
  */
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromHex } from '@ratls/evidence';
+import { fromHex, nodeCertificateFromDer, readPemOne } from '@ratls/evidence';
 import { OID_SGX_EXTENSION, PCK_LEAF_NAME, PLATFORM_CA_NAME, type TcbStatus, tcbLevelFor } from './constants.js';
 import { readSimFile, writeAtomic } from './files.js';
 import { loadKey, newKey, type SimKey } from './keys.js';
@@ -46,7 +46,9 @@ async function issue(s: SimState, tee: 'sgx' | 'tdx', status: TcbStatus): Promis
   if (await exists(join(s.dir, `${base}.pem`))) {
     const certPem = await readSimFile(s.dir, `${base}.pem`);
     // Reuse only a leaf issued by this folder's current PCK Platform CA.
-    if (new X509Certificate(certPem).verify(createPublicKey(s.platformCa.key.privateKey))) {
+    if (
+      nodeCertificateFromDer(readPemOne(certPem, 'CERTIFICATE')).verify(createPublicKey(s.platformCa.key.privateKey))
+    ) {
       const key = await loadKey(await readSimFile(s.dir, `${base}.key.pem`));
       return { certPem, key, serial: serialOf(certPem), cpuSvn, pceSvn: level.pceSvn };
     }

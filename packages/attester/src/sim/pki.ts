@@ -1,5 +1,6 @@
 /** Certificates and CRLs of the simulated hierarchy, built with @peculiar/x509 (ECDSA P-256 / SHA-256). */
 import { randomBytes } from 'node:crypto';
+import { writePem } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { int } from './der.js';
 import type { SimKey } from './keys.js';
@@ -50,7 +51,8 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     signingKey: p.issuerKey.signingKey,
     extensions,
   });
-  return cert.toString('pem');
+  // RFC 7468: every block ends with a line break, so chains can be concatenated.
+  return writePem(new Uint8Array(cert.rawData), 'CERTIFICATE');
 }
 
 export interface CrlParams {

@@ -14,6 +14,7 @@ import {
   encodeSnpTcb,
   fromHex,
   SNP_REPORT_OFFSETS as OFF,
+  readPemOne,
   SNP_CERT_GUIDS,
   SNP_REPORT_SIZE,
   SNP_SIGNED_LENGTH,
@@ -317,7 +318,7 @@ export class SimulatedSnpProvider implements QuoteProvider {
   }
 }
 
+/** The simulator's own PEM files go through the same strict reader as everything else. */
 function pemDer(pem: string): Uint8Array {
-  const b64 = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
-  return new Uint8Array(Buffer.from(b64, 'base64'));
+  return readPemOne(pem, 'CERTIFICATE');
 }

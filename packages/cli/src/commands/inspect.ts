@@ -1,6 +1,6 @@
 /** `ratls inspect <file> [--json]`: what a certificate, quote, SNP report or Nitro document contains. */
 
-import { parseQuote, parseQuoteText, RatlsError } from '@ratls/evidence';
+import { parseQuote, parseQuoteText, RatlsError, readPem } from '@ratls/evidence';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { certificateSummary, nitroSummary, quoteSummary, type Summary, snpSummary } from '../evidence-summary.js';
@@ -14,8 +14,6 @@ import {
   readInputFile,
   UsageError,
 } from '../io.js';
-
-const PEM_CERT = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/;
 
 export function registerInspect(program: Command, ctx: CommandContext): void {
   program
@@ -34,8 +32,10 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
 /** Decides what the bytes are. Certificates first (PEM or DER), then the evidence formats. */
 export function summarize(raw: Uint8Array, at: number): Summary {
   const text = looksLikeText(raw) ? Buffer.from(raw).toString('utf8') : undefined;
-  const pem = text ? PEM_CERT.exec(text) : null;
-  if (pem) return certificateSummary(new Uint8Array(Buffer.from(pem[1] as string, 'base64')), at);
+  // PEM goes through the strict reader: a chain file is summarised by its first certificate.
+  if (text?.trimStart().startsWith('-----BEGIN ')) {
+    return certificateSummary(readPem(text, { label: 'CERTIFICATE' })[0] as Uint8Array, at);
+  }
   let bytes = raw;
   if (text !== undefined) {
     try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from '@ratls/test-support/run-cli';
-import { SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
+import { SKIP_NO_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 
 type Json = Record<string, unknown>;
 const CCC = 'ra-tls/ccc-interoperable-ra-tls';

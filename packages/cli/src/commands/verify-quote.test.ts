@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli, spawnCli } from '@ratls/test-support/run-cli';
-import { dcapCases, readVector, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
+import { dcapCases, readVector, SKIP_NO_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 
 describe('ratls verify-quote', { skip: SKIP_NO_VECTORS }, () => {
   for (const c of dcapCases()) {

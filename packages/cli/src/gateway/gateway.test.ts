@@ -23,8 +23,8 @@ import {
 } from '@ratls/test-support/gateway-helpers';
 // A verified-looking result stands in for appraisal here; the verifier's test kit makes it.
 import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
+import { HAVE_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 import { type AuditEvent, collateralFacts, collateralFromJson } from '@ratls/verifier';
-import { HAVE_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
 import type { CertificateVerify } from './appraiser.js';
 import { type Gateway, startGateway } from './gateway.js';
 import {

@@ -4,10 +4,12 @@
  * Nitro SAN label ≤ MAX_NITRO_SAN_LABEL_CHARS. Checks the framing only; binding and appraisal
  * come later (`checkBinding`, the verifier).
  */
+
+import { derChildren, readDer } from '../asn1/der.js';
+import { parseX509 } from '../asn1/x509.js';
 import { CertificateError, EvidenceParseError, RatlsError } from '../errors.js';
 import { TEE_TYPE_SGX, TEE_TYPE_TDX } from '../quote/types.js';
 import { SNP_REPORT_SIZE } from '../snp/layout.js';
-import { childrenOf, expect, oidText, type Tlv } from './der-lite.js';
 import { decodeDiceTaggedEvidence } from './dice-tagged.js';
 import { parseOeEvidence, parseOeReport } from './oe-header.js';
 import {
@@ -152,9 +154,8 @@ function fromSan(value: Uint8Array): ExtractedEvidence[] {
   // GeneralNames ::= SEQUENCE OF GeneralName; dNSName is [2] IA5String (RFC 5280 §4.2.1.6).
   const names: string[] = [];
   try {
-    const seq = expect(value, 0, value.length, 0x30, 'subjectAltName');
-    if (seq.end !== value.length) throw invalid(OID_SUBJECT_ALT_NAME, 'trailing bytes after GeneralNames');
-    for (const n of childrenOf(value, seq)) {
+    const seq = readDer(value, 0x30);
+    for (const n of derChildren(value, seq)) {
       if (n.tag === 0x82) names.push(Buffer.from(value.subarray(n.contentStart, n.end)).toString('latin1'));
     }
   } catch (e) {
@@ -181,49 +182,23 @@ interface CertificateFields {
   extensions: { oid: string; value: Uint8Array }[];
 }
 
-/** tbsCertificate fields (RFC 5280 §4.1): version, serial, signature, issuer, validity, subject, SPKI, [1], [2], [3]. */
-function certificateFields(der: Uint8Array): CertificateFields {
-  const cert = expect(der, 0, der.length, 0x30, 'Certificate');
-  if (cert.end !== der.length)
-    throw new CertificateError(
-      'ERR_CERT_PARSE',
-      'certificate',
-      `certificate: ${der.length - cert.end} bytes after the certificate`,
-    );
-  const tbs = expect(der, cert.contentStart, cert.end, 0x30, 'tbsCertificate');
-  const f = childrenOf(der, tbs);
-  let i = f[0]?.tag === 0xa0 ? 1 : 0;
-  i += 5; // serialNumber, signature, issuer, validity, subject
-  const spki = f[i];
-  if (spki?.tag !== 0x30)
-    throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: subjectPublicKeyInfo missing');
-  const extensions: CertificateFields['extensions'] = [];
-  const extWrapper = f.slice(i + 1).find((n) => n.tag === 0xa3);
-  if (extWrapper) {
-    const list = expect(der, extWrapper.contentStart, extWrapper.end, 0x30, 'extensions');
-    for (const e of childrenOf(der, list)) {
-      if (e.tag !== 0x30)
-        throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: extension is not a SEQUENCE');
-      const parts: Tlv[] = childrenOf(der, e);
-      const id = parts[0];
-      if (!id) throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: empty extension');
-      const oid = oidText(der, id);
-      const v = parts[parts.length - 1];
-      const criticalOk = parts.length === 2 || (parts.length === 3 && parts[1]?.tag === 0x01);
-      if (v?.tag !== 0x04 || !criticalOk) {
-        throw new CertificateError('ERR_CERT_PARSE', 'certificate', `certificate: extension ${oid} is malformed`);
-      }
-      extensions.push({ oid, value: der.subarray(v.contentStart, v.end) });
-    }
-  }
-  return { spkiDer: der.subarray(spki.start, spki.end), extensions };
-}
-
+/** SPKI and extensions by the one ASN.1 stack (`parseX509`, RFC 5280 §4.1). */
 function parseCertificate(certDer: Uint8Array): CertificateFields {
   if (!(certDer instanceof Uint8Array))
     throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: input is not a Uint8Array');
   if (certDer.length > MAX_CERT_BYTES) throw tooLarge('certificate', certDer.length, MAX_CERT_BYTES);
-  return certificateFields(certDer);
+  try {
+    const c = parseX509(certDer, MAX_CERT_BYTES);
+    return { spkiDer: c.spki, extensions: c.extensionList };
+  } catch (e) {
+    const code = e instanceof RatlsError ? e.code : 'untyped';
+    // RFC 5280 §4.2: one instance per extension; a second copy of an evidence OID is an evidence fault.
+    if (code === 'ERR_CERT_DUPLICATE_EXTENSION') {
+      throw new EvidenceParseError('ERR_EVIDENCE_EXTENSION_INVALID', 'extract', (e as Error).message, { cause: e });
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new CertificateError('ERR_CERT_PARSE', 'certificate', `${msg} (${code})`, { cause: e });
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { encode, Tag } from 'cbor2';
 import fc from 'fast-check';
-import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { RatlsError } from '../errors.js';
 import { parseNitroDocument } from './parse.js';
 import { nitroDocumentFromText } from './text.js';

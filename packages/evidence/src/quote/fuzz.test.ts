@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { readVector, SKIP_NO_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 import fc from 'fast-check';
-import { readVector, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
 import { RatlsError } from '../errors.js';
 import { parseQuote } from './parse.js';
 import { parseQuoteText } from './text.js';

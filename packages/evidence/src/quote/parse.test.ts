@@ -9,7 +9,7 @@ import {
   readVectorText,
   SKIP_NO_VECTORS,
   vectorPath,
-} from '../../../../test-support/vectors.js';
+} from '@ratls/test-support/vectors';
 import { toHex } from '../bytes.js';
 import { EvidenceParseError } from '../errors.js';
 import { parseQuote } from './parse.js';

@@ -1,13 +1,6 @@
 export type { SnpCertTable, SnpCertTableEntry } from './cert-table.js';
 export { encodeSnpCertTable, parseSnpCertTable, SNP_CERT_GUIDS, SNP_CERT_TABLE_MAX } from './cert-table.js';
-export {
-  type CertificateParts,
-  certificateParts,
-  children as derChildren,
-  oidText as derOidText,
-  readTlv as derReadTlv,
-  type Tlv as DerTlv,
-} from './der.js';
+export { type CertificateParts, certificateParts } from './certificate-parts.js';
 export {
   OFF as SNP_REPORT_OFFSETS,
   SNP_REPORT_SIZE,

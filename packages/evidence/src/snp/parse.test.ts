@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import fc from 'fast-check';
-import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { toHex } from '../bytes.js';
 import { RatlsError } from '../errors.js';
 import { encodeSnpCertTable, parseSnpCertTable, SNP_CERT_GUIDS } from './cert-table.js';

@@ -1,5 +1,5 @@
 import { EvidenceParseError, RatlsError } from '../errors.js';
-import { certificateParts } from './der.js';
+import { certificateParts } from './certificate-parts.js';
 
 /** AMD VCEK/VLEK certificate extension OIDs (AMD "Versioned Chip Endorsement Key (VCEK) Certificate and KDS Interface Specification" #57230, Table 8). */
 export const AMD_VCEK_OID = {

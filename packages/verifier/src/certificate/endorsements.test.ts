@@ -15,7 +15,7 @@ import {
   RatlsError,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
-import { readVectorJson, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { readVectorJson, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { collateralFromJson } from '../collateral/json.js';
 import type { QuoteCollateralV3Json } from '../collateral/types.js';
 import { verifyQuote } from '../dcap/verify-quote.js';

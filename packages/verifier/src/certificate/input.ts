@@ -3,12 +3,11 @@
  * decoding. When PEM holds a chain, the first CERTIFICATE block is the certificate; later blocks
  * add no trust (issuers are trusted only through `certificateAuthorities`).
  */
-import { CertificateError, MAX_CERT_BYTES } from '@ratls/evidence';
+import { CertificateError, MAX_CERT_BYTES, RatlsError, readPem } from '@ratls/evidence';
 
 /** PEM is base64 (4/3) plus line breaks and armour, for a few blocks. */
 const MAX_PEM_CHARS = 2 * Math.ceil((MAX_CERT_BYTES * 4) / 3);
 const MAX_PEM_BLOCKS = 8;
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----/g;
 
 function tooLarge(n: number, max: number, what: string): CertificateError {
   return new CertificateError(
@@ -19,20 +18,19 @@ function tooLarge(n: number, max: number, what: string): CertificateError {
 }
 
 /**
- * Every CERTIFICATE block of PEM text, as DER (bounded count and size).
+ * Every CERTIFICATE block of PEM text, as DER (strict `readPem`; bounded count and size).
  * @example const [leaf, ...rest] = pemCertificates(readFileSync('chain.pem', 'utf8'))
  */
 export function pemCertificates(text: string): Uint8Array[] {
   if (text.length > MAX_PEM_CHARS) throw tooLarge(text.length, MAX_PEM_CHARS, 'PEM characters');
-  const blocks = [...text.matchAll(PEM_BLOCK)];
-  if (blocks.length > MAX_PEM_BLOCKS) {
-    throw new CertificateError(
-      'ERR_CERT_PARSE',
-      'certificate',
-      `certificate PEM: ${blocks.length} CERTIFICATE blocks (at most ${MAX_PEM_BLOCKS})`,
-    );
+  try {
+    return readPem(text, { label: 'CERTIFICATE', maxBlocks: MAX_PEM_BLOCKS, maxChars: MAX_PEM_CHARS });
+  } catch (e) {
+    const code = e instanceof RatlsError ? e.code : 'ERR_PEM_MALFORMED';
+    throw new CertificateError('ERR_CERT_PARSE', 'certificate', `certificate PEM: ${(e as Error).message} (${code})`, {
+      cause: e,
+    });
   }
-  return blocks.map((b) => new Uint8Array(Buffer.from((b[1] ?? '').replace(/\s+/g, ''), 'base64')));
 }
 
 function fromPem(text: string): Uint8Array {

@@ -15,9 +15,9 @@ import {
 import { x509 } from '@ratls/evidence/x509';
 import { forgeVerifiedResult } from '@ratls/test-support/forge';
 import { simNitroChain } from '@ratls/test-support/nitro-testkit';
+import { readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { encode } from 'cbor2';
 import fc from 'fast-check';
-import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { collateralFromJson } from '../collateral/json.js';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
 import { coseSign1ToBeSigned } from '../nitro/sig-structure.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
+import { readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import fc from 'fast-check';
-import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { crlTimes, MAX_CRL_BYTES, normalizeCrl } from './crl.js';
 
 const code = (c: string) => (e: unknown) => e instanceof RatlsError && e.code === c;

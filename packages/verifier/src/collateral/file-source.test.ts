@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
-import { readVectorText, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
+import { readVectorText, SKIP_NO_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 import { FileCollateralSource } from './file-source.js';
 import { collateralFromJson } from './json.js';
 

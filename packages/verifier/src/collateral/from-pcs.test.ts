@@ -3,13 +3,7 @@ import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
 import { fixtureFromCase } from '@ratls/test-support/pcs-server';
-import {
-  readVector,
-  readVectorJson,
-  readVectorText,
-  SKIP_NO_VECTORS,
-  vectorPath,
-} from '../../../../test-support/vectors.js';
+import { readVector, readVectorJson, readVectorText, SKIP_NO_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 import { collateralFacts } from './facts.js';
 import { collateralFromPcsResponses } from './from-pcs.js';
 import { decodeIssuerChain } from './issuer-chain.js';

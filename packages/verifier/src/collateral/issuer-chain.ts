@@ -3,15 +3,15 @@
  * as URL-encoded PEM in a response header (Intel PCS API v4: `TCB-Info-Issuer-Chain`,
  * `SGX-Enclave-Identity-Issuer-Chain`, `SGX-PCK-CRL-Issuer-Chain`).
  */
-import { CollateralError } from '@ratls/evidence';
+import { CollateralError, readPem } from '@ratls/evidence';
 
 /** Intel chains are two certificates (~1.9 KiB of PEM); this leaves room without being unbounded. */
 export const MAX_ISSUER_CHAIN_BYTES = 64 * 1024;
 const MAX_CERTS = 8;
-const BLOCK = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
 
 /**
- * URL-decodes an issuer-chain header to PEM (leaf first) and checks it holds only certificate blocks.
+ * URL-decodes an issuer-chain header to PEM (leaf first) and checks it holds only certificate blocks
+ * (the strict PEM reader: exact armour, canonical base64, nothing else).
  * Already-decoded PEM passes through unchanged.
  * @example decodeIssuerChain(res.headers.get('TCB-Info-Issuer-Chain'), 'TCB info issuer chain')
  */
@@ -32,14 +32,14 @@ export function decodeIssuerChain(value: string | null | undefined, what: string
   } catch (e) {
     throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: bad URL encoding`, { cause: e });
   }
-  const blocks = pem.match(BLOCK) ?? [];
-  const rest = pem.replace(BLOCK, '').trim();
-  if (blocks.length === 0 || blocks.length > MAX_CERTS || rest.length > 0) {
+  try {
+    readPem(pem, { label: 'CERTIFICATE', maxBlocks: MAX_CERTS, maxChars: MAX_ISSUER_CHAIN_BYTES });
+  } catch (e) {
     throw new CollateralError(
       'ERR_COLLATERAL_MALFORMED',
       'collateral',
-      `${what}: expected 1..${MAX_CERTS} PEM certificates and nothing else, found ${blocks.length}` +
-        (rest.length > 0 ? ' plus other text' : ''),
+      `${what}: expected 1..${MAX_CERTS} PEM certificates and nothing else (${(e as Error).message})`,
+      { cause: e },
     );
   }
   return pem;

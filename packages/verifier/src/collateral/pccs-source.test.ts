@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
 import { fixtureFromCase, type PcsFixture, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
-import { readVectorJson, SKIP_NO_VECTORS, vectorPath } from '../../../../test-support/vectors.js';
+import { readVectorJson, SKIP_NO_VECTORS, vectorPath } from '@ratls/test-support/vectors';
 import { collateralFromJson } from './json.js';
 import { PccsCollateralSource } from './pccs-source.js';
 import type { CollateralRequest, QuoteCollateralV3Json } from './types.js';

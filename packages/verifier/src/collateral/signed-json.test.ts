@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
+import { readVectorJson, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import fc from 'fast-check';
-import { readVectorJson, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { extractSignedJson } from './signed-json.js';
 import type { QuoteCollateralV3Json } from './types.js';
 

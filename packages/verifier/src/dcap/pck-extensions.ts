@@ -3,9 +3,17 @@
  * Certificate and CRL Profile" §1.3.5): PPID, TCB (16 component SVNs, PCESVN, CPUSVN), PCE-ID,
  * FMSPC, SGX type. Pure parsing; failures are `AppraisalError` ERR_PCK_EXTENSION.
  */
-import { AppraisalError, toHex } from '@ratls/evidence';
+import {
+  AppraisalError,
+  type DerNode,
+  derChildren,
+  derContent,
+  derOid,
+  derSmallUint,
+  readDer,
+  toHex,
+} from '@ratls/evidence';
 import { type ParsedCertificate, parseCertificate } from '../pki/certificate.js';
-import { children, content, type DerNode, expectTlv, readOid, readSmallUint } from '../pki/der.js';
 
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1';
 const P = `${OID_SGX_EXTENSION}.`;
@@ -32,7 +40,7 @@ function bad(what: string): never {
 
 function octets(buf: Uint8Array, n: DerNode | undefined, len: number, what: string): Uint8Array {
   if (!n || n.tag !== 0x04 || n.end - n.contentStart !== len) bad(`${what} must be a ${len}-byte OCTET STRING`);
-  return content(buf, n);
+  return derContent(buf, n);
 }
 
 function parseTcb(buf: Uint8Array, seq: DerNode): PckTcb {
@@ -40,14 +48,14 @@ function parseTcb(buf: Uint8Array, seq: DerNode): PckTcb {
   const compSvn: number[] = new Array(16).fill(-1);
   let pceSvn = -1;
   let cpuSvn: Uint8Array | undefined;
-  for (const item of children(buf, seq)) {
-    const [oidN, valN] = children(buf, item);
+  for (const item of derChildren(buf, seq)) {
+    const [oidN, valN] = derChildren(buf, item);
     if (!oidN || !valN) bad('TCB entry without OID and value');
-    const oid = readOid(buf, oidN);
+    const oid = derOid(buf, oidN);
     if (!oid.startsWith(`${P}2.`)) bad(`unexpected TCB entry ${oid}`);
     const k = Number(oid.slice(P.length + 2));
-    if (k >= 1 && k <= 16) compSvn[k - 1] = readSmallUint(buf, valN);
-    else if (k === 17) pceSvn = readSmallUint(buf, valN);
+    if (k >= 1 && k <= 16) compSvn[k - 1] = derSmallUint(buf, valN);
+    else if (k === 17) pceSvn = derSmallUint(buf, valN);
     else if (k === 18) cpuSvn = octets(buf, valN, 16, 'CPUSVN');
   }
   if (compSvn.some((v) => v < 0 || v > 255) || pceSvn < 0 || pceSvn > 0xffff || !cpuSvn) {
@@ -71,16 +79,16 @@ export function parsePckExtensions(cert: Uint8Array | ParsedCertificate): PckExt
   if (!ext) bad(`certificate "${parsed.subjectCn}" has no SGX extension`);
   try {
     const v = ext.value;
-    const top = expectTlv(v, 0, v.length, 0x30, 'SGX extension');
+    const top = readDer(v, 0x30);
     let ppid: Uint8Array | undefined;
     let tcb: PckTcb | undefined;
     let pceId: Uint8Array | undefined;
     let fmspc: Uint8Array | undefined;
     let sgxType: number | undefined;
-    for (const item of children(v, top)) {
-      const [oidN, valN] = children(v, item);
+    for (const item of derChildren(v, top)) {
+      const [oidN, valN] = derChildren(v, item);
       if (!oidN || !valN) bad('entry without OID and value');
-      const oid = readOid(v, oidN);
+      const oid = derOid(v, oidN);
       if (oid === `${P}1`) ppid = octets(v, valN, 16, 'PPID');
       else if (oid === `${P}2`) tcb = parseTcb(v, valN);
       else if (oid === `${P}3`) pceId = octets(v, valN, 2, 'PCE-ID');

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
-import {
-  type DcapCase,
-  dcapCases,
-  readVector,
-  readVectorText,
-  SKIP_NO_VECTORS,
-} from '../../../../test-support/vectors.js';
+import { type DcapCase, dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { collateralFromJson } from '../collateral/json.js';
 import type { CollateralRequest, CollateralSource, DcapCollateral } from '../collateral/types.js';
 import { isVerifiedResult } from '../result.js';

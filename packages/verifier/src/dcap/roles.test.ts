@@ -20,7 +20,7 @@ import {
 } from '@ratls/attester/sim';
 import { type QuoteCollateralV3Json, toHex } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
-import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
 import { verifyPckChain } from './pck-chain.js';
 import { verifyQuote } from './verify-quote.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseQuote, type SgxReportBody, type TdReportBody } from '@ratls/evidence';
+import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import fc from 'fast-check';
-import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { collateralFromJson } from '../collateral/json.js';
 import { pemToDers } from '../pki/certificate.js';
 import { intelSgxRootCa } from '../trust.js';

@@ -3,14 +3,8 @@ import { webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { parseQuote, RatlsError } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
+import { type DcapCase, dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import fc from 'fast-check';
-import {
-  type DcapCase,
-  dcapCases,
-  readVector,
-  readVectorText,
-  SKIP_NO_VECTORS,
-} from '../../../../test-support/vectors.js';
 import { collateralFromJson } from '../collateral/json.js';
 import type { QuoteCollateralV3Json } from '../collateral/types.js';
 import { parseCertificate } from '../pki/certificate.js';

@@ -1,5 +1,5 @@
-import { type KeyObject, X509Certificate } from 'node:crypto';
-import { AppraisalError, bytesEqual } from '@ratls/evidence';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { AppraisalError, bytesEqual, nodeCertificateFromDer, parseX509, RatlsError } from '@ratls/evidence';
 import type { TrustAnchor } from '../trust.js';
 
 const STEP = 'nitro-chain';
@@ -14,11 +14,17 @@ function fail(code: string, msg: string, cause?: unknown): AppraisalError {
   return new AppraisalError(code, STEP, `nitro certificate chain: ${msg}`, { cause });
 }
 
+/**
+ * Strict DER (`parseX509`), then Node's view of exactly those bytes (`nodeCertificateFromDer`):
+ * `new X509Certificate(Buffer)` would read a PEM block hidden inside the DER instead.
+ */
 function parse(der: Uint8Array, what: string): X509Certificate {
   try {
-    return new X509Certificate(Buffer.from(der));
+    parseX509(der);
+    return nodeCertificateFromDer(der);
   } catch (e) {
-    throw fail('ERR_NITRO_CERT_INVALID', `${what} is not a parseable X.509 certificate`, e);
+    const why = e instanceof RatlsError ? ` (${e.code}: ${e.message})` : '';
+    throw fail('ERR_NITRO_CERT_INVALID', `${what} is not a parseable X.509 certificate${why}`, e);
   }
 }
 

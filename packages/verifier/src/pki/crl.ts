@@ -1,105 +1,35 @@
 /**
- * CRL parsing and checks (RFC 5280 §5). Parsing walks the DER by hand and leaves the revoked
+ * CRL checks (RFC 5280 §5) over the one ASN.1 stack's `parseCrlDer`, which leaves the revoked
  * list unparsed: `isRevoked` scans it for one serial on demand, which keeps large PCK CRLs cheap.
  */
 import type { KeyObject } from 'node:crypto';
-import { bytesEqual, CertificateError } from '@ratls/evidence';
-import { bitString, KU_CRL_SIGN, nameCn, type ParsedCertificate } from './certificate.js';
+import { bytesEqual, CertificateError, CRL_MAX_BYTES, type CrlParts, crlRevokes, parseCrlDer } from '@ratls/evidence';
+import { KU_CRL_SIGN, type ParsedCertificate } from './certificate.js';
 import type { ErrorCtor } from './chain.js';
-import { children, type DerNode, expectTlv, readOid, readTime, readTlv, whole } from './der.js';
 import { ecdsaHash, verifyEcdsaDer } from './keys.js';
 
 /** CRLs larger than this are refused (real Intel PCK CRLs are a few KiB). */
-export const MAX_CRL_BYTES = 2 * 1024 * 1024;
+export const MAX_CRL_BYTES = CRL_MAX_BYTES;
 
-export interface ParsedCrl {
-  der: Uint8Array;
-  tbs: Uint8Array;
-  signatureAlgorithm: string;
-  signature: Uint8Array;
-  issuerRaw: Uint8Array;
-  issuerCn: string;
-  thisUpdate: number;
-  /** Unix seconds; undefined when the CRL has none (refused by `checkCrl`). */
-  nextUpdate?: number;
-  /** The revokedCertificates SEQUENCE, or undefined when empty. */
-  revoked?: DerNode;
-}
-
-function bad(what: string): never {
-  throw new CertificateError('ERR_CRL_MALFORMED', 'crl', `CRL: ${what}`);
-}
+export type ParsedCrl = CrlParts;
 
 /**
- * Parses a DER CRL. Throws `CertificateError` ERR_CRL_MALFORMED / ERR_DER_MALFORMED.
+ * Parses a DER CRL with the one ASN.1 stack. Throws `CertificateError` ERR_CRL_MALFORMED / ERR_DER_MALFORMED.
  * @example const crl = parseCrl(collateral.pckCrl)
  */
 export function parseCrl(der: Uint8Array): ParsedCrl {
-  if (der.length > MAX_CRL_BYTES) bad(`${der.length} bytes exceeds ${MAX_CRL_BYTES}`);
-  const top = expectTlv(der, 0, der.length, 0x30, 'CertificateList');
-  if (top.end !== der.length) bad('trailing bytes after CertificateList');
-  const [tbsN, algN, sigN] = children(der, top);
-  if (!tbsN || !algN || !sigN || tbsN.tag !== 0x30 || algN.tag !== 0x30) bad('expected tbs, algorithm, signature');
-  const algOid = children(der, algN)[0];
-  if (!algOid) bad('empty signatureAlgorithm');
-  // Walk the TBS fields one at a time so the (possibly long) revoked list is not split.
-  let p = tbsN.contentStart;
-  const next = (): DerNode | undefined => {
-    if (p >= tbsN.end) return undefined;
-    const n = readTlv(der, p, tbsN.end);
-    p = n.end;
-    return n;
-  };
-  let n = next();
-  if (n?.tag === 0x02) n = next(); // version
-  if (!n || n.tag !== 0x30) bad('missing signature algorithm in TBS');
-  const issuerN = next();
-  if (!issuerN || issuerN.tag !== 0x30) bad('missing issuer');
-  const thisN = next();
-  if (!thisN) bad('missing thisUpdate');
-  const thisUpdate = readTime(der, thisN);
-  let nextUpdate: number | undefined;
-  let revoked: DerNode | undefined;
-  n = next();
-  if (n && (n.tag === 0x17 || n.tag === 0x18)) {
-    nextUpdate = readTime(der, n);
-    n = next();
+  if (der.length > MAX_CRL_BYTES) {
+    throw new CertificateError('ERR_CRL_MALFORMED', 'crl', `CRL: ${der.length} bytes exceeds ${MAX_CRL_BYTES}`);
   }
-  if (n && n.tag === 0x30) revoked = n;
-  return {
-    der,
-    tbs: whole(der, tbsN),
-    signatureAlgorithm: readOid(der, algOid),
-    signature: bitString(der, sigN, 'CRL signature'),
-    issuerRaw: whole(der, issuerN),
-    issuerCn: nameCn(der, issuerN),
-    thisUpdate,
-    ...(nextUpdate !== undefined ? { nextUpdate } : {}),
-    ...(revoked ? { revoked } : {}),
-  };
+  return parseCrlDer(der);
 }
 
-/** Strips DER INTEGER leading zero bytes so serials compare by value. */
-function trimSerial(b: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  return b.subarray(i);
-}
-
-/** True when `serial` (INTEGER content bytes) is listed in the CRL. */
+/**
+ * True when `serial` (INTEGER content bytes) is listed in the CRL.
+ * @example isRevoked(crl, leaf.serial)
+ */
 export function isRevoked(crl: ParsedCrl, serial: Uint8Array): boolean {
-  if (!crl.revoked) return false;
-  const want = trimSerial(serial);
-  const der = crl.der;
-  let p = crl.revoked.contentStart;
-  while (p < crl.revoked.end) {
-    const entry = readTlv(der, p, crl.revoked.end);
-    const s = readTlv(der, entry.contentStart, entry.end);
-    if (s.tag !== 0x02) bad('revoked entry without serial');
-    if (bytesEqual(trimSerial(der.subarray(s.contentStart, s.end)), want)) return true;
-    p = entry.end;
-  }
-  return false;
+  return crlRevokes(crl, serial);
 }
 
 /**

@@ -1,13 +1,14 @@
 /** X.509 chain and CRL helpers shared by the DCAP, SNP and Nitro appraisers (internal; not re-exported by the package root). */
 export {
-  bitString,
   type CertExtension,
   KNOWN_CRITICAL_EXTENSIONS,
   KU_CRL_SIGN,
+  KU_DIGITAL_SIGNATURE,
   KU_KEY_CERT_SIGN,
   MAX_CERT_BYTES,
   MAX_PEM_CHAIN_BYTES,
-  nameCn,
+  type NameAttribute,
+  nameAttributes,
   OID_BASIC_CONSTRAINTS,
   OID_CN,
   OID_KEY_USAGE,
@@ -27,7 +28,6 @@ export {
   verifyChain,
 } from './chain.js';
 export { checkCrl, isRevoked, MAX_CRL_BYTES, type ParsedCrl, parseCrl, parseCrlAt } from './crl.js';
-export { children, content, type DerNode, expectTlv, readOid, readSmallUint, readTime, readTlv, whole } from './der.js';
 export {
   certificateKey,
   ecdsaHash,

@@ -1,7 +1,7 @@
 /** Policy over results that came out of the real DCAP appraiser on the shared vectors. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
 import { verifyQuote } from '../dcap/verify-quote.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseSnpReport, RatlsError } from '@ratls/evidence';
-import { readVector, readVectorText, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
+import { readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { KdsCollateralSource } from './kds.js';
 import { verifySnpReport } from './verify.js';
 

@@ -1,5 +1,5 @@
-import { X509Certificate } from 'node:crypto';
-import { AppraisalError } from '@ratls/evidence';
+import type { X509Certificate } from 'node:crypto';
+import { AppraisalError, nodeCertificateFromDer, parseX509, RatlsError, readPem, readPemOne } from '@ratls/evidence';
 
 /** AMD certificates are ~1.4 KiB (VCEK) to ~2 KiB (ARK, RSA-4096). */
 export const SNP_MAX_CERT_DER = 8 * 1024;
@@ -9,36 +9,51 @@ export function chainError(code: string, msg: string, cause?: unknown): Appraisa
   return new AppraisalError(code, 'snp-chain', msg, cause === undefined ? undefined : { cause });
 }
 
-/** Parses DER or PEM into a node X509Certificate; typed error on failure. */
+/**
+ * DER or PEM → a node X509Certificate for exactly those bytes. PEM goes through the strict PEM
+ * reader; the DER through the strict X.509 parser, then `nodeCertificateFromDer`, which is
+ * byte-exact. Never `new X509Certificate(Buffer)`: it reads a PEM block hidden inside DER first,
+ * so the TCB checks (outer DER) and the signature key (inner PEM) would come from two certificates.
+ * @example const vcek = parseCert(vcekDer, 'VCEK', 'ERR_SNP_VCEK_INVALID')
+ */
 export function parseCert(input: Uint8Array | string, what: string, code = 'ERR_SNP_CHAIN_INVALID'): X509Certificate {
   const size = typeof input === 'string' ? input.length : input.length;
   if (size === 0 || size > SNP_MAX_CERT_DER * 2) throw chainError(code, `${what}: ${size} bytes is out of bounds`);
   try {
-    return new X509Certificate(typeof input === 'string' ? input : Buffer.from(input));
+    const der = typeof input === 'string' ? readPemOne(input, 'CERTIFICATE', SNP_MAX_CERT_DER * 2) : input;
+    parseX509(der, SNP_MAX_CERT_DER);
+    return nodeCertificateFromDer(der);
   } catch (e) {
-    throw chainError(code, `${what}: not a parseable X.509 certificate`, e);
+    const why = e instanceof RatlsError ? ` (${e.code}: ${e.message})` : '';
+    throw chainError(code, `${what}: not a parseable X.509 certificate${why}`, e);
   }
 }
 
-/** Splits PEM text into DER certificates, in order. */
+/**
+ * Splits PEM text into DER certificates, in order (strict `readPem`; nothing but CERTIFICATE blocks).
+ * @example const [ask, ark] = splitPem(kdsChainPem, 'SNP certificate chain')
+ */
 export function splitPem(text: string, what: string): Uint8Array[] {
   if (text.length > SNP_MAX_CHAIN_PEM)
     throw chainError('ERR_SNP_CHAIN_INVALID', `${what}: ${text.length} characters is too long`);
-  const out: Uint8Array[] = [];
-  const re = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    out.push(new Uint8Array(Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64')));
+  try {
+    return readPem(text, { label: 'CERTIFICATE', maxChars: SNP_MAX_CHAIN_PEM });
+  } catch (e) {
+    throw chainError('ERR_SNP_CHAIN_INVALID', `${what}: ${(e as Error).message}`, e);
   }
-  return out;
 }
 
-/** DER bytes from DER or PEM input. */
+/**
+ * DER bytes from DER or PEM input (PEM: exactly one strict CERTIFICATE block).
+ * @example const der = toDer(vcekPem, 'VCEK')
+ */
 export function toDer(input: Uint8Array | string, what: string): Uint8Array {
   if (typeof input !== 'string') return input;
-  const certs = splitPem(input, what);
-  if (certs.length !== 1)
-    throw chainError('ERR_SNP_VCEK_INVALID', `${what}: expected one PEM certificate, found ${certs.length}`);
-  return certs[0] as Uint8Array;
+  try {
+    return readPemOne(input, 'CERTIFICATE', SNP_MAX_CERT_DER * 2);
+  } catch (e) {
+    throw chainError('ERR_SNP_VCEK_INVALID', `${what}: expected one PEM certificate (${(e as Error).message})`, e);
+  }
 }
 
 /** The CN of a subject or issuer as node prints it ("OU=...\nCN=ARK-Milan"). */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readVector, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import fc from 'fast-check';
-import { readVector, SKIP_NO_VECTORS } from '../../../../test-support/vectors.js';
 import { RatlsError } from '../errors.js';
-import { certificateParts } from './der.js';
+import { certificateParts } from './certificate-parts.js';
 import { parseVcekExtensions } from './vcek-extensions.js';
 
 test('der: VCEK parts (RSA-PSS outer algorithm, AMD extensions)', { skip: SKIP_NO_VECTORS }, () => {

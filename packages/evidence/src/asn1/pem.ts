@@ -1,0 +1,103 @@
+/**
+ * The one PEM reader (RFC 7468 strict form): `-----BEGIN L-----`, base64 lines, `-----END L-----`
+ * with the same label L, the label the caller expects; base64 strictly as RFC 4648 §4 (its
+ * alphabet, padding only at the end, zero pad bits, no spaces inside a line; line breaks between
+ * lines); only whitespace before, between and after blocks. Bounded in characters and blocks.
+ * Failures are `CertificateError` `ERR_PEM_MALFORMED` (or `ERR_PEM_TOO_LARGE`), naming the line.
+ */
+import { CertificateError } from '../errors.js';
+
+/** Default bound on PEM text (a chain of a few certificates is ~6 KiB). */
+export const PEM_MAX_CHARS = 256 * 1024;
+/** Default bound on blocks in one text. */
+export const PEM_MAX_BLOCKS = 8;
+
+export interface PemOptions {
+  /** Expected label of every block (`CERTIFICATE`, `X509 CRL`). */
+  label: string;
+  /** At most this many blocks (default `PEM_MAX_BLOCKS`). */
+  maxBlocks?: number;
+  /** At most this many characters (default `PEM_MAX_CHARS`). */
+  maxChars?: number;
+}
+
+function bad(what: string, line: number): CertificateError {
+  return new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: ${what} (line ${line})`);
+}
+
+const B64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
+const WS_LINE = /^[ \t]*$/;
+
+/**
+ * Every block of PEM text, decoded, in order; at least one.
+ * @example const [leaf, issuer] = readPem(chainText, { label: 'CERTIFICATE' })
+ */
+export function readPem(text: string, o: PemOptions): Uint8Array[] {
+  const maxChars = o.maxChars ?? PEM_MAX_CHARS;
+  const maxBlocks = o.maxBlocks ?? PEM_MAX_BLOCKS;
+  if (typeof text !== 'string') throw bad('input is not text', 0);
+  if (text.length > maxChars) {
+    throw new CertificateError('ERR_PEM_TOO_LARGE', 'pem', `PEM: ${text.length} characters exceeds ${maxChars}`);
+  }
+  const begin = `-----BEGIN ${o.label}-----`;
+  const end = `-----END ${o.label}-----`;
+  const lines = text.split('\n');
+  const out: Uint8Array[] = [];
+  let body: string[] | undefined;
+  let padded = false;
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i] as string;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const n = i + 1;
+    if (body === undefined) {
+      if (line === begin) {
+        if (out.length >= maxBlocks) throw bad(`more than ${maxBlocks} blocks`, n);
+        body = [];
+        padded = false;
+      } else if (line.startsWith('-----BEGIN ') || line.startsWith('-----END ')) {
+        throw bad(`armour "${line.slice(0, 40)}" is not "${begin}"`, n);
+      } else if (!WS_LINE.test(line)) {
+        throw bad('text outside a PEM block', n);
+      }
+      continue;
+    }
+    if (line === end) {
+      const b64 = body.join('');
+      if (b64.length === 0 || b64.length % 4 !== 0) throw bad('base64 length is not a multiple of 4', n);
+      const der = Buffer.from(b64, 'base64');
+      // Node's decoder forgives stray pad bits; re-encoding catches them (RFC 4648 §3.5 canonical).
+      if (der.toString('base64') !== b64) throw bad('non-canonical base64', n);
+      out.push(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
+      body = undefined;
+      continue;
+    }
+    if (line.startsWith('-----')) throw bad(`armour "${line.slice(0, 40)}" where "${end}" was expected`, n);
+    if (padded) throw bad('base64 continues after padding', n);
+    if (!B64_LINE.test(line)) throw bad('character outside the base64 alphabet', n);
+    if (line.endsWith('=')) padded = true;
+    body.push(line);
+  }
+  if (body !== undefined) throw bad(`no "${end}"`, lines.length);
+  if (out.length === 0) throw bad(`no "${begin}" block`, 1);
+  return out;
+}
+
+/**
+ * Exactly one block.
+ * @example const der = readPemOne(rootPem, 'CERTIFICATE')
+ */
+export function readPemOne(text: string, label: string, maxChars?: number): Uint8Array {
+  const blocks = readPem(text, { label, maxBlocks: 1, ...(maxChars !== undefined ? { maxChars } : {}) });
+  return blocks[0] as Uint8Array;
+}
+
+/**
+ * PEM text for DER bytes (64-column base64, as OpenSSL writes it).
+ * @example writePem(der, 'CERTIFICATE')
+ */
+export function writePem(der: Uint8Array, label: string): string {
+  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}

@@ -90,7 +90,7 @@ async function issue(o: IssueOptions): Promise<{ certPem: string; key: SimKey }>
     signingKey: o.issuerKey.signingKey,
     extensions,
   });
-  return { certPem: cert.toString('pem'), key };
+  return { certPem: `${cert.toString('pem')}\n`, key };
 }
 
 /** A fresh P-256 key in the SimKey shape (only what `issue` and `signJson` use). */
@@ -369,9 +369,12 @@ describe('PCK chain roles', () => {
     });
     const leaf = await pckLeafOf(PLATFORM_CA, ca.key);
     const otherAnchor = trustAnchorFrom(other.toString('pem'));
-    assert.throws(() => verifyPckChain(pem(leaf.certPem, ca.certPem, other.toString('pem')), [otherAnchor], at), {
-      code: 'ERR_PCK_CHAIN_ROLE',
-    });
+    assert.throws(
+      () => verifyPckChain(pem(leaf.certPem, ca.certPem, `${other.toString('pem')}\n`), [otherAnchor], at),
+      {
+        code: 'ERR_PCK_CHAIN_ROLE',
+      },
+    );
   });
 });
 

@@ -19,15 +19,18 @@ import { type DeclaredSource, type PreTlsReader, tlsRecordReader } from './pre-t
 /** Bound on bytes read before TLS (a PROXY v2 header is at most 16 + 65535 bytes). */
 export const MAX_PRE_TLS_BYTES = 16 + 65_535;
 
-export type PreTlsOutcome =
-  | { kind: 'handoff'; source?: DeclaredSource }
-  | { kind: 'refuse'; code: string; message: string };
+export type PreTlsOutcome = { kind: 'handoff' } | { kind: 'refuse'; code: string; message: string };
 
 export interface PreTlsOptions {
   /** Readers that run before the TLS record check (PROXY v2, SSLRequest). */
   readers?: readonly PreTlsReader[];
   /** A socket whose TLS record header has not arrived by then is refused. */
   timeoutMs: number;
+  /**
+   * Called as soon as a reader declares the socket's source; returning false stops reading (the
+   * owner refused the socket itself, and `done` is not called).
+   */
+  onSource?: (source: DeclaredSource) => boolean;
 }
 
 /**
@@ -42,22 +45,22 @@ export function readPreTls(socket: net.Socket, opts: PreTlsOptions, done: (r: Pr
   const readers = [...(opts.readers ?? []), tlsRecordReader];
   let k = 0;
   let buf: Buffer = Buffer.alloc(0);
-  let source: DeclaredSource | undefined;
   let over = false;
   const finish = (r: PreTlsOutcome) => {
     if (over) return;
     over = true;
     clearTimeout(timer);
     socket.off('data', onData);
-    socket.off('close', onClose);
+    socket.off('close', stop);
     socket.pause();
     if (r.kind === 'handoff' && buf.length > 0) socket.unshift(buf);
     done(r);
   };
-  const onClose = () => {
+  const stop = () => {
     over = true;
     clearTimeout(timer);
     socket.off('data', onData);
+    socket.off('close', stop);
   };
   const advance = () => {
     while (k < readers.length) {
@@ -82,11 +85,14 @@ export function readPreTls(socket: net.Socket, opts: PreTlsOptions, done: (r: Pr
         return;
       }
       buf = buf.subarray(v.consumed);
-      if (v.source) source = v.source;
+      if (v.source && opts.onSource && !opts.onSource(v.source)) {
+        stop();
+        return;
+      }
       if (v.reply && !socket.destroyed) socket.write(v.reply);
       k++;
     }
-    finish(source ? { kind: 'handoff', source } : { kind: 'handoff' });
+    finish({ kind: 'handoff' });
   };
   const onData = (chunk: Buffer) => {
     if (buf.length + chunk.length > MAX_PRE_TLS_BYTES) {
@@ -110,7 +116,7 @@ export function readPreTls(socket: net.Socket, opts: PreTlsOptions, done: (r: Pr
     opts.timeoutMs,
   );
   socket.on('data', onData);
-  socket.once('close', onClose);
+  socket.once('close', stop);
   socket.resume();
 }
 

@@ -33,6 +33,13 @@ export interface PreTlsReader {
   readonly name: string;
   /** Must be pure and must not throw (a throw refuses the connection with ERR_TLS_PRE_TLS_FAILED). */
   read(bytes: Uint8Array): PreTlsVerdict;
+  /**
+   * True when connections from this TCP peer will declare their real source (a configured
+   * balancer speaking PROXY v2). The per-source cap then counts them under the declared source
+   * from hand-off on, not under the balancer's address on accept; the global cap and the
+   * first-byte deadline still apply from accept.
+   */
+  declaresSource?(peerIp: string | undefined): boolean;
 }
 
 /** RFC 8446 §5.1: ContentType handshake(22). */

@@ -284,6 +284,7 @@ describe('attested TLS server', () => {
         junk.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08]), Buffer.alloc(8, 0xee)])),
       );
       junk.on('error', () => undefined);
+      junk.resume(); // read the server's alert, so that its close arrives
       await closed(junk);
       // Not TLS at all: refused by the pre-TLS acceptor on its first byte.
       const http = net.connect(port, '127.0.0.1', () => http.write('GET / HTTP/1.1\r\n\r\n'));

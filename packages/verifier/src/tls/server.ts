@@ -76,8 +76,8 @@ interface ConnState {
   raw: net.Socket;
   tls?: tls.TLSSocket;
   peer: { ip?: string; port?: number; role: 'client' };
-  /** The per-source counter this connection holds a slot in. */
-  group: string;
+  /** The per-source counter this connection holds a slot in (none yet while its source is to be declared). */
+  group: string | undefined;
   decided: boolean;
   appraising: boolean;
   timer?: NodeJS.Timeout;
@@ -85,6 +85,8 @@ interface ConnState {
 }
 
 type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+
+const portOf = (port: number | undefined): { port?: number } => (port !== undefined ? { port } : {});
 
 /** The attestation of an accepted socket, or undefined for anything else. */
 export function attestationOf(socket: unknown): Attestation | undefined {
@@ -139,7 +141,8 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   function take(group: string): void {
     perSource.set(group, (perSource.get(group) ?? 0) + 1);
   }
-  function release(group: string): void {
+  function release(group: string | undefined): void {
+    if (group === undefined) return;
     const n = (perSource.get(group) ?? 1) - 1;
     if (n <= 0) perSource.delete(group);
     else perSource.set(group, n);
@@ -177,9 +180,9 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   }
 
   /** Admission on accept: the per-source cap first (it names the flooding source), then the global one. */
-  function admit(raw: net.Socket): ConnState | undefined {
-    const group = sourceGroup(raw.remoteAddress);
-    if ((perSource.get(group) ?? 0) >= maxPerSource) {
+  function admit(raw: net.Socket, declared = false): ConnState | undefined {
+    const group = declared ? undefined : sourceGroup(raw.remoteAddress);
+    if (group !== undefined && (perSource.get(group) ?? 0) >= maxPerSource) {
       refuseOnAccept(
         raw,
         TLS_ERRORS.TOO_MANY_FROM_SOURCE,
@@ -198,9 +201,9 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     return newState(raw, group);
   }
 
-  function newState(raw: net.Socket, group: string): ConnState {
+  function newState(raw: net.Socket, group: string | undefined): ConnState {
     pending++;
-    take(group);
+    if (group !== undefined) take(group);
     const st: ConnState = {
       raw,
       peer: { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' },
@@ -226,7 +229,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     release(st.group);
     st.group = group;
     take(group);
-    st.peer = { ip: source.ip, ...(source.port !== undefined ? { port: source.port } : {}), role: 'client' };
+    st.peer = { ip: source.ip, ...portOf(source.port), role: 'client' };
     if ((perSource.get(group) ?? 0) > maxPerSource) {
       fail(
         st,
@@ -239,15 +242,18 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   }
 
   frontListener(server, (raw) => {
-    const st = admit(raw);
+    const declared = readers.some((x) => x.declaresSource?.(raw.remoteAddress) === true);
+    const st = admit(raw, declared);
     if (!st) return;
-    readPreTls(raw, { readers, timeoutMs: helloMs }, (r) => {
+    const onSource = (source: DeclaredSource) => !st.decided && moveSource(st, source);
+    readPreTls(raw, { readers, timeoutMs: helloMs, onSource }, (r) => {
       if (st.decided) return;
       if (r.kind === 'refuse') {
         fail(st, r.code, r.message);
         return;
       }
-      if (r.source && !moveSource(st, r.source)) return;
+      // A peer expected to declare its source that did not (a balancer's health check) counts as itself.
+      if (st.group === undefined && !moveSource(st, { ip: st.peer.ip ?? '', ...portOf(st.peer.port) })) return;
       // The state is registered: the TLS server's own 'connection' listener wraps the socket.
       emit('connection', raw);
     });
@@ -310,6 +316,8 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
         const [err, sock] = args as [NodeJS.ErrnoException, tls.TLSSocket];
         const st = stateOf(sock);
         if (st) {
+          // The TLS socket owns the TCP handle now: destroying only the wrapped socket leaves it open.
+          st.tls = sock;
           if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(st, TLS_ERRORS.HANDSHAKE_TIMEOUT, err.message);
           else fail(st, TLS_ERRORS.HANDSHAKE_FAILED, `TLS handshake failed: ${err.message}`);
         }

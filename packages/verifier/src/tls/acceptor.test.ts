@@ -205,6 +205,21 @@ describe('pre-TLS acceptor', () => {
     }
   });
 
+  test('a peer that resets before TLS (ECONNRESET on the server side) is one audit event, no crash', async () => {
+    const r = await start();
+    try {
+      const s = await idle(r);
+      s.write(Buffer.from([0x16]));
+      await new Promise((res) => setTimeout(res, 30));
+      s.resetAndDestroy();
+      await until(() => r.verifier.rejects.length === 1);
+      assert.equal(r.verifier.rejects[0]?.code, TLS_ERRORS.CLOSED_BEFORE_DECISION);
+      assert.equal(await attestedClient(r, '127.0.0.1'), 'ok');
+    } finally {
+      await r.close();
+    }
+  });
+
   test('attestationRejected reports pre-TLS refusals with the peer', async () => {
     const r = await start({ maxPendingPerSource: 1 });
     const seen: Array<{ code: string; ip?: string }> = [];

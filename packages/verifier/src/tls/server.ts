@@ -242,6 +242,9 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   }
 
   frontListener(server, (raw) => {
+    // Until TLS wraps it, nothing else listens for this socket's errors; a peer's reset must not
+    // become an uncaught 'error'. Its 'close' follows and settles the connection.
+    raw.on('error', () => undefined);
     const declared = readers.some((x) => x.declaresSource?.(raw.remoteAddress) === true);
     const st = admit(raw, declared);
     if (!st) return;

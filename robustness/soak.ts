@@ -138,7 +138,8 @@ trust:
 policy: ./policy.yaml
 audit: { file: ./audit.jsonl }
 admin: 127.0.0.1:0
-limits: { handshakeTimeoutMs: ${HANDSHAKE_TIMEOUT_MS}, drainTimeoutMs: 2000, maxConnections: ${concurrency * 2} }
+# Every soak client connects from 127.0.0.1: one source, so the per-source cap must fit them all.
+limits: { handshakeTimeoutMs: ${HANDSHAKE_TIMEOUT_MS}, drainTimeoutMs: 2000, maxConnections: ${concurrency * 2}, maxPendingPerSource: ${concurrency * 2} }
 listeners:
   - name: api
     listen: 127.0.0.1:0

@@ -56,6 +56,40 @@ describe('gateway config', () => {
     assert.deepEqual(pg?.forward, { kind: 'unix', path: '/run/postgresql/.s.PGSQL.5432', proxyProtocol: false });
   });
 
+  it('listener limits: a listener may set its own admission limits over the gateway-wide ones', () => {
+    const c = parseGatewayConfig(
+      `${BASE.replace(
+        '    policy: ./cache-policy.yaml\n',
+        '    policy: ./cache-policy.yaml\n    limits: { clientHelloTimeoutMs: 500, maxPendingPerSource: 4 }\n',
+      )}limits: { maxPendingPerSource: 16, maxConnections: 100 }\n`,
+      SRC,
+    );
+    assert.equal(c.limits.clientHelloTimeoutMs, 3000);
+    assert.deepEqual(c.listeners[0]?.limits, {
+      handshakeTimeoutMs: 10_000,
+      clientHelloTimeoutMs: 3000,
+      maxPendingPerSource: 16,
+      maxConnections: 100,
+    });
+    assert.deepEqual(c.listeners[1]?.limits, {
+      handshakeTimeoutMs: 10_000,
+      clientHelloTimeoutMs: 500,
+      maxPendingPerSource: 4,
+      maxConnections: 100,
+    });
+  });
+
+  it('listener limits: only admission limits, each bounded', () => {
+    const withLimits = (l: string) =>
+      BASE.replace('    policy: ./cache-policy.yaml\n', `    policy: ./cache-policy.yaml\n    limits: ${l}\n`);
+    assert.match(refuse(withLimits('{ idleTimeoutMs: 5 }')), /listeners\[1\]\.limits: .*idleTimeoutMs/);
+    assert.match(refuse(withLimits('{ maxPendingPerSource: 0 }')), /listeners\[1\]\.limits\.maxPendingPerSource: /);
+    assert.match(
+      refuse(withLimits('{ clientHelloTimeoutMs: 600000 }')),
+      /listeners\[1\]\.limits\.clientHelloTimeoutMs: /,
+    );
+  });
+
   it('accepts pccs with a cache dir and an audit file', () => {
     const c = parseGatewayConfig(
       BASE.replace(

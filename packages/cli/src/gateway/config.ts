@@ -19,6 +19,13 @@ export interface HostPort {
 export interface GatewayLimits {
   /** From TCP accept to the attestation decision. */
   handshakeTimeoutMs: number;
+  /** From TCP accept to the header of the client's first TLS record; a silent socket is closed. */
+  clientHelloTimeoutMs: number;
+  /**
+   * Connections from one source (IPv4 address, IPv6 /64) waiting for a decision at once, per
+   * listener; more are closed on accept. The listener-wide bound on waiting ones is maxConnections.
+   */
+  maxPendingPerSource: number;
   /** Concurrent connections per listener (decided or not); more are dropped on accept. */
   maxConnections: number;
   /** Largest client certificate (DER bytes) that is appraised at all. */
@@ -48,9 +55,17 @@ export type ForwardTarget =
   | { kind: 'tcp'; host: string; port: number; proxyProtocol: boolean }
   | { kind: 'unix'; path: string; proxyProtocol: boolean };
 
+/** The limits a listener may set for itself (`listeners[].limits`); the others are gateway-wide. */
+export type ListenerLimits = Pick<
+  GatewayLimits,
+  'handshakeTimeoutMs' | 'clientHelloTimeoutMs' | 'maxPendingPerSource' | 'maxConnections'
+>;
+
 export interface ListenerConfig {
   name: string;
   listen: HostPort;
+  /** The gateway's limits with this listener's own on top. */
+  limits: ListenerLimits;
   tls: { cert: string; key: string };
   forward: ForwardTarget;
   /** Absolute path of this listener's policy (the global one unless overridden). */
@@ -79,6 +94,8 @@ export interface GatewayConfig {
 
 export const DEFAULT_LIMITS: GatewayLimits = {
   handshakeTimeoutMs: 10_000,
+  clientHelloTimeoutMs: 3_000,
+  maxPendingPerSource: 32,
   maxConnections: 1024,
   maxCertificateBytes: 65_536,
   idleTimeoutMs: 300_000,
@@ -111,6 +128,13 @@ const forwardSchema = z.union([
   z.strictObject({ unix: z.string().min(1), proxyProtocol: z.boolean().optional() }),
 ]);
 
+const listenerLimitsSchema = {
+  handshakeTimeoutMs: positiveInt(300_000).optional(),
+  clientHelloTimeoutMs: positiveInt(60_000).optional(),
+  maxPendingPerSource: positiveInt(1_000_000).optional(),
+  maxConnections: positiveInt(1_000_000).optional(),
+};
+
 const schema = z.strictObject({
   version: z.literal(1),
   trust: z.strictObject({
@@ -134,8 +158,7 @@ const schema = z.strictObject({
   admin: address.optional(),
   limits: z
     .strictObject({
-      handshakeTimeoutMs: positiveInt(300_000).optional(),
-      maxConnections: positiveInt(1_000_000).optional(),
+      ...listenerLimitsSchema,
       maxCertificateBytes: z
         .number()
         .int()
@@ -154,6 +177,7 @@ const schema = z.strictObject({
         tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }),
         forward: forwardSchema,
         policy: z.string().min(1).optional(),
+        limits: z.strictObject(listenerLimitsSchema).optional(),
       }),
     )
     .min(1),
@@ -276,6 +300,7 @@ function normalize(
     collateral = fail(['trust'], 'collateral (file or list of files) or pccs (URL) is required');
   }
 
+  const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...stripUndefined(raw.limits ?? {}) };
   const names = new Set<string>();
   const binds = new Set<string>();
   const listeners = raw.listeners.map((l, k): ListenerConfig => {
@@ -300,9 +325,16 @@ function normalize(
       if (hp.port === 0) fail(['listeners', k, 'forward', 'tcp'], 'backend port 0 is not a port');
       forward = { kind: 'tcp', host: hp.host, port: hp.port, proxyProtocol: f.proxyProtocol ?? false };
     } else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
+    const own = stripUndefined(l.limits ?? {});
     return {
       name: l.name,
       listen,
+      limits: {
+        handshakeTimeoutMs: own.handshakeTimeoutMs ?? limits.handshakeTimeoutMs,
+        clientHelloTimeoutMs: own.clientHelloTimeoutMs ?? limits.clientHelloTimeoutMs,
+        maxPendingPerSource: own.maxPendingPerSource ?? limits.maxPendingPerSource,
+        maxConnections: own.maxConnections ?? limits.maxConnections,
+      },
       tls: { cert: abs(l.tls.cert), key: abs(l.tls.key) },
       forward,
       policy: abs(l.policy ?? raw.policy),
@@ -327,7 +359,7 @@ function normalize(
     policy: abs(raw.policy),
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
     admin: raw.admin !== undefined ? parseHostPort(raw.admin) : undefined,
-    limits: { ...DEFAULT_LIMITS, ...stripUndefined(raw.limits ?? {}) },
+    limits,
     listeners,
   };
 }

@@ -21,6 +21,7 @@ import {
   tempDir,
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
+import { idleFlood } from '@ratls/test-support/idle-flood';
 // A verified-looking result stands in for appraisal here; the verifier's test kit makes it.
 import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
 import { HAVE_VECTORS, vectorPath } from '@ratls/test-support/vectors';
@@ -580,5 +581,146 @@ listeners:
       `https://127.0.0.1:${port}/`,
     ]);
     assert.notEqual(after.code, 0);
+  });
+});
+
+describe('gateway pre-TLS limits (finding 7, in-process, stand-in verifier)', {
+  skip: HAVE_VECTORS ? false : 'needs a collateral vector',
+}, () => {
+  let dir: string;
+  let gw: Gateway;
+  let tcpBackend: net.Server;
+  const events: AuditEvent[] = [];
+  let good: { cert: string; key: string };
+
+  before(async () => {
+    dir = tempDir();
+    opensslCert(dir, 'server', '127.0.0.1');
+    good = opensslCert(dir, 'good');
+    tcpBackend = net.createServer((s) => {
+      s.on('data', (c: Buffer) => s.write(c));
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => tcpBackend.listen(0, '127.0.0.1', () => r()));
+    const collateral = vectorPath(COLLATERAL);
+    const now = collateralFacts(collateralFromJson(readFileSync(collateral, 'utf8'))).nextUpdate - 86_400_000;
+    const backend = `127.0.0.1:${(tcpBackend.address() as net.AddressInfo).port}`;
+    writeFile(dir, 'policy.yaml', policyText([GOOD]));
+    // Gateway-wide: the defaults (32 waiting per source); `hello` sets its own first-byte deadline.
+    writeFile(
+      dir,
+      'gateway.yaml',
+      `version: 1
+trust: { collateral: ${collateral} }
+policy: ./policy.yaml
+limits: { clientHelloTimeoutMs: 10000, drainTimeoutMs: 500 }
+listeners:
+  - name: echo
+    listen: 127.0.0.1:0
+    tls: { cert: ./server.crt, key: ./server.key }
+    forward: { tcp: "${backend}" }
+  - name: hello
+    listen: 127.0.0.1:0
+    tls: { cert: ./server.crt, key: ./server.key }
+    forward: { tcp: "${backend}" }
+    limits: { clientHelloTimeoutMs: 200, maxPendingPerSource: 4 }
+`,
+    );
+    gw = await startGateway(join(dir, 'gateway.yaml'), {
+      clock: () => now,
+      auditSink: { callback: (e) => events.push(e) },
+      dangerousVerify: fakeVerify,
+      watch: false,
+      log: () => undefined,
+    });
+  });
+
+  after(async () => {
+    await gw?.close();
+    await new Promise<void>((r) => (tcpBackend ? tcpBackend.close(() => r()) : r()));
+  });
+
+  const metric = async (re: RegExp, tries = 40) => {
+    for (let i = 0; i < tries; i++) {
+      if (re.test(await gw.metrics.registry.metrics())) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+  };
+  const codes = (code: string) => events.filter((e) => e.error?.code === code).length;
+  const raw = (listener: string, from = '127.0.0.1') => {
+    const s = net.connect({ host: '127.0.0.1', port: gw.addresses()[listener]?.port as number, localAddress: from });
+    s.on('error', () => undefined);
+    s.resume();
+    return s;
+  };
+  const closed = (s: net.Socket) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r())));
+
+  it('1,100 idle sockets from 127.0.0.1 leave an attested client from 127.0.0.2 unaffected', async () => {
+    const flood = idleFlood(gw.addresses().echo?.port as number, '127.0.0.1', 1_100);
+    try {
+      await flood.ready;
+      for (let i = 0; i < 200 && codes('ERR_TLS_TOO_MANY_FROM_SOURCE') < 1_100 - 32; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.equal(codes('ERR_TLS_TOO_MANY_FROM_SOURCE'), 1_100 - 32, 'one audit event per refused socket');
+      const t0 = Date.now();
+      // `localAddress` reaches net.connect; Node's typings of tls.connect leave it out.
+      const options = {
+        host: '127.0.0.1',
+        port: gw.addresses().echo?.port as number,
+        localAddress: '127.0.0.2',
+        cert: readFileSync(good.cert),
+        key: readFileSync(good.key),
+        rejectUnauthorized: false,
+      };
+      const sock = tls.connect(options);
+      sock.on('error', () => undefined);
+      await new Promise<void>((r) => sock.once('secureConnect', () => r()));
+      sock.write('hi');
+      const [echo] = (await new Promise((r) => sock.once('data', (d: Buffer) => r([d.toString()])))) as [string];
+      const ms = Date.now() - t0;
+      sock.destroy();
+      assert.equal(echo, 'hi');
+      assert.ok(ms < 1000, `attested client took ${ms} ms`);
+      const accepted = events.filter((e) => e.event.action === 'ratls-handshake' && e.event.outcome === 'success');
+      assert.deepEqual(
+        accepted.map((e) => e.source?.ip),
+        ['127.0.0.2'],
+      );
+      assert.ok(
+        await metric(/ratls_limit_hits_total\{listener="echo",limit="max_pending_per_source"\} 1068\n/),
+        'per-source limit hits counted',
+      );
+    } finally {
+      await flood.stop();
+    }
+  });
+
+  it('per listener: the 5th idle socket is refused, the idle ones closed at the first-byte deadline', async () => {
+    const before = codes('ERR_TLS_TOO_MANY_FROM_SOURCE');
+    const idle = [0, 1, 2, 3].map(() => raw('hello'));
+    await Promise.all(idle.map((s) => new Promise((r) => s.once('connect', r))));
+    const fifth = raw('hello');
+    await closed(fifth);
+    assert.equal(codes('ERR_TLS_TOO_MANY_FROM_SOURCE'), before + 1);
+    const t0 = Date.now();
+    await Promise.all(idle.map(closed));
+    assert.ok(Date.now() - t0 < 1500);
+    assert.ok(await metric(/ratls_limit_hits_total\{listener="hello",limit="max_pending_per_source"\} 1\n/));
+    assert.ok(await metric(/ratls_limit_hits_total\{listener="hello",limit="client_hello_timeout"\} 4\n/));
+    assert.equal(codes('ERR_TLS_CLIENT_HELLO_TIMEOUT'), 4);
+  });
+
+  it('a non-TLS first byte is refused with its own code and counted as a rejection', async () => {
+    const s = raw('hello', '127.0.0.3');
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed(s);
+    assert.equal(events.at(-1)?.error?.code, 'ERR_TLS_NOT_TLS_HANDSHAKE');
+    assert.ok(
+      await metric(
+        /ratls_attestation_rejections_total\{listener="hello",tee="none",reason="ERR_TLS_NOT_TLS_HANDSHAKE"\} 1\n/,
+      ),
+    );
   });
 });

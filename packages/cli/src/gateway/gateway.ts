@@ -202,6 +202,9 @@ const LIMIT_BY_CODE: Record<string, LimitName> = {
   [TLS_ERRORS.HANDSHAKE_TIMEOUT]: 'handshake_timeout',
   [TLS_ERRORS.CERTIFICATE_TOO_LARGE]: 'max_certificate_bytes',
   [TLS_ERRORS.TOO_MANY_HANDSHAKES]: 'max_connections',
+  [TLS_ERRORS.CLIENT_HELLO_TIMEOUT]: 'client_hello_timeout',
+  [TLS_ERRORS.TOO_MANY_FROM_SOURCE]: 'max_pending_per_source',
+  [TLS_ERRORS.PRE_TLS_TOO_LARGE]: 'max_pre_tls_bytes',
 };
 
 /** Things that must not change without a restart (sockets are bound, the audit file is open). */
@@ -214,6 +217,8 @@ function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string | undefi
   if (JSON.stringify(a.admin) !== JSON.stringify(b.admin)) return 'admin address changed';
   if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) return 'audit sink changed';
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) return 'limits changed';
+  const own = (c: GatewayConfig) => JSON.stringify(c.listeners.map((l) => [l.name, l.limits]).sort());
+  if (own(a) !== own(b)) return 'listener limits changed';
   return undefined;
 }
 
@@ -264,7 +269,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       audit,
       listener: l.name,
       maxCertificateBytes: limits.maxCertificateBytes,
-      appraisalTimeoutMs: limits.handshakeTimeoutMs,
+      appraisalTimeoutMs: l.limits.handshakeTimeoutMs,
     });
 
   const hitLimit = (listener: string, limit: LimitName, fields: Record<string, unknown> = {}) => {
@@ -329,13 +334,17 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         minVersion: 'TLSv1.2',
         attestation: {
           verifier: countingAppraiser(lc.name, () => holder.l as Listener),
-          handshakeTimeoutMs: limits.handshakeTimeoutMs,
-          maxConcurrentHandshakes: limits.maxConnections,
+          // The pre-TLS acceptor's bounds: a source (IPv4 address, IPv6 /64) holds at most
+          // maxPendingPerSource of the listener's maxConnections waiting slots.
+          handshakeTimeoutMs: lc.limits.handshakeTimeoutMs,
+          clientHelloTimeoutMs: lc.limits.clientHelloTimeoutMs,
+          maxPendingPerSource: lc.limits.maxPendingPerSource,
+          maxConcurrentHandshakes: lc.limits.maxConnections,
           listener: lc.name,
           clock,
         },
       });
-      server.maxConnections = limits.maxConnections;
+      server.maxConnections = lc.limits.maxConnections;
       const l: Listener = { name: lc.name, server, sockets: new Set(), appraiser: makeAppraiser(lc, state) };
       holder.l = l;
       if (lc.forward.kind === 'http') {
@@ -361,7 +370,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         // Over maxConnections Node closes the socket before any TLS: record it as an attempt.
         const error = {
           code: 'ERR_GATEWAY_MAX_CONNECTIONS',
-          message: `${limits.maxConnections} connections already open`,
+          message: `${lc.limits.maxConnections} connections already open`,
         };
         metrics.handshakes.inc({ listener: lc.name, result: 'reject' });
         metrics.rejections.inc({ listener: lc.name, tee: 'none', reason: error.code });

@@ -5,7 +5,14 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export type LimitName = 'handshake_timeout' | 'max_connections' | 'max_certificate_bytes' | 'idle_timeout';
+export type LimitName =
+  | 'handshake_timeout'
+  | 'client_hello_timeout'
+  | 'max_pending_per_source'
+  | 'max_pre_tls_bytes'
+  | 'max_connections'
+  | 'max_certificate_bytes'
+  | 'idle_timeout';
 
 export interface GatewayMetrics {
   registry: Registry;

@@ -15,6 +15,16 @@ export const TLS_ERRORS = {
   HANDSHAKE_FAILED: 'ERR_TLS_HANDSHAKE_FAILED',
   /** `maxConcurrentHandshakes` connections were already waiting for a decision. */
   TOO_MANY_HANDSHAKES: 'ERR_TLS_TOO_MANY_HANDSHAKES',
+  /** `maxPendingPerSource` connections from this source (IPv4 address, IPv6 /64) were already waiting. */
+  TOO_MANY_FROM_SOURCE: 'ERR_TLS_TOO_MANY_FROM_SOURCE',
+  /** No complete TLS record header arrived within `clientHelloTimeoutMs` of accept. */
+  CLIENT_HELLO_TIMEOUT: 'ERR_TLS_CLIENT_HELLO_TIMEOUT',
+  /** The first bytes cannot start a TLS handshake record (plain HTTP, SSLv2, a banner probe). */
+  NOT_TLS_HANDSHAKE: 'ERR_TLS_NOT_TLS_HANDSHAKE',
+  /** More bytes arrived before TLS than any pre-TLS reader may need. */
+  PRE_TLS_TOO_LARGE: 'ERR_TLS_PRE_TLS_TOO_LARGE',
+  /** A pre-TLS reader threw or answered something impossible (fail closed). */
+  PRE_TLS_FAILED: 'ERR_TLS_PRE_TLS_FAILED',
   /** Appraising one certificate took longer than `appraisalTimeoutMs`. */
   APPRAISAL_TIMEOUT: 'ERR_TLS_APPRAISAL_TIMEOUT',
   /** The peer certificate is larger than the configured bound. */

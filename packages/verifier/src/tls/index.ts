@@ -32,6 +32,7 @@ export {
   type PeerVerifier,
   type PeerVerifierCoreOptions,
 } from './peer-verifier-core.js';
+export { type DeclaredSource, type PreTlsReader, type PreTlsVerdict, tlsRecordReader } from './pre-tls.js';
 export {
   type AttestationLimits,
   type AttestationOptions,
@@ -41,9 +42,12 @@ export {
   attestationOf,
   attestedServerTlsOptions,
   createServer,
+  DEFAULT_CLIENT_HELLO_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+  DEFAULT_MAX_PENDING_PER_SOURCE,
 } from './server.js';
+export { sourceGroup } from './source-group.js';
 export type {
   Attestation,
   PeerAppraiser,

@@ -279,9 +279,17 @@ describe('attested TLS server', () => {
       await closed(clientTo(port, good));
       await closed(clientTo(port, bad));
       await closed(clientTo(port));
-      const junk = net.connect(port, '127.0.0.1', () => junk.write('GET / HTTP/1.1\r\n\r\n'));
+      // A well-formed TLS record header around a body that is no ClientHello: TLS itself fails.
+      const junk = net.connect(port, '127.0.0.1', () =>
+        junk.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08]), Buffer.alloc(8, 0xee)])),
+      );
       junk.on('error', () => undefined);
+      junk.resume(); // read the server's alert, so that its close arrives
       await closed(junk);
+      // Not TLS at all: refused by the pre-TLS acceptor on its first byte.
+      const http = net.connect(port, '127.0.0.1', () => http.write('GET / HTTP/1.1\r\n\r\n'));
+      http.on('error', () => undefined);
+      await closed(http);
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(
         events.map((e) => `${outcome(e)}:${e.error?.code ?? ''}`),
@@ -290,6 +298,7 @@ describe('attested TLS server', () => {
           'reject:ERR_TLS_APPRAISER_FAILED',
           `reject:${TLS_ERRORS.NO_PEER_CERTIFICATE}`,
           `reject:${TLS_ERRORS.HANDSHAKE_FAILED}`,
+          `reject:${TLS_ERRORS.NOT_TLS_HANDSHAKE}`,
         ],
       );
       assert.ok(events.every((e) => e.listener === 'l1' && e.peer?.role === 'client'));

@@ -5,17 +5,30 @@
  * hold is done by intercepting the server's own `secureConnection` event: every application
  * listener (including an HTTPS server's HTTP parser) only ever sees accepted sockets, and bytes a
  * client sends right after its Finished stay in the unread socket buffer and die with it.
+ *
+ * Before TLS, a plain `net.Server` accepts (./acceptor.ts): a connection is admitted only while
+ * fewer than `maxPendingPerSource` from its source (./source-group.ts) and `maxConcurrentHandshakes`
+ * in all are waiting for a decision, and must send a TLS handshake record header within
+ * `clientHelloTimeoutMs`; only then does the TLS server see it. The returned server is still the
+ * `tls.Server` (or `https.Server`): `listen`, `close` and `address` act on the front listener, and
+ * its `connection` event fires when the socket is handed to TLS.
  */
 import type net from 'node:net';
 import tls from 'node:tls';
 import { RatlsError } from '@ratls/evidence';
+import { frontListener, readPreTls } from './acceptor.js';
 import { recordPreReject, runAppraisal, toAttestation } from './appraise.js';
 import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
 import { type AppraiserOptions, resolveAppraiser } from './peer-verifier.js';
+import type { DeclaredSource, PreTlsReader } from './pre-tls.js';
+import { sourceGroup } from './source-group.js';
 import type { Attestation, PeerAppraiser } from './types.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 512;
+/** A client sends its ClientHello at once; 3 s leaves room for a slow link, not for an idle socket. */
+export const DEFAULT_CLIENT_HELLO_TIMEOUT_MS = 3_000;
+export const DEFAULT_MAX_PENDING_PER_SOURCE = 32;
 
 /** Connection-level bounds shared by every attested listener. */
 export interface AttestationLimits {
@@ -23,6 +36,15 @@ export interface AttestationLimits {
   handshakeTimeoutMs?: number;
   /** Connections allowed to wait for a decision at once; more are closed on accept (default 512). */
   maxConcurrentHandshakes?: number;
+  /** From TCP accept to a complete TLS record header (after any pre-TLS readers); default 3 s. */
+  clientHelloTimeoutMs?: number;
+  /**
+   * Connections from one source (IPv4 address, IPv6 /64; see `sourceGroup`) allowed to wait for a
+   * decision at once; more are closed on accept (default 32).
+   */
+  maxPendingPerSource?: number;
+  /** What precedes TLS on this listener (a PROXY v2 header, an SSLRequest); read in order. */
+  preTlsReaders?: readonly PreTlsReader[];
   /** Name of this listener in audit events. */
   listener?: string;
   /** Decision clock, Unix milliseconds (default Date.now). */
@@ -37,6 +59,9 @@ export function limitsOf(o: AttestationLimits): AttestationLimits {
   const l: AttestationLimits = {};
   if (o.handshakeTimeoutMs !== undefined) l.handshakeTimeoutMs = o.handshakeTimeoutMs;
   if (o.maxConcurrentHandshakes !== undefined) l.maxConcurrentHandshakes = o.maxConcurrentHandshakes;
+  if (o.clientHelloTimeoutMs !== undefined) l.clientHelloTimeoutMs = o.clientHelloTimeoutMs;
+  if (o.maxPendingPerSource !== undefined) l.maxPendingPerSource = o.maxPendingPerSource;
+  if (o.preTlsReaders !== undefined) l.preTlsReaders = o.preTlsReaders;
   if (o.listener !== undefined) l.listener = o.listener;
   if (o.clock !== undefined) l.clock = o.clock;
   return l;
@@ -51,6 +76,8 @@ interface ConnState {
   raw: net.Socket;
   tls?: tls.TLSSocket;
   peer: { ip?: string; port?: number; role: 'client' };
+  /** The per-source counter this connection holds a slot in (none yet while its source is to be declared). */
+  group: string | undefined;
   decided: boolean;
   appraising: boolean;
   timer?: NodeJS.Timeout;
@@ -58,6 +85,8 @@ interface ConnState {
 }
 
 type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+
+const portOf = (port: number | undefined): { port?: number } => (port !== undefined ? { port } : {});
 
 /** The attestation of an accepted socket, or undefined for anything else. */
 export function attestationOf(socket: unknown): Attestation | undefined {
@@ -78,18 +107,29 @@ export function attestedServerTlsOptions<T extends tls.TlsOptions>(options: T, l
 }
 
 /**
- * Makes `server` (a tls.Server or https.Server created with `attestedServerTlsOptions`) decide on
- * every client certificate before its `secureConnection` listeners run. Accepted sockets get
- * `socket.attestation` and are also emitted as `attestedConnection`; rejected ones are destroyed
- * and reported as `attestationRejected` (error, peer).
+ * Makes `server` (a tls.Server or https.Server created with `attestedServerTlsOptions`) accept
+ * through the pre-TLS acceptor and decide on every client certificate before its
+ * `secureConnection` listeners run. Accepted sockets get `socket.attestation` and are also emitted
+ * as `attestedConnection`; rejected ones are destroyed and reported as `attestationRejected`
+ * (error, peer). Call it before `server.listen`: from then on `listen`, `close` and `address` act
+ * on the front `net.Server`.
+ * @example
+ * const server = tls.createServer(attestedServerTlsOptions({ key, cert }, {}));
+ * attachAttestation(server, appraiser, { maxPendingPerSource: 8 });
+ * server.listen(0, '127.0.0.1');
  */
 export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, limits: AttestationLimits = {}): void {
   const timeoutMs = limits.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const maxPending = limits.maxConcurrentHandshakes ?? DEFAULT_MAX_CONCURRENT_HANDSHAKES;
+  const helloMs = limits.clientHelloTimeoutMs ?? DEFAULT_CLIENT_HELLO_TIMEOUT_MS;
+  const maxPerSource = limits.maxPendingPerSource ?? DEFAULT_MAX_PENDING_PER_SOURCE;
+  const readers = limits.preTlsReaders ?? [];
   const clock = limits.clock ?? Date.now;
   const listener = limits.listener;
   const states = new WeakMap<object, ConnState>();
   let pending = 0;
+  /** Waiting connections per source group; entries at zero are deleted, so it is bounded by `pending`. */
+  const perSource = new Map<string, number>();
   const emit = server.emit.bind(server) as Emit;
 
   const ctxOf = (st: ConnState) => ({ at: clock(), peer: st.peer, ...(listener ? { listener } : {}) });
@@ -98,11 +138,22 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     if (server.listenerCount('attestationRejected') > 0) emit('attestationRejected', err, st.peer);
   }
 
+  function take(group: string): void {
+    perSource.set(group, (perSource.get(group) ?? 0) + 1);
+  }
+  function release(group: string | undefined): void {
+    if (group === undefined) return;
+    const n = (perSource.get(group) ?? 1) - 1;
+    if (n <= 0) perSource.delete(group);
+    else perSource.set(group, n);
+  }
+
   /** Ends the wait for a decision exactly once; false if it had already ended. */
   function settle(st: ConnState): boolean {
     if (st.decided) return false;
     st.decided = true;
     pending--;
+    release(st.group);
     if (st.timer) clearTimeout(st.timer);
     return true;
   }
@@ -119,11 +170,44 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     report(err, st);
   }
 
-  function newState(raw: net.Socket): ConnState {
+  /** Closes a socket refused on accept: it never held a slot, but its attempt is still one event. */
+  function refuseOnAccept(raw: net.Socket, code: string, message: string): void {
+    const peer = { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' as const };
+    recordPreReject(appraiser, { code, message }, { at: clock(), peer, ...(listener ? { listener } : {}) });
+    raw.destroy();
+    if (server.listenerCount('attestationRejected') > 0)
+      emit('attestationRejected', new RatlsError(code, 'tls', message), peer);
+  }
+
+  /** Admission on accept: the per-source cap first (it names the flooding source), then the global one. */
+  function admit(raw: net.Socket, declared = false): ConnState | undefined {
+    const group = declared ? undefined : sourceGroup(raw.remoteAddress);
+    if (group !== undefined && (perSource.get(group) ?? 0) >= maxPerSource) {
+      refuseOnAccept(
+        raw,
+        TLS_ERRORS.TOO_MANY_FROM_SOURCE,
+        `${maxPerSource} connections from ${group} already waiting for an attestation decision`,
+      );
+      return undefined;
+    }
+    if (pending >= maxPending) {
+      refuseOnAccept(
+        raw,
+        TLS_ERRORS.TOO_MANY_HANDSHAKES,
+        `${maxPending} connections already waiting for an attestation decision`,
+      );
+      return undefined;
+    }
+    return newState(raw, group);
+  }
+
+  function newState(raw: net.Socket, group: string | undefined): ConnState {
     pending++;
+    if (group !== undefined) take(group);
     const st: ConnState = {
       raw,
       peer: { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' },
+      group,
       decided: false,
       appraising: false,
       ac: new AbortController(),
@@ -139,6 +223,45 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     return st;
   }
 
+  /** A pre-TLS reader declared the real source: the slot moves to that source's count. */
+  function moveSource(st: ConnState, source: DeclaredSource): boolean {
+    const group = sourceGroup(source.ip);
+    release(st.group);
+    st.group = group;
+    take(group);
+    st.peer = { ip: source.ip, ...portOf(source.port), role: 'client' };
+    if ((perSource.get(group) ?? 0) > maxPerSource) {
+      fail(
+        st,
+        TLS_ERRORS.TOO_MANY_FROM_SOURCE,
+        `${maxPerSource} connections from ${group} already waiting for an attestation decision`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  frontListener(server, (raw) => {
+    // Until TLS wraps it, nothing else listens for this socket's errors; a peer's reset must not
+    // become an uncaught 'error'. Its 'close' follows and settles the connection.
+    raw.on('error', () => undefined);
+    const declared = readers.some((x) => x.declaresSource?.(raw.remoteAddress) === true);
+    const st = admit(raw, declared);
+    if (!st) return;
+    const onSource = (source: DeclaredSource) => !st.decided && moveSource(st, source);
+    readPreTls(raw, { readers, timeoutMs: helloMs, onSource }, (r) => {
+      if (st.decided) return;
+      if (r.kind === 'refuse') {
+        fail(st, r.code, r.message);
+        return;
+      }
+      // A peer expected to declare its source that did not (a balancer's health check) counts as itself.
+      if (st.group === undefined && !moveSource(st, { ip: st.peer.ip ?? '', ...portOf(st.peer.port) })) return;
+      // The state is registered: the TLS server's own 'connection' listener wraps the socket.
+      emit('connection', raw);
+    });
+  });
+
   function stateOf(sock: tls.TLSSocket): ConnState | undefined {
     // Node keeps the accepted net.Socket as the TLS socket's `_parent` (stable since v0.11).
     const parent = (sock as unknown as { _parent?: unknown })._parent;
@@ -149,7 +272,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     let st = stateOf(sock);
     if (!st) {
       // A socket injected without a 'connection' event: give it the same bounds.
-      st = newState(sock);
+      st = newState(sock, sourceGroup(sock.remoteAddress));
     }
     st.tls = sock;
     if (st.decided) {
@@ -182,22 +305,11 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   server.emit = function attestedEmit(event: string | symbol, ...args: unknown[]): boolean {
     switch (event) {
       case 'connection': {
+        // A socket emitted onto the TLS server directly (not through the front listener) is
+        // admitted under the same caps, without pre-TLS reading.
         const raw = args[0] as net.Socket;
-        if (pending >= maxPending) {
-          const message = `${maxPending} connections already waiting for an attestation decision`;
-          recordPreReject(
-            appraiser,
-            { code: TLS_ERRORS.TOO_MANY_HANDSHAKES, message },
-            {
-              at: clock(),
-              peer: { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' },
-              ...(listener ? { listener } : {}),
-            },
-          );
-          raw.destroy();
-          return true;
-        }
-        newState(raw);
+        if (states.has(raw)) return emit(event, ...args);
+        if (!admit(raw)) return true;
         return emit(event, ...args);
       }
       case 'secureConnection':
@@ -207,6 +319,8 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
         const [err, sock] = args as [NodeJS.ErrnoException, tls.TLSSocket];
         const st = stateOf(sock);
         if (st) {
+          // The TLS socket owns the TCP handle now: destroying only the wrapped socket leaves it open.
+          st.tls = sock;
           if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(st, TLS_ERRORS.HANDSHAKE_TIMEOUT, err.message);
           else fail(st, TLS_ERRORS.HANDSHAKE_FAILED, `TLS handshake failed: ${err.message}`);
         }

@@ -18,7 +18,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collateralFromJson, createQuoteVerifier, type QuoteCollateralV3Json, verifyQuote } from '@ratls/verifier';
-import { type BenchOptions, cpuMsSince, fmtMs, fmtRatio, optionsFromArgv, Rounds } from './stats.ts';
+import { type BenchOptions, cpuMsSince, fmtMs, fmtRatio, optionsFromArgv, Rounds } from './stats.js';
 
 interface DcapQvl {
   verify(quote: Uint8Array, collateral: QuoteCollateralV3Json, nowSecs: number): { status: string };
@@ -90,7 +90,8 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
     const floorCalls = await recordVerifications(() => verifyQuote(quote, fresh(), { at: c.at }));
     if (floorCalls.length !== 9) throw new Error(`expected 9 ECDSA verifications, saw ${floorCalls.length}`);
     const floor = () => {
-      for (const a of floorCalls) if (!crypto.verify(...a)) throw new Error('floor replay failed');
+      const verify = crypto.verify as (...a: VerifyArgs) => boolean;
+      for (const a of floorCalls) if (!verify(...a)) throw new Error('floor replay failed');
     };
 
     // Distinct quote byte strings that verify identically: real quotes tolerate trailing bytes
@@ -127,10 +128,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       const peerCols = Array.from({ length: N }, fresh);
       record('floor', await timed(N, floor));
       record('cold', await timed(N, (i) => verifyQuote(quote, cols[i] as QuoteCollateralV3Json, { at: c.at })));
-      record(
-        'peer',
-        await timed(N, (i) => qvl.verify(quote, peerCols[i] as QuoteCollateralV3Json, c.at)),
-      );
+      record('peer', await timed(N, (i) => qvl.verify(quote, peerCols[i] as QuoteCollateralV3Json, c.at)));
       record('warm', await timed(N * 5, () => verifier.verify(variants[vi++ % VARIANTS] as Uint8Array, { at: c.at })));
     }
     const st = verifier.stats();

@@ -26,8 +26,8 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { initSimulation } from '@ratls/attester/sim';
 import { freePort, haveBinary, simCert, spawnGateway, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
-import { BENCH_CIPHERSUITE, type HaproxyProcess, haproxyVersion, startHaproxy } from './haproxy.ts';
-import { type BenchOptions, cpuSecondsOf, fmtRatio, optionsFromArgv, percentile, Rounds } from './stats.ts';
+import { BENCH_CIPHERSUITE, type HaproxyProcess, haproxyVersion, startHaproxy } from './haproxy.js';
+import { type BenchOptions, cpuSecondsOf, fmtRatio, optionsFromArgv, percentile, Rounds } from './stats.js';
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 const HANDSHAKE_CONCURRENCY = 8;
@@ -228,7 +228,8 @@ listeners:
     );
     gw = await spawnGateway(join(dir, 'gateway.yaml'));
     children.push(gw.child);
-    if (opts.workers > 1) console.log(`(gateway: one process today; --workers ${opts.workers} applies to HAProxy only)`);
+    if (opts.workers > 1)
+      console.log(`(gateway: one process today; --workers ${opts.workers} applies to HAProxy only)`);
 
     const peers: Peer[] = [{ label: 'gateway (1 process)', port: gw.addresses.tcp as number, pid: gw.child.pid }];
     const hv = haproxyVersion();

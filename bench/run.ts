@@ -4,9 +4,9 @@
  * `--workers N` the gateway worker count (HAProxy gets nbthread N). Numbers go into
  * docs/performance.md and issue notes; benchmarks never gate CI.
  */
-import { optionsFromArgv } from './stats.ts';
+import { optionsFromArgv } from './stats.js';
 
-const SUITES = ['dcap', 'snp-nitro', 'handshake', 'gateway'] as const;
+const SUITES = ['dcap', 'snp-nitro', 'handshake', 'memory', 'gateway'] as const;
 
 const opts = optionsFromArgv(process.argv);
 const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--workers');

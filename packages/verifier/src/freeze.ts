@@ -32,6 +32,20 @@ export function deepFreeze<T>(value: T, strict: boolean): T {
       if (strict) throw new TypeError(`deepFreeze: ${where()} is not a plain object or array`);
       return;
     }
+    if (Array.isArray(v)) {
+      // Arrays built by the verifier hold elements only (TCB levels hold 16-number component
+      // arrays): index reads skip the descriptor lookups that dominated the walk.
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if ((typeof x === 'object' && x !== null) || typeof x === 'function') {
+          keys.push(String(i));
+          walk(x);
+          keys.pop();
+        }
+      }
+      Object.freeze(v);
+      return;
+    }
     for (const key of Reflect.ownKeys(v)) {
       const d = Object.getOwnPropertyDescriptor(v, key);
       // Accessors (a lazily computed subject text) are not walked: their values are strings.

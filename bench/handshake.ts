@@ -25,9 +25,10 @@ import {
   parsePolicy,
   trustAnchorFrom,
 } from '@ratls/verifier';
+import type { BenchOptions } from './stats.js';
 
 const CONNECTIONS = Number(process.env.RATLS_BENCH_CONNECTIONS ?? 100);
-const ROUNDS = Number(process.env.RATLS_BENCH_ROUNDS ?? 7);
+const ROUNDS_FULL = Number(process.env.RATLS_BENCH_ROUNDS ?? 7);
 const CONCURRENCY = 8;
 const MR_ENCLAVE = '11'.repeat(32);
 
@@ -80,7 +81,8 @@ function finish(s: tls.TLSSocket): Promise<void> {
   });
 }
 
-export async function run(): Promise<void> {
+export async function run(opts?: BenchOptions): Promise<void> {
+  const ROUNDS = opts?.quick ? 3 : ROUNDS_FULL;
   const dir = await mkdtemp(join(tmpdir(), 'ratls-bench-handshake-'));
   const at = Date.now();
   try {

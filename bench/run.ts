@@ -1,14 +1,23 @@
 /**
- * `npm run bench`: every benchmark against its peer, side by side in one process, medians and ratios.
- * `npm run bench -- dcap handshake` runs a subset. Numbers go into issue notes; benchmarks never gate CI.
+ * `npm run bench`: every benchmark against its peer, side by side in one run, medians, ratios and
+ * the spread of rounds. `npm run bench -- dcap handshake` runs a subset; `--quick` a short run;
+ * `--workers N` the gateway worker count (HAProxy gets nbthread N). Numbers go into
+ * docs/performance.md and issue notes; benchmarks never gate CI.
  */
-const SUITES = ['dcap', 'snp-nitro', 'handshake', 'gateway'] as const;
+import { optionsFromArgv } from './stats.js';
 
-const wanted = process.argv.slice(2);
-const selected = SUITES.filter((s) => wanted.length === 0 || wanted.includes(s));
-console.log(`ratls bench: node ${process.version}, ${new Date().toISOString()}`);
+const SUITES = ['dcap', 'snp-nitro', 'handshake', 'memory', 'gateway'] as const;
+
+const opts = optionsFromArgv(process.argv);
+const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--workers');
+const selected = SUITES.filter((s) => args.length === 0 || args.includes(s));
+console.log(
+  `ratls bench: node ${process.version}, ${new Date().toISOString()}${opts.quick ? ', --quick' : ''}, workers ${opts.workers}`,
+);
+const t0 = performance.now();
 for (const name of selected) {
   console.log(`\n== ${name}`);
-  const mod = (await import(`./${name}.ts`)) as { run: () => Promise<void> };
-  await mod.run();
+  const mod = (await import(`./${name}.ts`)) as { run: (o: typeof opts) => Promise<void> };
+  await mod.run(opts);
 }
+console.log(`\nbench done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -134,7 +134,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
 
   const ctxOf = (st: ConnState) => ({ at: clock(), peer: st.peer, ...(listener ? { listener } : {}) });
 
-  function report(err: RatlsError, st: ConnState): void {
+  function report(err: RatlsError<string>, st: ConnState): void {
     if (server.listenerCount('attestationRejected') > 0) emit('attestationRejected', err, st.peer);
   }
 
@@ -161,7 +161,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   /** Rejects without a certificate appraisal result (or interrupts one in flight). */
   function rejectBeforeAppraisal(st: ConnState, code: string, message: string): void {
     if (!settle(st)) return;
-    const err = new RatlsError(code, 'tls', message);
+    const err = new RatlsError<string>(code, 'tls', message);
     // An appraisal in flight records this reject itself when its signal aborts: one event per attempt.
     if (st.appraising) st.ac.abort(err);
     else recordPreReject(appraiser, { code, message }, ctxOf(st));
@@ -176,7 +176,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     recordPreReject(appraiser, { code, message }, { at: clock(), peer, ...(listener ? { listener } : {}) });
     raw.destroy();
     if (server.listenerCount('attestationRejected') > 0)
-      emit('attestationRejected', new RatlsError(code, 'tls', message), peer);
+      emit('attestationRejected', new RatlsError<string>(code, 'tls', message), peer);
   }
 
   /** Admission on accept: the per-source cap first (it names the flooding source), then the global one. */

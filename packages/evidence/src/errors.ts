@@ -1,23 +1,34 @@
+import { canonicalCode, type ErrorCode, isErrorCode } from './error-codes.js';
+
 /**
  * Every failure in ratls is a `RatlsError` with a stable `code` (what went wrong) and the `step`
- * it came from (where in the pipeline). Codes never change meaning; messages may improve.
+ * it came from (where in the pipeline). Codes never change meaning; messages may improve. Every
+ * code is registered in `ERROR_CODES` (error-codes.ts): an unregistered code does not typecheck.
+ * `C` stays `ErrorCode` except for `AttestationRejectedError`, which carries the code a custom
+ * appraiser chose.
  *
  * @example
  * try { parseQuote(bytes) } catch (e) { if (e instanceof RatlsError) console.log(e.code, e.step) }
  */
-export class RatlsError extends Error {
-  readonly code: string;
+export class RatlsError<C extends string = ErrorCode> extends Error {
+  readonly code: C;
   readonly step: string;
-  constructor(code: string, step: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: NoInfer<C>, step: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.step = step;
   }
 
-  /** The JSON shape used by the CLI and audit events. */
-  toJSON(): { code: string; step: string; message: string } {
-    return { code: this.code, step: this.step, message: this.message };
+  /**
+   * The JSON shape used by the CLI and audit events. A deprecated alias is emitted as it always
+   * was, with `canonicalCode` naming the code it merged into, so rules on either spelling match.
+   */
+  toJSON(): { code: string; step: string; message: string; canonicalCode?: ErrorCode } {
+    const canonical = isErrorCode(this.code) ? canonicalCode(this.code) : undefined;
+    return canonical !== undefined && canonical !== this.code
+      ? { code: this.code, step: this.step, message: this.message, canonicalCode: canonical }
+      : { code: this.code, step: this.step, message: this.message };
   }
 }
 
@@ -39,7 +50,7 @@ export class ConfigError extends RatlsError {}
 export class ProviderError extends RatlsError {}
 
 /** Wraps anything thrown into a RatlsError so callers only ever see typed errors. */
-export function toRatlsError(e: unknown, code: string, step: string): RatlsError {
+export function toRatlsError(e: unknown, code: ErrorCode, step: string): RatlsError {
   if (e instanceof RatlsError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   return new RatlsError(code, step, `${step}: unexpected failure: ${msg}`, { cause: e });

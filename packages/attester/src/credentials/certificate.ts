@@ -88,42 +88,75 @@ export interface RaTlsCertificate {
   attestations: CertificateAttestation[];
 }
 
-function configError(code: string, message: string): ConfigError {
-  return new ConfigError(code, 'certificate', `buildRaTlsCertificate: ${message}`);
-}
-
 function checkOptions(o: BuildRaTlsCertificateOptions): void {
   if (!(o.keyPair instanceof KeyPair)) {
-    throw configError('ERR_CONFIG_KEY_PAIR', 'keyPair must come from generateKeyPair()');
+    throw new ConfigError(
+      'ERR_CONFIG_KEY_PAIR',
+      'certificate',
+      'buildRaTlsCertificate: keyPair must come from generateKeyPair()',
+    );
   }
   if (typeof o.provider?.getEvidence !== 'function') {
-    throw configError('ERR_CONFIG_PROVIDER', 'provider must implement QuoteProvider (getEvidence)');
+    throw new ConfigError(
+      'ERR_CONFIG_PROVIDER',
+      'certificate',
+      'buildRaTlsCertificate: provider must implement QuoteProvider (getEvidence)',
+    );
   }
   const format = o.format ?? 'dice';
   if (format !== 'dice' && format !== 'gramine' && format !== 'both') {
-    throw configError('ERR_CONFIG_CERT_FORMAT', `format must be dice, gramine or both, got "${String(format)}"`);
+    throw new ConfigError(
+      'ERR_CONFIG_CERT_FORMAT',
+      'certificate',
+      `buildRaTlsCertificate: format must be dice, gramine or both, got "${String(format)}"`,
+    );
   }
   const v = o.validitySeconds ?? DEFAULT_VALIDITY_SECONDS;
   if (!Number.isInteger(v) || v < 1 || v > MAX_VALIDITY_SECONDS) {
-    throw configError('ERR_CONFIG_VALIDITY', `validitySeconds must be an integer 1..${MAX_VALIDITY_SECONDS}, got ${v}`);
+    throw new ConfigError(
+      'ERR_CONFIG_VALIDITY',
+      'certificate',
+      `buildRaTlsCertificate: validitySeconds must be an integer 1..${MAX_VALIDITY_SECONDS}, got ${v}`,
+    );
   }
   if (o.nonce !== undefined) {
     if (!(o.nonce instanceof Uint8Array) || o.nonce.length === 0 || o.nonce.length > MAX_NONCE_BYTES) {
-      throw configError('ERR_CONFIG_NONCE', `nonce must be 1..${MAX_NONCE_BYTES} bytes`);
+      throw new ConfigError(
+        'ERR_CONFIG_NONCE',
+        'certificate',
+        `buildRaTlsCertificate: nonce must be 1..${MAX_NONCE_BYTES} bytes`,
+      );
     }
     if (format === 'gramine') {
-      throw configError('ERR_CONFIG_NONCE', 'the Gramine legacy format has no place for a nonce; use dice or both');
+      throw new ConfigError(
+        'ERR_CONFIG_NONCE',
+        'certificate',
+        'buildRaTlsCertificate: the Gramine legacy format has no place for a nonce; use dice or both',
+      );
     }
   }
   const cn = o.subject ?? DEFAULT_SUBJECT_CN;
   if (typeof cn !== 'string' || cn.length === 0 || cn.length > 64) {
-    throw configError('ERR_CONFIG_SUBJECT', 'subject CN must be 1..64 characters (RFC 5280 ub-common-name)');
+    throw new ConfigError(
+      'ERR_CONFIG_SUBJECT',
+      'certificate',
+      'buildRaTlsCertificate: subject CN must be 1..64 characters (RFC 5280 ub-common-name)',
+    );
   }
   const names = o.altNames ?? [];
-  if (names.length > MAX_ALT_NAMES) throw configError('ERR_CONFIG_ALT_NAME', `at most ${MAX_ALT_NAMES} altNames`);
+  if (names.length > MAX_ALT_NAMES)
+    throw new ConfigError(
+      'ERR_CONFIG_ALT_NAME',
+      'certificate',
+      `buildRaTlsCertificate: at most ${MAX_ALT_NAMES} altNames`,
+    );
   for (const n of names) {
     if (typeof n !== 'string' || (isIP(n) === 0 && (n.length > 253 || !DNS_NAME.test(n)))) {
-      throw configError('ERR_CONFIG_ALT_NAME', `"${String(n).slice(0, 64)}" is neither an IP address nor a DNS name`);
+      throw new ConfigError(
+        'ERR_CONFIG_ALT_NAME',
+        'certificate',
+        `buildRaTlsCertificate: "${String(n).slice(0, 64)}" is neither an IP address nor a DNS name`,
+      );
     }
   }
 }
@@ -143,28 +176,24 @@ function diceTagFor(tee: TeeKind): DiceTag {
 /** Largest evidence accepted from any provider (what verifiers accept in one extension). */
 export const MAX_EVIDENCE_BYTES = 64 * 1024;
 
-function providerError(code: string, provider: QuoteProvider, message: string, cause?: unknown): ProviderError {
-  return new ProviderError(
-    code,
-    'provider',
-    `${provider.name}: ${message}`,
-    cause === undefined ? undefined : { cause },
-  );
-}
-
 /** A Nitro document binds through user_data, which must be exactly the report data asked for. */
 function checkNitroUserData(doc: Uint8Array, reportData: Uint8Array, provider: QuoteProvider): void {
   let userData: Uint8Array | null;
   try {
     userData = parseNitroDocument(doc).userData;
   } catch (e) {
-    throw providerError('ERR_PROVIDER_UNEXPECTED_OUTPUT', provider, 'returned a malformed Nitro document', e);
+    throw new ProviderError(
+      'ERR_PROVIDER_UNEXPECTED_OUTPUT',
+      'provider',
+      `${provider.name}: returned a malformed Nitro document`,
+      { cause: e },
+    );
   }
   if (!userData || !bytesEqual(userData, reportData)) {
-    throw providerError(
+    throw new ProviderError(
       'ERR_PROVIDER_REPORT_DATA_MISMATCH',
-      provider,
-      'the Nitro document user_data is not the report data written',
+      'provider',
+      `${provider.name}: the Nitro document user_data is not the report data written`,
     );
   }
 }
@@ -176,23 +205,32 @@ async function attest(provider: QuoteProvider, reportData: Uint8Array): Promise<
     ev = await provider.getEvidence(reportData);
   } catch (e) {
     if (e instanceof RatlsError) throw e;
-    throw providerError('ERR_PROVIDER_FAILED', provider, e instanceof Error ? e.message : String(e), e);
+    throw new ProviderError(
+      'ERR_PROVIDER_FAILED',
+      'provider',
+      `${provider.name}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
   if (typeof ev !== 'object' || ev === null || !(ev.evidence instanceof Uint8Array) || ev.evidence.length === 0) {
-    throw providerError('ERR_PROVIDER_UNEXPECTED_OUTPUT', provider, 'getEvidence() returned no evidence bytes');
+    throw new ProviderError(
+      'ERR_PROVIDER_UNEXPECTED_OUTPUT',
+      'provider',
+      `${provider.name}: getEvidence() returned no evidence bytes`,
+    );
   }
   if (ev.tee !== provider.tee) {
-    throw providerError(
+    throw new ProviderError(
       'ERR_PROVIDER_TEE_MISMATCH',
-      provider,
-      `declares ${provider.tee} but returned ${String(ev.tee)} evidence`,
+      'provider',
+      `${provider.name}: declares ${provider.tee} but returned ${String(ev.tee)} evidence`,
     );
   }
   if (ev.evidence.length > MAX_EVIDENCE_BYTES) {
-    throw providerError(
+    throw new ProviderError(
       'ERR_PROVIDER_OUTPUT_TOO_LARGE',
-      provider,
-      `evidence of ${ev.evidence.length} bytes exceeds the ${MAX_EVIDENCE_BYTES}-byte limit`,
+      'provider',
+      `${provider.name}: evidence of ${ev.evidence.length} bytes exceeds the ${MAX_EVIDENCE_BYTES}-byte limit`,
     );
   }
   if (ev.tee === 'nitro') checkNitroUserData(ev.evidence, reportData, provider);
@@ -220,10 +258,18 @@ export async function buildRaTlsCertificate(opts: BuildRaTlsCertificateOptions):
   notBefore.setUTCMilliseconds(0);
   notAfter.setUTCMilliseconds(0);
   if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
-    throw configError('ERR_CONFIG_VALIDITY', 'notBefore or the clock is not a valid time');
+    throw new ConfigError(
+      'ERR_CONFIG_VALIDITY',
+      'certificate',
+      'buildRaTlsCertificate: notBefore or the clock is not a valid time',
+    );
   }
   if (notAfter.getTime() <= notBefore.getTime()) {
-    throw configError('ERR_CONFIG_VALIDITY', 'notBefore must be earlier than now + validitySeconds');
+    throw new ConfigError(
+      'ERR_CONFIG_VALIDITY',
+      'certificate',
+      'buildRaTlsCertificate: notBefore must be earlier than now + validitySeconds',
+    );
   }
 
   // Check the format fits the TEE and the CA is usable before asking for a quote: bad

@@ -26,33 +26,35 @@ const CURVES: Record<string, { name: 'P-256' | 'P-384'; hash: 'SHA-256' | 'SHA-3
   secp384r1: { name: 'P-384', hash: 'SHA-384' },
 };
 
-function bad(message: string, cause?: unknown): ConfigError {
-  return new ConfigError(
-    'ERR_CONFIG_ISSUER',
-    'certificate',
-    `issuer: ${message}`,
-    cause === undefined ? undefined : { cause },
-  );
-}
-
 export async function prepareIssuer(issuer: CertificateIssuer): Promise<PreparedIssuer> {
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(issuer.certificate);
   } catch (e) {
-    throw bad('certificate does not parse as X.509 (PEM or DER)', e);
+    throw new ConfigError(
+      'ERR_CONFIG_ISSUER',
+      'certificate',
+      'issuer: certificate does not parse as X.509 (PEM or DER)',
+      { cause: e },
+    );
   }
   const key = issuer.privateKey;
   const curve = key.type === 'private' ? key.asymmetricKeyDetails?.namedCurve : undefined;
   const params = curve !== undefined ? CURVES[curve] : undefined;
   if (key.asymmetricKeyType !== 'ec' || params === undefined) {
-    throw bad(
-      `private key must be an ECDSA P-256 or P-384 private key, got ${key.asymmetricKeyType ?? key.type} ${curve ?? ''}`.trim(),
+    throw new ConfigError(
+      'ERR_CONFIG_ISSUER',
+      'certificate',
+      `issuer: ${`private key must be an ECDSA P-256 or P-384 private key, got ${key.asymmetricKeyType ?? key.type} ${curve ?? ''}`.trim()}`,
     );
   }
   const keySpki = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
   if (!bytesEqual(keySpki, new Uint8Array(cert.publicKey.rawData))) {
-    throw bad("private key does not match the certificate's public key");
+    throw new ConfigError(
+      'ERR_CONFIG_ISSUER',
+      'certificate',
+      `issuer: private key does not match the certificate's public key`,
+    );
   }
   const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
   const signingKey = await webcrypto.subtle.importKey(

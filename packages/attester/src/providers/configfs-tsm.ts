@@ -43,10 +43,6 @@ export function tsmReportDir(root = '/'): string {
   return join(root, 'sys', 'kernel', 'config', 'tsm', 'report');
 }
 
-function fail(code: string, message: string, cause?: unknown): ProviderError {
-  return new ProviderError(code, 'provider', `configfs-tsm: ${message}`, cause === undefined ? undefined : { cause });
-}
-
 /**
  * Gets TDX quotes or SEV-SNP reports through configfs-tsm.
  *
@@ -63,14 +59,26 @@ export class ConfigfsTsmProvider implements QuoteProvider {
 
   constructor(opts: ConfigfsTsmProviderOptions) {
     if (opts.tee !== 'tdx' && opts.tee !== 'sev-snp') {
-      throw fail('ERR_PROVIDER_TEE_UNSUPPORTED', `tee must be "tdx" or "sev-snp", got "${String(opts.tee)}"`);
+      throw new ProviderError(
+        'ERR_PROVIDER_TEE_UNSUPPORTED',
+        'provider',
+        `configfs-tsm: tee must be "tdx" or "sev-snp", got "${String(opts.tee)}"`,
+      );
     }
     if (opts.privlevel !== undefined) {
       if (opts.tee !== 'sev-snp') {
-        throw fail('ERR_PROVIDER_PRIVLEVEL', 'privlevel applies to SEV-SNP (VMPL) only, not TDX');
+        throw new ProviderError(
+          'ERR_PROVIDER_PRIVLEVEL',
+          'provider',
+          'configfs-tsm: privlevel applies to SEV-SNP (VMPL) only, not TDX',
+        );
       }
       if (!Number.isInteger(opts.privlevel) || opts.privlevel < 0 || opts.privlevel > MAX_PRIVLEVEL) {
-        throw fail('ERR_PROVIDER_PRIVLEVEL', `privlevel must be an integer 0..${MAX_PRIVLEVEL}, got ${opts.privlevel}`);
+        throw new ProviderError(
+          'ERR_PROVIDER_PRIVLEVEL',
+          'provider',
+          `configfs-tsm: privlevel must be an integer 0..${MAX_PRIVLEVEL}, got ${opts.privlevel}`,
+        );
       }
     }
     this.tee = opts.tee;
@@ -92,7 +100,11 @@ export class ConfigfsTsmProvider implements QuoteProvider {
     return withEntry(fs, this.dir, async (entry) => {
       const tee = await readTee(fs, entry);
       if (tee !== this.tee) {
-        throw fail('ERR_PROVIDER_TEE_MISMATCH', `expected a ${this.tee} guest, the kernel provider is ${tee}`);
+        throw new ProviderError(
+          'ERR_PROVIDER_TEE_MISMATCH',
+          'provider',
+          `configfs-tsm: expected a ${this.tee} guest, the kernel provider is ${tee}`,
+        );
       }
       const before = await readGeneration(fs, entry);
       let writes = 0;
@@ -102,7 +114,11 @@ export class ConfigfsTsmProvider implements QuoteProvider {
         if (await fs.exists(floorPath)) {
           const floor = await readText(fs, floorPath, 'configfs-tsm privlevel_floor', 16);
           if (/^[0-9]{1,2}$/.test(floor) && this.privlevel < Number(floor)) {
-            throw fail('ERR_PROVIDER_PRIVLEVEL', `privlevel ${this.privlevel} is below ${floorPath} (${floor})`);
+            throw new ProviderError(
+              'ERR_PROVIDER_PRIVLEVEL',
+              'provider',
+              `configfs-tsm: privlevel ${this.privlevel} is below ${floorPath} (${floor})`,
+            );
           }
         }
         await writeOnce(fs, join(entry, 'privlevel'), Buffer.from(String(this.privlevel)), 'configfs-tsm privlevel');
@@ -119,9 +135,10 @@ export class ConfigfsTsmProvider implements QuoteProvider {
       }
       const after = await readGeneration(fs, entry);
       if (after !== before + writes) {
-        throw fail(
+        throw new ProviderError(
           'ERR_PROVIDER_GENERATION_MISMATCH',
-          `${entry}/generation went ${before} → ${after}, expected ${before + writes} after our ${writes} write(s): another writer changed the request`,
+          'provider',
+          `configfs-tsm: ${entry}/generation went ${before} → ${after}, expected ${before + writes} after our ${writes} write(s): another writer changed the request`,
         );
       }
       checkEchoedReportData(tee, evidence, reportData, this.name);
@@ -134,9 +151,10 @@ async function readTee(fs: ProviderFs, entry: string): Promise<TsmTee> {
   const name = await readText(fs, join(entry, 'provider'), 'configfs-tsm provider');
   const tee = Object.hasOwn(TSM_PROVIDERS, name) ? TSM_PROVIDERS[name] : undefined;
   if (tee === undefined) {
-    throw fail(
+    throw new ProviderError(
       'ERR_PROVIDER_UNKNOWN_TSM',
-      `${entry}/provider is "${name.slice(0, 32)}", expected tdx_guest or sev_guest`,
+      'provider',
+      `configfs-tsm: ${entry}/provider is "${name.slice(0, 32)}", expected tdx_guest or sev_guest`,
     );
   }
   return tee;
@@ -145,7 +163,11 @@ async function readTee(fs: ProviderFs, entry: string): Promise<TsmTee> {
 async function readGeneration(fs: ProviderFs, entry: string): Promise<number> {
   const text = await readText(fs, join(entry, 'generation'), 'configfs-tsm generation', 32);
   if (!/^[0-9]{1,15}$/.test(text)) {
-    throw fail('ERR_PROVIDER_GENERATION_INVALID', `${entry}/generation is "${text.slice(0, 32)}", not a decimal count`);
+    throw new ProviderError(
+      'ERR_PROVIDER_GENERATION_INVALID',
+      'provider',
+      `configfs-tsm: ${entry}/generation is "${text.slice(0, 32)}", not a decimal count`,
+    );
   }
   return Number(text);
 }
@@ -153,16 +175,19 @@ async function readGeneration(fs: ProviderFs, entry: string): Promise<number> {
 /** mkdir a fresh entry, run `fn`, and rmdir the entry whatever happened. */
 async function withEntry<T>(fs: ProviderFs, dir: string, fn: (entry: string) => Promise<T>): Promise<T> {
   if (!(await fs.exists(dir))) {
-    throw fail(
+    throw new ProviderError(
       'ERR_PROVIDER_NOT_FOUND',
-      `${dir} does not exist (kernel < 6.7, no TSM driver, or configfs not mounted)`,
+      'provider',
+      `configfs-tsm: ${dir} does not exist (kernel < 6.7, no TSM driver, or configfs not mounted)`,
     );
   }
   const entry = join(dir, `ratls-${process.pid}-${randomBytes(8).toString('hex')}`);
   try {
     await fs.mkdir(entry);
   } catch (e) {
-    throw fail('ERR_PROVIDER_MKDIR', `cannot create ${entry} (${ioReason(e)})`, e);
+    throw new ProviderError('ERR_PROVIDER_MKDIR', 'provider', `configfs-tsm: cannot create ${entry} (${ioReason(e)})`, {
+      cause: e,
+    });
   }
   let result: T;
   try {
@@ -170,13 +195,22 @@ async function withEntry<T>(fs: ProviderFs, dir: string, fn: (entry: string) => 
   } catch (e) {
     // Remove the entry, but the original failure is the one to report.
     await fs.rmdir(entry).catch(() => undefined);
-    throw e instanceof RatlsError ? e : fail('ERR_PROVIDER_IO', `unexpected failure (${ioReason(e)})`, e);
+    throw e instanceof RatlsError
+      ? e
+      : new ProviderError('ERR_PROVIDER_IO', 'provider', `configfs-tsm: unexpected failure (${ioReason(e)})`, {
+          cause: e,
+        });
   }
   try {
     await fs.rmdir(entry);
   } catch (e) {
     // A leaked entry pins kernel memory and keeps our report readable: fail loudly.
-    throw fail('ERR_PROVIDER_CLEANUP', `cannot remove ${entry} (${ioReason(e)})`, e);
+    throw new ProviderError(
+      'ERR_PROVIDER_CLEANUP',
+      'provider',
+      `configfs-tsm: cannot remove ${entry} (${ioReason(e)})`,
+      { cause: e },
+    );
   }
   return result;
 }

@@ -42,14 +42,10 @@ export interface NsmAttestationRequest {
   publicKey?: Uint8Array | null;
 }
 
-function perr(code: string, msg: string, cause?: unknown): ProviderError {
-  return new ProviderError(code, STEP, `nitro-nsm: ${msg}`, cause === undefined ? undefined : { cause });
-}
-
 function field(v: Uint8Array | null | undefined, name: string, max: number): Uint8Array | null {
   if (v === undefined || v === null) return null;
   if (!(v instanceof Uint8Array) || v.length > max)
-    throw perr('ERR_PROVIDER_INPUT_INVALID', `${name} must be at most ${max} bytes`);
+    throw new ProviderError('ERR_PROVIDER_INPUT_INVALID', STEP, `nitro-nsm: ${name} must be at most ${max} bytes`);
   return v;
 }
 
@@ -74,30 +70,38 @@ export function encodeNsmAttestationRequest(r: NsmAttestationRequest): Uint8Arra
  */
 export function decodeNsmAttestationResponse(resp: Uint8Array): Uint8Array {
   if (!(resp instanceof Uint8Array) || resp.length === 0 || resp.length > NSM_MAX_RESPONSE) {
-    throw perr(
+    throw new ProviderError(
       'ERR_PROVIDER_NSM_RESPONSE',
-      `response of ${resp?.length ?? 0} bytes is out of bounds (1..${NSM_MAX_RESPONSE})`,
+      STEP,
+      `nitro-nsm: response of ${resp?.length ?? 0} bytes is out of bounds (1..${NSM_MAX_RESPONSE})`,
     );
   }
   let v: unknown;
   try {
     v = decode(resp, { preferMap: true, rejectDuplicateKeys: true, ignoreGlobalTags: true, maxDepth: 4 });
   } catch (e) {
-    throw perr('ERR_PROVIDER_NSM_RESPONSE', 'response is not valid CBOR', e);
+    throw new ProviderError('ERR_PROVIDER_NSM_RESPONSE', STEP, 'nitro-nsm: response is not valid CBOR', { cause: e });
   }
-  if (typeof v === 'string') throw perr('ERR_PROVIDER_NSM_RESPONSE', `unexpected response "${v.slice(0, 40)}"`);
-  if (!(v instanceof Map) || v.size !== 1) throw perr('ERR_PROVIDER_NSM_RESPONSE', 'response is not a one-entry map');
+  if (typeof v === 'string')
+    throw new ProviderError('ERR_PROVIDER_NSM_RESPONSE', STEP, `nitro-nsm: unexpected response "${v.slice(0, 40)}"`);
+  if (!(v instanceof Map) || v.size !== 1)
+    throw new ProviderError('ERR_PROVIDER_NSM_RESPONSE', STEP, 'nitro-nsm: response is not a one-entry map');
   const err = v.get('Error');
   if (err !== undefined) {
-    throw perr(
+    throw new ProviderError(
       'ERR_PROVIDER_NSM_ERROR',
-      `the NSM refused the request: ${typeof err === 'string' ? err.slice(0, 40) : 'unknown error'}`,
+      STEP,
+      `nitro-nsm: the NSM refused the request: ${typeof err === 'string' ? err.slice(0, 40) : 'unknown error'}`,
     );
   }
   const att = v.get('Attestation');
   const doc = att instanceof Map ? att.get('document') : undefined;
   if (!(doc instanceof Uint8Array) || doc.length === 0) {
-    throw perr('ERR_PROVIDER_NSM_RESPONSE', 'response has no Attestation.document byte string');
+    throw new ProviderError(
+      'ERR_PROVIDER_NSM_RESPONSE',
+      STEP,
+      'nitro-nsm: response has no Attestation.document byte string',
+    );
   }
   return new Uint8Array(doc);
 }
@@ -135,22 +139,28 @@ export class NitroNsmProvider implements QuoteProvider {
   async attest(req: NsmAttestationRequest): Promise<Uint8Array> {
     const request = encodeNsmAttestationRequest(req);
     if (!(await this.#fs.exists(this.#device))) {
-      throw perr('ERR_PROVIDER_NOT_FOUND', `${this.#device} does not exist: not inside a Nitro enclave`);
+      throw new ProviderError(
+        'ERR_PROVIDER_NOT_FOUND',
+        STEP,
+        `nitro-nsm: ${this.#device} does not exist: not inside a Nitro enclave`,
+      );
     }
     if (!this.#transport) {
-      throw perr(
+      throw new ProviderError(
         'ERR_PROVIDER_UNSUPPORTED',
-        `${this.#device} exists, but talking to it needs an ioctl, which Node can only issue through a native addon; ratls does not ship one. Pass a transport (NitroNsmProviderOptions.transport).`,
+        STEP,
+        `nitro-nsm: ${this.#device} exists, but talking to it needs an ioctl, which Node can only issue through a native addon; ratls does not ship one. Pass a transport (NitroNsmProviderOptions.transport).`,
       );
     }
     let resp: Uint8Array;
     try {
       resp = await this.#transport(request);
     } catch (e) {
-      throw perr(
+      throw new ProviderError(
         'ERR_PROVIDER_NSM_TRANSPORT',
-        `ioctl on ${this.#device} failed (${e instanceof Error ? e.message : String(e)})`,
-        e,
+        STEP,
+        `nitro-nsm: ioctl on ${this.#device} failed (${e instanceof Error ? e.message : String(e)})`,
+        { cause: e },
       );
     }
     const doc = decodeNsmAttestationResponse(resp);
@@ -158,10 +168,11 @@ export class NitroNsmProvider implements QuoteProvider {
     try {
       parsed = parseNitroDocument(doc);
     } catch (e) {
-      throw perr(
+      throw new ProviderError(
         'ERR_PROVIDER_NSM_RESPONSE',
-        `document does not parse (${e instanceof RatlsError ? e.code : 'error'})`,
-        e,
+        STEP,
+        `nitro-nsm: document does not parse (${e instanceof RatlsError ? e.code : 'error'})`,
+        { cause: e },
       );
     }
     const echoes = (asked: Uint8Array | null | undefined, got: Uint8Array | null): boolean =>
@@ -171,7 +182,11 @@ export class NitroNsmProvider implements QuoteProvider {
       !echoes(req.nonce, parsed.nonce) ||
       !echoes(req.publicKey, parsed.publicKey)
     ) {
-      throw perr('ERR_PROVIDER_NSM_RESPONSE', 'document user_data/nonce/public_key differ from the request');
+      throw new ProviderError(
+        'ERR_PROVIDER_NSM_RESPONSE',
+        STEP,
+        'nitro-nsm: document user_data/nonce/public_key differ from the request',
+      );
     }
     return doc;
   }

@@ -60,25 +60,31 @@ const XFRM = 0xe7;
 /** QE authentication data: 32 bytes 0x00..0x1f, as Intel's QE emits by default. */
 const QE_AUTH_DATA = new Uint8Array(Array.from({ length: 32 }, (_, i) => i));
 
-function configError(msg: string): ConfigError {
-  return new ConfigError('ERR_SIM_CONFIG', 'sim', `SimulatedQuoteProvider: ${msg}`);
-}
-
 function hexOpt(v: string | undefined, n: number, what: string, dflt: Uint8Array): Uint8Array {
   if (v === undefined) return dflt;
   let b: Uint8Array;
   try {
     b = fromHex(v, what);
   } catch {
-    throw configError(`${what} is not hex`);
+    throw new ConfigError('ERR_SIM_CONFIG', 'sim', `SimulatedQuoteProvider: ${what} is not hex`);
   }
-  if (b.length !== n) throw configError(`${what} must be ${n} bytes, got ${b.length}`);
+  if (b.length !== n)
+    throw new ConfigError(
+      'ERR_SIM_CONFIG',
+      'sim',
+      `SimulatedQuoteProvider: ${what} must be ${n} bytes, got ${b.length}`,
+    );
   return b;
 }
 
 function u16Opt(v: number | undefined, what: string): number {
   if (v === undefined) return 0;
-  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw configError(`${what} ${v} is not an integer in 0..65535`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff)
+    throw new ConfigError(
+      'ERR_SIM_CONFIG',
+      'sim',
+      `SimulatedQuoteProvider: ${what} ${v} is not an integer in 0..65535`,
+    );
   return v;
 }
 
@@ -122,16 +128,28 @@ export class SimulatedQuoteProvider implements QuoteProvider {
     private readonly state: SimState,
     opts: SimulatedQuoteOptions,
   ) {
-    if (opts.tee !== 'sgx' && opts.tee !== 'tdx') throw configError(`tee must be 'sgx' or 'tdx'`);
+    if (opts.tee !== 'sgx' && opts.tee !== 'tdx')
+      throw new ConfigError('ERR_SIM_CONFIG', 'sim', `SimulatedQuoteProvider: tee must be 'sgx' or 'tdx'`);
     const tcb = opts.tcb ?? 'UpToDate';
-    if (!isTcbStatus(tcb)) throw configError(`tcb "${tcb}" is not one of ${TCB_STATUSES.join(', ')}`);
+    if (!isTcbStatus(tcb))
+      throw new ConfigError(
+        'ERR_SIM_CONFIG',
+        'sim',
+        `SimulatedQuoteProvider: tcb "${tcb}" is not one of ${TCB_STATUSES.join(', ')}`,
+      );
     this.tee = opts.tee;
     this.tcb = tcb;
     this.name = `simulated-${opts.tee}`;
     const level = tcbLevelFor(tcb);
     if (opts.tee === 'sgx') {
-      if (opts.quoteVersion !== undefined) throw configError('quoteVersion applies to TDX only (SGX quotes are v3)');
-      if (opts.mrTd !== undefined || opts.rtmr !== undefined) throw configError('mrTd/rtmr apply to TDX only');
+      if (opts.quoteVersion !== undefined)
+        throw new ConfigError(
+          'ERR_SIM_CONFIG',
+          'sim',
+          'SimulatedQuoteProvider: quoteVersion applies to TDX only (SGX quotes are v3)',
+        );
+      if (opts.mrTd !== undefined || opts.rtmr !== undefined)
+        throw new ConfigError('ERR_SIM_CONFIG', 'sim', 'SimulatedQuoteProvider: mrTd/rtmr apply to TDX only');
       this.version = 3;
       const attributes = new Uint8Array(16);
       attributes[0] = 0x05 | (opts.debug ? 0x02 : 0); // INIT | MODE64BIT, DEBUG (SDM Vol. 3D §38.7.1)
@@ -147,13 +165,19 @@ export class SimulatedQuoteProvider implements QuoteProvider {
       this.body = (reportData) => encodeSgxReportBody({ ...fields, reportData });
     } else {
       if (opts.mrEnclave !== undefined || opts.mrSigner !== undefined)
-        throw configError('mrEnclave/mrSigner apply to SGX only');
+        throw new ConfigError('ERR_SIM_CONFIG', 'sim', 'SimulatedQuoteProvider: mrEnclave/mrSigner apply to SGX only');
       if (opts.isvProdId !== undefined || opts.isvSvn !== undefined)
-        throw configError('isvProdId/isvSvn apply to SGX only');
+        throw new ConfigError('ERR_SIM_CONFIG', 'sim', 'SimulatedQuoteProvider: isvProdId/isvSvn apply to SGX only');
       const v = opts.quoteVersion ?? 4;
-      if (v !== 4 && v !== 5) throw configError(`quoteVersion ${String(v)} is not 4 or 5`);
+      if (v !== 4 && v !== 5)
+        throw new ConfigError(
+          'ERR_SIM_CONFIG',
+          'sim',
+          `SimulatedQuoteProvider: quoteVersion ${String(v)} is not 4 or 5`,
+        );
       this.version = v;
-      if ((opts.rtmr?.length ?? 0) > 4) throw configError('at most 4 RTMRs');
+      if ((opts.rtmr?.length ?? 0) > 4)
+        throw new ConfigError('ERR_SIM_CONFIG', 'sim', 'SimulatedQuoteProvider: at most 4 RTMRs');
       const rtmr = [0, 1, 2, 3].map((i) => hexOpt(opts.rtmr?.[i], 48, `rtmr${i}`, new Uint8Array(48)));
       // TEE_TCB_SVN: [0] module SVN, [1] module major version (selects TDX_01), [2..] as the level.
       const teeTcbSvn = new Uint8Array(level.tdxComponents);

@@ -154,29 +154,38 @@ export async function initSimulation(
   return state;
 }
 
-function bad(dir: string, what: string): never {
-  throw new ProviderError('ERR_SIM_STATE', 'sim', `simulation folder ${dir}: state.json ${what}`);
-}
-
 function parseStateFile(dir: string, text: string): StateFile {
   let o: unknown;
   try {
     o = JSON.parse(text);
   } catch {
-    bad(dir, 'is not JSON');
+    throw new ProviderError('ERR_SIM_STATE', 'sim', `simulation folder ${dir}: state.json is not JSON`);
   }
   const f = o as Partial<StateFile> | null;
-  if (f?.version !== 1) bad(dir, 'has no version 1');
-  if (typeof f.at !== 'string' || Number.isNaN(Date.parse(f.at))) bad(dir, 'has no valid "at"');
-  if (!Number.isInteger(f.collateralDays)) bad(dir, 'has no collateralDays');
-  if (typeof f.fmspc?.sgx !== 'string' || typeof f.fmspc?.tdx !== 'string') bad(dir, 'has no fmspc');
+  if (f?.version !== 1)
+    throw new ProviderError('ERR_SIM_STATE', 'sim', `simulation folder ${dir}: state.json has no version 1`);
+  if (typeof f.at !== 'string' || Number.isNaN(Date.parse(f.at)))
+    throw new ProviderError('ERR_SIM_STATE', 'sim', `simulation folder ${dir}: state.json has no valid "at"`);
+  if (!Number.isInteger(f.collateralDays))
+    throw new ProviderError('ERR_SIM_STATE', 'sim', `simulation folder ${dir}: state.json has no collateralDays`);
+  if (typeof f.fmspc?.sgx !== 'string' || typeof f.fmspc?.tdx !== 'string')
+    throw new ProviderError('ERR_SIM_STATE', 'sim', `simulation folder ${dir}: state.json has no fmspc`);
   if (typeof f.pceId !== 'string' || typeof f.ppid !== 'string' || typeof f.platformInstanceId !== 'string') {
-    bad(dir, 'lacks pceId/ppid/platformInstanceId');
+    throw new ProviderError(
+      'ERR_SIM_STATE',
+      'sim',
+      `simulation folder ${dir}: state.json lacks pceId/ppid/platformInstanceId`,
+    );
   }
   if (!Array.isArray(f.revokedPckSerials) || !f.revokedPckSerials.every((x) => typeof x === 'string')) {
-    bad(dir, 'has no revokedPckSerials list');
+    throw new ProviderError(
+      'ERR_SIM_STATE',
+      'sim',
+      `simulation folder ${dir}: state.json has no revokedPckSerials list`,
+    );
   }
-  if (!Number.isInteger(f.crlNumber)) bad(dir, 'has no crlNumber');
+  if (!Number.isInteger(f.crlNumber))
+    throw new ProviderError('ERR_SIM_STATE', 'sim', `simulation folder ${dir}: state.json has no crlNumber`);
   return f as StateFile;
 }
 
@@ -205,7 +214,11 @@ export async function loadSimulation(dir: string): Promise<SimState> {
     } catch {
       // fall through to the typed error
     }
-    return bad(dir, `${what} is not ${n} bytes of hex`);
+    throw new ProviderError(
+      'ERR_SIM_STATE',
+      'sim',
+      `simulation folder ${dir}: state.json ${what} is not ${n} bytes of hex`,
+    );
   };
   return {
     dir,

@@ -277,15 +277,19 @@ function normalize(
 ): GatewayConfig {
   const dir = dirname(source);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
-  const fail = (path: (string | number)[], msg: string): never => {
+  const at = (path: (string | number)[], msg: string): string => {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', located(source, lc, node?.range?.[0], pathText(path), msg));
+    return located(source, lc, node?.range?.[0], pathText(path), msg);
   };
 
   let collateral: CollateralConfig;
   const t = raw.trust;
   if (t.pccs !== undefined && t.collateral !== undefined)
-    fail(['trust'], 'give either collateral files or pccs, not both');
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at(['trust'], 'give either collateral files or pccs, not both'),
+    );
   if (t.pccs !== undefined) {
     collateral = {
       kind: 'pccs',
@@ -297,18 +301,32 @@ function normalize(
     const list = typeof t.collateral === 'string' ? [t.collateral] : t.collateral;
     collateral = { kind: 'files', paths: list.map(abs) };
   } else {
-    collateral = fail(['trust'], 'collateral (file or list of files) or pccs (URL) is required');
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at(['trust'], 'collateral (file or list of files) or pccs (URL) is required'),
+    );
   }
 
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...stripUndefined(raw.limits ?? {}) };
   const names = new Set<string>();
   const binds = new Set<string>();
   const listeners = raw.listeners.map((l, k): ListenerConfig => {
-    if (names.has(l.name)) fail(['listeners', k, 'name'], `duplicate listener name ${l.name}`);
+    if (names.has(l.name))
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(['listeners', k, 'name'], `duplicate listener name ${l.name}`),
+      );
     names.add(l.name);
     const listen = parseHostPort(l.listen) as HostPort;
     const bind = formatHostPort(listen);
-    if (listen.port !== 0 && binds.has(bind)) fail(['listeners', k, 'listen'], `${bind} is used by another listener`);
+    if (listen.port !== 0 && binds.has(bind))
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(['listeners', k, 'listen'], `${bind} is used by another listener`),
+      );
     binds.add(bind);
     const f = l.forward;
     let forward: ForwardTarget;
@@ -322,7 +340,12 @@ function normalize(
       };
     else if ('tcp' in f) {
       const hp = parseHostPort(f.tcp) as HostPort;
-      if (hp.port === 0) fail(['listeners', k, 'forward', 'tcp'], 'backend port 0 is not a port');
+      if (hp.port === 0)
+        throw new ConfigError(
+          'ERR_GATEWAY_CONFIG',
+          'config',
+          at(['listeners', k, 'forward', 'tcp'], 'backend port 0 is not a port'),
+        );
       forward = { kind: 'tcp', host: hp.host, port: hp.port, proxyProtocol: f.proxyProtocol ?? false };
     } else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
     const own = stripUndefined(l.limits ?? {});

@@ -43,10 +43,6 @@ export interface CrlParts {
   revoked?: DerNode;
 }
 
-function bad(what: string): CertificateError {
-  return new CertificateError('ERR_CRL_MALFORMED', 'crl', `CRL: ${what}`);
-}
-
 function isTime(n: DerNode | undefined): n is DerNode {
   return n !== undefined && (n.tag === TAG_UTC_TIME || n.tag === TAG_GENERALIZED_TIME);
 }
@@ -62,12 +58,17 @@ export function parseCrlDer(der: Uint8Array, maxBytes: number = CRL_MAX_BYTES): 
   const top = readDer(der, TAG_SEQUENCE, maxBytes);
   const [tbsN, algN, sigN, extra] = derChildren(der, top, 4);
   if (!tbsN || !algN || !sigN || extra || tbsN.tag !== TAG_SEQUENCE || algN.tag !== TAG_SEQUENCE) {
-    throw bad('not (tbsCertList, signatureAlgorithm, signatureValue)');
+    throw new CertificateError(
+      'ERR_CRL_MALFORMED',
+      'crl',
+      'CRL: not (tbsCertList, signatureAlgorithm, signatureValue)',
+    );
   }
   const algOid = derChildren(der, algN, 2)[0];
-  if (algOid?.tag !== TAG_OID) throw bad('empty signatureAlgorithm');
+  if (algOid?.tag !== TAG_OID) throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: empty signatureAlgorithm');
   const signatureAlgorithm = derOid(der, algOid);
-  if (sigN.tag !== TAG_BIT_STRING) throw bad('signatureValue is not a BIT STRING');
+  if (sigN.tag !== TAG_BIT_STRING)
+    throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: signatureValue is not a BIT STRING');
   const signature = derBitStringBytes(der, sigN, 'CRL signature');
   // Walk the TBS one field at a time so the (possibly long) revoked list is not split.
   let p = tbsN.contentStart;
@@ -80,21 +81,22 @@ export function parseCrlDer(der: Uint8Array, maxBytes: number = CRL_MAX_BYTES): 
   let n = next();
   if (n?.tag === TAG_INTEGER) {
     // RFC 5280 §5.1.2.1: version, if present, MUST be v2 (1).
-    if (derSmallUint(der, n) !== 1) throw bad('version is not v2');
+    if (derSmallUint(der, n) !== 1) throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: version is not v2');
     n = next();
   }
-  if (n?.tag !== TAG_SEQUENCE) throw bad('missing signature algorithm in TBS');
+  if (n?.tag !== TAG_SEQUENCE)
+    throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: missing signature algorithm in TBS');
   // RFC 5280 §5.1.1.2: the same algorithm as the outer field.
   const inner = derWhole(der, n);
   const outer = derWhole(der, algN);
   if (inner.length !== outer.length || !inner.every((b, k) => b === outer[k])) {
-    throw bad('TBS signature algorithm differs from the outer field');
+    throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: TBS signature algorithm differs from the outer field');
   }
   const issuerN = next();
-  if (issuerN?.tag !== TAG_SEQUENCE) throw bad('missing issuer');
+  if (issuerN?.tag !== TAG_SEQUENCE) throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: missing issuer');
   checkDerName(der, issuerN);
   const thisN = next();
-  if (!isTime(thisN)) throw bad('missing thisUpdate');
+  if (!isTime(thisN)) throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: missing thisUpdate');
   const thisUpdate = derTime(der, thisN);
   let nextUpdate: number | undefined;
   let revoked: DerNode | undefined;
@@ -108,7 +110,8 @@ export function parseCrlDer(der: Uint8Array, maxBytes: number = CRL_MAX_BYTES): 
     n = next();
   }
   if (n?.tag === 0xa0) n = next(); // [0] crlExtensions
-  if (n) throw bad(`unexpected TBS field tag 0x${n.tag.toString(16)}`);
+  if (n)
+    throw new CertificateError('ERR_CRL_MALFORMED', 'crl', `CRL: unexpected TBS field tag 0x${n.tag.toString(16)}`);
   return {
     der,
     tbs: derWhole(der, tbsN),
@@ -137,9 +140,11 @@ export function crlRevokedSerials(crl: CrlParts, max = 1_000_000): Uint8Array[] 
   if (!crl.revoked) return [];
   const out: Uint8Array[] = [];
   for (const entry of derChildren(crl.der, crl.revoked, max)) {
-    if (entry.tag !== TAG_SEQUENCE) throw bad('revoked entry is not a SEQUENCE');
+    if (entry.tag !== TAG_SEQUENCE)
+      throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: revoked entry is not a SEQUENCE');
     const s = derChildren(crl.der, entry, 3)[0];
-    if (s?.tag !== TAG_INTEGER) throw bad('revoked entry without serial');
+    if (s?.tag !== TAG_INTEGER)
+      throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: revoked entry without serial');
     out.push(trimSerial(derIntegerBytes(crl.der, s)));
   }
   return out;
@@ -156,7 +161,8 @@ export function crlRevokes(crl: CrlParts, serial: Uint8Array): boolean {
   for (let p = crl.revoked.contentStart; p < crl.revoked.end; ) {
     const entry = derTlv(der, p, crl.revoked.end);
     const s = derTlv(der, entry.contentStart, entry.end);
-    if (s.tag !== TAG_INTEGER) throw bad('revoked entry without serial');
+    if (s.tag !== TAG_INTEGER)
+      throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: revoked entry without serial');
     const got = trimSerial(der.subarray(s.contentStart, s.end));
     if (got.length === want.length && got.every((b, k) => b === want[k])) return true;
     p = entry.end;

@@ -21,10 +21,6 @@ export interface PemOptions {
   maxChars?: number;
 }
 
-function bad(what: string, line: number): CertificateError {
-  return new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: ${what} (line ${line})`);
-}
-
 const B64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
 const WS_LINE = /^[ \t]*$/;
 
@@ -35,7 +31,8 @@ const WS_LINE = /^[ \t]*$/;
 export function readPem(text: string, o: PemOptions): Uint8Array[] {
   const maxChars = o.maxChars ?? PEM_MAX_CHARS;
   const maxBlocks = o.maxBlocks ?? PEM_MAX_BLOCKS;
-  if (typeof text !== 'string') throw bad('input is not text', 0);
+  if (typeof text !== 'string')
+    throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: input is not text (line ${0})`);
   if (text.length > maxChars) {
     throw new CertificateError('ERR_PEM_TOO_LARGE', 'pem', `PEM: ${text.length} characters exceeds ${maxChars}`);
   }
@@ -51,34 +48,49 @@ export function readPem(text: string, o: PemOptions): Uint8Array[] {
     const n = i + 1;
     if (body === undefined) {
       if (line === begin) {
-        if (out.length >= maxBlocks) throw bad(`more than ${maxBlocks} blocks`, n);
+        if (out.length >= maxBlocks)
+          throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: more than ${maxBlocks} blocks (line ${n})`);
         body = [];
         padded = false;
       } else if (line.startsWith('-----BEGIN ') || line.startsWith('-----END ')) {
-        throw bad(`armour "${line.slice(0, 40)}" is not "${begin}"`, n);
+        throw new CertificateError(
+          'ERR_PEM_MALFORMED',
+          'pem',
+          `PEM: armour "${line.slice(0, 40)}" is not "${begin}" (line ${n})`,
+        );
       } else if (!WS_LINE.test(line)) {
-        throw bad('text outside a PEM block', n);
+        throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: text outside a PEM block (line ${n})`);
       }
       continue;
     }
     if (line === end) {
       const b64 = body.join('');
-      if (b64.length === 0 || b64.length % 4 !== 0) throw bad('base64 length is not a multiple of 4', n);
+      if (b64.length === 0 || b64.length % 4 !== 0)
+        throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: base64 length is not a multiple of 4 (line ${n})`);
       const der = Buffer.from(b64, 'base64');
       // Node's decoder forgives stray pad bits; re-encoding catches them (RFC 4648 §3.5 canonical).
-      if (der.toString('base64') !== b64) throw bad('non-canonical base64', n);
+      if (der.toString('base64') !== b64)
+        throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: non-canonical base64 (line ${n})`);
       out.push(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
       body = undefined;
       continue;
     }
-    if (line.startsWith('-----')) throw bad(`armour "${line.slice(0, 40)}" where "${end}" was expected`, n);
-    if (padded) throw bad('base64 continues after padding', n);
-    if (!B64_LINE.test(line)) throw bad('character outside the base64 alphabet', n);
+    if (line.startsWith('-----'))
+      throw new CertificateError(
+        'ERR_PEM_MALFORMED',
+        'pem',
+        `PEM: armour "${line.slice(0, 40)}" where "${end}" was expected (line ${n})`,
+      );
+    if (padded)
+      throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: base64 continues after padding (line ${n})`);
+    if (!B64_LINE.test(line))
+      throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: character outside the base64 alphabet (line ${n})`);
     if (line.endsWith('=')) padded = true;
     body.push(line);
   }
-  if (body !== undefined) throw bad(`no "${end}"`, lines.length);
-  if (out.length === 0) throw bad(`no "${begin}" block`, 1);
+  if (body !== undefined)
+    throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: no "${end}" (line ${lines.length})`);
+  if (out.length === 0) throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: no "${begin}" block (line ${1})`);
   return out;
 }
 

@@ -90,12 +90,13 @@ export interface X509Parts {
   keyUsage?: number;
 }
 
-function bad(what: string): CertificateError {
-  return new CertificateError('ERR_CERT_MALFORMED', 'x509', `certificate: ${what}`);
-}
-
 function need(n: DerNode | undefined, tag: number, what: string): DerNode {
-  if (!n || n.tag !== tag) throw bad(`${what} missing or not tag 0x${tag.toString(16)}`);
+  if (!n || n.tag !== tag)
+    throw new CertificateError(
+      'ERR_CERT_MALFORMED',
+      'x509',
+      `certificate: ${what} missing or not tag 0x${tag.toString(16)}`,
+    );
   return n;
 }
 
@@ -117,11 +118,17 @@ function readExtensions(der: Uint8Array, wrap: DerNode): X509Extension[] {
     if (parts[i]?.tag === TAG_BOOLEAN) {
       critical = derBoolean(der, parts[i] as DerNode);
       // X.690 §11.5: a DEFAULT value is never encoded in DER.
-      if (!critical) throw bad(`extension ${oid}: critical FALSE encoded (DER omits the default)`);
+      if (!critical)
+        throw new CertificateError(
+          'ERR_CERT_MALFORMED',
+          'x509',
+          `certificate: extension ${oid}: critical FALSE encoded (DER omits the default)`,
+        );
       i++;
     }
     const v = need(parts[i], TAG_OCTET_STRING, `extnValue of ${oid}`);
-    if (parts.length !== i + 1) throw bad(`extension ${oid} has trailing fields`);
+    if (parts.length !== i + 1)
+      throw new CertificateError('ERR_CERT_MALFORMED', 'x509', `certificate: extension ${oid} has trailing fields`);
     // RFC 5280 §4.2: a certificate MUST NOT include more than one instance of an extension.
     if (seen.has(oid)) {
       throw new CertificateError('ERR_CERT_DUPLICATE_EXTENSION', 'x509', `certificate: extension ${oid} appears twice`);
@@ -139,12 +146,23 @@ function basicConstraints(v: Uint8Array): { isCa: boolean; pathLen?: number } {
   let isCa = false;
   if (parts[0]?.tag === TAG_BOOLEAN) {
     isCa = derBoolean(v, parts[0]);
-    if (!isCa) throw bad('basicConstraints cA FALSE encoded (DER omits the default)');
+    if (!isCa)
+      throw new CertificateError(
+        'ERR_CERT_MALFORMED',
+        'x509',
+        'certificate: basicConstraints cA FALSE encoded (DER omits the default)',
+      );
     i = 1;
   }
   const pl = parts[i];
-  if (pl && pl.tag !== TAG_INTEGER) throw bad('basicConstraints pathLenConstraint is not an INTEGER');
-  if (parts.length > i + (pl ? 1 : 0)) throw bad('basicConstraints has trailing fields');
+  if (pl && pl.tag !== TAG_INTEGER)
+    throw new CertificateError(
+      'ERR_CERT_MALFORMED',
+      'x509',
+      'certificate: basicConstraints pathLenConstraint is not an INTEGER',
+    );
+  if (parts.length > i + (pl ? 1 : 0))
+    throw new CertificateError('ERR_CERT_MALFORMED', 'x509', 'certificate: basicConstraints has trailing fields');
   return pl ? { isCa, pathLen: derSmallUint(v, pl) } : { isCa };
 }
 
@@ -152,7 +170,8 @@ function keyUsageBits(v: Uint8Array): number {
   const ku = readDer(v, TAG_BIT_STRING);
   const len = ku.end - ku.contentStart;
   const unused = v[ku.contentStart] as number;
-  if (len < 2 || len > 3 || unused > 7) throw bad('keyUsage is not a BIT STRING of 1..16 bits');
+  if (len < 2 || len > 3 || unused > 7)
+    throw new CertificateError('ERR_CERT_MALFORMED', 'x509', 'certificate: keyUsage is not a BIT STRING of 1..16 bits');
   // BIT STRING: first content byte is the unused-bit count, then bits 0..15 MSB first.
   let bits = 0;
   for (let k = ku.contentStart + 1, bit = 0; k < ku.end; k++, bit += 8) {
@@ -172,7 +191,8 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
   }
   const top = readDer(der, TAG_SEQUENCE, maxBytes);
   const [tbsN, algN, sigN, extra] = derChildren(der, top, 4);
-  if (extra) throw bad('trailing fields after the signature');
+  if (extra)
+    throw new CertificateError('ERR_CERT_MALFORMED', 'x509', 'certificate: trailing fields after the signature');
   const tbsNode = need(tbsN, TAG_SEQUENCE, 'tbsCertificate');
   const alg = need(algN, TAG_SEQUENCE, 'signatureAlgorithm');
   const signature = derBitStringBytes(der, need(sigN, TAG_BIT_STRING, 'signatureValue'), 'signatureValue');
@@ -183,7 +203,12 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
     const vs = derChildren(der, f[0], 1);
     version = derSmallUint(der, need(vs[0], TAG_INTEGER, 'version')) + 1;
     // X.690 §11.5: v1 is the DEFAULT and is not encoded.
-    if (version < 2 || version > 3) throw bad(`version ${version} (expected an encoded v2 or v3)`);
+    if (version < 2 || version > 3)
+      throw new CertificateError(
+        'ERR_CERT_MALFORMED',
+        'x509',
+        `certificate: version ${version} (expected an encoded v2 or v3)`,
+      );
     i = 1;
   }
   const serialN = need(f[i++], TAG_INTEGER, 'serialNumber');
@@ -197,17 +222,26 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
   // RFC 5280 §4.1.1.2: both fields name the same algorithm. The outer field is not signed:
   // parameters that differ from the TBS copy would make the certificate malleable.
   if (signatureAlgorithm !== innerOid) {
-    throw bad(`signature algorithm ${signatureAlgorithm} differs from the TBS field ${innerOid}`);
+    throw new CertificateError(
+      'ERR_CERT_MALFORMED',
+      'x509',
+      `certificate: signature algorithm ${signatureAlgorithm} differs from the TBS field ${innerOid}`,
+    );
   }
   const algDer = derWhole(der, alg);
   const innerDer = derWhole(der, innerAlg);
   if (algDer.length !== innerDer.length || !algDer.every((b, k) => b === innerDer[k])) {
-    throw bad(`signature algorithm ${signatureAlgorithm}: parameters differ from the TBS field`);
+    throw new CertificateError(
+      'ERR_CERT_MALFORMED',
+      'x509',
+      `certificate: signature algorithm ${signatureAlgorithm}: parameters differ from the TBS field`,
+    );
   }
   checkDerName(der, issuerN);
   checkDerName(der, subjectN);
   const validity = derChildren(der, validityN, 2);
-  if (validity.length !== 2) throw bad('validity is not (notBefore, notAfter)');
+  if (validity.length !== 2)
+    throw new CertificateError('ERR_CERT_MALFORMED', 'x509', 'certificate: validity is not (notBefore, notAfter)');
   const spkiParts = derChildren(der, spkiN, 2);
   const spkiAlg = need(spkiParts[0], TAG_SEQUENCE, 'SPKI algorithm');
   const spkiAlgParts = derChildren(der, spkiAlg, 2);
@@ -224,8 +258,18 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
   for (; i < f.length; i++) {
     const n = f[i] as DerNode;
     const k = n.tag === 0x81 ? 1 : n.tag === 0x82 ? 2 : n.tag === 0xa3 ? 3 : 0;
-    if (k === 0 || k <= order) throw bad(`unexpected TBS field tag 0x${n.tag.toString(16)}`);
-    if (version < (k === 3 ? 3 : 2)) throw bad(`TBS field tag 0x${n.tag.toString(16)} in a v${version} certificate`);
+    if (k === 0 || k <= order)
+      throw new CertificateError(
+        'ERR_CERT_MALFORMED',
+        'x509',
+        `certificate: unexpected TBS field tag 0x${n.tag.toString(16)}`,
+      );
+    if (version < (k === 3 ? 3 : 2))
+      throw new CertificateError(
+        'ERR_CERT_MALFORMED',
+        'x509',
+        `certificate: TBS field tag 0x${n.tag.toString(16)} in a v${version} certificate`,
+      );
     order = k;
     if (k === 3) extensionList = readExtensions(der, n);
   }

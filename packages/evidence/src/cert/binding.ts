@@ -40,10 +40,6 @@ export interface BindingOptions {
 
 const ZERO32 = new Uint8Array(32);
 
-function mismatch(format: EvidenceFormat, msg: string): BindingError {
-  return new BindingError('ERR_BINDING_MISMATCH', 'binding', `${format}: ${msg}`);
-}
-
 /** report_data = hash ‖ 32 zero bytes, the layout every quote-based RA-TLS format uses. */
 function padded(hash32: Uint8Array): Uint8Array {
   return concatBytes(hash32, ZERO32);
@@ -96,7 +92,12 @@ function diceBoundData(ev: ExtractedEvidence): { data: Uint8Array; where: string
   if (ev.tee === 'sev-snp') return { data: parseSnpReport(ev.evidence).reportData, where: 'SNP report REPORT_DATA' };
   if (ev.tee === 'nitro') {
     const doc = parseNitroDocument(ev.evidence);
-    if (!doc.userData) throw mismatch(ev.format, 'Nitro attestation document has no user_data');
+    if (!doc.userData)
+      throw new BindingError(
+        'ERR_BINDING_MISMATCH',
+        'binding',
+        `${ev.format}: Nitro attestation document has no user_data`,
+      );
     return { data: doc.userData, where: 'Nitro document user_data' };
   }
   return { data: quoteReportData(ev), where: 'quote report_data' };
@@ -107,17 +108,19 @@ function checkDice(ev: ExtractedEvidence, spkiDer: Uint8Array, opts: BindingOpti
   const { data: reportData, where } = diceBoundData(ev);
   const want = padded(sha256(claimsBytes));
   if (!bytesEqual(reportData, want)) {
-    throw mismatch(
-      ev.format,
-      `${where} ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of the claims buffer ${toHex(want.subarray(0, 32))} followed by zeros`,
+    throw new BindingError(
+      'ERR_BINDING_MISMATCH',
+      'binding',
+      `${ev.format}: ${where} ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of the claims buffer ${toHex(want.subarray(0, 32))} followed by zeros`,
     );
   }
   const claims = decodeDiceClaims(claimsBytes);
   const keyHash = spkiHash(spkiDer, claims.pubkeyHash.alg);
   if (!bytesEqual(keyHash, claims.pubkeyHash.hash)) {
-    throw mismatch(
-      ev.format,
-      `claims pubkey-hash ${toHex(claims.pubkeyHash.hash)} (alg ${claims.pubkeyHash.alg}) is not the hash of this certificate's SPKI ${toHex(keyHash)}`,
+    throw new BindingError(
+      'ERR_BINDING_MISMATCH',
+      'binding',
+      `${ev.format}: claims pubkey-hash ${toHex(claims.pubkeyHash.hash)} (alg ${claims.pubkeyHash.alg}) is not the hash of this certificate's SPKI ${toHex(keyHash)}`,
     );
   }
   checkNonce(ev.format, claims.nonce, opts);
@@ -135,9 +138,10 @@ function checkSpkiHash(ev: ExtractedEvidence, spkiDer: Uint8Array, allowPem: boo
     return { format: ev.format, tee: ev.tee, rule: 'spki-pem-sha256', reportData };
   }
   const tail = isAllZero(reportData.subarray(32)) ? '' : ' (and report_data[32:64] is not zero)';
-  throw mismatch(
-    ev.format,
-    `quote report_data ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of this certificate's public key ${toHex(sha256(spkiDer))}${allowPem ? ' (DER or PEM)' : ''}${tail}`,
+  throw new BindingError(
+    'ERR_BINDING_MISMATCH',
+    'binding',
+    `${ev.format}: quote report_data ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of this certificate's public key ${toHex(sha256(spkiDer))}${allowPem ? ' (DER or PEM)' : ''}${tail}`,
   );
 }
 
@@ -145,24 +149,30 @@ function checkOeEvidence(ev: ExtractedEvidence, spkiDer: Uint8Array): BindingOut
   const custom = ev.claims ?? new Uint8Array(0);
   const reportData = quoteReportData(ev);
   if (!bytesEqual(reportData, padded(sha256(custom)))) {
-    throw mismatch(
-      ev.format,
-      `quote report_data ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of the custom-claims buffer`,
+    throw new BindingError(
+      'ERR_BINDING_MISMATCH',
+      'binding',
+      `${ev.format}: quote report_data ${toHex(reportData.subarray(0, 32))}… is not SHA-256 of the custom-claims buffer`,
     );
   }
   const pem = new TextEncoder().encode(spkiPem(spkiDer));
   const ok = bytesEqual(custom, spkiPemWithNul(spkiDer)) || bytesEqual(custom, pem) || bytesEqual(custom, spkiDer);
   if (!ok)
-    throw mismatch(ev.format, `custom-claims buffer (${custom.length} bytes) is not this certificate's public key`);
+    throw new BindingError(
+      'ERR_BINDING_MISMATCH',
+      'binding',
+      `${ev.format}: custom-claims buffer (${custom.length} bytes) is not this certificate's public key`,
+    );
   return { format: ev.format, tee: ev.tee, rule: 'oe-custom-claims', reportData };
 }
 
 function checkNitro(ev: ExtractedEvidence, spkiDer: Uint8Array, opts: BindingOptions): BindingOutcome {
   const doc = parseNitroDocument(ev.evidence);
   if (!doc.userData || !bytesEqual(doc.userData, spkiDer)) {
-    throw mismatch(
-      ev.format,
-      `attestation document user_data (${doc.userData ? `${doc.userData.length} bytes` : 'absent'}) is not this certificate's SPKI DER (${spkiDer.length} bytes)`,
+    throw new BindingError(
+      'ERR_BINDING_MISMATCH',
+      'binding',
+      `${ev.format}: attestation document user_data (${doc.userData ? `${doc.userData.length} bytes` : 'absent'}) is not this certificate's SPKI DER (${spkiDer.length} bytes)`,
     );
   }
   const nonce = doc.nonce ?? undefined;

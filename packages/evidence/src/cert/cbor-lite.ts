@@ -23,51 +23,84 @@ export interface CborHead {
 
 const MAX_DEPTH = 16;
 
-function fail(what: string, msg: string): never {
-  throw new EvidenceParseError('ERR_CBOR_INVALID', 'extract', `${what}: ${msg}`);
-}
-
 /** Reads one head at `pos`; indefinite lengths and reserved values are refused. */
 export function readHead(buf: Uint8Array, pos: number, what: string): CborHead {
-  if (pos >= buf.length) fail(what, `truncated at offset ${pos}`);
+  if (pos >= buf.length)
+    throw new EvidenceParseError('ERR_CBOR_INVALID', 'extract', `${what}: truncated at offset ${pos}`);
   const ib = buf[pos] as number;
   const major = ib >> 5;
   const ai = ib & 0x1f;
   if (ai < 24) return { major, arg: ai, next: pos + 1 };
-  if (ai > 27) fail(what, `indefinite or reserved length (0x${ib.toString(16)}) at offset ${pos}`);
+  if (ai > 27)
+    throw new EvidenceParseError(
+      'ERR_CBOR_INVALID',
+      'extract',
+      `${what}: indefinite or reserved length (0x${ib.toString(16)}) at offset ${pos}`,
+    );
   const n = 1 << (ai - 24);
-  if (pos + 1 + n > buf.length) fail(what, `truncated head at offset ${pos}`);
+  if (pos + 1 + n > buf.length)
+    throw new EvidenceParseError('ERR_CBOR_INVALID', 'extract', `${what}: truncated head at offset ${pos}`);
   let arg = 0;
   for (let i = 0; i < n; i++) arg = arg * 256 + (buf[pos + 1 + i] as number);
-  if (!Number.isSafeInteger(arg)) fail(what, `argument too large at offset ${pos}`);
+  if (!Number.isSafeInteger(arg))
+    throw new EvidenceParseError('ERR_CBOR_INVALID', 'extract', `${what}: argument too large at offset ${pos}`);
   return { major, arg, next: pos + 1 + n };
 }
 
 /** Reads a byte string at `pos` and returns a view of its content. */
 export function readBstr(buf: Uint8Array, pos: number, what: string): { value: Uint8Array; next: number } {
   const h = readHead(buf, pos, what);
-  if (h.major !== MT_BSTR) fail(what, `expected a byte string at offset ${pos}, found major type ${h.major}`);
-  if (h.arg > buf.length - h.next) fail(what, `byte string of ${h.arg} bytes overruns the input at offset ${pos}`);
+  if (h.major !== MT_BSTR)
+    throw new EvidenceParseError(
+      'ERR_CBOR_INVALID',
+      'extract',
+      `${what}: expected a byte string at offset ${pos}, found major type ${h.major}`,
+    );
+  if (h.arg > buf.length - h.next)
+    throw new EvidenceParseError(
+      'ERR_CBOR_INVALID',
+      'extract',
+      `${what}: byte string of ${h.arg} bytes overruns the input at offset ${pos}`,
+    );
   return { value: buf.subarray(h.next, h.next + h.arg), next: h.next + h.arg };
 }
 
 /** Reads a UTF-8 text string at `pos`. */
 export function readTstr(buf: Uint8Array, pos: number, what: string): { value: string; next: number } {
   const h = readHead(buf, pos, what);
-  if (h.major !== MT_TSTR) fail(what, `expected a text string at offset ${pos}, found major type ${h.major}`);
-  if (h.arg > buf.length - h.next) fail(what, `text string of ${h.arg} bytes overruns the input at offset ${pos}`);
+  if (h.major !== MT_TSTR)
+    throw new EvidenceParseError(
+      'ERR_CBOR_INVALID',
+      'extract',
+      `${what}: expected a text string at offset ${pos}, found major type ${h.major}`,
+    );
+  if (h.arg > buf.length - h.next)
+    throw new EvidenceParseError(
+      'ERR_CBOR_INVALID',
+      'extract',
+      `${what}: text string of ${h.arg} bytes overruns the input at offset ${pos}`,
+    );
   let value: string;
   try {
     value = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(h.next, h.next + h.arg));
   } catch {
-    fail(what, `text string at offset ${pos} is not valid UTF-8`);
+    throw new EvidenceParseError(
+      'ERR_CBOR_INVALID',
+      'extract',
+      `${what}: text string at offset ${pos} is not valid UTF-8`,
+    );
   }
   return { value, next: h.next + h.arg };
 }
 
 /** Skips one complete data item at `pos` (any type), returning the offset after it. */
 export function skipItem(buf: Uint8Array, pos: number, what: string, depth = 0): number {
-  if (depth > MAX_DEPTH) fail(what, `nesting deeper than ${MAX_DEPTH} at offset ${pos}`);
+  if (depth > MAX_DEPTH)
+    throw new EvidenceParseError(
+      'ERR_CBOR_INVALID',
+      'extract',
+      `${what}: nesting deeper than ${MAX_DEPTH} at offset ${pos}`,
+    );
   const h = readHead(buf, pos, what);
   switch (h.major) {
     case MT_UINT:
@@ -76,13 +109,23 @@ export function skipItem(buf: Uint8Array, pos: number, what: string, depth = 0):
       return h.next;
     case MT_BSTR:
     case MT_TSTR:
-      if (h.arg > buf.length - h.next) fail(what, `string overruns the input at offset ${pos}`);
+      if (h.arg > buf.length - h.next)
+        throw new EvidenceParseError(
+          'ERR_CBOR_INVALID',
+          'extract',
+          `${what}: string overruns the input at offset ${pos}`,
+        );
       return h.next + h.arg;
     case MT_ARRAY:
     case MT_MAP: {
       const items = h.major === MT_MAP ? h.arg * 2 : h.arg;
       // Each item takes at least one byte: refuse counts the input cannot hold before looping.
-      if (items > buf.length - h.next) fail(what, `container of ${items} items overruns the input at offset ${pos}`);
+      if (items > buf.length - h.next)
+        throw new EvidenceParseError(
+          'ERR_CBOR_INVALID',
+          'extract',
+          `${what}: container of ${items} items overruns the input at offset ${pos}`,
+        );
       let p = h.next;
       for (let i = 0; i < items; i++) p = skipItem(buf, p, what, depth + 1);
       return p;

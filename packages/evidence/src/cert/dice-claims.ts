@@ -35,10 +35,6 @@ export interface DecodedDiceClaims extends DiceClaims {
 const CLAIM_PUBKEY_HASH = 'pubkey-hash';
 const CLAIM_NONCE = 'nonce';
 
-function invalid(msg: string, cause?: unknown): EvidenceParseError {
-  return new EvidenceParseError('ERR_DICE_CLAIMS_INVALID', 'extract', `DICE claims buffer: ${msg}`, { cause });
-}
-
 /** Encodes a `hash-entry` `[alg, hash]` (CoSWID). */
 function encodeHashEntry(alg: PubkeyHashAlg, hash: Uint8Array): Uint8Array {
   return concatBytes(encodeHead(MT_ARRAY, 2), encodeHead(MT_UINT, alg), encodeBstr(hash));
@@ -84,9 +80,19 @@ export function encodeDiceClaims(claims: DiceClaims): Uint8Array {
 function decodeHashEntry(b: Uint8Array): { alg: PubkeyHashAlg; hash: Uint8Array } {
   const what = 'pubkey-hash hash-entry';
   const arr = readHead(b, 0, what);
-  if (arr.major !== MT_ARRAY || arr.arg !== 2) throw invalid('pubkey-hash is not a 2-element CBOR array [alg, hash]');
+  if (arr.major !== MT_ARRAY || arr.arg !== 2)
+    throw new EvidenceParseError(
+      'ERR_DICE_CLAIMS_INVALID',
+      'extract',
+      'DICE claims buffer: pubkey-hash is not a 2-element CBOR array [alg, hash]',
+    );
   const alg = readHead(b, arr.next, what);
-  if (alg.major !== MT_UINT) throw invalid('pubkey-hash algorithm is not an unsigned integer');
+  if (alg.major !== MT_UINT)
+    throw new EvidenceParseError(
+      'ERR_DICE_CLAIMS_INVALID',
+      'extract',
+      'DICE claims buffer: pubkey-hash algorithm is not an unsigned integer',
+    );
   if (!isPubkeyHashAlg(alg.arg)) {
     throw new EvidenceParseError(
       'ERR_DICE_HASH_ALG_UNSUPPORTED',
@@ -95,9 +101,18 @@ function decodeHashEntry(b: Uint8Array): { alg: PubkeyHashAlg; hash: Uint8Array 
     );
   }
   const h = readBstr(b, alg.next, what);
-  if (h.next !== b.length) throw invalid(`${b.length - h.next} bytes after the pubkey-hash hash-entry`);
+  if (h.next !== b.length)
+    throw new EvidenceParseError(
+      'ERR_DICE_CLAIMS_INVALID',
+      'extract',
+      `DICE claims buffer: ${b.length - h.next} bytes after the pubkey-hash hash-entry`,
+    );
   if (h.value.length !== pubkeyHashLength(alg.arg)) {
-    throw invalid(`pubkey-hash is ${h.value.length} bytes, algorithm ${alg.arg} needs ${pubkeyHashLength(alg.arg)}`);
+    throw new EvidenceParseError(
+      'ERR_DICE_CLAIMS_INVALID',
+      'extract',
+      `DICE claims buffer: pubkey-hash is ${h.value.length} bytes, algorithm ${alg.arg} needs ${pubkeyHashLength(alg.arg)}`,
+    );
   }
   return { alg: alg.arg, hash: h.value };
 }
@@ -109,11 +124,16 @@ function decodeHashEntry(b: Uint8Array): { alg: PubkeyHashAlg; hash: Uint8Array 
  */
 export function decodeDiceClaims(bytes: Uint8Array): DecodedDiceClaims {
   if (bytes.length > MAX_CLAIMS_BYTES)
-    throw invalid(`${bytes.length} bytes exceeds the ${MAX_CLAIMS_BYTES}-byte bound`);
+    throw new EvidenceParseError(
+      'ERR_DICE_CLAIMS_INVALID',
+      'extract',
+      `DICE claims buffer: ${bytes.length} bytes exceeds the ${MAX_CLAIMS_BYTES}-byte bound`,
+    );
   try {
     const what = 'DICE claims buffer';
     const map = readHead(bytes, 0, what);
-    if (map.major !== MT_MAP) throw invalid('not a CBOR map');
+    if (map.major !== MT_MAP)
+      throw new EvidenceParseError('ERR_DICE_CLAIMS_INVALID', 'extract', 'DICE claims buffer: not a CBOR map');
     let pos = map.next;
     const seen = new Set<string>();
     let pubkeyHash: DiceClaims['pubkeyHash'] | undefined;
@@ -121,7 +141,12 @@ export function decodeDiceClaims(bytes: Uint8Array): DecodedDiceClaims {
     const otherClaims: string[] = [];
     for (let i = 0; i < map.arg; i++) {
       const key = readTstr(bytes, pos, what);
-      if (seen.has(key.value)) throw invalid(`duplicate claim "${key.value}"`);
+      if (seen.has(key.value))
+        throw new EvidenceParseError(
+          'ERR_DICE_CLAIMS_INVALID',
+          'extract',
+          `DICE claims buffer: duplicate claim "${key.value}"`,
+        );
       seen.add(key.value);
       if (key.value === CLAIM_PUBKEY_HASH) {
         const v = readBstr(bytes, key.next, what);
@@ -136,11 +161,22 @@ export function decodeDiceClaims(bytes: Uint8Array): DecodedDiceClaims {
         pos = skipItem(bytes, key.next, what);
       }
     }
-    if (pos !== bytes.length) throw invalid(`${bytes.length - pos} trailing bytes after the claims map`);
-    if (!pubkeyHash) throw invalid('no "pubkey-hash" claim');
+    if (pos !== bytes.length)
+      throw new EvidenceParseError(
+        'ERR_DICE_CLAIMS_INVALID',
+        'extract',
+        `DICE claims buffer: ${bytes.length - pos} trailing bytes after the claims map`,
+      );
+    if (!pubkeyHash)
+      throw new EvidenceParseError('ERR_DICE_CLAIMS_INVALID', 'extract', 'DICE claims buffer: no "pubkey-hash" claim');
     return nonce ? { pubkeyHash, nonce, otherClaims } : { pubkeyHash, otherClaims };
   } catch (e) {
     if (e instanceof RatlsError && e.code !== 'ERR_CBOR_INVALID') throw e;
-    throw invalid(e instanceof Error ? e.message : String(e), e);
+    throw new EvidenceParseError(
+      'ERR_DICE_CLAIMS_INVALID',
+      'extract',
+      `DICE claims buffer: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
 }

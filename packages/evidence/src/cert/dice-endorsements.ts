@@ -35,15 +35,6 @@ const FIELDS = [
   'qeIdentityIssuerChain',
 ] as const;
 
-function invalid(msg: string, cause?: unknown): EvidenceParseError {
-  return new EvidenceParseError(
-    'ERR_DICE_ENDORSEMENTS_INVALID',
-    'extract',
-    `DICE endorsements (2.23.133.5.4.2): ${msg}`,
-    { cause },
-  );
-}
-
 function stripNul(b: Uint8Array): Uint8Array {
   return b.length > 0 && b[b.length - 1] === 0 ? b.subarray(0, b.length - 1) : b;
 }
@@ -53,23 +44,46 @@ function stripNul(b: Uint8Array): Uint8Array {
  * @example const e = decodeDiceEndorsements(parts.endorsements)
  */
 export function decodeDiceEndorsements(bytes: Uint8Array): DiceEndorsements {
-  if (bytes.length > MAX_CERT_BYTES) throw invalid(`${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`);
+  if (bytes.length > MAX_CERT_BYTES)
+    throw new EvidenceParseError(
+      'ERR_DICE_ENDORSEMENTS_INVALID',
+      'extract',
+      `DICE endorsements (2.23.133.5.4.2): ${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`,
+    );
   try {
     const what = 'DICE endorsements';
     const t = readHead(bytes, 0, what);
     if (t.major !== MT_TAG || (t.arg !== DICE_TAG_INTEL_QUOTE && t.arg !== DICE_TAG_TDX))
-      throw invalid('not CBOR tag 60000 or 60001');
+      throw new EvidenceParseError(
+        'ERR_DICE_ENDORSEMENTS_INVALID',
+        'extract',
+        'DICE endorsements (2.23.133.5.4.2): not CBOR tag 60000 or 60001',
+      );
     const arr = readHead(bytes, t.next, what);
     if (arr.major !== MT_ARRAY || (arr.arg !== 8 && arr.arg !== 9))
-      throw invalid('tag content is not an array of 8 or 9 entries');
+      throw new EvidenceParseError(
+        'ERR_DICE_ENDORSEMENTS_INVALID',
+        'extract',
+        'DICE endorsements (2.23.133.5.4.2): tag content is not an array of 8 or 9 entries',
+      );
     const version = readHead(bytes, arr.next, what);
-    if (version.major !== MT_UINT) throw invalid('version is not an unsigned integer');
+    if (version.major !== MT_UINT)
+      throw new EvidenceParseError(
+        'ERR_DICE_ENDORSEMENTS_INVALID',
+        'extract',
+        'DICE endorsements (2.23.133.5.4.2): version is not an unsigned integer',
+      );
     let pos = version.next;
     const out: Partial<Record<(typeof FIELDS)[number], Uint8Array>> = {};
     for (const name of FIELDS) {
       const f = readBstr(bytes, pos, what);
       const v = stripNul(f.value);
-      if (v.length === 0) throw invalid(`${name} is empty`);
+      if (v.length === 0)
+        throw new EvidenceParseError(
+          'ERR_DICE_ENDORSEMENTS_INVALID',
+          'extract',
+          `DICE endorsements (2.23.133.5.4.2): ${name} is empty`,
+        );
       out[name] = v;
       pos = f.next;
     }
@@ -79,7 +93,12 @@ export function decodeDiceEndorsements(bytes: Uint8Array): DiceEndorsements {
       creationDatetime = stripNul(f.value);
       pos = f.next;
     }
-    if (pos !== bytes.length) throw invalid(`${bytes.length - pos} trailing bytes`);
+    if (pos !== bytes.length)
+      throw new EvidenceParseError(
+        'ERR_DICE_ENDORSEMENTS_INVALID',
+        'extract',
+        `DICE endorsements (2.23.133.5.4.2): ${bytes.length - pos} trailing bytes`,
+      );
     const e: DiceEndorsements = {
       tag: t.arg as DiceTag,
       version: version.arg,
@@ -88,7 +107,12 @@ export function decodeDiceEndorsements(bytes: Uint8Array): DiceEndorsements {
     return creationDatetime ? { ...e, creationDatetime } : e;
   } catch (e) {
     if (e instanceof RatlsError && e.code !== 'ERR_CBOR_INVALID') throw e;
-    throw invalid(e instanceof Error ? e.message : String(e), e);
+    throw new EvidenceParseError(
+      'ERR_DICE_ENDORSEMENTS_INVALID',
+      'extract',
+      `DICE endorsements (2.23.133.5.4.2): ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
 }
 

@@ -15,15 +15,6 @@ export interface DiceTaggedEvidence {
   claims: Uint8Array;
 }
 
-function invalid(msg: string, cause?: unknown): EvidenceParseError {
-  return new EvidenceParseError(
-    'ERR_EVIDENCE_EXTENSION_INVALID',
-    'extract',
-    `DICE tagged evidence (${'2.23.133.5.4.9'}): ${msg}`,
-    { cause },
-  );
-}
-
 /**
  * Wraps a quote and its claims buffer for the 2.23.133.5.4.9 extension value.
  * @example encodeDiceTaggedEvidence(60000, quote, encodeDiceClaims({ pubkeyHash: { alg: 1, hash } }))
@@ -63,20 +54,53 @@ export function decodeDiceTaggedEvidence(bytes: Uint8Array): DiceTaggedEvidence 
   try {
     const what = 'DICE tagged evidence';
     const t = readHead(bytes, 0, what);
-    if (t.major !== MT_TAG) throw invalid('not a CBOR tag');
-    if (!isDiceTag(t.arg)) throw invalid(`unsupported CBOR tag ${t.arg} (expected 60000, 60001, 0x1a7504 or 0x1a7570)`);
+    if (t.major !== MT_TAG)
+      throw new EvidenceParseError(
+        'ERR_EVIDENCE_EXTENSION_INVALID',
+        'extract',
+        `DICE tagged evidence (2.23.133.5.4.9): not a CBOR tag`,
+      );
+    if (!isDiceTag(t.arg))
+      throw new EvidenceParseError(
+        'ERR_EVIDENCE_EXTENSION_INVALID',
+        'extract',
+        `DICE tagged evidence (2.23.133.5.4.9): unsupported CBOR tag ${t.arg} (expected 60000, 60001, 0x1a7504 or 0x1a7570)`,
+      );
     const arr = readHead(bytes, t.next, what);
     if (arr.major !== MT_ARRAY || arr.arg !== 2)
-      throw invalid('tag content is not a 2-element array [evidence, claims]');
+      throw new EvidenceParseError(
+        'ERR_EVIDENCE_EXTENSION_INVALID',
+        'extract',
+        `DICE tagged evidence (2.23.133.5.4.9): tag content is not a 2-element array [evidence, claims]`,
+      );
     const ev = readBstr(bytes, arr.next, what);
     const cl = readBstr(bytes, ev.next, what);
-    if (cl.next !== bytes.length) throw invalid(`${bytes.length - cl.next} trailing bytes after the array`);
-    if (ev.value.length === 0) throw invalid('empty evidence');
+    if (cl.next !== bytes.length)
+      throw new EvidenceParseError(
+        'ERR_EVIDENCE_EXTENSION_INVALID',
+        'extract',
+        `DICE tagged evidence (2.23.133.5.4.9): ${bytes.length - cl.next} trailing bytes after the array`,
+      );
+    if (ev.value.length === 0)
+      throw new EvidenceParseError(
+        'ERR_EVIDENCE_EXTENSION_INVALID',
+        'extract',
+        `DICE tagged evidence (2.23.133.5.4.9): empty evidence`,
+      );
     if (cl.value.length > MAX_CLAIMS_BYTES)
-      throw invalid(`claims buffer of ${cl.value.length} bytes exceeds ${MAX_CLAIMS_BYTES}`);
+      throw new EvidenceParseError(
+        'ERR_EVIDENCE_EXTENSION_INVALID',
+        'extract',
+        `DICE tagged evidence (2.23.133.5.4.9): claims buffer of ${cl.value.length} bytes exceeds ${MAX_CLAIMS_BYTES}`,
+      );
     return { tag: t.arg, evidence: ev.value, claims: cl.value };
   } catch (e) {
     if (e instanceof RatlsError && e.code !== 'ERR_CBOR_INVALID') throw e;
-    throw invalid(e instanceof Error ? e.message : String(e), e);
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `DICE tagged evidence (2.23.133.5.4.9): ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
 }

@@ -63,17 +63,14 @@ export interface RatlsCertificateParts {
   recognised: { oid: string; value: Uint8Array }[];
 }
 
-function tooLarge(what: string, n: number, max: number): CertificateError {
-  return new CertificateError('ERR_CERT_TOO_LARGE', 'extract', `${what}: ${n} bytes exceeds the limit of ${max}`);
-}
-
-function invalid(oid: string, msg: string, cause?: unknown): EvidenceParseError {
-  return new EvidenceParseError('ERR_EVIDENCE_EXTENSION_INVALID', 'extract', `extension ${oid}: ${msg}`, { cause });
-}
-
 /** TEE named by a DCAP quote header (tee_type u32 LE at offset 4; v3 reserves it as 0 = SGX). */
 function quoteTee(quote: Uint8Array, oid: string): 'sgx' | 'tdx' {
-  if (quote.length < 48) throw invalid(oid, `quote of ${quote.length} bytes is shorter than its 48-byte header`);
+  if (quote.length < 48)
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `extension ${oid}: quote of ${quote.length} bytes is shorter than its 48-byte header`,
+    );
   const version = (quote[0] as number) | ((quote[1] as number) << 8);
   const teeType =
     ((quote[4] as number) |
@@ -81,15 +78,28 @@ function quoteTee(quote: Uint8Array, oid: string): 'sgx' | 'tdx' {
       ((quote[6] as number) << 16) |
       ((quote[7] as number) << 24)) >>>
     0;
-  if (version < 3 || version > 5) throw invalid(oid, `quote version ${version} is not 3, 4 or 5`);
+  if (version < 3 || version > 5)
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `extension ${oid}: quote version ${version} is not 3, 4 or 5`,
+    );
   if (teeType === TEE_TYPE_SGX) return 'sgx';
   if (teeType === TEE_TYPE_TDX) return 'tdx';
-  throw invalid(oid, `quote tee_type 0x${teeType.toString(16)} is neither SGX (0) nor TDX (0x81)`);
+  throw new EvidenceParseError(
+    'ERR_EVIDENCE_EXTENSION_INVALID',
+    'extract',
+    `extension ${oid}: quote tee_type 0x${teeType.toString(16)} is neither SGX (0) nor TDX (0x81)`,
+  );
 }
 
 function fromExtension(oid: string, value: Uint8Array): ExtractedEvidence | null {
   if (value.length > MAX_EVIDENCE_EXTENSION_BYTES)
-    throw tooLarge(`extension ${oid}`, value.length, MAX_EVIDENCE_EXTENSION_BYTES);
+    throw new CertificateError(
+      'ERR_CERT_TOO_LARGE',
+      'extract',
+      `extension ${oid}: ${value.length} bytes exceeds the limit of ${MAX_EVIDENCE_EXTENSION_BYTES}`,
+    );
   switch (oid) {
     case OID_DICE_TAGGED_EVIDENCE: {
       const d = decodeDiceTaggedEvidence(value);
@@ -103,15 +113,29 @@ function fromExtension(oid: string, value: Uint8Array): ExtractedEvidence | null
       };
       if (d.tag === DICE_TAG_SEV_SNP) {
         if (d.evidence.length !== SNP_REPORT_SIZE)
-          throw invalid(oid, `SEV-SNP report of ${d.evidence.length} bytes (expected ${SNP_REPORT_SIZE})`);
+          throw new EvidenceParseError(
+            'ERR_EVIDENCE_EXTENSION_INVALID',
+            'extract',
+            `extension ${oid}: SEV-SNP report of ${d.evidence.length} bytes (expected ${SNP_REPORT_SIZE})`,
+          );
         return { ...base, tee: 'sev-snp' };
       }
       if (d.tag === DICE_TAG_NITRO) {
-        if (!looksLikeCose(d.evidence)) throw invalid(oid, 'Nitro evidence is not a COSE_Sign1 array');
+        if (!looksLikeCose(d.evidence))
+          throw new EvidenceParseError(
+            'ERR_EVIDENCE_EXTENSION_INVALID',
+            'extract',
+            `extension ${oid}: Nitro evidence is not a COSE_Sign1 array`,
+          );
         return { ...base, tee: 'nitro' };
       }
       const tee = quoteTee(d.evidence, oid);
-      if (d.tag === DICE_TAG_TDX && tee !== 'tdx') throw invalid(oid, 'CBOR tag 60001 (TDX) wraps a non-TDX quote');
+      if (d.tag === DICE_TAG_TDX && tee !== 'tdx')
+        throw new EvidenceParseError(
+          'ERR_EVIDENCE_EXTENSION_INVALID',
+          'extract',
+          `extension ${oid}: CBOR tag 60001 (TDX) wraps a non-TDX quote`,
+        );
       return { format: 'tcg-dice', tee, oid, evidence: d.evidence, claims: d.claims, diceTag: d.tag, raw: value };
     }
     case OID_GRAMINE_QUOTE:
@@ -160,7 +184,12 @@ function fromSan(value: Uint8Array): ExtractedEvidence[] {
     }
   } catch (e) {
     if (e instanceof EvidenceParseError) throw e;
-    throw invalid(OID_SUBJECT_ALT_NAME, 'subjectAltName does not parse', e);
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `extension ${OID_SUBJECT_ALT_NAME}: subjectAltName does not parse`,
+      { cause: e },
+    );
   }
   const out: ExtractedEvidence[] = [];
   for (const dns of names) {
@@ -168,7 +197,11 @@ function fromSan(value: Uint8Array): ExtractedEvidence[] {
     const label = dot < 0 ? dns : dns.slice(0, dot);
     if (label.length < 64 || !HEX_LABEL.test(label.slice(0, 64))) continue;
     if (label.length > MAX_NITRO_SAN_LABEL_CHARS)
-      throw tooLarge('subjectAltName hex label', label.length, MAX_NITRO_SAN_LABEL_CHARS);
+      throw new CertificateError(
+        'ERR_CERT_TOO_LARGE',
+        'extract',
+        `subjectAltName hex label: ${label.length} bytes exceeds the limit of ${MAX_NITRO_SAN_LABEL_CHARS}`,
+      );
     if (label.length % 2 !== 0 || !HEX_LABEL.test(label)) continue;
     const doc = new Uint8Array(Buffer.from(label, 'hex'));
     if (!looksLikeCose(doc)) continue;
@@ -186,7 +219,12 @@ interface CertificateFields {
 function parseCertificate(certDer: Uint8Array): CertificateFields {
   if (!(certDer instanceof Uint8Array))
     throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: input is not a Uint8Array');
-  if (certDer.length > MAX_CERT_BYTES) throw tooLarge('certificate', certDer.length, MAX_CERT_BYTES);
+  if (certDer.length > MAX_CERT_BYTES)
+    throw new CertificateError(
+      'ERR_CERT_TOO_LARGE',
+      'extract',
+      `certificate: ${certDer.length} bytes exceeds the limit of ${MAX_CERT_BYTES}`,
+    );
   try {
     const c = parseX509(certDer, MAX_CERT_BYTES);
     return { spkiDer: c.spki, extensions: c.extensionList };
@@ -216,7 +254,12 @@ export function parseRatlsCertificate(certDer: Uint8Array): RatlsCertificatePart
     const seen = new Set<string>();
     for (const ext of cert.extensions) {
       // RFC 5280 §4.2: a certificate must not include more than one instance of an extension.
-      if (seen.has(ext.oid)) throw invalid(ext.oid, 'appears more than once');
+      if (seen.has(ext.oid))
+        throw new EvidenceParseError(
+          'ERR_EVIDENCE_EXTENSION_INVALID',
+          'extract',
+          `extension ${ext.oid}: appears more than once`,
+        );
       seen.add(ext.oid);
       const value = ext.value;
       if (ext.oid === OID_SUBJECT_ALT_NAME) {
@@ -224,7 +267,12 @@ export function parseRatlsCertificate(certDer: Uint8Array): RatlsCertificatePart
         continue;
       }
       if (ext.oid === OID_DICE_ENDORSEMENTS) {
-        if (value.length > MAX_CERT_BYTES) throw tooLarge(`extension ${ext.oid}`, value.length, MAX_CERT_BYTES);
+        if (value.length > MAX_CERT_BYTES)
+          throw new CertificateError(
+            'ERR_CERT_TOO_LARGE',
+            'extract',
+            `extension ${ext.oid}: ${value.length} bytes exceeds the limit of ${MAX_CERT_BYTES}`,
+          );
         endorsements = value;
         continue;
       }

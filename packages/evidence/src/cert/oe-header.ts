@@ -37,10 +37,6 @@ export const OE_FORMAT_UUID_SGX_ECDSA = Uint8Array.of(
 /** SGX quote v3 fixed part before the signature data: header (48) + report body (384) + u32 length. */
 const SGX_QUOTE_V3_FIXED = 48 + 384 + 4;
 
-function invalid(oid: string, msg: string): EvidenceParseError {
-  return new EvidenceParseError('ERR_EVIDENCE_EXTENSION_INVALID', 'extract', `Open Enclave evidence (${oid}): ${msg}`);
-}
-
 function u32le(b: Uint8Array, o: number): number {
   return (
     ((b[o] as number) | ((b[o + 1] as number) << 8) | ((b[o + 2] as number) << 16) | ((b[o + 3] as number) << 24)) >>> 0
@@ -56,16 +52,31 @@ function u64le(b: Uint8Array, o: number): number {
 /** Splits a 105.1 value into its quote. */
 export function parseOeReport(value: Uint8Array, oid: string): { quote: Uint8Array } {
   if (value.length < OE_REPORT_HEADER_SIZE)
-    throw invalid(oid, `${value.length} bytes is shorter than the 16-byte report header`);
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `Open Enclave evidence (${oid}): ${value.length} bytes is shorter than the 16-byte report header`,
+    );
   const version = u32le(value, 0);
   const type = u32le(value, 4);
   const size = u64le(value, 8);
-  if (version !== OE_REPORT_HEADER_VERSION) throw invalid(oid, `report header version ${version}, expected 1`);
-  if (type !== OE_REPORT_TYPE_SGX_REMOTE) throw invalid(oid, `report type ${type} is not SGX remote (2)`);
+  if (version !== OE_REPORT_HEADER_VERSION)
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `Open Enclave evidence (${oid}): report header version ${version}, expected 1`,
+    );
+  if (type !== OE_REPORT_TYPE_SGX_REMOTE)
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `Open Enclave evidence (${oid}): report type ${type} is not SGX remote (2)`,
+    );
   if (size !== value.length - OE_REPORT_HEADER_SIZE) {
-    throw invalid(
-      oid,
-      `report size ${size} does not match the ${value.length - OE_REPORT_HEADER_SIZE} bytes after the header`,
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `Open Enclave evidence (${oid}): report size ${size} does not match the ${value.length - OE_REPORT_HEADER_SIZE} bytes after the header`,
     );
   }
   return { quote: value.subarray(OE_REPORT_HEADER_SIZE) };
@@ -74,23 +85,37 @@ export function parseOeReport(value: Uint8Array, oid: string): { quote: Uint8Arr
 /** Splits a 105.2 value into its quote and the custom-claims buffer that follows it. */
 export function parseOeEvidence(value: Uint8Array, oid: string): { quote: Uint8Array; customClaims: Uint8Array } {
   if (value.length < OE_ATTESTATION_HEADER_SIZE + SGX_QUOTE_V3_FIXED)
-    throw invalid(oid, `${value.length} bytes is too short for header and quote`);
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `Open Enclave evidence (${oid}): ${value.length} bytes is too short for header and quote`,
+    );
   const format = value.subarray(4, 20);
   for (let i = 0; i < 16; i++) {
-    if (format[i] !== OE_FORMAT_UUID_SGX_ECDSA[i]) throw invalid(oid, 'format id is not OE_FORMAT_UUID_SGX_ECDSA');
+    if (format[i] !== OE_FORMAT_UUID_SGX_ECDSA[i])
+      throw new EvidenceParseError(
+        'ERR_EVIDENCE_EXTENSION_INVALID',
+        'extract',
+        `Open Enclave evidence (${oid}): format id is not OE_FORMAT_UUID_SGX_ECDSA`,
+      );
   }
   const size = u64le(value, 24);
   if (size !== value.length - OE_ATTESTATION_HEADER_SIZE) {
-    throw invalid(
-      oid,
-      `data size ${size} does not match the ${value.length - OE_ATTESTATION_HEADER_SIZE} bytes after the header`,
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `Open Enclave evidence (${oid}): data size ${size} does not match the ${value.length - OE_ATTESTATION_HEADER_SIZE} bytes after the header`,
     );
   }
   const data = value.subarray(OE_ATTESTATION_HEADER_SIZE);
   // The quote's own signature-data length says where it ends (SGX quote v3 §A.4).
   const sigLen = u32le(data, SGX_QUOTE_V3_FIXED - 4);
   if (sigLen > data.length - SGX_QUOTE_V3_FIXED)
-    throw invalid(oid, `quote signature data length ${sigLen} overruns the evidence`);
+    throw new EvidenceParseError(
+      'ERR_EVIDENCE_EXTENSION_INVALID',
+      'extract',
+      `Open Enclave evidence (${oid}): quote signature data length ${sigLen} overruns the evidence`,
+    );
   const end = SGX_QUOTE_V3_FIXED + sigLen;
   return { quote: data.subarray(0, end), customClaims: data.subarray(end) };
 }

@@ -11,15 +11,6 @@ import { parseSnpCertTable } from '../snp/cert-table.js';
 import { encodeBstr, encodeHead, MT_ARRAY, MT_TAG, readBstr, readHead } from './cbor-lite.js';
 import { DICE_TAG_SEV_SNP, MAX_CERT_BYTES } from './oids.js';
 
-function invalid(msg: string, cause?: unknown): EvidenceParseError {
-  return new EvidenceParseError(
-    'ERR_DICE_ENDORSEMENTS_INVALID',
-    'extract',
-    `DICE endorsements (2.23.133.5.4.2): ${msg}`,
-    cause === undefined ? undefined : { cause },
-  );
-}
-
 /**
  * The CBOR tag of an endorsements extension value, or undefined when it does not start with one.
  * @example if (diceEndorsementsTag(parts.endorsements) === DICE_TAG_SEV_SNP) …
@@ -40,7 +31,12 @@ export function diceEndorsementsTag(bytes: Uint8Array): number | undefined {
 export function encodeSnpEndorsements(certTable: Uint8Array): Uint8Array {
   parseSnpCertTable(certTable);
   const out = concatBytes(encodeHead(MT_TAG, DICE_TAG_SEV_SNP), encodeHead(MT_ARRAY, 1), encodeBstr(certTable));
-  if (out.length > MAX_CERT_BYTES) throw invalid(`${out.length} bytes exceeds ${MAX_CERT_BYTES}`);
+  if (out.length > MAX_CERT_BYTES)
+    throw new EvidenceParseError(
+      'ERR_DICE_ENDORSEMENTS_INVALID',
+      'extract',
+      `DICE endorsements (2.23.133.5.4.2): ${out.length} bytes exceeds ${MAX_CERT_BYTES}`,
+    );
   return out;
 }
 
@@ -49,19 +45,44 @@ export function encodeSnpEndorsements(certTable: Uint8Array): Uint8Array {
  * @example const aux = decodeSnpEndorsements(parts.endorsements); verifySnpReport(report, { at, aux })
  */
 export function decodeSnpEndorsements(bytes: Uint8Array): Uint8Array {
-  if (bytes.length > MAX_CERT_BYTES) throw invalid(`${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`);
+  if (bytes.length > MAX_CERT_BYTES)
+    throw new EvidenceParseError(
+      'ERR_DICE_ENDORSEMENTS_INVALID',
+      'extract',
+      `DICE endorsements (2.23.133.5.4.2): ${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`,
+    );
   try {
     const what = 'SNP endorsements';
     const t = readHead(bytes, 0, what);
-    if (t.major !== MT_TAG || t.arg !== DICE_TAG_SEV_SNP) throw invalid('not CBOR tag 0x1a7504');
+    if (t.major !== MT_TAG || t.arg !== DICE_TAG_SEV_SNP)
+      throw new EvidenceParseError(
+        'ERR_DICE_ENDORSEMENTS_INVALID',
+        'extract',
+        'DICE endorsements (2.23.133.5.4.2): not CBOR tag 0x1a7504',
+      );
     const arr = readHead(bytes, t.next, what);
-    if (arr.major !== MT_ARRAY || arr.arg !== 1) throw invalid('tag content is not a 1-element array [cert-table]');
+    if (arr.major !== MT_ARRAY || arr.arg !== 1)
+      throw new EvidenceParseError(
+        'ERR_DICE_ENDORSEMENTS_INVALID',
+        'extract',
+        'DICE endorsements (2.23.133.5.4.2): tag content is not a 1-element array [cert-table]',
+      );
     const table = readBstr(bytes, arr.next, what);
-    if (table.next !== bytes.length) throw invalid(`${bytes.length - table.next} trailing bytes`);
+    if (table.next !== bytes.length)
+      throw new EvidenceParseError(
+        'ERR_DICE_ENDORSEMENTS_INVALID',
+        'extract',
+        `DICE endorsements (2.23.133.5.4.2): ${bytes.length - table.next} trailing bytes`,
+      );
     parseSnpCertTable(table.value);
     return table.value;
   } catch (e) {
     if (e instanceof RatlsError && e.code === 'ERR_DICE_ENDORSEMENTS_INVALID') throw e;
-    throw invalid(e instanceof Error ? e.message : String(e), e);
+    throw new EvidenceParseError(
+      'ERR_DICE_ENDORSEMENTS_INVALID',
+      'extract',
+      `DICE endorsements (2.23.133.5.4.2): ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
 }

@@ -42,10 +42,6 @@ function guidLe(b: Uint8Array): string {
   return guidBe(sw);
 }
 
-function fail(msg: string): EvidenceParseError {
-  return new EvidenceParseError('ERR_SNP_CERT_TABLE_INVALID', 'parse', `SNP certificate table: ${msg}`);
-}
-
 /**
  * Parses the SNP certificate table (the configfs-tsm `auxblob`, or the extended-guest-request
  * certificate buffer): entries of { GUID (16), offset u32 LE, length u32 LE } relative to the table
@@ -55,8 +51,18 @@ function fail(msg: string): EvidenceParseError {
  * @example const { vcek, ask, ark } = parseSnpCertTable(auxblob)
  */
 export function parseSnpCertTable(aux: Uint8Array): SnpCertTable {
-  if (!(aux instanceof Uint8Array) || aux.length < ENTRY) throw fail(`${aux?.length ?? 0} bytes is too short`);
-  if (aux.length > SNP_CERT_TABLE_MAX) throw fail(`${aux.length} bytes exceeds ${SNP_CERT_TABLE_MAX}`);
+  if (!(aux instanceof Uint8Array) || aux.length < ENTRY)
+    throw new EvidenceParseError(
+      'ERR_SNP_CERT_TABLE_INVALID',
+      'parse',
+      `SNP certificate table: ${aux?.length ?? 0} bytes is too short`,
+    );
+  if (aux.length > SNP_CERT_TABLE_MAX)
+    throw new EvidenceParseError(
+      'ERR_SNP_CERT_TABLE_INVALID',
+      'parse',
+      `SNP certificate table: ${aux.length} bytes exceeds ${SNP_CERT_TABLE_MAX}`,
+    );
   const dv = new DataView(aux.buffer, aux.byteOffset, aux.byteLength);
   const known = new Map<string, keyof typeof SNP_CERT_GUIDS>(
     Object.entries(SNP_CERT_GUIDS).map(([k, v]) => [v, k as keyof typeof SNP_CERT_GUIDS]),
@@ -64,15 +70,29 @@ export function parseSnpCertTable(aux: Uint8Array): SnpCertTable {
   const table: SnpCertTable = { entries: [] };
   for (let i = 0; ; i++) {
     const at = i * ENTRY;
-    if (i >= MAX_ENTRIES) throw fail(`more than ${MAX_ENTRIES} entries`);
-    if (at + ENTRY > aux.length) throw fail('no terminating all-zero entry');
+    if (i >= MAX_ENTRIES)
+      throw new EvidenceParseError(
+        'ERR_SNP_CERT_TABLE_INVALID',
+        'parse',
+        `SNP certificate table: more than ${MAX_ENTRIES} entries`,
+      );
+    if (at + ENTRY > aux.length)
+      throw new EvidenceParseError(
+        'ERR_SNP_CERT_TABLE_INVALID',
+        'parse',
+        'SNP certificate table: no terminating all-zero entry',
+      );
     const entry = aux.subarray(at, at + ENTRY);
     if (entry.every((x) => x === 0)) break;
     const g = entry.subarray(0, 16);
     const offset = dv.getUint32(at + 16, true);
     const length = dv.getUint32(at + 20, true);
     if (length === 0 || offset > aux.length || length > aux.length - offset) {
-      throw fail(`entry ${i} (offset ${offset}, length ${length}) is outside the ${aux.length}-byte buffer`);
+      throw new EvidenceParseError(
+        'ERR_SNP_CERT_TABLE_INVALID',
+        'parse',
+        `SNP certificate table: entry ${i} (offset ${offset}, length ${length}) is outside the ${aux.length}-byte buffer`,
+      );
     }
     const be = guidBe(g);
     const le = guidLe(g);
@@ -81,7 +101,12 @@ export function parseSnpCertTable(aux: Uint8Array): SnpCertTable {
     const data = aux.slice(offset, offset + length);
     table.entries.push(kind ? { guid, kind, data } : { guid, data });
     if (kind) {
-      if (table[kind]) throw fail(`duplicate ${kind} entry`);
+      if (table[kind])
+        throw new EvidenceParseError(
+          'ERR_SNP_CERT_TABLE_INVALID',
+          'parse',
+          `SNP certificate table: duplicate ${kind} entry`,
+        );
       table[kind] = data;
     }
   }
@@ -100,7 +125,12 @@ export function encodeSnpCertTable(entries: { guid: string; data: Uint8Array }[]
   let off = header;
   entries.forEach((e, i) => {
     const g = Buffer.from(e.guid.replace(/-/g, ''), 'hex');
-    if (g.length !== 16) throw fail(`GUID ${e.guid} is not 16 bytes`);
+    if (g.length !== 16)
+      throw new EvidenceParseError(
+        'ERR_SNP_CERT_TABLE_INVALID',
+        'parse',
+        `SNP certificate table: GUID ${e.guid} is not 16 bytes`,
+      );
     out.set(g, i * ENTRY);
     dv.setUint32(i * ENTRY + 16, off, true);
     dv.setUint32(i * ENTRY + 20, e.data.length, true);

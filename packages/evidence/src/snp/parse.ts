@@ -9,14 +9,11 @@ const STEP = 'parse';
 const MIN_VERSION = 2;
 const MAX_VERSION = 5;
 
-function fail(code: string, msg: string): EvidenceParseError {
-  return new EvidenceParseError(code, STEP, `SNP report: ${msg}`);
-}
-
 /** Little-endian 72-byte integer → 48-byte big-endian; the top 24 bytes must be zero (P-384 scalars). */
 function scalar(le: Uint8Array, what: string): Uint8Array {
   for (let i = 48; i < SNP_SIG_COMPONENT; i++) {
-    if (le[i] !== 0) throw fail('ERR_SNP_REPORT_INVALID', `signature ${what} exceeds 384 bits`);
+    if (le[i] !== 0)
+      throw new EvidenceParseError('ERR_SNP_REPORT_INVALID', STEP, `SNP report: signature ${what} exceeds 384 bits`);
   }
   const be = new Uint8Array(48);
   for (let i = 0; i < 48; i++) be[i] = le[47 - i] as number;
@@ -46,9 +43,14 @@ function policy(raw: bigint): SnpPolicy {
  * console.log(r.version, toHex(r.measurement), r.policy.debug, r.reportedTcb.snp);
  */
 export function parseSnpReport(bytes: Uint8Array, opts: { product?: SnpProduct } = {}): SnpReport {
-  if (!(bytes instanceof Uint8Array)) throw fail('ERR_SNP_REPORT_SIZE', 'input is not bytes');
+  if (!(bytes instanceof Uint8Array))
+    throw new EvidenceParseError('ERR_SNP_REPORT_SIZE', STEP, 'SNP report: input is not bytes');
   if (bytes.length !== SNP_REPORT_SIZE) {
-    throw fail('ERR_SNP_REPORT_SIZE', `${bytes.length} bytes, expected ${SNP_REPORT_SIZE}`);
+    throw new EvidenceParseError(
+      'ERR_SNP_REPORT_SIZE',
+      STEP,
+      `SNP report: ${bytes.length} bytes, expected ${SNP_REPORT_SIZE}`,
+    );
   }
   const raw = new Uint8Array(bytes);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -59,18 +61,20 @@ export function parseSnpReport(bytes: Uint8Array, opts: { product?: SnpProduct }
 
   const version = u32(OFF.version);
   if (version < MIN_VERSION || version > MAX_VERSION) {
-    throw fail(
+    throw new EvidenceParseError(
       'ERR_SNP_REPORT_VERSION',
-      `version ${version} is not supported (expected ${MIN_VERSION}..${MAX_VERSION})`,
+      STEP,
+      `SNP report: version ${version} is not supported (expected ${MIN_VERSION}..${MAX_VERSION})`,
     );
   }
   const cpuid =
     version >= 3 ? { family: u8(OFF.cpuidFamId), model: u8(OFF.cpuidModId), stepping: u8(OFF.cpuidStep) } : undefined;
   const fromCpuid = cpuid ? snpProductFromCpuid(cpuid.family, cpuid.model) : undefined;
   if (opts.product && fromCpuid && opts.product !== fromCpuid) {
-    throw fail(
+    throw new EvidenceParseError(
       'ERR_SNP_PRODUCT_MISMATCH',
-      `CPUID family ${cpuid?.family.toString(16)}h model ${cpuid?.model.toString(16)}h is ${fromCpuid}, not ${opts.product}`,
+      STEP,
+      `SNP report: CPUID family ${cpuid?.family.toString(16)}h model ${cpuid?.model.toString(16)}h is ${fromCpuid}, not ${opts.product}`,
     );
   }
   const product = opts.product ?? fromCpuid;
@@ -79,7 +83,8 @@ export function parseSnpReport(bytes: Uint8Array, opts: { product?: SnpProduct }
   const flags = u32(OFF.flags);
   const keySel = (flags >> 2) & 0x7;
   const signingKey = keySel === 0 ? 'vcek' : keySel === 1 ? 'vlek' : keySel === 7 ? 'none' : undefined;
-  if (signingKey === undefined) throw fail('ERR_SNP_REPORT_INVALID', `SIGNING_KEY ${keySel} is reserved`);
+  if (signingKey === undefined)
+    throw new EvidenceParseError('ERR_SNP_REPORT_INVALID', STEP, `SNP report: SIGNING_KEY ${keySel} is reserved`);
 
   return {
     version,
@@ -126,6 +131,10 @@ export function parseSnpReport(bytes: Uint8Array, opts: { product?: SnpProduct }
 export function snpReportFromText(text: string): Uint8Array {
   const s = text.replace(/\s+/g, '');
   if (s.length > SNP_REPORT_SIZE * 2 + 2)
-    throw fail('ERR_SNP_REPORT_SIZE', `hex text of ${s.length} characters is too long`);
+    throw new EvidenceParseError(
+      'ERR_SNP_REPORT_SIZE',
+      STEP,
+      `SNP report: hex text of ${s.length} characters is too long`,
+    );
   return fromHex(s, 'SNP report');
 }

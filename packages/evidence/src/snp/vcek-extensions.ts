@@ -31,24 +31,31 @@ export interface VcekExtensions {
 
 export const VCEK_MAX_DER = 4096;
 
-function fail(msg: string, cause?: unknown): EvidenceParseError {
-  return new EvidenceParseError('ERR_SNP_VCEK_INVALID', 'parse', `VCEK/VLEK certificate: ${msg}`, { cause });
-}
-
 /** DER INTEGER holding a non-negative byte value (the SPLs are 8-bit). */
 function splInt(v: Uint8Array, name: string): number {
   if (v.length < 3 || v[0] !== 0x02 || v[1] !== v.length - 2 || v.length > 4)
-    throw fail(`${name} is not a small DER INTEGER`);
+    throw new EvidenceParseError(
+      'ERR_SNP_VCEK_INVALID',
+      'parse',
+      `VCEK/VLEK certificate: ${name} is not a small DER INTEGER`,
+    );
   const body = v.subarray(2);
-  if (((body[0] as number) & 0x80) !== 0) throw fail(`${name} is negative`);
+  if (((body[0] as number) & 0x80) !== 0)
+    throw new EvidenceParseError('ERR_SNP_VCEK_INVALID', 'parse', `VCEK/VLEK certificate: ${name} is negative`);
   let n = 0;
   for (const b of body) n = n * 256 + b;
-  if (n > 255) throw fail(`${name} = ${n} exceeds 255`);
+  if (n > 255)
+    throw new EvidenceParseError('ERR_SNP_VCEK_INVALID', 'parse', `VCEK/VLEK certificate: ${name} = ${n} exceeds 255`);
   return n;
 }
 
 function ia5(v: Uint8Array, name: string): string {
-  if (v.length < 2 || v[0] !== 0x16 || v[1] !== v.length - 2) throw fail(`${name} is not a short IA5String`);
+  if (v.length < 2 || v[0] !== 0x16 || v[1] !== v.length - 2)
+    throw new EvidenceParseError(
+      'ERR_SNP_VCEK_INVALID',
+      'parse',
+      `VCEK/VLEK certificate: ${name} is not a short IA5String`,
+    );
   return Buffer.from(v.subarray(2)).toString('latin1');
 }
 
@@ -60,17 +67,33 @@ function ia5(v: Uint8Array, name: string): string {
  */
 export function parseVcekExtensions(der: Uint8Array): VcekExtensions {
   if (!(der instanceof Uint8Array) || der.length === 0 || der.length > VCEK_MAX_DER) {
-    throw fail(`${der?.length ?? 0} bytes, expected 1..${VCEK_MAX_DER}`);
+    throw new EvidenceParseError(
+      'ERR_SNP_VCEK_INVALID',
+      'parse',
+      `VCEK/VLEK certificate: ${der?.length ?? 0} bytes, expected 1..${VCEK_MAX_DER}`,
+    );
   }
   let ext: Map<string, Uint8Array>;
   try {
     ext = certificateParts(der, 'VCEK/VLEK certificate').extensions;
   } catch (e) {
-    throw e instanceof RatlsError ? e : fail('not a parseable X.509 certificate', e);
+    throw e instanceof RatlsError
+      ? e
+      : new EvidenceParseError(
+          'ERR_SNP_VCEK_INVALID',
+          'parse',
+          'VCEK/VLEK certificate: not a parseable X.509 certificate',
+          { cause: e },
+        );
   }
   const need = (oid: string, name: string): Uint8Array => {
     const v = ext.get(oid);
-    if (!v) throw fail(`missing ${name} extension (${oid})`);
+    if (!v)
+      throw new EvidenceParseError(
+        'ERR_SNP_VCEK_INVALID',
+        'parse',
+        `VCEK/VLEK certificate: missing ${name} extension (${oid})`,
+      );
     return v;
   };
   const out: VcekExtensions = {
@@ -92,7 +115,11 @@ export function parseVcekExtensions(der: Uint8Array): VcekExtensions {
       out.hwId = hw.slice();
       out.hwIdEncoding = 'raw';
     } else {
-      throw fail(`hwID extension has ${hw.length} bytes, expected 64 or 8 (raw or OCTET STRING)`);
+      throw new EvidenceParseError(
+        'ERR_SNP_VCEK_INVALID',
+        'parse',
+        `VCEK/VLEK certificate: hwID extension has ${hw.length} bytes, expected 64 or 8 (raw or OCTET STRING)`,
+      );
     }
   }
   const csp = ext.get(AMD_VCEK_OID.cspId);

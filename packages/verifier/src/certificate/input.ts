@@ -9,20 +9,17 @@ import { CertificateError, MAX_CERT_BYTES, RatlsError, readPem } from '@ratls/ev
 const MAX_PEM_CHARS = 2 * Math.ceil((MAX_CERT_BYTES * 4) / 3);
 const MAX_PEM_BLOCKS = 8;
 
-function tooLarge(n: number, max: number, what: string): CertificateError {
-  return new CertificateError(
-    'ERR_CERT_TOO_LARGE',
-    'certificate',
-    `certificate ${what}: ${n} exceeds the limit of ${max}`,
-  );
-}
-
 /**
  * Every CERTIFICATE block of PEM text, as DER (strict `readPem`; bounded count and size).
  * @example const [leaf, ...rest] = pemCertificates(readFileSync('chain.pem', 'utf8'))
  */
 export function pemCertificates(text: string): Uint8Array[] {
-  if (text.length > MAX_PEM_CHARS) throw tooLarge(text.length, MAX_PEM_CHARS, 'PEM characters');
+  if (text.length > MAX_PEM_CHARS)
+    throw new CertificateError(
+      'ERR_CERT_TOO_LARGE',
+      'certificate',
+      `certificate PEM characters: ${text.length} exceeds the limit of ${MAX_PEM_CHARS}`,
+    );
   try {
     return readPem(text, { label: 'CERTIFICATE', maxBlocks: MAX_PEM_BLOCKS, maxChars: MAX_PEM_CHARS });
   } catch (e) {
@@ -57,9 +54,19 @@ export function certificateDer(input: Uint8Array | string): Uint8Array {
     input[3] === 0x2d &&
     input[4] === 0x2d
   ) {
-    if (input.length > MAX_PEM_CHARS) throw tooLarge(input.length, MAX_PEM_CHARS, 'PEM bytes');
+    if (input.length > MAX_PEM_CHARS)
+      throw new CertificateError(
+        'ERR_CERT_TOO_LARGE',
+        'certificate',
+        `certificate PEM bytes: ${input.length} exceeds the limit of ${MAX_PEM_CHARS}`,
+      );
     return fromPem(new TextDecoder().decode(input));
   }
-  if (input.length > MAX_CERT_BYTES) throw tooLarge(input.length, MAX_CERT_BYTES, 'bytes');
+  if (input.length > MAX_CERT_BYTES)
+    throw new CertificateError(
+      'ERR_CERT_TOO_LARGE',
+      'certificate',
+      `certificate bytes: ${input.length} exceeds the limit of ${MAX_CERT_BYTES}`,
+    );
   return input;
 }

@@ -12,10 +12,6 @@ export const MAX_CRL_BYTES = 2 * 1024 * 1024;
 
 const HEX_RE = /^(?:0x)?[0-9a-fA-F]+$/;
 
-function bad(what: string, detail: string, cause?: unknown): CollateralError {
-  return new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: ${detail}`, { cause });
-}
-
 /**
  * Reads `thisUpdate` and `nextUpdate` (ms since epoch) from a DER CRL and checks that the outer
  * structure spans the whole input.
@@ -26,9 +22,19 @@ export function crlTimes(der: Uint8Array, what = 'CRL'): { thisUpdate: number; n
   try {
     crl = parseCrlDer(der, MAX_CRL_BYTES);
   } catch (e) {
-    throw bad(what, e instanceof RatlsError ? `${e.message} (${e.code})` : 'not a DER CRL', e);
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `${what}: ${e instanceof RatlsError ? `${e.message} (${e.code})` : 'not a DER CRL'}`,
+      { cause: e },
+    );
   }
-  if (crl.nextUpdate === undefined) throw bad(what, 'nextUpdate missing (Intel CRLs always carry one)');
+  if (crl.nextUpdate === undefined)
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `${what}: nextUpdate missing (Intel CRLs always carry one)`,
+    );
   return { thisUpdate: crl.thisUpdate * 1000, nextUpdate: crl.nextUpdate * 1000 };
 }
 
@@ -38,7 +44,7 @@ export function crlTimes(der: Uint8Array, what = 'CRL'): { thisUpdate: number; n
  */
 export function normalizeCrl(input: Uint8Array | string, what = 'CRL'): Uint8Array {
   const size = typeof input === 'string' ? input.length : input.length;
-  if (size === 0) throw bad(what, 'empty');
+  if (size === 0) throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: empty`);
   if (size > MAX_CRL_BYTES * 2 + 1024) {
     throw new CollateralError('ERR_COLLATERAL_TOO_LARGE', 'collateral', `${what}: ${size} bytes exceeds the limit`);
   }
@@ -51,11 +57,21 @@ export function normalizeCrl(input: Uint8Array | string, what = 'CRL'): Uint8Arr
       try {
         der = readPemOne(text, 'X509 CRL', MAX_CRL_BYTES * 2);
       } catch (e) {
-        throw bad(what, e instanceof RatlsError ? `${e.message} (${e.code})` : 'bad PEM', e);
+        throw new CollateralError(
+          'ERR_COLLATERAL_MALFORMED',
+          'collateral',
+          `${what}: ${e instanceof RatlsError ? `${e.message} (${e.code})` : 'bad PEM'}`,
+          { cause: e },
+        );
       }
     } else if (HEX_RE.test(text) && text.length % 2 === 0)
       der = new Uint8Array(Buffer.from(text.replace(/^0x/, ''), 'hex'));
-    else throw bad(what, 'neither DER, PEM ("-----BEGIN X509 CRL-----") nor hex');
+    else
+      throw new CollateralError(
+        'ERR_COLLATERAL_MALFORMED',
+        'collateral',
+        `${what}: neither DER, PEM ("-----BEGIN X509 CRL-----") nor hex`,
+      );
   }
   if (der.length > MAX_CRL_BYTES) {
     throw new CollateralError(

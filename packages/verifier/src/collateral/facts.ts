@@ -21,10 +21,6 @@ export interface CollateralFacts {
   nextUpdate: number;
 }
 
-function bad(detail: string): CollateralError {
-  return new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', detail);
-}
-
 function object(text: string, what: string): Record<string, unknown> {
   let v: unknown;
   try {
@@ -32,17 +28,23 @@ function object(text: string, what: string): Record<string, unknown> {
   } catch (e) {
     throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: not valid JSON`, { cause: e });
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${what}: not a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: not a JSON object`);
   return v as Record<string, unknown>;
 }
 
 function isoTime(v: unknown, what: string): number {
   // Intel writes "YYYY-MM-DDThh:mm:ssZ" (PCS API, TCB Info / Enclave Identity appendices).
   if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(v)) {
-    throw bad(`${what}: expected an ISO 8601 UTC time, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `${what}: expected an ISO 8601 UTC time, got ${JSON.stringify(v)?.slice(0, 40)}`,
+    );
   }
   const ms = Date.parse(v);
-  if (!Number.isFinite(ms)) throw bad(`${what}: time ${v} is out of range`);
+  if (!Number.isFinite(ms))
+    throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: time ${v} is out of range`);
   return ms;
 }
 
@@ -57,11 +59,17 @@ export function collateralFacts(c: DcapCollateral): CollateralFacts {
   let tee: 'sgx' | 'tdx';
   if (id === undefined || id === 'SGX') tee = 'sgx';
   else if (id === 'TDX') tee = 'tdx';
-  else throw bad(`tcbInfo: unknown id ${JSON.stringify(id)?.slice(0, 20)}`);
+  else
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `tcbInfo: unknown id ${JSON.stringify(id)?.slice(0, 20)}`,
+    );
   if (typeof tcb.fmspc !== 'string' || !/^[0-9a-fA-F]{12}$/.test(tcb.fmspc)) {
-    throw bad('tcbInfo: fmspc is not 6 bytes of hex');
+    throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', 'tcbInfo: fmspc is not 6 bytes of hex');
   }
-  if (typeof qe.id !== 'string') throw bad('enclaveIdentity: id missing');
+  if (typeof qe.id !== 'string')
+    throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', 'enclaveIdentity: id missing');
   const tcbInfoNextUpdate = isoTime(tcb.nextUpdate, 'tcbInfo.nextUpdate');
   const qeIdentityNextUpdate = isoTime(qe.nextUpdate, 'enclaveIdentity.nextUpdate');
   const pckCrlNextUpdate = crlTimes(c.pckCrl, 'PCK CRL').nextUpdate;

@@ -14,15 +14,15 @@ export interface BoundedResponse {
   body: Uint8Array;
 }
 
-function fail(code: string, message: string, cause?: unknown): CollateralError {
-  return new CollateralError(code, 'collateral', message, cause === undefined ? undefined : { cause });
-}
-
 async function readCapped(res: Response, what: string, max: number): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > max) {
     await res.body?.cancel().catch(() => {});
-    throw fail('ERR_COLLATERAL_TOO_LARGE', `${what}: Content-Length ${declared} exceeds ${max} bytes`);
+    throw new CollateralError(
+      'ERR_COLLATERAL_TOO_LARGE',
+      'collateral',
+      `${what}: Content-Length ${declared} exceeds ${max} bytes`,
+    );
   }
   if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
@@ -34,7 +34,7 @@ async function readCapped(res: Response, what: string, max: number): Promise<Uin
     total += value.byteLength;
     if (total > max) {
       await reader.cancel().catch(() => {});
-      throw fail('ERR_COLLATERAL_TOO_LARGE', `${what}: body exceeds ${max} bytes`);
+      throw new CollateralError('ERR_COLLATERAL_TOO_LARGE', 'collateral', `${what}: body exceeds ${max} bytes`);
     }
     parts.push(value);
   }
@@ -72,8 +72,9 @@ export async function boundedGet(url: string, what: string, o: BoundedGetOptions
     }
     if (res.status < 200 || res.status > 299) {
       await res.body?.cancel().catch(() => {});
-      throw fail(
+      throw new CollateralError(
         res.status === 404 ? 'ERR_COLLATERAL_NOT_FOUND' : 'ERR_COLLATERAL_HTTP',
+        'collateral',
         `${what}: HTTP ${res.status} from ${url}`,
       );
     }
@@ -93,8 +94,18 @@ export async function boundedGet(url: string, what: string, o: BoundedGetOptions
 
 function classify(e: unknown, what: string, url: string, o: BoundedGetOptions, timedOut: boolean): CollateralError {
   if (timedOut)
-    return fail('ERR_COLLATERAL_TIMEOUT', `${what}: no complete answer from ${url} within ${o.timeoutMs} ms`, e);
-  if (o.signal?.aborted) return fail('ERR_COLLATERAL_ABORTED', `${what}: request to ${url} aborted by caller`, e);
+    return new CollateralError(
+      'ERR_COLLATERAL_TIMEOUT',
+      'collateral',
+      `${what}: no complete answer from ${url} within ${o.timeoutMs} ms`,
+      { cause: e },
+    );
+  if (o.signal?.aborted)
+    return new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', `${what}: request to ${url} aborted by caller`, {
+      cause: e,
+    });
   const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
-  return fail('ERR_COLLATERAL_UNREACHABLE', `${what}: cannot fetch ${url}${cause}`, e);
+  return new CollateralError('ERR_COLLATERAL_UNREACHABLE', 'collateral', `${what}: cannot fetch ${url}${cause}`, {
+    cause: e,
+  });
 }

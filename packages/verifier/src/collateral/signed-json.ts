@@ -20,10 +20,6 @@ interface Span {
   end: number;
 }
 
-function malformed(what: string, detail: string): CollateralError {
-  return new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: ${detail}`);
-}
-
 const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 class Scanner {
@@ -39,7 +35,11 @@ class Scanner {
 
   expect(ch: string): void {
     if (this.s[this.i] !== ch) {
-      throw malformed(this.what, `expected '${ch}' at offset ${this.i}, found ${this.describe()}`);
+      throw new CollateralError(
+        'ERR_COLLATERAL_MALFORMED',
+        'collateral',
+        `${this.what}: expected '${ch}' at offset ${this.i}, found ${this.describe()}`,
+      );
     }
     this.i++;
   }
@@ -59,15 +59,29 @@ class Scanner {
         return { start, end: this.i };
       }
       if (c === 0x5c) this.i += 2;
-      else if (c < 0x20) throw malformed(this.what, `control character in string at offset ${this.i}`);
+      else if (c < 0x20)
+        throw new CollateralError(
+          'ERR_COLLATERAL_MALFORMED',
+          'collateral',
+          `${this.what}: control character in string at offset ${this.i}`,
+        );
       else this.i++;
     }
-    throw malformed(this.what, `unterminated string starting at offset ${start}`);
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `${this.what}: unterminated string starting at offset ${start}`,
+    );
   }
 
   /** Skips any JSON value; returns its span. Structure is checked; literals are checked later by JSON.parse. */
   value(depth: number): Span {
-    if (depth > MAX_DEPTH) throw malformed(this.what, `nesting deeper than ${MAX_DEPTH}`);
+    if (depth > MAX_DEPTH)
+      throw new CollateralError(
+        'ERR_COLLATERAL_MALFORMED',
+        'collateral',
+        `${this.what}: nesting deeper than ${MAX_DEPTH}`,
+      );
     const start = this.i;
     const c = this.s[this.i];
     if (c === '"') return this.string();
@@ -99,7 +113,12 @@ class Scanner {
     }
     // number, true, false, null: a run of literal characters.
     while (this.i < this.s.length && /[0-9A-Za-z.+-]/.test(this.s[this.i] as string)) this.i++;
-    if (this.i === start) throw malformed(this.what, `unexpected ${this.describe()} at offset ${start}`);
+    if (this.i === start)
+      throw new CollateralError(
+        'ERR_COLLATERAL_MALFORMED',
+        'collateral',
+        `${this.what}: unexpected ${this.describe()} at offset ${start}`,
+      );
     return { start, end: this.i };
   }
 }
@@ -130,7 +149,8 @@ export function extractSignedJson(
       sc.expect(':');
       sc.ws();
       const v = sc.value(1);
-      if (members.has(name)) throw malformed(what, `duplicate member "${name}"`);
+      if (members.has(name))
+        throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: duplicate member "${name}"`);
       members.set(name, v);
       sc.ws();
       if (sc.s[sc.i] === ',') {
@@ -143,7 +163,8 @@ export function extractSignedJson(
   }
   sc.expect('}');
   sc.ws();
-  if (sc.i !== body.length) throw malformed(what, `trailing data at offset ${sc.i}`);
+  if (sc.i !== body.length)
+    throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: trailing data at offset ${sc.i}`);
   // The scanner checked structure; JSON.parse checks literals and escapes.
   try {
     JSON.parse(body);
@@ -151,12 +172,26 @@ export function extractSignedJson(
     throw new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `${what}: not valid JSON`, { cause: e });
   }
   const inner = members.get(key);
-  if (!inner || body[inner.start] !== '{') throw malformed(what, `member "${key}" is missing or not an object`);
+  if (!inner || body[inner.start] !== '{')
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `${what}: member "${key}" is missing or not an object`,
+    );
   const sig = members.get('signature');
-  if (!sig || body[sig.start] !== '"') throw malformed(what, 'member "signature" is missing or not a string');
+  if (!sig || body[sig.start] !== '"')
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `${what}: member "signature" is missing or not a string`,
+    );
   const sigHex = JSON.parse(body.slice(sig.start, sig.end)) as string;
   if (!/^[0-9a-fA-F]{128}$/.test(sigHex)) {
-    throw malformed(what, `signature must be 64 bytes of hex (raw r‖s), got ${sigHex.length} characters`);
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      `${what}: signature must be 64 bytes of hex (raw r‖s), got ${sigHex.length} characters`,
+    );
   }
   return {
     json: body.slice(inner.start, inner.end),

@@ -1,12 +1,12 @@
 /** Small typed readers for the signed collateral JSON (TCB info, QE identity). */
-import { CollateralError, fromHex, TCB_STATUSES } from '@ratls/evidence';
+import { CollateralError, type ErrorCode, fromHex, TCB_STATUSES } from '@ratls/evidence';
 import type { TcbStatus } from '../result.js';
 
 export type Obj = Record<string, unknown>;
 
 export class FieldReader {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly step: string,
     readonly what: string,
   ) {}

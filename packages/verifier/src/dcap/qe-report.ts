@@ -41,18 +41,34 @@ export function checkQeReportData(qeReport: SgxReportBody, attestationKey: Uint8
  */
 export function matchQeIdentity(qeReport: SgxReportBody, qe: QeIdentity): QeIdentityLevel {
   const step = 'qe-identity-match';
-  const fail = (what: string): never => {
-    throw new AppraisalError('ERR_QE_IDENTITY_MISMATCH', step, `QE report does not match the QE identity: ${what}`);
-  };
-  if ((qeReport.miscSelect & qe.miscSelectMask) >>> 0 !== qe.miscSelect >>> 0) fail('MISCSELECT differs');
+  if ((qeReport.miscSelect & qe.miscSelectMask) >>> 0 !== qe.miscSelect >>> 0)
+    throw new AppraisalError(
+      'ERR_QE_IDENTITY_MISMATCH',
+      step,
+      'QE report does not match the QE identity: MISCSELECT differs',
+    );
   for (let i = 0; i < 16; i++) {
     const m = qe.attributesMask[i] as number;
-    if (((qeReport.attributes[i] as number) & m) !== ((qe.attributes[i] as number) & m)) fail('ATTRIBUTES differ');
+    if (((qeReport.attributes[i] as number) & m) !== ((qe.attributes[i] as number) & m))
+      throw new AppraisalError(
+        'ERR_QE_IDENTITY_MISMATCH',
+        step,
+        'QE report does not match the QE identity: ATTRIBUTES differ',
+      );
   }
   if (!bytesEqual(qeReport.mrSigner, qe.mrSigner)) {
-    fail(`MRSIGNER ${toHex(qeReport.mrSigner)} is not ${toHex(qe.mrSigner)}`);
+    throw new AppraisalError(
+      'ERR_QE_IDENTITY_MISMATCH',
+      step,
+      `QE report does not match the QE identity: MRSIGNER ${toHex(qeReport.mrSigner)} is not ${toHex(qe.mrSigner)}`,
+    );
   }
-  if (qeReport.isvProdId !== qe.isvProdId) fail(`ISVPRODID ${qeReport.isvProdId} is not ${qe.isvProdId}`);
+  if (qeReport.isvProdId !== qe.isvProdId)
+    throw new AppraisalError(
+      'ERR_QE_IDENTITY_MISMATCH',
+      step,
+      `QE report does not match the QE identity: ISVPRODID ${qeReport.isvProdId} is not ${qe.isvProdId}`,
+    );
   const level = qe.tcbLevels.find((l) => qeReport.isvSvn >= l.isvSvn);
   if (!level) {
     throw new AppraisalError(

@@ -108,7 +108,7 @@ describe('createQuoteVerifier', { skip: SKIP_NO_VECTORS }, () => {
     const v = createQuoteVerifier({
       collateralSource: {
         async getCollateral() {
-          throw new RatlsError('ERR_COLLATERAL_UNAVAILABLE', 'collateral', 'no PCCS');
+          throw new RatlsError<string>('ERR_COLLATERAL_UNAVAILABLE', 'collateral', 'no PCCS');
         },
       },
     });

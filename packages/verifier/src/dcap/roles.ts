@@ -14,6 +14,7 @@
  * profile and fails closed: no name is ever loosened to fit it.
  */
 
+import type { ErrorCode } from '@ratls/evidence';
 import {
   KU_DIGITAL_SIGNATURE,
   KU_KEY_CERT_SIGN,
@@ -81,7 +82,7 @@ export interface RoleContext {
   what: string;
 }
 
-function decoded(cert: ParsedCertificate, c: RoleContext, code: string): NameAttribute[][] {
+function decoded(cert: ParsedCertificate, c: RoleContext, code: ErrorCode): NameAttribute[][] {
   try {
     return nameAttributes(cert.subjectRaw);
   } catch (e) {
@@ -111,7 +112,7 @@ const profileMemo = new WeakMap<TrustAnchor, DcapRoleProfile | null>();
  * The role profile of a trust anchor (by its exact subject), or a `code` error when it has none.
  * @example dcapRoleProfile(intelSgxRootCa(), ctx, 'ERR_TCB_SIGNER_ROLE') === INTEL_DCAP_ROLES
  */
-export function dcapRoleProfile(anchor: TrustAnchor, c: RoleContext, code: string): DcapRoleProfile {
+export function dcapRoleProfile(anchor: TrustAnchor, c: RoleContext, code: ErrorCode): DcapRoleProfile {
   let p = profileMemo.get(anchor);
   if (p === undefined) {
     const root = anchorOf(anchor).cert;

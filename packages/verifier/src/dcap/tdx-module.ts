@@ -17,10 +17,6 @@ export interface TdxModuleResult {
   advisoryIds: string[];
 }
 
-function mismatch(msg: string): never {
-  throw new AppraisalError('ERR_TDX_MODULE_MISMATCH', STEP, `TDX module: ${msg}`);
-}
-
 /** Finds `TDX_%02X` (case-insensitive, as QVL). */
 export function findTdxModuleIdentity(tcbInfo: TcbInfo, version: number): TdxModuleIdentity | undefined {
   const want = `TDX_${version.toString(16).toUpperCase().padStart(2, '0')}`;
@@ -39,17 +35,31 @@ export function checkTdxModule(report: TdReportBody, tcbInfo: TcbInfo): TdxModul
   let withLevels: TdxModuleIdentity | undefined;
   if (version > 0) {
     withLevels = findTdxModuleIdentity(tcbInfo, version);
-    if (!withLevels) mismatch(`TCB info has no identity TDX_${toHex(new Uint8Array([version])).toUpperCase()}`);
+    if (!withLevels)
+      throw new AppraisalError(
+        'ERR_TDX_MODULE_MISMATCH',
+        STEP,
+        `TDX module: TCB info has no identity TDX_${toHex(new Uint8Array([version])).toUpperCase()}`,
+      );
     identity = withLevels;
   }
-  if (!identity) mismatch('TCB info has no tdxModule identity');
+  if (!identity)
+    throw new AppraisalError('ERR_TDX_MODULE_MISMATCH', STEP, 'TDX module: TCB info has no tdxModule identity');
   if (!bytesEqual(report.mrSignerSeam, identity.mrSigner)) {
-    mismatch(`MRSIGNERSEAM ${toHex(report.mrSignerSeam)} is not ${toHex(identity.mrSigner)}`);
+    throw new AppraisalError(
+      'ERR_TDX_MODULE_MISMATCH',
+      STEP,
+      `TDX module: MRSIGNERSEAM ${toHex(report.mrSignerSeam)} is not ${toHex(identity.mrSigner)}`,
+    );
   }
   for (let i = 0; i < 8; i++) {
     const m = identity.attributesMask[i] as number;
     if (((report.seamAttributes[i] as number) & m) !== ((identity.attributes[i] as number) & m)) {
-      mismatch(`SEAMATTRIBUTES ${toHex(report.seamAttributes)} do not match ${toHex(identity.attributes)} under mask`);
+      throw new AppraisalError(
+        'ERR_TDX_MODULE_MISMATCH',
+        STEP,
+        `TDX module: SEAMATTRIBUTES ${toHex(report.seamAttributes)} do not match ${toHex(identity.attributes)} under mask`,
+      );
     }
   }
   if (!withLevels) return { status: 'UpToDate', advisoryIds: [] };

@@ -6,7 +6,7 @@
  * earliest nextUpdate; quote-specific checks live in `appraise.ts`.
  */
 import type { KeyObject } from 'node:crypto';
-import { bytesEqual, CollateralError } from '@ratls/evidence';
+import { bytesEqual, CollateralError, type ErrorCode } from '@ratls/evidence';
 import type { DcapCollateral } from '../collateral/types.js';
 import type { ParsedCertificate } from '../pki/certificate.js';
 import { pemToDers } from '../pki/certificate.js';
@@ -96,7 +96,7 @@ function verifySignedJson(
     rootCrl: VerifiedRootCrl | undefined;
     step: string;
     what: string;
-    code: string;
+    code: ErrorCode;
   },
 ): { chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
   const ctx = { Err: CollateralError, step: o.step, what: `${o.what} issuer chain` };

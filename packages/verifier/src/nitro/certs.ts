@@ -10,10 +10,6 @@ export interface NitroChainResult {
   window: { notBefore: number; notAfter: number };
 }
 
-function fail(code: string, msg: string, cause?: unknown): AppraisalError {
-  return new AppraisalError(code, STEP, `nitro certificate chain: ${msg}`, { cause });
-}
-
 /**
  * Strict DER (`parseX509`), then Node's view of exactly those bytes (`nodeCertificateFromDer`):
  * `new X509Certificate(Buffer)` would read a PEM block hidden inside the DER instead.
@@ -24,13 +20,23 @@ function parse(der: Uint8Array, what: string): X509Certificate {
     return nodeCertificateFromDer(der);
   } catch (e) {
     const why = e instanceof RatlsError ? ` (${e.code}: ${e.message})` : '';
-    throw fail('ERR_NITRO_CERT_INVALID', `${what} is not a parseable X.509 certificate${why}`, e);
+    throw new AppraisalError(
+      'ERR_NITRO_CERT_INVALID',
+      STEP,
+      `nitro certificate chain: ${what} is not a parseable X.509 certificate${why}`,
+      { cause: e },
+    );
   }
 }
 
 function secs(s: string, what: string): number {
   const t = Date.parse(s);
-  if (!Number.isFinite(t)) throw fail('ERR_NITRO_CERT_INVALID', `${what} has an unreadable validity date "${s}"`);
+  if (!Number.isFinite(t))
+    throw new AppraisalError(
+      'ERR_NITRO_CERT_INVALID',
+      STEP,
+      `nitro certificate chain: ${what} has an unreadable validity date "${s}"`,
+    );
   return Math.floor(t / 1000);
 }
 
@@ -45,19 +51,29 @@ function checkNitroRoles(ders: Uint8Array[], certs: X509Certificate[], name: (i:
   for (let i = 1; i < certs.length; i++) {
     const c = certs[i] as X509Certificate;
     if (c.subject === c.issuer) {
-      throw fail(
+      throw new AppraisalError(
         'ERR_NITRO_CHAIN_ROLE',
-        `${name(i)} is self-signed: a root where ${i === certs.length - 1 ? 'the leaf' : 'an intermediate'} belongs`,
+        STEP,
+        `nitro certificate chain: ${name(i)} is self-signed: a root where ${i === certs.length - 1 ? 'the leaf' : 'an intermediate'} belongs`,
       );
     }
     for (let j = 0; j < i; j++) {
       if (bytesEqual(ders[i] as Uint8Array, ders[j] as Uint8Array)) {
-        throw fail('ERR_NITRO_CHAIN_ROLE', `${name(i)} repeats ${name(j)}`);
+        throw new AppraisalError(
+          'ERR_NITRO_CHAIN_ROLE',
+          STEP,
+          `nitro certificate chain: ${name(i)} repeats ${name(j)}`,
+        );
       }
     }
   }
   const leaf = certs[certs.length - 1] as X509Certificate;
-  if (leaf.ca) throw fail('ERR_NITRO_CHAIN_ROLE', 'leaf certificate is a CA certificate; it must be an end entity');
+  if (leaf.ca)
+    throw new AppraisalError(
+      'ERR_NITRO_CHAIN_ROLE',
+      STEP,
+      'nitro certificate chain: leaf certificate is a CA certificate; it must be an end entity',
+    );
 }
 
 /**
@@ -75,12 +91,13 @@ export function verifyNitroChain(
   anchors: TrustAnchor[],
 ): NitroChainResult {
   const rootDer = cabundle[0];
-  if (!rootDer) throw fail('ERR_NITRO_CHAIN', 'cabundle is empty');
+  if (!rootDer) throw new AppraisalError('ERR_NITRO_CHAIN', STEP, 'nitro certificate chain: cabundle is empty');
   const anchor = anchors.find((a) => bytesEqual(a.der, rootDer));
   if (!anchor) {
-    throw fail(
+    throw new AppraisalError(
       'ERR_NITRO_ROOT_UNTRUSTED',
-      'cabundle[0] is not a configured trust anchor (expected the AWS Nitro root G1)',
+      STEP,
+      'nitro certificate chain: cabundle[0] is not a configured trust anchor (expected the AWS Nitro root G1)',
     );
   }
   const certs = [...cabundle.map((d, i) => parse(d, `cabundle[${i}]`)), parse(leafDer, 'leaf certificate')];
@@ -91,23 +108,36 @@ export function verifyNitroChain(
   for (let i = 0; i < certs.length; i++) {
     const c = certs[i] as X509Certificate;
     const issuer = (i === 0 ? c : certs[i - 1]) as X509Certificate;
-    if (i < certs.length - 1 && !c.ca) throw fail('ERR_NITRO_CHAIN', `${name(i)} is not a CA certificate`);
+    if (i < certs.length - 1 && !c.ca)
+      throw new AppraisalError('ERR_NITRO_CHAIN', STEP, `nitro certificate chain: ${name(i)} is not a CA certificate`);
     if (!c.checkIssued(issuer))
-      throw fail('ERR_NITRO_CHAIN', `${name(i)} was not issued by ${name(i === 0 ? 0 : i - 1)}`);
+      throw new AppraisalError(
+        'ERR_NITRO_CHAIN',
+        STEP,
+        `nitro certificate chain: ${name(i)} was not issued by ${name(i === 0 ? 0 : i - 1)}`,
+      );
     // cabundle[0] is byte-equal to a configured anchor: trusted by configuration, its self-signature adds nothing.
     let ok = i === 0;
     try {
       ok ||= c.verify(issuer.publicKey);
     } catch (e) {
-      throw fail('ERR_NITRO_CHAIN', `${name(i)}: signature check failed`, e);
+      throw new AppraisalError('ERR_NITRO_CHAIN', STEP, `nitro certificate chain: ${name(i)}: signature check failed`, {
+        cause: e,
+      });
     }
-    if (!ok) throw fail('ERR_NITRO_CHAIN', `${name(i)} signature does not verify under ${name(i === 0 ? 0 : i - 1)}`);
+    if (!ok)
+      throw new AppraisalError(
+        'ERR_NITRO_CHAIN',
+        STEP,
+        `nitro certificate chain: ${name(i)} signature does not verify under ${name(i === 0 ? 0 : i - 1)}`,
+      );
     const nb = secs(c.validFrom, name(i));
     const na = secs(c.validTo, name(i));
     if (at < nb || at > na) {
-      throw fail(
+      throw new AppraisalError(
         'ERR_NITRO_CERT_EXPIRED',
-        `${name(i)} is valid ${new Date(nb * 1000).toISOString()} to ${new Date(na * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
+        STEP,
+        `nitro certificate chain: ${name(i)} is valid ${new Date(nb * 1000).toISOString()} to ${new Date(na * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
       );
     }
     notBefore = Math.max(notBefore, nb);
@@ -116,7 +146,11 @@ export function verifyNitroChain(
   const leaf = certs[certs.length - 1] as X509Certificate;
   const key = leaf.publicKey;
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {
-    throw fail('ERR_NITRO_CERT_INVALID', 'leaf certificate key is not EC P-384');
+    throw new AppraisalError(
+      'ERR_NITRO_CERT_INVALID',
+      STEP,
+      'nitro certificate chain: leaf certificate key is not EC P-384',
+    );
   }
   return { leafKey: key, anchor, window: { notBefore, notAfter } };
 }

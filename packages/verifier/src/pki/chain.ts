@@ -6,7 +6,7 @@
  * is pinned by its bytes.
  */
 import type { KeyObject } from 'node:crypto';
-import { bytesEqual, type RatlsError } from '@ratls/evidence';
+import { bytesEqual, type ErrorCode, type RatlsError } from '@ratls/evidence';
 import type { TrustAnchor } from '../trust.js';
 import {
   KNOWN_CRITICAL_EXTENSIONS,
@@ -16,7 +16,12 @@ import {
 } from './certificate.js';
 import { certificateKey, ecdsaHash, verifyEcdsaDer } from './keys.js';
 
-export type ErrorCtor = new (code: string, step: string, message: string, options?: { cause?: unknown }) => RatlsError;
+export type ErrorCtor = new (
+  code: ErrorCode,
+  step: string,
+  message: string,
+  options?: { cause?: unknown },
+) => RatlsError;
 
 export interface VerifiedChain {
   /** Leaf first, trust anchor last. */

@@ -1,5 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { bytesEqual, certificateParts, type SnpProduct, snpProductFromName } from '@ratls/evidence';
+import { bytesEqual, certificateParts, type ErrorCode, type SnpProduct, snpProductFromName } from '@ratls/evidence';
 import type { TrustAnchor } from '../trust.js';
 import { chainError, commonName, iso, parseCert, validity } from './x509util.js';
 
@@ -48,7 +48,7 @@ function signedWithPss384(c: X509Certificate): boolean {
   }
 }
 
-function checkSig(c: X509Certificate, issuer: X509Certificate, code: string, what: string): void {
+function checkSig(c: X509Certificate, issuer: X509Certificate, code: ErrorCode, what: string): void {
   let ok = false;
   try {
     ok = c.checkIssued(issuer) && c.verify(issuer.publicKey);

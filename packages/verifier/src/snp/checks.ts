@@ -12,10 +12,6 @@ import {
   type VcekExtensions,
 } from '@ratls/evidence';
 
-function fail(code: string, step: string, msg: string, cause?: unknown): AppraisalError {
-  return new AppraisalError(code, step, msg, cause === undefined ? undefined : { cause });
-}
-
 /**
  * The report's own declarations: SIGNATURE_ALGO is ECDSA P-384/SHA-384 and a signing key is named
  * (ABI spec Table 22, Table 138).
@@ -23,14 +19,18 @@ function fail(code: string, step: string, msg: string, cause?: unknown): Apprais
  */
 export function checkSnpReportHeader(report: SnpReport): 'vcek' | 'vlek' {
   if (report.signatureAlgo !== SNP_SIG_ALGO_ECDSA_P384_SHA384) {
-    throw fail(
+    throw new AppraisalError(
       'ERR_SNP_SIG_ALGO_UNSUPPORTED',
       'snp-report',
       `SNP report: SIGNATURE_ALGO ${report.signatureAlgo} is not 1 (ECDSA P-384 SHA-384)`,
     );
   }
   if (report.signingKey === 'none')
-    throw fail('ERR_SNP_SIGNING_KEY', 'snp-report', 'SNP report: SIGNING_KEY says the report is unsigned');
+    throw new AppraisalError(
+      'ERR_SNP_SIGNING_KEY',
+      'snp-report',
+      'SNP report: SIGNING_KEY says the report is unsigned',
+    );
   return report.signingKey;
 }
 
@@ -49,10 +49,12 @@ export function verifySnpReportSignature(report: SnpReport, key: KeyObject): voi
       concatBytes(report.signature.r, report.signature.s),
     );
   } catch (e) {
-    throw fail('ERR_SNP_REPORT_SIGNATURE', 'snp-signature', 'SNP report: signature check failed', e);
+    throw new AppraisalError('ERR_SNP_REPORT_SIGNATURE', 'snp-signature', 'SNP report: signature check failed', {
+      cause: e,
+    });
   }
   if (!ok) {
-    throw fail(
+    throw new AppraisalError(
       'ERR_SNP_REPORT_SIGNATURE',
       'snp-signature',
       `SNP report: signature does not verify under the ${report.signingKey.toUpperCase()} key`,
@@ -68,7 +70,7 @@ export function verifySnpReportSignature(report: SnpReport, key: KeyObject): voi
 export function checkSnpTcbMatchesCert(report: SnpReport, ext: VcekExtensions, product: SnpProduct): void {
   const named = snpProductFromName(ext.productName);
   if (named !== product) {
-    throw fail(
+    throw new AppraisalError(
       'ERR_SNP_PRODUCT_MISMATCH',
       'snp-tcb',
       `signing certificate productName "${ext.productName}" is not ${product}`,
@@ -84,7 +86,7 @@ export function checkSnpTcbMatchesCert(report: SnpReport, ext: VcekExtensions, p
   if (product === 'Turin') pairs.push(['fmc (fmcSPL)', t.fmc ?? 0, ext.fmcSpl]);
   for (const [name, reported, certified] of pairs) {
     if (certified === undefined || reported !== certified) {
-      throw fail(
+      throw new AppraisalError(
         'ERR_SNP_TCB_MISMATCH',
         'snp-tcb',
         `SNP REPORTED_TCB ${name} is ${reported}, but the signing certificate endorses ${certified ?? 'nothing'}`,
@@ -100,17 +102,17 @@ export function checkSnpTcbMatchesCert(report: SnpReport, ext: VcekExtensions, p
  */
 export function checkSnpChipId(report: SnpReport, ext: VcekExtensions, product: SnpProduct): void {
   if (report.signingKey !== 'vcek') return;
-  if (!ext.hwId) throw fail('ERR_SNP_HWID_MISMATCH', 'snp-tcb', 'VCEK has no hwID extension');
+  if (!ext.hwId) throw new AppraisalError('ERR_SNP_HWID_MISMATCH', 'snp-tcb', 'VCEK has no hwID extension');
   const chip = product === 'Turin' ? report.chipId.subarray(0, 8) : report.chipId;
   if (isAllZero(report.chipId)) {
-    throw fail(
+    throw new AppraisalError(
       'ERR_SNP_HWID_MISMATCH',
       'snp-tcb',
       'SNP report CHIP_ID is masked (all zero); it cannot be bound to the VCEK',
     );
   }
   if (!bytesEqual(chip, ext.hwId)) {
-    throw fail(
+    throw new AppraisalError(
       'ERR_SNP_HWID_MISMATCH',
       'snp-tcb',
       `SNP report CHIP_ID ${toHex(chip).slice(0, 16)}… differs from the VCEK hwID ${toHex(ext.hwId).slice(0, 16)}…`,

@@ -7,10 +7,6 @@ export const SNP_MAX_CRL = 256 * 1024;
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
 const STEP = 'snp-crl';
 
-function fail(code: string, msg: string, cause?: unknown): AppraisalError {
-  return new AppraisalError(code, STEP, `AMD CRL: ${msg}`, cause === undefined ? undefined : { cause });
-}
-
 function serialHex(hex: string): string {
   const s = hex.toLowerCase().replace(/^0+/, '');
   return s === '' ? '0' : s;
@@ -30,22 +26,31 @@ export interface SnpCrlFacts {
  */
 export function verifySnpCrl(der: Uint8Array, arkKey: KeyObject): SnpCrlFacts {
   if (!(der instanceof Uint8Array) || der.length === 0 || der.length > SNP_MAX_CRL) {
-    throw fail('ERR_SNP_CRL_INVALID', `${der?.length ?? 0} bytes is out of bounds (1..${SNP_MAX_CRL})`);
+    throw new AppraisalError(
+      'ERR_SNP_CRL_INVALID',
+      STEP,
+      `AMD CRL: ${der?.length ?? 0} bytes is out of bounds (1..${SNP_MAX_CRL})`,
+    );
   }
   let crl: CrlParts;
   let facts: SnpCrlFacts;
   try {
     crl = parseCrlDer(der, SNP_MAX_CRL);
     if (crl.signatureAlgorithm !== RSASSA_PSS) {
-      throw fail('ERR_SNP_CRL_SIGNATURE', `signed with ${crl.signatureAlgorithm}, not RSASSA-PSS`);
+      throw new AppraisalError(
+        'ERR_SNP_CRL_SIGNATURE',
+        STEP,
+        `AMD CRL: signed with ${crl.signatureAlgorithm}, not RSASSA-PSS`,
+      );
     }
-    if (crl.nextUpdate === undefined) throw fail('ERR_SNP_CRL_INVALID', 'missing nextUpdate');
+    if (crl.nextUpdate === undefined)
+      throw new AppraisalError('ERR_SNP_CRL_INVALID', STEP, 'AMD CRL: missing nextUpdate');
     const revoked = new Set(crlRevokedSerials(crl, 100_000).map((s) => serialHex(Buffer.from(s).toString('hex'))));
     facts = { thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, revoked };
   } catch (e) {
     if (e instanceof AppraisalError) throw e;
     const why = e instanceof RatlsError ? `${e.message} (${e.code})` : 'malformed DER';
-    throw fail('ERR_SNP_CRL_INVALID', why, e);
+    throw new AppraisalError('ERR_SNP_CRL_INVALID', STEP, `AMD CRL: ${why}`, { cause: e });
   }
   let ok = false;
   try {
@@ -56,9 +61,9 @@ export function verifySnpCrl(der: Uint8Array, arkKey: KeyObject): SnpCrlFacts {
       crl.signature,
     );
   } catch (e) {
-    throw fail('ERR_SNP_CRL_SIGNATURE', 'signature check failed', e);
+    throw new AppraisalError('ERR_SNP_CRL_SIGNATURE', STEP, 'AMD CRL: signature check failed', { cause: e });
   }
-  if (!ok) throw fail('ERR_SNP_CRL_SIGNATURE', 'signature does not verify under the ARK');
+  if (!ok) throw new AppraisalError('ERR_SNP_CRL_SIGNATURE', STEP, 'AMD CRL: signature does not verify under the ARK');
   return facts;
 }
 
@@ -72,12 +77,20 @@ export function checkSnpRevocation(
 ): { thisUpdate: number; nextUpdate: number } {
   const f = verifySnpCrl(crlDer, o.ark.publicKey);
   if (o.at < f.thisUpdate || o.at > f.nextUpdate) {
-    throw fail('ERR_SNP_CRL_EXPIRED', `valid ${iso(f.thisUpdate)} to ${iso(f.nextUpdate)}, not at ${iso(o.at)}`);
+    throw new AppraisalError(
+      'ERR_SNP_CRL_EXPIRED',
+      STEP,
+      `AMD CRL: valid ${iso(f.thisUpdate)} to ${iso(f.nextUpdate)}, not at ${iso(o.at)}`,
+    );
   }
   for (const c of o.certs) {
     if (f.revoked.has(serialHex(c.serialNumber))) {
       const cn = c.subject.split('\n').find((l) => l.startsWith('CN=')) ?? c.subject;
-      throw fail('ERR_SNP_REVOKED', `${cn} (serial ${serialHex(c.serialNumber)}) is revoked`);
+      throw new AppraisalError(
+        'ERR_SNP_REVOKED',
+        STEP,
+        `AMD CRL: ${cn} (serial ${serialHex(c.serialNumber)}) is revoked`,
+      );
     }
   }
   return { thisUpdate: f.thisUpdate, nextUpdate: f.nextUpdate };

@@ -90,10 +90,6 @@ function anchorsFrom(list: VerifySnpOptions['trustAnchors']): TrustAnchor[] {
   return list.map((a) => (typeof a === 'string' || a instanceof Uint8Array ? trustAnchorFrom(a) : a));
 }
 
-function missing(msg: string): CollateralError {
-  return new CollateralError('ERR_SNP_COLLATERAL_MISSING', 'snp-collateral', msg);
-}
-
 async function signingCert(
   report: SnpReport,
   kind: 'vcek' | 'vlek',
@@ -105,9 +101,23 @@ async function signingCert(
   const fromAux = table?.[kind];
   if (fromAux) return fromAux;
   if (kind === 'vlek')
-    throw missing('SNP report is VLEK-signed: supply the VLEK (option vcek or the auxblob); KDS does not serve VLEKs');
-  if (!o.kds) throw missing('no VCEK: supply it (option vcek or the auxblob) or a KDS collateral source');
-  if (!product) throw missing('no VCEK and no product line to fetch it for: set option product');
+    throw new CollateralError(
+      'ERR_SNP_COLLATERAL_MISSING',
+      'snp-collateral',
+      'SNP report is VLEK-signed: supply the VLEK (option vcek or the auxblob); KDS does not serve VLEKs',
+    );
+  if (!o.kds)
+    throw new CollateralError(
+      'ERR_SNP_COLLATERAL_MISSING',
+      'snp-collateral',
+      'no VCEK: supply it (option vcek or the auxblob) or a KDS collateral source',
+    );
+  if (!product)
+    throw new CollateralError(
+      'ERR_SNP_COLLATERAL_MISSING',
+      'snp-collateral',
+      'no VCEK and no product line to fetch it for: set option product',
+    );
   return o.kds.getVcek({ product, chipId: report.chipId, tcb: report.reportedTcb });
 }
 
@@ -121,7 +131,12 @@ async function chainCerts(
   if (pem === undefined && table?.ask && table.ark) return { intermediate: table.ask, root: table.ark };
   if (pem === undefined && o.kds && product) pem = await o.kds.getCertChain(product, kind);
   if (pem === undefined) {
-    if (!product) throw missing('no certificate chain and no product line to pick a built-in one: set option product');
+    if (!product)
+      throw new CollateralError(
+        'ERR_SNP_COLLATERAL_MISSING',
+        'snp-collateral',
+        'no certificate chain and no product line to pick a built-in one: set option product',
+      );
     return { intermediate: amdIntermediateDer(product, kind), root: amdArkDer(product) };
   }
   const certs = splitPem(pem, 'SNP certificate chain');

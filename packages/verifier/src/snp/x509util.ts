@@ -1,11 +1,19 @@
 import type { X509Certificate } from 'node:crypto';
-import { AppraisalError, nodeCertificateFromDer, parseX509, RatlsError, readPem, readPemOne } from '@ratls/evidence';
+import {
+  AppraisalError,
+  type ErrorCode,
+  nodeCertificateFromDer,
+  parseX509,
+  RatlsError,
+  readPem,
+  readPemOne,
+} from '@ratls/evidence';
 
 /** AMD certificates are ~1.4 KiB (VCEK) to ~2 KiB (ARK, RSA-4096). */
 export const SNP_MAX_CERT_DER = 8 * 1024;
 export const SNP_MAX_CHAIN_PEM = 32 * 1024;
 
-export function chainError(code: string, msg: string, cause?: unknown): AppraisalError {
+export function chainError(code: ErrorCode, msg: string, cause?: unknown): AppraisalError {
   return new AppraisalError(code, 'snp-chain', msg, cause === undefined ? undefined : { cause });
 }
 
@@ -16,7 +24,11 @@ export function chainError(code: string, msg: string, cause?: unknown): Appraisa
  * so the TCB checks (outer DER) and the signature key (inner PEM) would come from two certificates.
  * @example const vcek = parseCert(vcekDer, 'VCEK', 'ERR_SNP_VCEK_INVALID')
  */
-export function parseCert(input: Uint8Array | string, what: string, code = 'ERR_SNP_CHAIN_INVALID'): X509Certificate {
+export function parseCert(
+  input: Uint8Array | string,
+  what: string,
+  code: ErrorCode = 'ERR_SNP_CHAIN_INVALID',
+): X509Certificate {
   const size = typeof input === 'string' ? input.length : input.length;
   if (size === 0 || size > SNP_MAX_CERT_DER * 2) throw chainError(code, `${what}: ${size} bytes is out of bounds`);
   try {

@@ -196,7 +196,7 @@ export function gateClientSocket(
     for (const [chunk, enc] of heldReads.splice(0)) origPush.call(socket, chunk, enc);
   }
 
-  function reject(err: RatlsError): void {
+  function reject(err: RatlsError<string>): void {
     if (state !== 'pending') return;
     state = 'rejected';
     clearTimeout(timer);

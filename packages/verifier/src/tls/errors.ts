@@ -48,7 +48,7 @@ export const TLS_ERRORS = {
  * policy refused a verified peer; `reason` is then the policy's reason code (e.g.
  * `measurement_mismatch`), as in the audit event. `peerDecision` carries the full answer.
  */
-export class AttestationRejectedError extends RatlsError {
+export class AttestationRejectedError extends RatlsError<string> {
   readonly reason: string;
   readonly peerDecision: PeerDecision | undefined;
   constructor(

@@ -134,7 +134,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
 
   const ctxOf = (st: ConnState) => ({ at: clock(), peer: st.peer, ...(listener ? { listener } : {}) });
 
-  function report(err: RatlsError, st: ConnState): void {
+  function report(err: RatlsError<string>, st: ConnState): void {
     if (server.listenerCount('attestationRejected') > 0) emit('attestationRejected', err, st.peer);
   }
 
@@ -159,9 +159,9 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   }
 
   /** Rejects without a certificate appraisal result (or interrupts one in flight). */
-  function fail(st: ConnState, code: string, message: string): void {
+  function rejectBeforeAppraisal(st: ConnState, code: string, message: string): void {
     if (!settle(st)) return;
-    const err = new RatlsError(code, 'tls', message);
+    const err = new RatlsError<string>(code, 'tls', message);
     // An appraisal in flight records this reject itself when its signal aborts: one event per attempt.
     if (st.appraising) st.ac.abort(err);
     else recordPreReject(appraiser, { code, message }, ctxOf(st));
@@ -176,7 +176,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     recordPreReject(appraiser, { code, message }, { at: clock(), peer, ...(listener ? { listener } : {}) });
     raw.destroy();
     if (server.listenerCount('attestationRejected') > 0)
-      emit('attestationRejected', new RatlsError(code, 'tls', message), peer);
+      emit('attestationRejected', new RatlsError<string>(code, 'tls', message), peer);
   }
 
   /** Admission on accept: the per-source cap first (it names the flooding source), then the global one. */
@@ -213,11 +213,20 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
       ac: new AbortController(),
     };
     st.timer = setTimeout(
-      () => fail(st, TLS_ERRORS.HANDSHAKE_TIMEOUT, `no attestation decision within ${timeoutMs} ms of accept`),
+      () =>
+        rejectBeforeAppraisal(
+          st,
+          TLS_ERRORS.HANDSHAKE_TIMEOUT,
+          `no attestation decision within ${timeoutMs} ms of accept`,
+        ),
       timeoutMs,
     );
     raw.once('close', () =>
-      fail(st, TLS_ERRORS.CLOSED_BEFORE_DECISION, 'client closed the connection before the attestation decision'),
+      rejectBeforeAppraisal(
+        st,
+        TLS_ERRORS.CLOSED_BEFORE_DECISION,
+        'client closed the connection before the attestation decision',
+      ),
     );
     states.set(raw, st);
     return st;
@@ -231,7 +240,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     take(group);
     st.peer = { ip: source.ip, ...portOf(source.port), role: 'client' };
     if ((perSource.get(group) ?? 0) > maxPerSource) {
-      fail(
+      rejectBeforeAppraisal(
         st,
         TLS_ERRORS.TOO_MANY_FROM_SOURCE,
         `${maxPerSource} connections from ${group} already waiting for an attestation decision`,
@@ -252,7 +261,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     readPreTls(raw, { readers, timeoutMs: helloMs, onSource }, (r) => {
       if (st.decided) return;
       if (r.kind === 'refuse') {
-        fail(st, r.code, r.message);
+        rejectBeforeAppraisal(st, r.code, r.message);
         return;
       }
       // A peer expected to declare its source that did not (a balancer's health check) counts as itself.
@@ -281,7 +290,11 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     }
     const x = sock.getPeerX509Certificate();
     if (!x) {
-      fail(st, TLS_ERRORS.NO_PEER_CERTIFICATE, 'client presented no certificate; attested TLS requires one');
+      rejectBeforeAppraisal(
+        st,
+        TLS_ERRORS.NO_PEER_CERTIFICATE,
+        'client presented no certificate; attested TLS requires one',
+      );
       return;
     }
     st.appraising = true;
@@ -321,8 +334,9 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
         if (st) {
           // The TLS socket owns the TCP handle now: destroying only the wrapped socket leaves it open.
           st.tls = sock;
-          if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(st, TLS_ERRORS.HANDSHAKE_TIMEOUT, err.message);
-          else fail(st, TLS_ERRORS.HANDSHAKE_FAILED, `TLS handshake failed: ${err.message}`);
+          if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT')
+            rejectBeforeAppraisal(st, TLS_ERRORS.HANDSHAKE_TIMEOUT, err.message);
+          else rejectBeforeAppraisal(st, TLS_ERRORS.HANDSHAKE_FAILED, `TLS handshake failed: ${err.message}`);
         }
         return emit(event, ...args);
       }

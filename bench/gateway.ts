@@ -15,7 +15,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { initSimulation } from '@ratls/attester/sim';
+import { initSimulation } from '@ratls/sim';
 import { simCert, spawnGateway, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 
 const UPLOAD_BYTES = Number(process.env.RATLS_BENCH_MIB ?? 128) * 1024 * 1024;

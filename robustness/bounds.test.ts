@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRaTlsCertificate, generateKeyPair, type KeyPair } from '@ratls/attester';
-import { initSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
 import {
   DICE_TAG_INTEL_QUOTE,
   decodeDiceClaims,
@@ -23,6 +22,7 @@ import {
   parseRatlsCertificate,
   RatlsError,
 } from '@ratls/evidence';
+import { initSimulation, SimulatedQuoteProvider } from '@ratls/sim';
 import { fixtureFromCase, startPcsServer } from '@ratls/test-support/pcs-server';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import {

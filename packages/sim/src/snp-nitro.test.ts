@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildRaTlsCertificate, generateKeyPair } from '@ratls/attester';
 import {
   DICE_TAG_NITRO,
   DICE_TAG_SEV_SNP,
@@ -18,7 +19,6 @@ import {
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
 import { verifyCertificate } from '@ratls/verifier';
-import { buildRaTlsCertificate, generateKeyPair } from '../credentials/index.js';
 import {
   loadNitroSimulation,
   loadSnpSimulation,

@@ -6,6 +6,7 @@
  * verifier code path can run without TEE hardware.
  */
 import { createHash } from 'node:crypto';
+import type { Evidence, QuoteProvider } from '@ratls/attester';
 import {
   ConfigError,
   concatBytes,
@@ -16,7 +17,6 @@ import {
   ProviderError,
   RatlsError,
 } from '@ratls/evidence';
-import type { Evidence, QuoteProvider } from '../providers/types.js';
 import {
   DEFAULT_MR_ENCLAVE,
   DEFAULT_MR_SIGNER,

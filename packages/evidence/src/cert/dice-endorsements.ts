@@ -10,7 +10,7 @@
 import { concatBytes } from '../bytes.js';
 import { EvidenceParseError, RatlsError } from '../errors.js';
 import { encodeBstr, encodeHead, MT_ARRAY, MT_TAG, MT_UINT, readBstr, readHead } from './cbor-lite.js';
-import { DICE_TAG_INTEL_QUOTE, DICE_TAG_TDX, type DiceTag, MAX_CERT_BYTES } from './oids.js';
+import { DICE_TAG_INTEL_QUOTE, DICE_TAG_TDX, type DiceTag, MAX_RATLS_CERT_BYTES } from './oids.js';
 
 export interface DiceEndorsements {
   tag: DiceTag;
@@ -53,7 +53,7 @@ function stripNul(b: Uint8Array): Uint8Array {
  * @example const e = decodeDiceEndorsements(parts.endorsements)
  */
 export function decodeDiceEndorsements(bytes: Uint8Array): DiceEndorsements {
-  if (bytes.length > MAX_CERT_BYTES) throw invalid(`${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`);
+  if (bytes.length > MAX_RATLS_CERT_BYTES) throw invalid(`${bytes.length} bytes exceeds ${MAX_RATLS_CERT_BYTES}`);
   try {
     const what = 'DICE endorsements';
     const t = readHead(bytes, 0, what);

@@ -9,7 +9,7 @@ import { concatBytes } from '../bytes.js';
 import { EvidenceParseError, RatlsError } from '../errors.js';
 import { parseSnpCertTable } from '../snp/cert-table.js';
 import { encodeBstr, encodeHead, MT_ARRAY, MT_TAG, readBstr, readHead } from './cbor-lite.js';
-import { DICE_TAG_SEV_SNP, MAX_CERT_BYTES } from './oids.js';
+import { DICE_TAG_SEV_SNP, MAX_RATLS_CERT_BYTES } from './oids.js';
 
 function invalid(msg: string, cause?: unknown): EvidenceParseError {
   return new EvidenceParseError(
@@ -40,7 +40,7 @@ export function diceEndorsementsTag(bytes: Uint8Array): number | undefined {
 export function encodeSnpEndorsements(certTable: Uint8Array): Uint8Array {
   parseSnpCertTable(certTable);
   const out = concatBytes(encodeHead(MT_TAG, DICE_TAG_SEV_SNP), encodeHead(MT_ARRAY, 1), encodeBstr(certTable));
-  if (out.length > MAX_CERT_BYTES) throw invalid(`${out.length} bytes exceeds ${MAX_CERT_BYTES}`);
+  if (out.length > MAX_RATLS_CERT_BYTES) throw invalid(`${out.length} bytes exceeds ${MAX_RATLS_CERT_BYTES}`);
   return out;
 }
 
@@ -49,7 +49,7 @@ export function encodeSnpEndorsements(certTable: Uint8Array): Uint8Array {
  * @example const aux = decodeSnpEndorsements(parts.endorsements); verifySnpReport(report, { at, aux })
  */
 export function decodeSnpEndorsements(bytes: Uint8Array): Uint8Array {
-  if (bytes.length > MAX_CERT_BYTES) throw invalid(`${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`);
+  if (bytes.length > MAX_RATLS_CERT_BYTES) throw invalid(`${bytes.length} bytes exceeds ${MAX_RATLS_CERT_BYTES}`);
   try {
     const what = 'SNP endorsements';
     const t = readHead(bytes, 0, what);

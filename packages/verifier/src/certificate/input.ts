@@ -3,10 +3,10 @@
  * decoding. When PEM holds a chain, the first CERTIFICATE block is the certificate; later blocks
  * add no trust (issuers are trusted only through `certificateAuthorities`).
  */
-import { CertificateError, MAX_CERT_BYTES, RatlsError, readPem } from '@ratls/evidence';
+import { CertificateError, MAX_RATLS_CERT_BYTES, RatlsError, readPem } from '@ratls/evidence';
 
 /** PEM is base64 (4/3) plus line breaks and armour, for a few blocks. */
-const MAX_PEM_CHARS = 2 * Math.ceil((MAX_CERT_BYTES * 4) / 3);
+const MAX_PEM_CHARS = 2 * Math.ceil((MAX_RATLS_CERT_BYTES * 4) / 3);
 const MAX_PEM_BLOCKS = 8;
 
 function tooLarge(n: number, max: number, what: string): CertificateError {
@@ -60,6 +60,6 @@ export function certificateDer(input: Uint8Array | string): Uint8Array {
     if (input.length > MAX_PEM_CHARS) throw tooLarge(input.length, MAX_PEM_CHARS, 'PEM bytes');
     return fromPem(new TextDecoder().decode(input));
   }
-  if (input.length > MAX_CERT_BYTES) throw tooLarge(input.length, MAX_CERT_BYTES, 'bytes');
+  if (input.length > MAX_RATLS_CERT_BYTES) throw tooLarge(input.length, MAX_RATLS_CERT_BYTES, 'bytes');
   return input;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRaTlsCertificate, generateKeyPair } from '@ratls/attester';
+import { x509 } from '@ratls/attester/x509';
 import {
   DICE_TAG_NITRO,
   DICE_TAG_SEV_SNP,
@@ -17,7 +18,6 @@ import {
   parseRatlsCertificate,
   RatlsError,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { verifyCertificate } from '@ratls/verifier';
 import {
   loadNitroSimulation,

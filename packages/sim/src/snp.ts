@@ -10,6 +10,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Evidence, QuoteProvider } from '@ratls/attester';
 import { checkReportData } from '@ratls/attester';
+import { x509 } from '@ratls/attester/x509';
 import {
   ConfigError,
   encodeSnpCertTable,
@@ -22,7 +23,6 @@ import {
   SNP_SIGNED_LENGTH,
   toHex,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { SIMULATION_MARKER } from './constants.js';
 import { readSimFile, writeAtomic } from './files.js';
 

@@ -28,9 +28,9 @@ import {
   parseNitroDocument,
   RatlsError,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { checkEchoedReportData } from '../providers/report-data.js';
 import type { Evidence, QuoteProvider, TeeKind } from '../providers/types.js';
+import { x509 } from '../x509.js';
 import { type CertificateIssuer, prepareIssuer } from './issuer.js';
 import { KeyPair, SIGNATURE_HASH } from './keys.js';
 import { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type QuoteCollateralV3Json, toHex } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import {
   buildCollateral,
   initSimulation,
@@ -21,6 +20,7 @@ import {
   simulatedPckLeaf,
 } from '@ratls/sim';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
+import { x509 } from '@ratls/test-support/x509';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
 import { verifyPckChain } from './pck-chain.js';
 import { verifyQuote } from './verify-quote.js';

@@ -24,7 +24,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { initSimulation } from '@ratls/attester/sim';
+import { initSimulation } from '@ratls/sim';
 import { freePort, haveBinary, simCert, spawnGateway, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 import { BENCH_CIPHERSUITE, type HaproxyProcess, haproxyVersion, startHaproxy } from './haproxy.js';
 import { type BenchOptions, cpuSecondsOf, fmtRatio, optionsFromArgv, percentile, Rounds } from './stats.js';

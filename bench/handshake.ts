@@ -14,7 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { createAttestedCredentials } from '@ratls/attester';
-import { initSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
+import { initSimulation, SimulatedQuoteProvider } from '@ratls/sim';
 import {
   type CollateralSource,
   collateralFromJson,

@@ -30,7 +30,7 @@ interface Ready {
 /** Child: both servers, memory on request. */
 async function serverRole(): Promise<void> {
   const { createAttestedCredentials } = await import('@ratls/attester');
-  const { initSimulation, SimulatedQuoteProvider } = await import('@ratls/attester/sim');
+  const { initSimulation, SimulatedQuoteProvider } = await import('@ratls/sim');
   const v = await import('@ratls/verifier');
   const dir = await mkdtemp(join(tmpdir(), 'ratls-bench-mem-'));
   const at = Date.now();

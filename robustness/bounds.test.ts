@@ -10,19 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRaTlsCertificate, generateKeyPair, type KeyPair } from '@ratls/attester';
-import { initSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
 import {
   DICE_TAG_INTEL_QUOTE,
   decodeDiceClaims,
   decodeDiceTaggedEvidence,
   encodeDiceTaggedEvidence,
-  MAX_CERT_BYTES,
   MAX_CLAIMS_BYTES,
   MAX_EVIDENCE_EXTENSION_BYTES,
   MAX_QUOTE_BYTES,
+  MAX_RATLS_CERT_BYTES,
   parseRatlsCertificate,
   RatlsError,
 } from '@ratls/evidence';
+import { initSimulation, SimulatedQuoteProvider } from '@ratls/sim';
 import { fixtureFromCase, startPcsServer } from '@ratls/test-support/pcs-server';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import {
@@ -151,11 +151,11 @@ describe('bounds', () => {
     assert.equal(await code(verifyQuote(pad(q, MAX_QUOTE_BYTES + 1), col, { at: c.at })), 'ERR_QUOTE_TOO_LARGE');
   });
 
-  test(`RA-TLS certificate: ${MAX_CERT_BYTES} bytes verifies, one more is refused`, async () => {
-    const atLimit = certOfSize(MAX_CERT_BYTES);
-    assert.equal(atLimit.length, MAX_CERT_BYTES);
+  test(`RA-TLS certificate: ${MAX_RATLS_CERT_BYTES} bytes verifies, one more is refused`, async () => {
+    const atLimit = certOfSize(MAX_RATLS_CERT_BYTES);
+    assert.equal(atLimit.length, MAX_RATLS_CERT_BYTES);
     await simVerify(atLimit);
-    const over = certOfSize(MAX_CERT_BYTES + 1);
+    const over = certOfSize(MAX_RATLS_CERT_BYTES + 1);
     assert.equal(await code(simVerify(over)), 'ERR_CERT_TOO_LARGE');
     assert.equal(await code(() => parseRatlsCertificate(over)), 'ERR_CERT_TOO_LARGE');
   });

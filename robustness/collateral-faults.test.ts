@@ -13,14 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRaTlsCertificate, generateKeyPair } from '@ratls/attester';
-import {
-  buildCollateral,
-  initSimulation,
-  revokePckSerial,
-  type SimState,
-  SimulatedQuoteProvider,
-} from '@ratls/attester/sim';
 import { parseQuote, RatlsError } from '@ratls/evidence';
+import { buildCollateral, initSimulation, revokePckSerial, type SimState, SimulatedQuoteProvider } from '@ratls/sim';
 import { fixtureFromCase, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
 import {
   createQuoteVerifier,

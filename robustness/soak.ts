@@ -14,8 +14,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
-import { initSimulation } from '@ratls/attester/sim';
 import { readPemOne } from '@ratls/evidence';
+import { initSimulation } from '@ratls/sim';
 import {
   echoBackend,
   haveBinary,

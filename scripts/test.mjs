@@ -1,4 +1,4 @@
-// Runs every *.test.ts under packages/*/src (or those whose path contains an argument) with
+// Runs every *.test.ts under packages/*/src, robustness/ and scripts/ (or those whose path contains an argument) with
 // node:test through tsx, resolving workspace packages to their TypeScript sources.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -16,7 +16,7 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = [...walk('packages', []), ...walk('robustness', [])]
+const files = [...walk('packages', []), ...walk('robustness', []), ...walk('scripts', [])]
   .sort()
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (files.length === 0) {

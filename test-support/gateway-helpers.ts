@@ -219,7 +219,7 @@ export interface SimCertOptions {
  */
 export async function simCert(simDir: string, out: string, o: SimCertOptions): Promise<{ cert: string; key: string }> {
   const { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } = await import('@ratls/attester');
-  const { loadSimulation, SimulatedQuoteProvider } = await import('@ratls/attester/sim');
+  const { loadSimulation, SimulatedQuoteProvider } = await import('@ratls/sim');
   const state = await loadSimulation(simDir);
   const provider = new SimulatedQuoteProvider(state, { tee: 'sgx', mrEnclave: o.mrEnclave, debug: o.debug ?? false });
   const keyPair = await generateKeyPair('P-256');

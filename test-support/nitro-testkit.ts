@@ -1,6 +1,6 @@
 /** Test-only helpers: a simulated Nitro hierarchy and documents signed by it. Private to @ratls/test-support. */
 import { webcrypto } from 'node:crypto';
-import { x509 } from '@ratls/evidence/x509';
+import { x509 } from '@ratls/attester/x509';
 import { coseSign1ToBeSigned } from '@ratls/verifier';
 import { encode } from 'cbor2';
 

@@ -3,6 +3,7 @@
  * extensions) and reports signed by it, so tests control both the report and the certificate.
  */
 import { webcrypto } from 'node:crypto';
+import { x509 } from '@ratls/attester/x509';
 import {
   encodeSnpTcb,
   SNP_REPORT_OFFSETS as OFF,
@@ -10,7 +11,6 @@ import {
   SNP_SIGNED_LENGTH,
   type SnpProduct,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { SIMULATION_MARKER } from '@ratls/verifier';
 
 const subtle = webcrypto.subtle;

@@ -4,7 +4,7 @@
  * in a published one; its forged results come through `./forge.js`.
  */
 import { createHash, webcrypto } from 'node:crypto';
-import { x509 } from '@ratls/evidence/x509';
+import { x509 } from '@ratls/attester/x509';
 import type { PeerAppraiser, PeerContext, PeerDecision, SgxResult } from '@ratls/verifier';
 import { forgeVerifiedResult } from './forge.js';
 

@@ -8,8 +8,8 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
-import { initSimulation, SimulatedQuoteProvider } from '@ratls/attester/sim';
 import { extractEvidence } from '@ratls/evidence';
+import { initSimulation, SimulatedQuoteProvider } from '@ratls/sim';
 import { dcapCases, readVector, readVectorText } from '@ratls/test-support/vectors';
 import { certificateDer, type TrustAnchor, trustAnchorFrom } from '@ratls/verifier';
 

@@ -6,14 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseQuote, RatlsError } from '@ratls/evidence';
+import { parseQuote, RatlsError, sha256Hex } from '@ratls/evidence';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { collateralFromJson } from './collateral/json.js';
 import { appraise } from './dcap/appraise.js';
 import { pckChainPemOf, type VerifiedPck, verifyPckChain } from './dcap/pck-chain.js';
 import { createQuoteVerifier } from './dcap/quote-verifier.js';
 import { type VerifiedCollateral, verifyCollateral } from './dcap/verify-collateral.js';
-import { sha256Hex } from './dcap/verify-quote.js';
 import { evaluatePolicy } from './policy/evaluate.js';
 import { parsePolicy } from './policy/parse.js';
 import type { Decision } from './policy/types.js';

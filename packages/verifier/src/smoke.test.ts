@@ -13,7 +13,7 @@ test('workspace packages resolve to sources', () => {
 });
 
 test('x509 import point works', async () => {
-  const { x509 } = await import('@ratls/evidence/x509');
+  const { x509 } = await import('@ratls/test-support/x509');
   const { readVectorText } = await import('@ratls/test-support/vectors');
   const c = new x509.X509Certificate(readVectorText('roots/intel_sgx_root_ca.pem'));
   assert.match(c.subject, /Intel SGX Root CA/);

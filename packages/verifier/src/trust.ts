@@ -4,7 +4,9 @@
  * subject marker and every result it verifies says `simulated: true`.
  */
 import { createHash, type X509Certificate } from 'node:crypto';
-import { ConfigError, nodeCertificateFromDer, readPemOne } from '@ratls/evidence';
+import { ConfigError, nodeCertificateFromDer, readPemOne, SIMULATION_MARKER } from '@ratls/evidence';
+
+export { SIMULATION_MARKER };
 
 export interface TrustAnchor {
   /** DER of the self-signed root certificate. */
@@ -16,9 +18,6 @@ export interface TrustAnchor {
   /** True for a root made by the ratls simulator. Never true for a production vendor root. */
   simulated: boolean;
 }
-
-/** Organization name the simulator puts in every certificate it issues. */
-export const SIMULATION_MARKER = 'ratls SIMULATED TEE - NOT FOR PRODUCTION';
 
 /** Intel SGX Root CA (CN=Intel SGX Root CA, 2018-05-21 to 2049-12-31), SHA-256 44a0196b…b674d3. */
 const INTEL_SGX_ROOT_CA_B64 =

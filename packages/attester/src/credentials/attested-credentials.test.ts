@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { ConfigError, ProviderError, toHex } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
 import { SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
+import { x509 } from '../x509.js';
 import { type AttestedCredentials, createAttestedCredentials, type RenewedEvent } from './attested-credentials.js';
 import { exportPrivateKeyPem } from './keys.js';
 

@@ -17,10 +17,10 @@ import {
   spkiHash,
   toHex,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
 import { readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import type { Evidence, QuoteProvider } from '../providers/types.js';
+import { x509 } from '../x509.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.js';
 

@@ -20,7 +20,7 @@ import {
   type DiceTag,
   encodeDiceTaggedEvidence,
   encodeSnpEndorsements,
-  MAX_CERT_BYTES,
+  MAX_RATLS_CERT_BYTES,
   OID_DICE_ENDORSEMENTS,
   OID_DICE_TAGGED_EVIDENCE,
   OID_GRAMINE_QUOTE_MISENCODED,
@@ -28,9 +28,9 @@ import {
   parseNitroDocument,
   RatlsError,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { checkEchoedReportData } from '../providers/report-data.js';
 import type { Evidence, QuoteProvider, TeeKind } from '../providers/types.js';
+import { x509 } from '../x509.js';
 import { type CertificateIssuer, prepareIssuer } from './issuer.js';
 import { KeyPair, SIGNATURE_HASH } from './keys.js';
 import { diceClaimsFor, diceReportData, gramineReportData } from './report-data.js';
@@ -352,11 +352,11 @@ export async function buildRaTlsCertificate(opts: BuildRaTlsCertificateOptions):
     );
   }
   const der = new Uint8Array(cert.rawData);
-  if (der.length > MAX_CERT_BYTES) {
+  if (der.length > MAX_RATLS_CERT_BYTES) {
     throw new CertificateError(
       'ERR_CERT_TOO_LARGE',
       'certificate',
-      `buildRaTlsCertificate: certificate of ${der.length} bytes exceeds the ${MAX_CERT_BYTES}-byte limit verifiers apply`,
+      `buildRaTlsCertificate: certificate of ${der.length} bytes exceeds the ${MAX_RATLS_CERT_BYTES}-byte limit verifiers apply`,
     );
   }
   return { pem: cert.toString('pem'), der, notBefore, notAfter, attestations };

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { FixedQuoteProvider } from '@ratls/test-support/quote-fixtures';
 import { SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
+import { x509 } from '../x509.js';
 import { buildRaTlsCertificate } from './certificate.js';
 import { generateKeyPair } from './keys.js';
 

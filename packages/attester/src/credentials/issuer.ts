@@ -5,7 +5,7 @@
  */
 import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
 import { bytesEqual, ConfigError } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
+import { x509 } from '../x509.js';
 
 export interface CertificateIssuer {
   /** The CA certificate, PEM or DER. */

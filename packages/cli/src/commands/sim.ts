@@ -13,7 +13,7 @@ import {
   SimulatedNitroProvider,
   SimulatedQuoteProvider,
   SimulatedSnpProvider,
-} from '@ratls/attester/sim';
+} from '@ratls/sim';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';

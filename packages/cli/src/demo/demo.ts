@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
-import { initSimulation, type SimState, SimulatedQuoteProvider } from '@ratls/attester/sim';
+import { initSimulation, type SimState, SimulatedQuoteProvider } from '@ratls/sim';
 import { Agent, FileCollateralSource, parsePolicy, trustAnchorFrom } from '@ratls/verifier';
 import { startGateway } from '../gateway/index.js';
 

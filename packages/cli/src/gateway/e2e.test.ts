@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/attester/sim';
+import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   ENTRY,

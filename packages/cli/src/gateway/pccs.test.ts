@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/attester/sim';
+import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,

@@ -74,3 +74,44 @@ export function derNameAttributes(raw: Uint8Array): NameAttribute[][] {
     }),
   );
 }
+
+/** Short names for display (RFC 4514 §3, plus the ones OpenSSL and @peculiar/x509 print). */
+const SHORT_NAMES: ReadonlyMap<string, string> = new Map([
+  ['2.5.4.3', 'CN'],
+  ['2.5.4.7', 'L'],
+  ['2.5.4.8', 'ST'],
+  ['2.5.4.10', 'O'],
+  ['2.5.4.11', 'OU'],
+  ['2.5.4.6', 'C'],
+  ['0.9.2342.19200300.100.1.25', 'DC'],
+  ['1.2.840.113549.1.9.1', 'E'],
+  ['2.5.4.42', 'G'],
+  ['2.5.4.43', 'I'],
+  ['2.5.4.4', 'SN'],
+  ['2.5.4.12', 'T'],
+]);
+
+const SPECIALS = new Set([',', '+', '"', '\\', '<', '>', ';']);
+
+/** RFC 4514 §2.4 escaping; control characters as `\XX` so a name never breaks a log line. */
+function escapeValue(v: string): string {
+  let out = '';
+  for (const c of v) {
+    const code = c.codePointAt(0) as number;
+    if (code < 0x20 || code === 0x7f) out += `\\${code.toString(16).toUpperCase().padStart(2, '0')}`;
+    else out += SPECIALS.has(c) ? `\\${c}` : c;
+  }
+  return out.replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
+}
+
+/**
+ * A DER Name as display text, RDNs in encoded order joined by ", " and multi-valued RDNs by "+"
+ * (the form OpenSSL's and @peculiar/x509's one-line output take). For messages and results only:
+ * chains compare the raw DER. Throws `CertificateError` ERR_DER_MALFORMED as `derNameAttributes`.
+ * @example derNameText(cert.subjectRaw) // 'CN=RATLS, O=GramineDevelopers, C=US'
+ */
+export function derNameText(raw: Uint8Array): string {
+  return derNameAttributes(raw)
+    .map((rdn) => rdn.map((a) => `${SHORT_NAMES.get(a.oid) ?? a.oid}=${escapeValue(a.value)}`).join('+'))
+    .join(', ');
+}

@@ -5,13 +5,14 @@
  */
 import { bytesEqual, concatBytes, isAllZero, toHex } from '../bytes.js';
 import { BindingError, EvidenceParseError } from '../errors.js';
+import { sha256 } from '../hash.js';
 import { parseNitroDocument } from '../nitro/parse.js';
 import { parseQuote } from '../quote/parse.js';
 import { parseSnpReport } from '../snp/parse.js';
 import { decodeDiceClaims } from './dice-claims.js';
 import type { EvidenceFormat, ExtractedEvidence } from './extract.js';
 import { spkiPem, spkiPemWithNul } from './pem.js';
-import { sha256, spkiHash } from './spki-hash.js';
+import { spkiHash } from './spki-hash.js';
 
 export type BindingRule =
   | 'dice-claims'

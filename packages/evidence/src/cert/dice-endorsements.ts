@@ -10,7 +10,7 @@
 import { concatBytes } from '../bytes.js';
 import { EvidenceParseError, RatlsError } from '../errors.js';
 import { encodeBstr, encodeHead, MT_ARRAY, MT_TAG, MT_UINT, readBstr, readHead } from './cbor-lite.js';
-import { DICE_TAG_INTEL_QUOTE, DICE_TAG_TDX, type DiceTag, MAX_CERT_BYTES } from './oids.js';
+import { DICE_TAG_INTEL_QUOTE, DICE_TAG_TDX, type DiceTag, MAX_RATLS_CERT_BYTES } from './oids.js';
 
 export interface DiceEndorsements {
   tag: DiceTag;
@@ -44,11 +44,11 @@ function stripNul(b: Uint8Array): Uint8Array {
  * @example const e = decodeDiceEndorsements(parts.endorsements)
  */
 export function decodeDiceEndorsements(bytes: Uint8Array): DiceEndorsements {
-  if (bytes.length > MAX_CERT_BYTES)
+  if (bytes.length > MAX_RATLS_CERT_BYTES)
     throw new EvidenceParseError(
       'ERR_DICE_ENDORSEMENTS_INVALID',
       'extract',
-      `DICE endorsements (2.23.133.5.4.2): ${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`,
+      `DICE endorsements (2.23.133.5.4.2): ${bytes.length} bytes exceeds ${MAX_RATLS_CERT_BYTES}`,
     );
   try {
     const what = 'DICE endorsements';

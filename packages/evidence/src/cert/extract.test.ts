@@ -4,6 +4,7 @@ import { readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support
 import fc from 'fast-check';
 import { bytesEqual, concatBytes, toHex } from '../bytes.js';
 import { RatlsError } from '../errors.js';
+import { sha256 } from '../hash.js';
 import { checkBinding, expectedReportData } from './binding.js';
 import { checkCertificateBinding } from './check-certificate.js';
 import { encodeDiceClaims } from './dice-claims.js';
@@ -12,7 +13,7 @@ import { extractEvidence, parseRatlsCertificate } from './extract.js';
 import { evidenceIdentity } from './identity.js';
 import { OE_FORMAT_UUID_SGX_ECDSA } from './oe-header.js';
 import {
-  MAX_CERT_BYTES,
+  MAX_RATLS_CERT_BYTES,
   OID_DICE_ENDORSEMENTS,
   OID_DICE_TAGGED_EVIDENCE,
   OID_GRAMINE_QUOTE,
@@ -22,7 +23,7 @@ import {
   OID_OE_REPORT,
 } from './oids.js';
 import { spkiPemWithNul } from './pem.js';
-import { sha256, spkiHash } from './spki-hash.js';
+import { spkiHash } from './spki-hash.js';
 import { buildCert, extensionsOf, pemToDer, withReportData } from './test-certs.test-helper.js';
 
 const CCC = 'ra-tls/ccc-interoperable-ra-tls/';
@@ -278,7 +279,7 @@ describe('built certificates', () => {
     assert.ok(parseRatlsCertificate(none.der).endorsements);
     const big = await buildCert({ extensions: [{ oid: OID_DICE_TAGGED_EVIDENCE, value: new Uint8Array(100 * 1024) }] });
     assert.equal(await codeOf(() => extractEvidence(big.der)), 'ERR_CERT_TOO_LARGE');
-    assert.equal(await codeOf(() => extractEvidence(new Uint8Array(MAX_CERT_BYTES + 1))), 'ERR_CERT_TOO_LARGE');
+    assert.equal(await codeOf(() => extractEvidence(new Uint8Array(MAX_RATLS_CERT_BYTES + 1))), 'ERR_CERT_TOO_LARGE');
     assert.equal(await codeOf(() => extractEvidence(Uint8Array.of(0x30, 0x03, 1, 2, 3))), 'ERR_CERT_PARSE');
     assert.equal(await codeOf(() => extractEvidence(concatBytes(none.der, Uint8Array.of(0)))), 'ERR_CERT_PARSE');
     const dup = await buildCert({

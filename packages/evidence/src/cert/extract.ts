@@ -1,6 +1,6 @@
 /**
  * Finds every piece of attestation evidence an RA-TLS certificate carries, by format. Pure and
- * bounded: certificate ≤ MAX_CERT_BYTES, each evidence extension ≤ MAX_EVIDENCE_EXTENSION_BYTES,
+ * bounded: certificate ≤ MAX_RATLS_CERT_BYTES, each evidence extension ≤ MAX_EVIDENCE_EXTENSION_BYTES,
  * Nitro SAN label ≤ MAX_NITRO_SAN_LABEL_CHARS. Checks the framing only; binding and appraisal
  * come later (`checkBinding`, the verifier).
  */
@@ -17,9 +17,9 @@ import {
   DICE_TAG_SEV_SNP,
   DICE_TAG_TDX,
   type DiceTag,
-  MAX_CERT_BYTES,
   MAX_EVIDENCE_EXTENSION_BYTES,
   MAX_NITRO_SAN_LABEL_CHARS,
+  MAX_RATLS_CERT_BYTES,
   OID_DICE_ENDORSEMENTS,
   OID_DICE_TAGGED_EVIDENCE,
   OID_GRAMINE_QUOTE,
@@ -219,14 +219,14 @@ interface CertificateFields {
 function parseCertificate(certDer: Uint8Array): CertificateFields {
   if (!(certDer instanceof Uint8Array))
     throw new CertificateError('ERR_CERT_PARSE', 'certificate', 'certificate: input is not a Uint8Array');
-  if (certDer.length > MAX_CERT_BYTES)
+  if (certDer.length > MAX_RATLS_CERT_BYTES)
     throw new CertificateError(
       'ERR_CERT_TOO_LARGE',
       'extract',
-      `certificate: ${certDer.length} bytes exceeds the limit of ${MAX_CERT_BYTES}`,
+      `certificate: ${certDer.length} bytes exceeds the limit of ${MAX_RATLS_CERT_BYTES}`,
     );
   try {
-    const c = parseX509(certDer, MAX_CERT_BYTES);
+    const c = parseX509(certDer, MAX_RATLS_CERT_BYTES);
     return { spkiDer: c.spki, extensions: c.extensionList };
   } catch (e) {
     const code = e instanceof RatlsError ? e.code : 'untyped';
@@ -267,11 +267,11 @@ export function parseRatlsCertificate(certDer: Uint8Array): RatlsCertificatePart
         continue;
       }
       if (ext.oid === OID_DICE_ENDORSEMENTS) {
-        if (value.length > MAX_CERT_BYTES)
+        if (value.length > MAX_RATLS_CERT_BYTES)
           throw new CertificateError(
             'ERR_CERT_TOO_LARGE',
             'extract',
-            `extension ${ext.oid}: ${value.length} bytes exceeds the limit of ${MAX_CERT_BYTES}`,
+            `extension ${ext.oid}: ${value.length} bytes exceeds the limit of ${MAX_RATLS_CERT_BYTES}`,
           );
         endorsements = value;
         continue;

@@ -31,4 +31,4 @@ export {
 export * from './oids.js';
 export { spkiPem, spkiPemWithNul } from './pem.js';
 export { decodeSnpEndorsements, diceEndorsementsTag, encodeSnpEndorsements } from './snp-endorsements.js';
-export { isPubkeyHashAlg, type PubkeyHashAlg, pubkeyHashLength, sha256, spkiHash } from './spki-hash.js';
+export { isPubkeyHashAlg, type PubkeyHashAlg, pubkeyHashLength, spkiHash } from './spki-hash.js';

@@ -63,8 +63,12 @@ export function isDiceTag(n: number): n is DiceTag {
   return (DICE_TAGS as readonly number[]).includes(n);
 }
 
-/** Certificates larger than this are refused before parsing (a quote + PCK chain is ~6 KiB). */
-export const MAX_CERT_BYTES = 256 * 1024;
+/**
+ * Bound on a peer's whole RA-TLS certificate (it carries the quote and often the PCK chain, ~6 KiB;
+ * room for endorsements), refused before parsing. Not the bound on one certificate of a vendor
+ * chain: that is `MAX_CHAIN_CERT_BYTES` in @ratls/verifier's pki.
+ */
+export const MAX_RATLS_CERT_BYTES = 256 * 1024;
 /** Any one evidence extension value (quote ≤ 64 KiB + claims + framing). */
 export const MAX_EVIDENCE_EXTENSION_BYTES = 72 * 1024;
 /** The DICE claims buffer. */

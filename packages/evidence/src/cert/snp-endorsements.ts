@@ -9,7 +9,7 @@ import { concatBytes } from '../bytes.js';
 import { EvidenceParseError, RatlsError } from '../errors.js';
 import { parseSnpCertTable } from '../snp/cert-table.js';
 import { encodeBstr, encodeHead, MT_ARRAY, MT_TAG, readBstr, readHead } from './cbor-lite.js';
-import { DICE_TAG_SEV_SNP, MAX_CERT_BYTES } from './oids.js';
+import { DICE_TAG_SEV_SNP, MAX_RATLS_CERT_BYTES } from './oids.js';
 
 /**
  * The CBOR tag of an endorsements extension value, or undefined when it does not start with one.
@@ -31,11 +31,11 @@ export function diceEndorsementsTag(bytes: Uint8Array): number | undefined {
 export function encodeSnpEndorsements(certTable: Uint8Array): Uint8Array {
   parseSnpCertTable(certTable);
   const out = concatBytes(encodeHead(MT_TAG, DICE_TAG_SEV_SNP), encodeHead(MT_ARRAY, 1), encodeBstr(certTable));
-  if (out.length > MAX_CERT_BYTES)
+  if (out.length > MAX_RATLS_CERT_BYTES)
     throw new EvidenceParseError(
       'ERR_DICE_ENDORSEMENTS_INVALID',
       'extract',
-      `DICE endorsements (2.23.133.5.4.2): ${out.length} bytes exceeds ${MAX_CERT_BYTES}`,
+      `DICE endorsements (2.23.133.5.4.2): ${out.length} bytes exceeds ${MAX_RATLS_CERT_BYTES}`,
     );
   return out;
 }
@@ -45,11 +45,11 @@ export function encodeSnpEndorsements(certTable: Uint8Array): Uint8Array {
  * @example const aux = decodeSnpEndorsements(parts.endorsements); verifySnpReport(report, { at, aux })
  */
 export function decodeSnpEndorsements(bytes: Uint8Array): Uint8Array {
-  if (bytes.length > MAX_CERT_BYTES)
+  if (bytes.length > MAX_RATLS_CERT_BYTES)
     throw new EvidenceParseError(
       'ERR_DICE_ENDORSEMENTS_INVALID',
       'extract',
-      `DICE endorsements (2.23.133.5.4.2): ${bytes.length} bytes exceeds ${MAX_CERT_BYTES}`,
+      `DICE endorsements (2.23.133.5.4.2): ${bytes.length} bytes exceeds ${MAX_RATLS_CERT_BYTES}`,
     );
   try {
     const what = 'SNP endorsements';

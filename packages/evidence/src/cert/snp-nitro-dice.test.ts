@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { concatBytes } from '../bytes.js';
 import { RatlsError } from '../errors.js';
+import { sha256 } from '../hash.js';
 import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../snp/cert-table.js';
 import { SNP_REPORT_SIZE } from '../snp/layout.js';
 import { checkBinding } from './binding.js';
@@ -17,7 +18,7 @@ import type { ExtractedEvidence } from './extract.js';
 import { evidenceIdentity } from './identity.js';
 import { DICE_TAG_NITRO, DICE_TAG_SEV_SNP } from './oids.js';
 import { decodeSnpEndorsements, diceEndorsementsTag, encodeSnpEndorsements } from './snp-endorsements.js';
-import { sha256, spkiHash } from './spki-hash.js';
+import { spkiHash } from './spki-hash.js';
 
 function codeOf(fn: () => unknown): string {
   try {

@@ -33,8 +33,3 @@ export function spkiHash(spkiDer: Uint8Array, alg: PubkeyHashAlg = 1): Uint8Arra
   }
   return new Uint8Array(createHash(NODE_NAME[alg]).update(spkiDer).digest());
 }
-
-/** SHA-256 helper used by the binding rules. */
-export function sha256(b: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(b).digest());
-}

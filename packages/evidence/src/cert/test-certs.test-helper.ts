@@ -2,7 +2,7 @@
 import { webcrypto } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
-import { x509 } from '../x509.js';
+import { x509 } from '@ratls/test-support/x509';
 
 type KeyPair = webcrypto.CryptoKeyPair;
 

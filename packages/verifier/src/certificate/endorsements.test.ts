@@ -14,8 +14,8 @@ import {
   OID_GRAMINE_QUOTE_MISENCODED,
   RatlsError,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { readVectorJson, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
+import { x509 } from '@ratls/test-support/x509';
 import { collateralFromJson } from '../collateral/json.js';
 import type { QuoteCollateralV3Json } from '../collateral/types.js';
 import { verifyQuote } from '../dcap/verify-quote.js';

@@ -3,10 +3,10 @@
  * decoding. When PEM holds a chain, the first CERTIFICATE block is the certificate; later blocks
  * add no trust (issuers are trusted only through `certificateAuthorities`).
  */
-import { CertificateError, MAX_CERT_BYTES, RatlsError, readPem } from '@ratls/evidence';
+import { CertificateError, MAX_RATLS_CERT_BYTES, RatlsError, readPem } from '@ratls/evidence';
 
 /** PEM is base64 (4/3) plus line breaks and armour, for a few blocks. */
-const MAX_PEM_CHARS = 2 * Math.ceil((MAX_CERT_BYTES * 4) / 3);
+const MAX_PEM_CHARS = 2 * Math.ceil((MAX_RATLS_CERT_BYTES * 4) / 3);
 const MAX_PEM_BLOCKS = 8;
 
 /**
@@ -62,11 +62,11 @@ export function certificateDer(input: Uint8Array | string): Uint8Array {
       );
     return fromPem(new TextDecoder().decode(input));
   }
-  if (input.length > MAX_CERT_BYTES)
+  if (input.length > MAX_RATLS_CERT_BYTES)
     throw new CertificateError(
       'ERR_CERT_TOO_LARGE',
       'certificate',
-      `certificate bytes: ${input.length} exceeds the limit of ${MAX_CERT_BYTES}`,
+      `certificate bytes: ${input.length} exceeds the limit of ${MAX_RATLS_CERT_BYTES}`,
     );
   return input;
 }

@@ -12,10 +12,10 @@ import {
   RatlsError,
   toHex,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { forgeVerifiedResult } from '@ratls/test-support/forge';
 import { simNitroChain } from '@ratls/test-support/nitro-testkit';
 import { readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
+import { x509 } from '@ratls/test-support/x509';
 import { encode } from 'cbor2';
 import fc from 'fast-check';
 import { collateralFromJson } from '../collateral/json.js';

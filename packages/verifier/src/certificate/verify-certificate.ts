@@ -13,6 +13,7 @@ import {
   DICE_TAG_SEV_SNP,
   decodeDiceEndorsements,
   decodeSnpEndorsements,
+  derNameText,
   diceEndorsementsTag,
   type ExtractedEvidence,
   parseRatlsCertificate,
@@ -20,7 +21,6 @@ import {
   RECOGNISED_NON_EVIDENCE_OIDS,
   toRatlsError,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { toUnixSeconds } from '../dcap/verify-quote.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
 import { appraiseEvidence, type EvidenceAppraisalOptions } from './appraise-evidence.js';
@@ -83,13 +83,13 @@ function pickResult(results: AttestationResult[]): AttestationResult {
 }
 
 /**
- * Subject as RFC 4514 text, from the subject bytes themselves. (Node's X509Certificate must not be
- * used on RA-TLS certificates: given bytes, it looks for PEM text first and finds the PCK chain
- * embedded in the quote.)
+ * Subject as one-line text (evidence's `derNameText`, the one ASN.1 stack), from the subject bytes
+ * themselves. (Node's X509Certificate must not be used on RA-TLS certificates: given bytes, it
+ * looks for PEM text first and finds the PCK chain embedded in the quote.)
  */
 function subjectText(subjectRaw: Uint8Array): string {
   try {
-    return new x509.Name(subjectRaw).toString();
+    return derNameText(subjectRaw);
   } catch {
     return '';
   }

@@ -2,7 +2,7 @@
  * The X.509 fields `verifyCertificate` needs, read by the one ASN.1 stack (`parseX509` of
  * `@ratls/evidence`, RFC 5280 §4.1); this module only maps its failures to the certificate step's code.
  */
-import { CertificateError, MAX_CERT_BYTES, parseX509, RatlsError, type X509Extension } from '@ratls/evidence';
+import { CertificateError, MAX_RATLS_CERT_BYTES, parseX509, RatlsError, type X509Extension } from '@ratls/evidence';
 
 export interface X509Parts {
   der: Uint8Array;
@@ -25,15 +25,15 @@ export interface X509Parts {
  * @example const p = x509Parts(der); console.log(p.notAfter)
  */
 export function x509Parts(der: Uint8Array): X509Parts {
-  if (der.length > MAX_CERT_BYTES) {
+  if (der.length > MAX_RATLS_CERT_BYTES) {
     throw new CertificateError(
       'ERR_CERT_TOO_LARGE',
       'certificate',
-      `certificate: ${der.length} bytes exceeds ${MAX_CERT_BYTES}`,
+      `certificate: ${der.length} bytes exceeds ${MAX_RATLS_CERT_BYTES}`,
     );
   }
   try {
-    const c = parseX509(der, MAX_CERT_BYTES);
+    const c = parseX509(der, MAX_RATLS_CERT_BYTES);
     return {
       der,
       tbs: c.tbs,

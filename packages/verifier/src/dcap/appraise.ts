@@ -7,6 +7,8 @@ import type { KeyObject } from 'node:crypto';
 import {
   AppraisalError,
   CollateralError,
+  isSgxDebug,
+  isTdDebug,
   type Quote,
   type SgxReportBody,
   type TdReportBody,
@@ -107,24 +109,19 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
   };
   if (quote.body.kind === 'sgx') {
     const r = quote.body.report;
-    const result: SgxResult = { ...base, tee: 'sgx', debug: sgxDebug(r), measurements: sgxMeasurements(r) };
+    const result: SgxResult = { ...base, tee: 'sgx', debug: isSgxDebug(r), measurements: sgxMeasurements(r) };
     return markVerified(result);
   }
   const t = quote.body.report;
   const result: TdxResult = {
     ...base,
     tee: 'tdx',
-    debug: ((t.tdAttributes[0] as number) & 0x01) !== 0,
+    debug: isTdDebug(t),
     tdxModuleTcbStatus: (module?.status ?? 'UpToDate') as TcbStatus,
     ...(module?.id ? { tdxModuleId: module.id } : {}),
     measurements: tdxMeasurements(t),
   };
   return markVerified(result);
-}
-
-/** SGX ATTRIBUTES.FLAGS bit 1 (DEBUG; Intel SDM Vol. 3D §38.7.1). */
-function sgxDebug(r: SgxReportBody): boolean {
-  return ((r.attributes[0] as number) & 0x02) !== 0;
 }
 
 function sgxMeasurements(r: SgxReportBody): SgxResult['measurements'] {

@@ -7,6 +7,7 @@
  * against `at`. Every cache is a bounded LRU. The floor per new quote is one P-256 verification.
  */
 import { createHash, type KeyObject } from 'node:crypto';
+import { sha256Hex } from '@ratls/evidence';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
 import { type DcapResult, markVerified } from '../result.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
@@ -16,7 +17,7 @@ import { pckChainPemOf, type VerifiedPck, verifyPckChain } from './pck-chain.js'
 import { fmspcHex } from './pck-extensions.js';
 import { attestationKeyOf } from './quote-signature.js';
 import { type VerifiedCollateral, verifyCollateral } from './verify-collateral.js';
-import { asTyped, parseQuoteBytes, sha256Hex, toDcapCollateral, toUnixSeconds } from './verify-quote.js';
+import { asTyped, parseQuoteBytes, toDcapCollateral, toUnixSeconds } from './verify-quote.js';
 
 export interface QuoteVerifierOptions {
   collateralSource: CollateralSource;

@@ -2,7 +2,7 @@
  * Signer roles in the DCAP hierarchy (security finding 3): TCB info and QE identity verify only
  * under the TCB Signing certificate, and each PCK chain position takes only its own kind of
  * certificate. The simulated hierarchy stands in for Intel's (same roles, simulated names); a
- * real Intel case shows the Intel profile. (@ratls/attester is a test-only import here.)
+ * real Intel case shows the Intel profile. (@ratls/sim is a test-only import here.)
  */
 import assert from 'node:assert/strict';
 import { KeyObject, sign, webcrypto } from 'node:crypto';
@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type QuoteCollateralV3Json, toHex } from '@ratls/evidence';
 import {
   buildCollateral,
   initSimulation,
@@ -17,10 +18,9 @@ import {
   type SimState,
   SimulatedQuoteProvider,
   simulatedPckLeaf,
-} from '@ratls/attester/sim';
-import { type QuoteCollateralV3Json, toHex } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
+} from '@ratls/sim';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
+import { x509 } from '@ratls/test-support/x509';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
 import { verifyPckChain } from './pck-chain.js';
 import { verifyQuote } from './verify-quote.js';

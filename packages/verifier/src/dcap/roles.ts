@@ -64,7 +64,7 @@ export const INTEL_DCAP_ROLES: DcapRoleProfile = {
   simulated: false,
 };
 
-/** The simulator's names (packages/attester/src/sim/constants.ts), Intel's with the simulated prefix and marker. */
+/** The simulator's names (packages/sim/src/constants.ts), Intel's with the simulated prefix and marker. */
 export const SIMULATED_DCAP_ROLES: DcapRoleProfile = {
   root: place('ratls Simulated SGX Root CA', SIMULATION_MARKER),
   tcbSigner: place('ratls Simulated SGX TCB Signing', SIMULATION_MARKER),

@@ -1,7 +1,6 @@
 /**
  * `verifyQuote`: stateless DCAP appraisal of one quote with given collateral at a given time.
  */
-import { createHash } from 'node:crypto';
 import {
   AppraisalError,
   CollateralError,
@@ -10,6 +9,7 @@ import {
   parseQuote,
   type Quote,
   RatlsError,
+  sha256Hex,
 } from '@ratls/evidence';
 import { collateralFromJson } from '../collateral/json.js';
 import type { DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
@@ -70,10 +70,6 @@ export function parseQuoteBytes(quote: Uint8Array): Quote {
     );
   }
   return parseQuote(quote);
-}
-
-export function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
 }
 
 /**

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import { RatlsError, writePem } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { simNitroChain, simNitroDoc } from '@ratls/test-support/nitro-testkit';
+import { x509 } from '@ratls/test-support/x509';
 import { verifyNitroDocument } from './verify.js';
 
 test('nitro: a leaf carrying the genuine leaf as PEM inside an extension is refused', async () => {

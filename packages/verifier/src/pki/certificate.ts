@@ -22,8 +22,12 @@ export {
   OID_KEY_USAGE,
 } from '@ratls/evidence';
 
-/** Certificates larger than this are refused (Intel PCK leaves are ~1.2 KiB). */
-export const MAX_CERT_BYTES = 16 * 1024;
+/**
+ * Bound on one certificate of a vendor chain (PCK, TCB signing, CA, AMD and AWS chain certificates;
+ * Intel PCK leaves are ~1.2 KiB). A peer's whole RA-TLS certificate has its own, larger bound,
+ * `MAX_RATLS_CERT_BYTES` in @ratls/evidence.
+ */
+export const MAX_CHAIN_CERT_BYTES = 16 * 1024;
 
 export type CertExtension = X509Extension;
 export type ParsedCertificate = X509Parts;
@@ -44,19 +48,19 @@ export const KNOWN_CRITICAL_EXTENSIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Parses one DER certificate (at most `MAX_CERT_BYTES`). Throws `CertificateError`
+ * Parses one DER certificate (at most `MAX_CHAIN_CERT_BYTES`). Throws `CertificateError`
  * ERR_CERT_MALFORMED / ERR_DER_MALFORMED.
  * @example const c = parseCertificate(der); console.log(c.subjectCn, c.notAfter)
  */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
-  if (der.length > MAX_CERT_BYTES) {
+  if (der.length > MAX_CHAIN_CERT_BYTES) {
     throw new CertificateError(
       'ERR_CERT_MALFORMED',
       'x509',
-      `certificate: ${der.length} bytes exceeds ${MAX_CERT_BYTES}`,
+      `certificate: ${der.length} bytes exceeds ${MAX_CHAIN_CERT_BYTES}`,
     );
   }
-  return parseX509(der, MAX_CERT_BYTES);
+  return parseX509(der, MAX_CHAIN_CERT_BYTES);
 }
 
 /** Largest PEM chain text accepted. */

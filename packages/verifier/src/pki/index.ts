@@ -5,7 +5,7 @@ export {
   KU_CRL_SIGN,
   KU_DIGITAL_SIGNATURE,
   KU_KEY_CERT_SIGN,
-  MAX_CERT_BYTES,
+  MAX_CHAIN_CERT_BYTES,
   MAX_PEM_CHAIN_BYTES,
   type NameAttribute,
   nameAttributes,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject, sign, webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { x509 } from '@ratls/evidence/x509';
+import { x509 } from '@ratls/test-support/x509';
 import { parseCertificate } from './certificate.js';
 import { certificateKey, KEY_CACHE_MAX, keyCacheSize, p256KeyFromRaw, verifyEcdsaDer, verifyP256Raw } from './keys.js';
 

@@ -6,7 +6,7 @@ type CryptoKey = webcrypto.CryptoKey;
 
 import { describe, test } from 'node:test';
 import { AppraisalError, CertificateError, CollateralError, type RatlsError } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
+import { x509 } from '@ratls/test-support/x509';
 import fc from 'fast-check';
 import { checkPckRevocation } from '../dcap/revocation.js';
 import { intelSgxRootCa, trustAnchorFrom } from '../trust.js';

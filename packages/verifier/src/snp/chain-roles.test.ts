@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { x509 } from '@ratls/evidence/x509';
 import { simAmd, simVcek } from '@ratls/test-support/snp-testkit';
+import { x509 } from '@ratls/test-support/x509';
 import { trustAnchorFrom } from '../trust.js';
 import { type SnpChainOptions, verifySnpChain } from './chain.js';
 import { amdArkDer, amdIntermediateDer } from './roots.js';

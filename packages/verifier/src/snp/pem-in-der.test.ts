@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import { encodeSnpCertTable, RatlsError, SNP_CERT_GUIDS, writePem } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { simAmd, simReport, simVcek } from '@ratls/test-support/snp-testkit';
+import { x509 } from '@ratls/test-support/x509';
 import { verifySnpReport } from './verify.js';
 
 const int = (n: number): ArrayBuffer => new Uint8Array([0x02, 0x01, n]).buffer;

@@ -381,7 +381,7 @@ test('snp: chains not signed with RSA-PSS, and an anchored ARK with a broken sel
   const at = sec('2025-01-01T00:00:00Z');
   // Corrupt the last byte of the ARK's own signature: configured as an anchor, but not self-consistent.
   const badArk = flipped(amd.arkDer, amd.arkDer.length - 1);
-  const { x509 } = await import('@ratls/evidence/x509');
+  const { x509 } = await import('@ratls/test-support/x509');
   const pem = (d: Uint8Array) => new x509.X509Certificate(d).toString('pem');
   const chain = `${pem(amd.askDer)}\n${pem(badArk)}\n`;
   assert.equal(

@@ -1,7 +1,7 @@
 /**
  * End to end over real TLS on 127.0.0.1: RA-TLS certificates from the attester's simulated SGX
  * platform, appraised by the real verifier and policy, one audit event per attempt.
- * (@ratls/attester is a test-only import here: the verifier package never depends on it.)
+ * (@ratls/sim is a test-only import here: the verifier package never depends on it.)
  */
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { createAttestedCredentials } from '@ratls/attester';
-import { initSimulation, type SimState, type SimulatedQuoteOptions, SimulatedQuoteProvider } from '@ratls/attester/sim';
-import { x509 } from '@ratls/evidence/x509';
+import { initSimulation, type SimState, type SimulatedQuoteOptions, SimulatedQuoteProvider } from '@ratls/sim';
 import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
+import { x509 } from '@ratls/test-support/x509';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
 import { parsePolicy } from '../policy/parse.js';

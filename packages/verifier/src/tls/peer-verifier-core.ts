@@ -3,8 +3,7 @@
  * exactly one audit event. The appraisal functions are injected so the composition can be tested
  * with fixed inputs; `createPeerVerifier` wires in the real certificate verifier and policy.
  */
-import { createHash } from 'node:crypto';
-import { MAX_CERT_BYTES, RatlsError, toRatlsError } from '@ratls/evidence';
+import { MAX_RATLS_CERT_BYTES, RatlsError, sha256Hex, toRatlsError } from '@ratls/evidence';
 import { raceAbort } from '../abort.js';
 import { deepFreeze } from '../freeze.js';
 import type { Decision } from '../policy/types.js';
@@ -46,7 +45,7 @@ export interface PeerVerifierCoreOptions {
   listener?: string;
   /** Bound on one certificate's verification (default 10 s). */
   appraisalTimeoutMs?: number;
-  /** Bound on the peer certificate's size (default evidence's MAX_CERT_BYTES, 256 KiB). */
+  /** Bound on the peer certificate's size (default evidence's MAX_RATLS_CERT_BYTES, 256 KiB). */
   maxCertificateBytes?: number;
 }
 
@@ -70,7 +69,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
   const cache = new WindowedLru<PeerVerification>(opts.cache?.maxEntries ?? DEFAULT_CACHE_ENTRIES);
   const inflight = new Map<string, Promise<PeerVerification>>();
   const timeoutMs = opts.appraisalTimeoutMs ?? DEFAULT_APPRAISAL_TIMEOUT_MS;
-  const maxBytes = opts.maxCertificateBytes ?? MAX_CERT_BYTES;
+  const maxBytes = opts.maxCertificateBytes ?? MAX_RATLS_CERT_BYTES;
 
   function audit(input: PeerAuditInput): void {
     try {
@@ -175,10 +174,6 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
       });
     },
   };
-}
-
-export function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

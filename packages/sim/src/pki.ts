@@ -1,7 +1,7 @@
 /** Certificates and CRLs of the simulated hierarchy, built with @peculiar/x509 (ECDSA P-256 / SHA-256). */
 import { randomBytes } from 'node:crypto';
+import { x509 } from '@ratls/attester/x509';
 import { writePem } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { int } from './der.js';
 import type { SimKey } from './keys.js';
 

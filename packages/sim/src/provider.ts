@@ -6,6 +6,7 @@
  * verifier code path can run without TEE hardware.
  */
 import { createHash } from 'node:crypto';
+import type { Evidence, QuoteProvider } from '@ratls/attester';
 import {
   ConfigError,
   concatBytes,
@@ -15,8 +16,9 @@ import {
   fromHex,
   ProviderError,
   RatlsError,
+  SGX_FLAGS_DEBUG,
+  TD_ATTRIBUTES_DEBUG_BIT,
 } from '@ratls/evidence';
-import type { Evidence, QuoteProvider } from '../providers/types.js';
 import {
   DEFAULT_MR_ENCLAVE,
   DEFAULT_MR_SIGNER,
@@ -152,7 +154,7 @@ export class SimulatedQuoteProvider implements QuoteProvider {
         throw new ConfigError('ERR_SIM_CONFIG', 'sim', 'SimulatedQuoteProvider: mrTd/rtmr apply to TDX only');
       this.version = 3;
       const attributes = new Uint8Array(16);
-      attributes[0] = 0x05 | (opts.debug ? 0x02 : 0); // INIT | MODE64BIT, DEBUG (SDM Vol. 3D §38.7.1)
+      attributes[0] = 0x05 | (opts.debug ? Number(SGX_FLAGS_DEBUG) : 0); // INIT | MODE64BIT, DEBUG (SDM Vol. 3D §38.7.1)
       attributes[8] = XFRM;
       const fields = {
         cpuSvn: new Uint8Array(level.sgxComponents),
@@ -183,7 +185,7 @@ export class SimulatedQuoteProvider implements QuoteProvider {
       const teeTcbSvn = new Uint8Array(level.tdxComponents);
       teeTcbSvn[1] = TDX_MODULE_MAJOR;
       const tdAttributes = new Uint8Array(8);
-      tdAttributes[0] = opts.debug ? 0x01 : 0;
+      tdAttributes[0] = opts.debug ? TD_ATTRIBUTES_DEBUG_BIT : 0;
       tdAttributes[3] = TD_ATTR_SEPT_VE_DISABLE_BYTE3;
       const xfam = new Uint8Array(8);
       xfam[0] = XFRM;

@@ -3,11 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildRaTlsCertificate, createAttestedCredentials, generateKeyPair } from '@ratls/attester';
 import { checkBinding, parseQuote, parseRatlsCertificate } from '@ratls/evidence';
-import { initSimulation, type SimState, SimulatedQuoteProvider } from '../sim/index.js';
-import { createAttestedCredentials } from './attested-credentials.js';
-import { buildRaTlsCertificate } from './certificate.js';
-import { generateKeyPair } from './keys.js';
+import { initSimulation, type SimState, SimulatedQuoteProvider } from './index.js';
 
 const AT = new Date('2026-01-15T12:00:00Z');
 let dir: string;

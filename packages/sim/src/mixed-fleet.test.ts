@@ -2,7 +2,7 @@
  * A mixed fleet over real TLS on 127.0.0.1: simulated SGX, SEV-SNP and Nitro clients, each with a
  * DICE RA-TLS certificate, against one attested server whose policy names one identity per TEE.
  * Each is accepted under its own identity; an SNP client with another measurement is refused.
- * (@ratls/verifier is a test-only import here: the attester never depends on it at runtime.)
+ * (@ratls/verifier is a test-only import here: the simulator never depends on it at runtime.)
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
+import type { QuoteProvider } from '@ratls/attester';
+import { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
 import {
   type AuditEvent,
   createAuditLog,
@@ -20,8 +22,6 @@ import {
   parsePolicy,
   trustAnchorFrom,
 } from '@ratls/verifier';
-import { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } from '../credentials/index.js';
-import type { QuoteProvider } from '../providers/types.js';
 import {
   initSimulation,
   loadNitroSimulation,

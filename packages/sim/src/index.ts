@@ -1,4 +1,4 @@
-/** @ratls/attester/sim: a simulated Intel TEE (SGX and TDX) mirroring Intel's DCAP hierarchy. */
+/** @ratls/sim: a simulated Intel TEE (SGX and TDX) mirroring Intel's DCAP hierarchy. */
 
 export { buildCollateral, COLLATERAL_FILES, type SimCollateralJson } from './collateral.js';
 export {

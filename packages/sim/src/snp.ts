@@ -8,6 +8,9 @@
 import { createPrivateKey, randomBytes, sign, webcrypto } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Evidence, QuoteProvider } from '@ratls/attester';
+import { checkReportData } from '@ratls/attester';
+import { x509 } from '@ratls/attester/x509';
 import {
   ConfigError,
   encodeSnpCertTable,
@@ -20,9 +23,6 @@ import {
   SNP_SIGNED_LENGTH,
   toHex,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
-import { checkReportData } from '../providers/io.js';
-import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { SIMULATION_MARKER } from './constants.js';
 import { readSimFile, writeAtomic } from './files.js';
 

@@ -8,6 +8,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildRaTlsCertificate, generateKeyPair } from '@ratls/attester';
+import { x509 } from '@ratls/attester/x509';
 import {
   DICE_TAG_NITRO,
   DICE_TAG_SEV_SNP,
@@ -16,9 +18,7 @@ import {
   parseRatlsCertificate,
   RatlsError,
 } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { verifyCertificate } from '@ratls/verifier';
-import { buildRaTlsCertificate, generateKeyPair } from '../credentials/index.js';
 import {
   loadNitroSimulation,
   loadSnpSimulation,

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { x509 } from '@ratls/attester/x509';
 import { fromHex, parseQuote, RatlsError, toHex } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { OID_SGX_EXTENSION, SIM_TCB_LEVELS, SIMULATION_MARKER, TCB_STATUSES } from './constants.js';
 import {
   initSimulation,

@@ -4,9 +4,9 @@
  * signing); only the root differs, and every certificate carries SIMULATION_MARKER in its O.
  */
 import { createHash } from 'node:crypto';
+import { SIMULATION_MARKER } from '@ratls/evidence';
 
-/** Copy of SIMULATION_MARKER in @ratls/verifier trust.ts (the attester must not import the verifier). */
-export const SIMULATION_MARKER = 'ratls SIMULATED TEE - NOT FOR PRODUCTION';
+export { SIMULATION_MARKER };
 
 const SUFFIX = `O=${SIMULATION_MARKER}, L=Santa Clara, ST=CA, C=US`;
 export const ROOT_CA_NAME = `CN=ratls Simulated SGX Root CA, ${SUFFIX}`;

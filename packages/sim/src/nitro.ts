@@ -7,11 +7,11 @@
 import { createPrivateKey, sign, webcrypto } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Evidence, QuoteProvider } from '@ratls/attester';
+import { checkReportData } from '@ratls/attester';
+import { x509 } from '@ratls/attester/x509';
 import { ConfigError, concatBytes, fromHex, readPemOne } from '@ratls/evidence';
-import { x509 } from '@ratls/evidence/x509';
 import { encode } from 'cbor2';
-import { checkReportData } from '../providers/io.js';
-import type { Evidence, QuoteProvider } from '../providers/types.js';
 import { SIMULATION_MARKER } from './constants.js';
 import { readSimFile, writeAtomic } from './files.js';
 

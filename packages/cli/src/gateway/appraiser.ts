@@ -16,12 +16,13 @@ import {
   type QuoteVerifier,
   type SnpAppraisalOptions,
   type TrustAnchor,
+  type UnixSeconds,
 } from '@ratls/verifier';
 
 /** A stand-in for certificate verification (tests only; named dangerous where it is accepted). */
 export type CertificateVerify = (
   der: Uint8Array,
-  opts: { at: Date; expectedNonce?: Uint8Array },
+  opts: { at: UnixSeconds; expectedNonce?: Uint8Array },
 ) => Promise<PeerVerification>;
 
 /** How certificates are verified: the real path, or a test stand-in. */

@@ -6,13 +6,13 @@
  */
 import { ConfigError, type ExtractedEvidence } from '@ratls/evidence';
 import type { CollateralSource, DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
-import { createQuoteVerifier, type QuoteVerifier } from '../dcap/quote-verifier.js';
+import { createQuoteVerifier } from '../dcap/quote-verifier.js';
 import { verifyQuote } from '../dcap/verify-quote.js';
 import { verifyNitroDocument } from '../nitro/verify.js';
 import type { AttestationResult, DcapResult } from '../result.js';
 import type { SnpCollateralSource } from '../snp/collateral.js';
 import { type VerifySnpOptions, verifySnpReport } from '../snp/verify.js';
-import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
+import type { TrustAnchor } from '../trust.js';
 
 export interface QuoteVerifierLike {
   verify(quote: Uint8Array, o: { at: Date | number }): Promise<DcapResult>;
@@ -55,24 +55,23 @@ export interface SnpAppraisalOptions {
 }
 
 /**
- * One cached quote verifier per (collateral source, trust anchors), so repeated certificate checks
- * reuse verified collateral, PCK chains and results; dropped with the source object.
+ * The options for one certificate's appraisal: with a collateral source and no quote verifier, one
+ * quote verifier is made for this call, so the certificate's quotes share verified collateral.
+ * There is no module-level cache: reuse across calls is the caller's own `quoteVerifier` (the peer
+ * verifier and the gateway each own one).
+ * @example
+ * const o = withQuoteVerifier({ at, collateralSource: pccs });
+ * for (const ev of evidence) await appraiseEvidence(ev, o);
  */
-const verifiers = new WeakMap<CollateralSource, Map<string, QuoteVerifier>>();
-
-function verifierFor(source: CollateralSource, anchors: TrustAnchor[] | undefined): QuoteVerifier {
-  let bySource = verifiers.get(source);
-  if (!bySource) {
-    bySource = new Map();
-    verifiers.set(source, bySource);
-  }
-  const key = (anchors ?? defaultTrustAnchors()).map((a) => a.sha256).join(',');
-  let v = bySource.get(key);
-  if (!v) {
-    v = createQuoteVerifier({ collateralSource: source, ...(anchors ? { trustAnchors: anchors } : {}) });
-    bySource.set(key, v);
-  }
-  return v;
+export function withQuoteVerifier<T extends EvidenceAppraisalOptions>(o: T): T {
+  if (!o.collateralSource || o.quoteVerifier || o.collateral !== undefined) return o;
+  return {
+    ...o,
+    quoteVerifier: createQuoteVerifier({
+      collateralSource: o.collateralSource,
+      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+    }),
+  };
 }
 
 /** Appraises one piece of evidence; every failure is a RatlsError from the appraiser. */
@@ -112,7 +111,14 @@ export async function appraiseEvidence(
       ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
     });
   }
-  if (o.collateralSource) return verifierFor(o.collateralSource, o.trustAnchors).verify(ev.evidence, { at: o.at });
+  if (o.collateralSource) {
+    // A one-shot verifier: callers that appraise more than once pass their own (withQuoteVerifier).
+    const v = createQuoteVerifier({
+      collateralSource: o.collateralSource,
+      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+    });
+    return v.verify(ev.evidence, { at: o.at });
+  }
   if (endorsements) {
     return verifyQuote(ev.evidence, endorsements, {
       at: o.at,

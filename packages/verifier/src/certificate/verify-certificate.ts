@@ -21,9 +21,9 @@ import {
   toRatlsError,
 } from '@ratls/evidence';
 import { x509 } from '@ratls/evidence/x509';
-import { toUnixSeconds } from '../dcap/verify-quote.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
-import { appraiseEvidence, type EvidenceAppraisalOptions } from './appraise-evidence.js';
+import { toUnixSeconds } from '../time.js';
+import { appraiseEvidence, type EvidenceAppraisalOptions, withQuoteVerifier } from './appraise-evidence.js';
 import { collateralFromEndorsements } from './endorsements.js';
 import { certificateDer } from './input.js';
 import { checkIssuedBy, checkSelfSigned } from './signature.js';
@@ -144,7 +144,8 @@ function distinct(list: ExtractedEvidence[]): ExtractedEvidence[] {
   return out;
 }
 
-async function run(cert: Uint8Array | string, opts: VerifyCertificateOptions): Promise<CertificateVerification> {
+async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): Promise<CertificateVerification> {
+  const opts = withQuoteVerifier(given);
   const der = certificateDer(cert);
   const parts = x509Parts(der);
   const at = toUnixSeconds(opts.at);

@@ -8,13 +8,13 @@ import {
   parseNitroDocument,
   toHex,
 } from '@ratls/evidence';
+import { VerifiedChainCache } from '../cache/lru.js';
 import { markVerified, type NitroResult } from '../result.js';
-import { VerifiedChainCache } from '../snp/chain-cache.js';
+import { atSeconds } from '../time.js';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
 import { type NitroChainResult, verifyNitroChain } from './certs.js';
 import { awsNitroRootG1 } from './root.js';
 import { coseSign1ToBeSigned } from './sig-structure.js';
-import { atSeconds } from './time.js';
 
 export interface VerifyNitroOptions {
   /** Verification time: a Date or unix seconds. */
@@ -35,7 +35,7 @@ function cachedChain(
 ): NitroChainResult {
   if (!cache) return verifyNitroChain(doc.certificate, doc.cabundle, at, anchors);
   const key = VerifiedChainCache.key('nitro-chain', [...doc.cabundle, doc.certificate]);
-  const hit = cache.get<NitroChainResult>(key);
+  const hit = cache.getAs<NitroChainResult>(key);
   if (!hit) {
     const fresh = verifyNitroChain(doc.certificate, doc.cabundle, at, anchors);
     cache.set(key, fresh);

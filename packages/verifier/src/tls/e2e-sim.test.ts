@@ -18,12 +18,12 @@ import { x509 } from '@ratls/evidence/x509';
 import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
+import { TLS_ERRORS } from '../decide/errors.js';
+import { createPeerVerifier } from '../decide/peer-verifier.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { Policy } from '../policy/types.js';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
 import { connectAttested } from './client.js';
-import { TLS_ERRORS } from './errors.js';
-import { createPeerVerifier } from './peer-verifier.js';
 import { createServer } from './server.js';
 
 const AT = new Date('2026-03-01T12:00:00Z').getTime();

@@ -241,5 +241,15 @@ export {
   intelSgxRootCa,
   SIMULATION_MARKER,
   type TrustAnchor,
+  type TrustAnchorInput,
+  toTrustAnchors,
   trustAnchorFrom,
 } from './trust.js';
+export {
+  resolveTrustStore,
+  type TrustOptions,
+  type TrustStore,
+  type TrustStoreInput,
+  trustStore,
+  trustStoreFrom,
+} from './trust-store.js';

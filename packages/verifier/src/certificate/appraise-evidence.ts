@@ -12,7 +12,8 @@ import { verifyNitroDocument } from '../nitro/verify.js';
 import type { AttestationResult, DcapResult } from '../result.js';
 import type { SnpCollateralSource } from '../snp/collateral.js';
 import { type VerifySnpOptions, verifySnpReport } from '../snp/verify.js';
-import type { TrustAnchor } from '../trust.js';
+import type { TrustAnchor, TrustAnchorInput } from '../trust.js';
+import { resolveTrustStore, type TrustStoreInput } from '../trust-store.js';
 
 export interface QuoteVerifierLike {
   verify(quote: Uint8Array, o: { at: Date | number }): Promise<DcapResult>;
@@ -20,12 +21,18 @@ export interface QuoteVerifierLike {
 
 export interface EvidenceAppraisalOptions {
   at: Date | number;
+  /**
+   * The roots per vendor (Intel, AMD, AWS); a vendor left out gets its built-in production roots.
+   * The per-vendor options below are the older names; `trust` wins where both are given.
+   */
+  trust?: TrustStoreInput;
+  /** Intel roots (older name of `trust.intel`). */
   trustAnchors?: TrustAnchor[];
   collateral?: DcapCollateral | QuoteCollateralV3Json | string;
   collateralSource?: CollateralSource;
   quoteVerifier?: QuoteVerifierLike;
-  /** Roots for Nitro documents (PEM, DER or TrustAnchor); default the AWS Nitro root G1. */
-  nitroTrustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  /** Roots for Nitro documents (older name of `trust.aws`); default the AWS Nitro root G1. */
+  nitroTrustAnchors?: TrustAnchorInput[];
   expectedNonce?: Uint8Array;
   /**
    * SEV-SNP appraisal. The VCEK and chain come from here first, then from the SNP certificate table
@@ -48,29 +55,29 @@ export interface SnpAppraisalOptions {
   chain?: string;
   kds?: SnpCollateralSource;
   product?: VerifySnpOptions['product'];
-  /** Accepted ARKs (PEM, DER or TrustAnchor); default the built-in AMD ARKs. */
-  trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  /** Accepted ARKs (older name of `trust.amd`); default the built-in AMD ARKs. */
+  trustAnchors?: TrustAnchorInput[];
   /** AMD CRL (DER), see `verifySnpReport`. */
   crl?: Uint8Array;
 }
 
 /**
- * The options for one certificate's appraisal: with a collateral source and no quote verifier, one
- * quote verifier is made for this call, so the certificate's quotes share verified collateral.
- * There is no module-level cache: reuse across calls is the caller's own `quoteVerifier` (the peer
- * verifier and the gateway each own one).
+ * The options for one certificate's appraisal: the trust store resolved once (`trust` complete,
+ * PEM converted), and, with a collateral source and no quote verifier, one quote verifier made for
+ * this call so the certificate's quotes share verified collateral. There is no module-level cache:
+ * reuse across calls is the caller's own `quoteVerifier` (the peer verifier and the gateway each
+ * own one).
  * @example
- * const o = withQuoteVerifier({ at, collateralSource: pccs });
+ * const o = prepareAppraisal({ at, collateralSource: pccs });
  * for (const ev of evidence) await appraiseEvidence(ev, o);
  */
-export function withQuoteVerifier<T extends EvidenceAppraisalOptions>(o: T): T {
+export function prepareAppraisal<T extends EvidenceAppraisalOptions>(given: T): T {
+  const trust = resolveTrustStore(given);
+  const o: T = { ...given, trust };
   if (!o.collateralSource || o.quoteVerifier || o.collateral !== undefined) return o;
   return {
     ...o,
-    quoteVerifier: createQuoteVerifier({
-      collateralSource: o.collateralSource,
-      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
-    }),
+    quoteVerifier: createQuoteVerifier({ collateralSource: o.collateralSource, trustAnchors: trust.intel }),
   };
 }
 
@@ -81,13 +88,14 @@ export async function appraiseEvidence(
   endorsements?: DcapCollateral,
   snpCertTable?: Uint8Array,
 ): Promise<AttestationResult> {
+  const trust = resolveTrustStore(o);
   if (ev.tee === 'nitro') {
     // DICE-wrapped documents carry the nonce in the claims (checked by the binding step); only the
     // Evervault SAN form puts it in the document itself.
     const nonce = ev.format === 'nitro-san' ? o.expectedNonce : undefined;
     return verifyNitroDocument(ev.evidence, {
       at: o.at,
-      ...(o.nitroTrustAnchors ? { trustAnchors: o.nitroTrustAnchors } : {}),
+      trustAnchors: trust.aws,
       ...(nonce ? { expectedNonce: nonce } : {}),
     });
   }
@@ -99,7 +107,7 @@ export async function appraiseEvidence(
       ...(s.chain !== undefined ? { chain: s.chain } : {}),
       ...(s.kds ? { kds: s.kds } : {}),
       ...(s.product ? { product: s.product } : {}),
-      ...(s.trustAnchors ? { trustAnchors: s.trustAnchors } : {}),
+      trustAnchors: trust.amd,
       ...(s.crl ? { crl: s.crl } : {}),
       ...(snpCertTable ? { aux: snpCertTable } : {}),
     });
@@ -108,21 +116,21 @@ export async function appraiseEvidence(
   if (o.collateral !== undefined) {
     return verifyQuote(ev.evidence, o.collateral, {
       at: o.at,
-      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+      trustAnchors: trust.intel,
     });
   }
   if (o.collateralSource) {
     // A one-shot verifier: callers that appraise more than once pass their own (withQuoteVerifier).
     const v = createQuoteVerifier({
       collateralSource: o.collateralSource,
-      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+      trustAnchors: trust.intel,
     });
     return v.verify(ev.evidence, { at: o.at });
   }
   if (endorsements) {
     return verifyQuote(ev.evidence, endorsements, {
       at: o.at,
-      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+      trustAnchors: trust.intel,
     });
   }
   throw new ConfigError(

@@ -23,7 +23,7 @@ import type { CollateralRequest, CollateralSource } from '../collateral/types.js
 import { createQuoteVerifier } from '../dcap/quote-verifier.js';
 import { coseSign1ToBeSigned } from '../nitro/sig-structure.js';
 import { type DcapResult, isVerifiedResult } from '../result.js';
-import { trustAnchorFrom } from '../trust.js';
+import { intelSgxRootCa, trustAnchorFrom } from '../trust.js';
 import { pemCertificates } from './input.js';
 import { verifyCertificate } from './verify-certificate.js';
 
@@ -471,6 +471,13 @@ describe('verifyCertificate: Nitro (Evervault style)', () => {
     assert.equal(await codeOf(verifyCertificate(wrong.der, { at, nitroTrustAnchors })), 'ERR_BINDING_MISMATCH');
     // Default anchors (the real AWS root) refuse the simulated chain.
     assert.notEqual(await codeOf(verifyCertificate(good.der, { at })), 'no error');
+    // The one trust store carries the same roots, and wins over the older option name.
+    const viaStore = await verifyCertificate(good.der, { at, trust: { aws: nitroTrustAnchors } });
+    assert.equal(viaStore.result.tee, 'nitro');
+    assert.equal(
+      await codeOf(verifyCertificate(good.der, { at, nitroTrustAnchors, trust: { aws: [intelSgxRootCa()] } })),
+      'ERR_NITRO_ROOT_UNTRUSTED',
+    );
   });
 
   test('Evervault certificates are signed by a private CA that is not available: refused at the signature step', {

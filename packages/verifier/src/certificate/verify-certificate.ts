@@ -23,7 +23,7 @@ import {
 import { x509 } from '@ratls/evidence/x509';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
 import { toUnixSeconds } from '../time.js';
-import { appraiseEvidence, type EvidenceAppraisalOptions, withQuoteVerifier } from './appraise-evidence.js';
+import { appraiseEvidence, type EvidenceAppraisalOptions, prepareAppraisal } from './appraise-evidence.js';
 import { collateralFromEndorsements } from './endorsements.js';
 import { certificateDer } from './input.js';
 import { checkIssuedBy, checkSelfSigned } from './signature.js';
@@ -145,7 +145,7 @@ function distinct(list: ExtractedEvidence[]): ExtractedEvidence[] {
 }
 
 async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): Promise<CertificateVerification> {
-  const opts = withQuoteVerifier(given);
+  const opts = prepareAppraisal(given);
   const der = certificateDer(cert);
   const parts = x509Parts(der);
   const at = toUnixSeconds(opts.at);

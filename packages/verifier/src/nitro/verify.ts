@@ -11,7 +11,7 @@ import {
 import { VerifiedChainCache } from '../cache/lru.js';
 import { markVerified, type NitroResult } from '../result.js';
 import { atSeconds } from '../time.js';
-import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
+import { type TrustAnchor, type TrustAnchorInput, toTrustAnchors } from '../trust.js';
 import { type NitroChainResult, verifyNitroChain } from './certs.js';
 import { awsNitroRootG1 } from './root.js';
 import { coseSign1ToBeSigned } from './sig-structure.js';
@@ -20,7 +20,7 @@ export interface VerifyNitroOptions {
   /** Verification time: a Date or unix seconds. */
   at: Date | number;
   /** Roots to accept as cabundle[0] (PEM, DER or TrustAnchor). Default: the AWS Nitro root G1 only. */
-  trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  trustAnchors?: TrustAnchorInput[];
   /** When given, the document's nonce must equal it. */
   expectedNonce?: Uint8Array;
   /** Reuse verified cabundle chains across calls (re-checked against `at` and the anchors on every hit). */
@@ -63,7 +63,7 @@ function cachedChain(
 
 function anchorsFrom(list: VerifyNitroOptions['trustAnchors']): TrustAnchor[] {
   if (!list || list.length === 0) return [awsNitroRootG1()];
-  return list.map((a) => (typeof a === 'string' || a instanceof Uint8Array ? trustAnchorFrom(a) : a));
+  return toTrustAnchors(list);
 }
 
 /** ES384 over the Sig_structure (RFC 9052 §4.4; RFC 9053 §2.1: raw r‖s). */

@@ -18,7 +18,7 @@ import {
 import { VerifiedChainCache } from '../cache/lru.js';
 import { markVerified, type SnpResult } from '../result.js';
 import { atSeconds } from '../time.js';
-import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
+import { type TrustAnchor, type TrustAnchorInput, toTrustAnchors, trustAnchorFrom } from '../trust.js';
 import { type SnpChainResult, verifySnpChain } from './chain.js';
 import { checkSnpChipId, checkSnpReportHeader, checkSnpTcbMatchesCert, verifySnpReportSignature } from './checks.js';
 import type { SnpCollateralSource } from './collateral.js';
@@ -40,7 +40,7 @@ export interface VerifySnpOptions {
   /** Where to fetch a VCEK or chain that was not supplied. */
   kds?: SnpCollateralSource;
   /** Accepted ARKs (PEM, DER or TrustAnchor). Default: the built-in AMD ARKs (Milan, Genoa, Turin). */
-  trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  trustAnchors?: TrustAnchorInput[];
   /** AMD CRL (DER, from KDS `/{vcek|vlek}/v1/{product}/crl`): when given, it must be signed by the ARK,
    * current at `at`, and revoke neither the ASK/ASVK nor the VCEK/VLEK. */
   crl?: Uint8Array;
@@ -87,7 +87,7 @@ export function amdArkAnchors(): TrustAnchor[] {
 
 function anchorsFrom(list: VerifySnpOptions['trustAnchors']): TrustAnchor[] {
   if (!list || list.length === 0) return amdArkAnchors();
-  return list.map((a) => (typeof a === 'string' || a instanceof Uint8Array ? trustAnchorFrom(a) : a));
+  return toTrustAnchors(list);
 }
 
 function missing(msg: string): CollateralError {

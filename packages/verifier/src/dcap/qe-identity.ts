@@ -15,7 +15,7 @@ import type { VerifiedChain } from '../pki/chain.js';
 import type { TcbStatus } from '../result.js';
 import type { TrustAnchor } from '../trust.js';
 import { FieldReader } from './json-fields.js';
-import { checkWindow, type VerifiedRootCrl, verifySignedJson } from './signed-json.js';
+import { type VerifiedRootCrl, verifySignedCollateral } from './signed-json.js';
 
 export const MAX_QE_IDENTITY_BYTES = 256 * 1024;
 
@@ -99,20 +99,20 @@ export function verifyQeIdentity(
   chain?: VerifiedChain,
   rootCrl?: VerifiedRootCrl,
 ): { qeIdentity: QeIdentity; chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
-  const step = 'qe-identity';
-  const v = verifySignedJson(c.qeIdentityJson, c.qeIdentitySignature, c.qeIdentityIssuerChainPem, {
-    anchors,
-    at,
-    rootCaCrl: c.rootCaCrl,
-    chain,
-    rootCrl,
-    step,
-    what: 'QE identity',
-    code: 'ERR_QE_IDENTITY_SIGNATURE',
-  });
-  const qeIdentity = parseQeIdentity(c.qeIdentityJson);
-  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, at, step, 'QE identity');
-  return { qeIdentity, ...v };
+  // QVL sgxAttestationVerifyEnclaveIdentity: the chain and signature first, then the content.
+  const v = verifySignedCollateral(
+    {
+      json: c.qeIdentityJson,
+      signature: c.qeIdentitySignature,
+      issuerChainPem: c.qeIdentityIssuerChainPem,
+      parse: parseQeIdentity,
+      step: 'qe-identity',
+      what: 'QE identity',
+      code: 'ERR_QE_IDENTITY_SIGNATURE',
+    },
+    { anchors, at, rootCaCrl: c.rootCaCrl, chain, rootCrl },
+  );
+  return { qeIdentity: v.value, chain: v.chain, rootCrl: v.rootCrl };
 }
 
 /** Step 2 (QVL 4.1.2.4.14): the identity is the quoting enclave of this TEE. Code: ERR_QE_IDENTITY_TEE_MISMATCH. */

@@ -108,3 +108,43 @@ export function verifySignedJson(
   }
   return { chain: ch, rootCrl };
 }
+
+/** One piece of Intel's signed JSON collateral, and how its step reads and names it. */
+export interface SignedCollateral<T> {
+  json: string;
+  signature: Uint8Array;
+  issuerChainPem: string;
+  parse: (json: string) => T;
+  step: string;
+  what: string;
+  /** Code for a signature that does not verify. */
+  code: string;
+}
+
+/**
+ * Signature (`verifySignedJson`), then the strict parse, then issueDate <= at <= nextUpdate: the
+ * sequence TCB info and QE identity share. `chain`/`rootCrl` are reused when already verified.
+ * @example const { value } = verifySignedCollateral({ json, signature, issuerChainPem, parse: parseQeIdentity, step: 'qe-identity', what: 'QE identity', code: 'ERR_QE_IDENTITY_SIGNATURE' }, { anchors, at, rootCaCrl })
+ */
+export function verifySignedCollateral<T extends { issueDate: number; nextUpdate: number }>(
+  s: SignedCollateral<T>,
+  o: {
+    anchors: readonly TrustAnchor[];
+    at: number;
+    rootCaCrl: Uint8Array;
+    chain?: VerifiedChain | undefined;
+    rootCrl?: VerifiedRootCrl | undefined;
+  },
+): { value: T; chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
+  const v = verifySignedJson(s.json, s.signature, s.issuerChainPem, {
+    ...o,
+    chain: o.chain,
+    rootCrl: o.rootCrl,
+    step: s.step,
+    what: s.what,
+    code: s.code,
+  });
+  const value = s.parse(s.json);
+  checkWindow(value.issueDate, value.nextUpdate, o.at, s.step, s.what);
+  return { value, ...v };
+}

@@ -16,7 +16,7 @@ import { checkCrl, type ParsedCrl, parseCrlAt } from '../pki/crl.js';
 import type { TrustAnchor } from '../trust.js';
 import { type QeIdentity, verifyQeIdentity } from './qe-identity.js';
 import { checkPckCaRole } from './roles.js';
-import { checkWindow, splitPem, type VerifiedRootCrl, verifyRootCaCrl, verifySignedJson } from './signed-json.js';
+import { splitPem, type VerifiedRootCrl, verifyRootCaCrl, verifySignedCollateral } from './signed-json.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { registerVerifiedCollateral } from './verified-inputs.js';
 
@@ -52,20 +52,19 @@ export function verifyTcbInfo(
   chain?: VerifiedChain,
   rootCrl?: VerifiedRootCrl,
 ): { tcbInfo: TcbInfo; chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
-  const step = 'tcb-info';
-  const v = verifySignedJson(c.tcbInfoJson, c.tcbInfoSignature, c.tcbInfoIssuerChainPem, {
-    anchors,
-    at,
-    rootCaCrl: c.rootCaCrl,
-    chain,
-    rootCrl,
-    step,
-    what: 'TCB info',
-    code: 'ERR_TCB_INFO_SIGNATURE',
-  });
-  const tcbInfo = parseTcbInfo(c.tcbInfoJson);
-  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, at, step, 'TCB info');
-  return { tcbInfo, ...v };
+  const v = verifySignedCollateral(
+    {
+      json: c.tcbInfoJson,
+      signature: c.tcbInfoSignature,
+      issuerChainPem: c.tcbInfoIssuerChainPem,
+      parse: parseTcbInfo,
+      step: 'tcb-info',
+      what: 'TCB info',
+      code: 'ERR_TCB_INFO_SIGNATURE',
+    },
+    { anchors, at, rootCaCrl: c.rootCaCrl, chain, rootCrl },
+  );
+  return { tcbInfo: v.value, chain: v.chain, rootCrl: v.rootCrl };
 }
 
 /**

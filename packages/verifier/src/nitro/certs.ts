@@ -1,5 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { AppraisalError, bytesEqual, nodeCertificateFromDer, parseX509, RatlsError } from '@ratls/evidence';
+import { isoFromSeconds, secondsFromMs } from '../time.js';
 import type { TrustAnchor } from '../trust.js';
 
 const STEP = 'nitro-chain';
@@ -31,7 +32,7 @@ function parse(der: Uint8Array, what: string): X509Certificate {
 function secs(s: string, what: string): number {
   const t = Date.parse(s);
   if (!Number.isFinite(t)) throw fail('ERR_NITRO_CERT_INVALID', `${what} has an unreadable validity date "${s}"`);
-  return Math.floor(t / 1000);
+  return secondsFromMs(t);
 }
 
 /**
@@ -107,7 +108,7 @@ export function verifyNitroChain(
     if (at < nb || at > na) {
       throw fail(
         'ERR_NITRO_CERT_EXPIRED',
-        `${name(i)} is valid ${new Date(nb * 1000).toISOString()} to ${new Date(na * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
+        `${name(i)} is valid ${isoFromSeconds(nb)} to ${isoFromSeconds(na)}, not at ${isoFromSeconds(at)}`,
       );
     }
     notBefore = Math.max(notBefore, nb);

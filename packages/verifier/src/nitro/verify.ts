@@ -10,7 +10,7 @@ import {
 } from '@ratls/evidence';
 import { VerifiedChainCache } from '../cache/lru.js';
 import { markVerified, type NitroResult } from '../result.js';
-import { atSeconds } from '../time.js';
+import { atSeconds, isoFromSeconds, secondsFromMs } from '../time.js';
 import { type TrustAnchor, type TrustAnchorInput, toTrustAnchors } from '../trust.js';
 import { type NitroChainResult, verifyNitroChain } from './certs.js';
 import { awsNitroRootG1 } from './root.js';
@@ -55,7 +55,7 @@ function cachedChain(
     throw new AppraisalError(
       'ERR_NITRO_CERT_EXPIRED',
       'nitro-chain',
-      `nitro certificate chain: valid ${new Date(w.notBefore * 1000).toISOString()} to ${new Date(w.notAfter * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
+      `nitro certificate chain: valid ${isoFromSeconds(w.notBefore)} to ${isoFromSeconds(w.notAfter)}, not at ${isoFromSeconds(at)}`,
     );
   }
   return { ...hit, anchor };
@@ -104,7 +104,7 @@ export async function verifyNitroDocument(docBytes: Uint8Array, opts: VerifyNitr
   const doc = parseNitroDocument(docBytes);
   const chain = cachedChain(doc, at, anchorsFrom(opts.trustAnchors), opts.chainCache);
   verifyNitroSignature(doc, chain.leafKey);
-  const ts = Math.floor(doc.timestamp / 1000);
+  const ts = secondsFromMs(doc.timestamp);
   if (ts < chain.window.notBefore || ts > chain.window.notAfter) {
     throw new AppraisalError(
       'ERR_NITRO_TIMESTAMP',

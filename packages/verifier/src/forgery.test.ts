@@ -13,13 +13,13 @@ import { appraise } from './dcap/appraise.js';
 import { pckChainPemOf, type VerifiedPck, verifyPckChain } from './dcap/pck-chain.js';
 import { createQuoteVerifier } from './dcap/quote-verifier.js';
 import { type VerifiedCollateral, verifyCollateral } from './dcap/verify-collateral.js';
+import { runAppraisal } from './decide/appraise.js';
+import { TLS_ERRORS } from './decide/errors.js';
+import { createPeerVerifierCore, type PeerVerification } from './decide/peer-verifier-core.js';
 import { evaluatePolicy } from './policy/evaluate.js';
 import { parsePolicy } from './policy/parse.js';
 import type { Decision } from './policy/types.js';
 import { isVerifiedResult, type SgxResult } from './result.js';
-import { runAppraisal } from './tls/appraise.js';
-import { TLS_ERRORS } from './tls/errors.js';
-import { createPeerVerifierCore, type PeerVerification } from './tls/peer-verifier-core.js';
 import { defaultTrustAnchors } from './trust.js';
 
 const SGX = 'sgx-dcap__phala-dcap-qvl__sgx_quote.bin@dcapqvl_sgx_2025-06';

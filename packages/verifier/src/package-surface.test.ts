@@ -15,6 +15,10 @@ const PACKAGES = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
 /** Runtime exports of the package root, sorted. Types are checked by `tsc`, not here. */
 const EXPECTED_ROOT_EXPORTS = [
+  'resolveTrustStore',
+  'toTrustAnchors',
+  'trustStore',
+  'trustStoreFrom',
   'AMD_ARK_SHA256',
   'AMD_KDS_URL',
   'AWS_NITRO_ROOT_G1_SHA256',

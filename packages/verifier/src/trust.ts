@@ -47,6 +47,18 @@ export function trustAnchorFrom(input: string | Uint8Array): TrustAnchor {
   };
 }
 
+/** A trust anchor as operators and older options give it: PEM text, DER bytes, or an anchor. */
+export type TrustAnchorInput = string | Uint8Array | TrustAnchor;
+
+/**
+ * Edge conversion to the one anchor shape: each PEM or DER entry becomes a `TrustAnchor`
+ * (ERR_TRUST_ANCHOR_INVALID for one that is not a certificate); anchors pass through.
+ * @example const arks = toTrustAnchors([readFileSync('ark.pem', 'utf8')]);
+ */
+export function toTrustAnchors(list: readonly TrustAnchorInput[]): TrustAnchor[] {
+  return list.map((a) => (typeof a === 'string' || a instanceof Uint8Array ? trustAnchorFrom(a) : a));
+}
+
 let intelRoot: TrustAnchor | undefined;
 /** The pinned production Intel SGX Root CA. */
 export function intelSgxRootCa(): TrustAnchor {

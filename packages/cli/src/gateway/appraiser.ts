@@ -16,12 +16,16 @@ import {
   type QuoteVerifier,
   type SnpAppraisalOptions,
   type TrustAnchor,
+  type TrustStore,
+  toTrustAnchors,
+  trustStore,
+  type UnixSeconds,
 } from '@ratls/verifier';
 
 /** A stand-in for certificate verification (tests only; named dangerous where it is accepted). */
 export type CertificateVerify = (
   der: Uint8Array,
-  opts: { at: Date; expectedNonce?: Uint8Array },
+  opts: { at: UnixSeconds; expectedNonce?: Uint8Array },
 ) => Promise<PeerVerification>;
 
 /** How certificates are verified: the real path, or a test stand-in. */
@@ -30,24 +34,33 @@ export type Verification =
       kind: 'real';
       quoteVerifier: QuoteVerifier;
       collateralSource: CollateralSource;
-      trustAnchors?: TrustAnchor[];
+      /** The configured roots per vendor (built-in production roots where none is configured). */
+      trust: TrustStore;
       snp?: SnpAppraisalOptions;
-      nitroTrustAnchors?: TrustAnchor[];
     }
   | { kind: 'dangerous'; verify: CertificateVerify };
 
-/** The real verification path for one gateway configuration. */
+/**
+ * The real verification path for one gateway configuration: the configured anchors become one
+ * trust store, shared by the quote verifier and every listener's peer verifier.
+ */
 export function realVerification(
   collateralSource: CollateralSource,
   trustAnchors: TrustAnchor[] | undefined,
   other: { snp?: SnpAppraisalOptions; nitroTrustAnchors?: TrustAnchor[] } = {},
 ): Verification {
+  const { trustAnchors: amd, ...snp } = other.snp ?? {};
+  const trust = trustStore({
+    ...(trustAnchors ? { intel: trustAnchors } : {}),
+    ...(amd ? { amd: toTrustAnchors(amd) } : {}),
+    ...(other.nitroTrustAnchors ? { aws: other.nitroTrustAnchors } : {}),
+  });
   return {
     kind: 'real',
     collateralSource,
-    quoteVerifier: createQuoteVerifier({ collateralSource, ...(trustAnchors ? { trustAnchors } : {}) }),
-    ...(trustAnchors ? { trustAnchors } : {}),
-    ...other,
+    quoteVerifier: createQuoteVerifier({ collateralSource, trustAnchors: trust.intel }),
+    trust,
+    ...(other.snp ? { snp } : {}),
   };
 }
 
@@ -83,9 +96,8 @@ export function listenerAppraiser(o: ListenerAppraiserOptions): PeerVerifier {
     policy: { current: o.policy },
     collateralSource: v.collateralSource,
     quoteVerifier: v.quoteVerifier,
-    ...(v.trustAnchors ? { trustAnchors: v.trustAnchors } : {}),
+    trust: v.trust,
     ...(v.snp ? { snp: v.snp } : {}),
-    ...(v.nitroTrustAnchors ? { nitroTrustAnchors: v.nitroTrustAnchors } : {}),
     ...common,
   });
 }

@@ -6,13 +6,14 @@
  */
 import { ConfigError, type ExtractedEvidence } from '@ratls/evidence';
 import type { CollateralSource, DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
-import { createQuoteVerifier, type QuoteVerifier } from '../dcap/quote-verifier.js';
+import { createQuoteVerifier } from '../dcap/quote-verifier.js';
 import { verifyQuote } from '../dcap/verify-quote.js';
 import { verifyNitroDocument } from '../nitro/verify.js';
 import type { AttestationResult, DcapResult } from '../result.js';
 import type { SnpCollateralSource } from '../snp/collateral.js';
 import { type VerifySnpOptions, verifySnpReport } from '../snp/verify.js';
-import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
+import type { TrustAnchor, TrustAnchorInput } from '../trust.js';
+import { resolveTrustStore, type TrustStoreInput } from '../trust-store.js';
 
 export interface QuoteVerifierLike {
   verify(quote: Uint8Array, o: { at: Date | number }): Promise<DcapResult>;
@@ -20,12 +21,18 @@ export interface QuoteVerifierLike {
 
 export interface EvidenceAppraisalOptions {
   at: Date | number;
+  /**
+   * The roots per vendor (Intel, AMD, AWS); a vendor left out gets its built-in production roots.
+   * The per-vendor options below are the older names; `trust` wins where both are given.
+   */
+  trust?: TrustStoreInput;
+  /** Intel roots (older name of `trust.intel`). */
   trustAnchors?: TrustAnchor[];
   collateral?: DcapCollateral | QuoteCollateralV3Json | string;
   collateralSource?: CollateralSource;
   quoteVerifier?: QuoteVerifierLike;
-  /** Roots for Nitro documents (PEM, DER or TrustAnchor); default the AWS Nitro root G1. */
-  nitroTrustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  /** Roots for Nitro documents (older name of `trust.aws`); default the AWS Nitro root G1. */
+  nitroTrustAnchors?: TrustAnchorInput[];
   expectedNonce?: Uint8Array;
   /**
    * SEV-SNP appraisal. The VCEK and chain come from here first, then from the SNP certificate table
@@ -48,31 +55,30 @@ export interface SnpAppraisalOptions {
   chain?: string;
   kds?: SnpCollateralSource;
   product?: VerifySnpOptions['product'];
-  /** Accepted ARKs (PEM, DER or TrustAnchor); default the built-in AMD ARKs. */
-  trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  /** Accepted ARKs (older name of `trust.amd`); default the built-in AMD ARKs. */
+  trustAnchors?: TrustAnchorInput[];
   /** AMD CRL (DER), see `verifySnpReport`. */
   crl?: Uint8Array;
 }
 
 /**
- * One cached quote verifier per (collateral source, trust anchors), so repeated certificate checks
- * reuse verified collateral, PCK chains and results; dropped with the source object.
+ * The options for one certificate's appraisal: the trust store resolved once (`trust` complete,
+ * PEM converted), and, with a collateral source and no quote verifier, one quote verifier made for
+ * this call so the certificate's quotes share verified collateral. There is no module-level cache:
+ * reuse across calls is the caller's own `quoteVerifier` (the peer verifier and the gateway each
+ * own one).
+ * @example
+ * const o = prepareAppraisal({ at, collateralSource: pccs });
+ * for (const ev of evidence) await appraiseEvidence(ev, o);
  */
-const verifiers = new WeakMap<CollateralSource, Map<string, QuoteVerifier>>();
-
-function verifierFor(source: CollateralSource, anchors: TrustAnchor[] | undefined): QuoteVerifier {
-  let bySource = verifiers.get(source);
-  if (!bySource) {
-    bySource = new Map();
-    verifiers.set(source, bySource);
-  }
-  const key = (anchors ?? defaultTrustAnchors()).map((a) => a.sha256).join(',');
-  let v = bySource.get(key);
-  if (!v) {
-    v = createQuoteVerifier({ collateralSource: source, ...(anchors ? { trustAnchors: anchors } : {}) });
-    bySource.set(key, v);
-  }
-  return v;
+export function prepareAppraisal<T extends EvidenceAppraisalOptions>(given: T): T {
+  const trust = resolveTrustStore(given);
+  const o: T = { ...given, trust };
+  if (!o.collateralSource || o.quoteVerifier || o.collateral !== undefined) return o;
+  return {
+    ...o,
+    quoteVerifier: createQuoteVerifier({ collateralSource: o.collateralSource, trustAnchors: trust.intel }),
+  };
 }
 
 /** Appraises one piece of evidence; every failure is a RatlsError from the appraiser. */
@@ -82,13 +88,14 @@ export async function appraiseEvidence(
   endorsements?: DcapCollateral,
   snpCertTable?: Uint8Array,
 ): Promise<AttestationResult> {
+  const trust = resolveTrustStore(o);
   if (ev.tee === 'nitro') {
     // DICE-wrapped documents carry the nonce in the claims (checked by the binding step); only the
     // Evervault SAN form puts it in the document itself.
     const nonce = ev.format === 'nitro-san' ? o.expectedNonce : undefined;
     return verifyNitroDocument(ev.evidence, {
       at: o.at,
-      ...(o.nitroTrustAnchors ? { trustAnchors: o.nitroTrustAnchors } : {}),
+      trustAnchors: trust.aws,
       ...(nonce ? { expectedNonce: nonce } : {}),
     });
   }
@@ -100,7 +107,7 @@ export async function appraiseEvidence(
       ...(s.chain !== undefined ? { chain: s.chain } : {}),
       ...(s.kds ? { kds: s.kds } : {}),
       ...(s.product ? { product: s.product } : {}),
-      ...(s.trustAnchors ? { trustAnchors: s.trustAnchors } : {}),
+      trustAnchors: trust.amd,
       ...(s.crl ? { crl: s.crl } : {}),
       ...(snpCertTable ? { aux: snpCertTable } : {}),
     });
@@ -109,14 +116,21 @@ export async function appraiseEvidence(
   if (o.collateral !== undefined) {
     return verifyQuote(ev.evidence, o.collateral, {
       at: o.at,
-      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+      trustAnchors: trust.intel,
     });
   }
-  if (o.collateralSource) return verifierFor(o.collateralSource, o.trustAnchors).verify(ev.evidence, { at: o.at });
+  if (o.collateralSource) {
+    // A one-shot verifier: callers that appraise more than once pass their own (withQuoteVerifier).
+    const v = createQuoteVerifier({
+      collateralSource: o.collateralSource,
+      trustAnchors: trust.intel,
+    });
+    return v.verify(ev.evidence, { at: o.at });
+  }
   if (endorsements) {
     return verifyQuote(ev.evidence, endorsements, {
       at: o.at,
-      ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
+      trustAnchors: trust.intel,
     });
   }
   throw new ConfigError(

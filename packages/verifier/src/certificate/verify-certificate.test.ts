@@ -20,9 +20,10 @@ import { encode } from 'cbor2';
 import fc from 'fast-check';
 import { collateralFromJson } from '../collateral/json.js';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
+import { createQuoteVerifier } from '../dcap/quote-verifier.js';
 import { coseSign1ToBeSigned } from '../nitro/sig-structure.js';
 import { type DcapResult, isVerifiedResult } from '../result.js';
-import { trustAnchorFrom } from '../trust.js';
+import { intelSgxRootCa, trustAnchorFrom } from '../trust.js';
 import { pemCertificates } from './input.js';
 import { verifyCertificate } from './verify-certificate.js';
 
@@ -182,9 +183,13 @@ describe('verifyCertificate: CCC certificates with real collateral', () => {
     const v = await verifyCertificate(readVectorText(`${CCC}gramine-cert.pem`), { at: AT, collateralSource: source });
     assert.equal(v.results.length, 2);
     assert.deepEqual(asked[0], { tee: 'sgx', fmspc: '00606a000000', pckCa: 'platform' });
-    // The verifier made for this source is reused: collateral is fetched and verified once.
-    await verifyCertificate(readVectorText(`${CCC}gramine-cert.pem`), { at: AT + 60, collateralSource: source });
-    assert.equal(asked.length, 1);
+    assert.equal(asked.length, 1, 'the two quotes of one certificate share one quote verifier');
+    // Reuse across calls is an explicit object the caller owns (no hidden module-level cache):
+    // collateral is fetched and verified once for both calls.
+    const quoteVerifier = createQuoteVerifier({ collateralSource: source });
+    await verifyCertificate(readVectorText(`${CCC}gramine-cert.pem`), { at: AT, quoteVerifier });
+    await verifyCertificate(readVectorText(`${CCC}gramine-cert.pem`), { at: AT + 60, quoteVerifier });
+    assert.equal(asked.length, 2);
   });
 
   test('rats-tls certificate: refused, its X.509 validity ended 2024-02-22', { skip }, async () => {
@@ -466,6 +471,13 @@ describe('verifyCertificate: Nitro (Evervault style)', () => {
     assert.equal(await codeOf(verifyCertificate(wrong.der, { at, nitroTrustAnchors })), 'ERR_BINDING_MISMATCH');
     // Default anchors (the real AWS root) refuse the simulated chain.
     assert.notEqual(await codeOf(verifyCertificate(good.der, { at })), 'no error');
+    // The one trust store carries the same roots, and wins over the older option name.
+    const viaStore = await verifyCertificate(good.der, { at, trust: { aws: nitroTrustAnchors } });
+    assert.equal(viaStore.result.tee, 'nitro');
+    assert.equal(
+      await codeOf(verifyCertificate(good.der, { at, nitroTrustAnchors, trust: { aws: [intelSgxRootCa()] } })),
+      'ERR_NITRO_ROOT_UNTRUSTED',
+    );
   });
 
   test('Evervault certificates are signed by a private CA that is not available: refused at the signature step', {

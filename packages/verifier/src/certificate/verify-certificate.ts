@@ -21,9 +21,9 @@ import {
   RECOGNISED_NON_EVIDENCE_OIDS,
   toRatlsError,
 } from '@ratls/evidence';
-import { toUnixSeconds } from '../dcap/verify-quote.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
-import { appraiseEvidence, type EvidenceAppraisalOptions } from './appraise-evidence.js';
+import { isoFromSeconds, toUnixSeconds } from '../time.js';
+import { appraiseEvidence, type EvidenceAppraisalOptions, prepareAppraisal } from './appraise-evidence.js';
 import { collateralFromEndorsements } from './endorsements.js';
 import { certificateDer } from './input.js';
 import { checkIssuedBy, checkSelfSigned } from './signature.js';
@@ -108,20 +108,20 @@ function lazySubject<T extends object>(o: T, subjectRaw: Uint8Array): T & { subj
 }
 
 function checkValidity(cert: X509Parts, at: number): void {
-  const when = new Date(at * 1000).toISOString();
-  const span = `${new Date(cert.notBefore * 1000).toISOString()} to ${new Date(cert.notAfter * 1000).toISOString()}`;
+  const when = isoFromSeconds(at);
+  const span = `${isoFromSeconds(cert.notBefore)} to ${isoFromSeconds(cert.notAfter)}`;
   if (at < cert.notBefore) {
     throw new CertificateError(
       'ERR_CERT_NOT_YET_VALID',
       'certificate',
-      `certificate: not valid until ${new Date(cert.notBefore * 1000).toISOString()} (checked at ${when}; valid ${span})`,
+      `certificate: not valid until ${isoFromSeconds(cert.notBefore)} (checked at ${when}; valid ${span})`,
     );
   }
   if (at > cert.notAfter) {
     throw new CertificateError(
       'ERR_CERT_EXPIRED',
       'certificate',
-      `certificate: expired ${new Date(cert.notAfter * 1000).toISOString()} (checked at ${when}; valid ${span})`,
+      `certificate: expired ${isoFromSeconds(cert.notAfter)} (checked at ${when}; valid ${span})`,
     );
   }
 }
@@ -144,7 +144,8 @@ function distinct(list: ExtractedEvidence[]): ExtractedEvidence[] {
   return out;
 }
 
-async function run(cert: Uint8Array | string, opts: VerifyCertificateOptions): Promise<CertificateVerification> {
+async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): Promise<CertificateVerification> {
+  const opts = prepareAppraisal(given);
   const der = certificateDer(cert);
   const parts = x509Parts(der);
   const at = toUnixSeconds(opts.at);

@@ -15,9 +15,10 @@ import {
   toHex,
 } from '@ratls/evidence';
 import { type DcapResult, markVerified, type SgxResult, type TcbStatus, type TdxResult } from '../result.js';
-import { checkQeIdentityTee, checkTcbInfoMatches } from './collateral-match.js';
+import { checkTcbInfoMatches } from './collateral-match.js';
 import type { VerifiedPck } from './pck-chain.js';
-import { checkQeReportData, matchQeIdentity, verifyQeReportSignature } from './qe-report.js';
+import { checkQeIdentityTee, matchQeIdentity } from './qe-identity.js';
+import { checkQeReportData, verifyQeReportSignature } from './qe-report.js';
 import { attestationKeyOf, verifyQuoteSignature } from './quote-signature.js';
 import { checkPckRevocation } from './revocation.js';
 import { mergeTcbStatus } from './status.js';

@@ -1,11 +1,10 @@
 /**
- * Step: the collateral belongs to this platform and TEE (QVL 4.1.2.4.9–4.1.2.4.10, 4.1.2.4.14):
- * TCB info id matches the quote's TEE (a TDX quote needs a v3 TDX TCB info), FMSPC and PCE-ID
- * match the PCK certificate, QE identity id is QE for SGX and TD_QE for TDX.
+ * Step: the TCB info belongs to this platform and TEE (QVL 4.1.2.4.9–4.1.2.4.10): its id matches
+ * the quote's TEE (a TDX quote needs a v3 TDX TCB info), FMSPC and PCE-ID match the PCK
+ * certificate. (The QE identity's id check is in `qe-identity.ts`.)
  */
 import { bytesEqual, CollateralError, toHex } from '@ratls/evidence';
 import type { PckExtensions } from './pck-extensions.js';
-import type { QeIdentity } from './qe-identity.js';
 import type { TcbInfo } from './tcb-info.js';
 
 /** Codes: ERR_TCB_INFO_TEE_MISMATCH, ERR_FMSPC_MISMATCH, ERR_PCEID_MISMATCH. */
@@ -31,18 +30,6 @@ export function checkTcbInfoMatches(tcbInfo: TcbInfo, ext: PckExtensions, tee: '
       'ERR_PCEID_MISMATCH',
       step,
       `TCB info PCEID ${toHex(tcbInfo.pceId)} does not match the PCK certificate's PCEID ${toHex(ext.pceId)}`,
-    );
-  }
-}
-
-/** Code: ERR_QE_IDENTITY_TEE_MISMATCH. */
-export function checkQeIdentityTee(qe: QeIdentity, tee: 'sgx' | 'tdx'): void {
-  const want = tee === 'tdx' ? 'TD_QE' : 'QE';
-  if (qe.id !== want) {
-    throw new CollateralError(
-      'ERR_QE_IDENTITY_TEE_MISMATCH',
-      'qe-identity-match',
-      `QE identity id is ${qe.id}, but a ${tee.toUpperCase()} quote needs ${want}`,
     );
   }
 }

@@ -3,11 +3,19 @@
  * `appraise` (which takes already-verified inputs) stays internal; `verifyQuote` and
  * `createQuoteVerifier` take the quote and raw collateral and verify everything themselves.
  */
-export { checkQeIdentityTee, checkTcbInfoMatches } from './collateral-match.js';
+export { checkTcbInfoMatches } from './collateral-match.js';
 export { pckCaKind, pckChainPemOf, type VerifiedPck, verifyPckChain } from './pck-chain.js';
 export { fmspcHex, OID_SGX_EXTENSION, type PckExtensions, type PckTcb, parsePckExtensions } from './pck-extensions.js';
-export { MAX_QE_IDENTITY_BYTES, parseQeIdentity, type QeIdentity, type QeIdentityLevel } from './qe-identity.js';
-export { checkQeReportData, matchQeIdentity, verifyQeReportSignature } from './qe-report.js';
+export {
+  checkQeIdentityTee,
+  MAX_QE_IDENTITY_BYTES,
+  matchQeIdentity,
+  parseQeIdentity,
+  type QeIdentity,
+  type QeIdentityLevel,
+  verifyQeIdentity,
+} from './qe-identity.js';
+export { checkQeReportData, verifyQeReportSignature } from './qe-report.js';
 export { attestationKeyOf, verifyQuoteSignature } from './quote-signature.js';
 export {
   createQuoteVerifier,
@@ -32,7 +40,6 @@ export {
   type VerifiedCollateral,
   verifyCollateral,
   verifyCrls,
-  verifyQeIdentity,
   verifyTcbInfo,
 } from './verify-collateral.js';
 export { toDcapCollateral, type VerifyQuoteOptions, verifyQuote, verifyQuoteSync } from './verify-quote.js';

@@ -1,6 +1,7 @@
 /** Small typed readers for the signed collateral JSON (TCB info, QE identity). */
 import { CollateralError, type ErrorCode, fromHex, TCB_STATUSES } from '@ratls/evidence';
 import type { TcbStatus } from '../result.js';
+import { secondsFromMs } from '../time.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -54,7 +55,7 @@ export class FieldReader {
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(s)) this.fail(`${path} is not an ISO 8601 UTC time`);
     const t = Date.parse(s);
     if (Number.isNaN(t)) this.fail(`${path} is not a valid time`);
-    return Math.floor(t / 1000);
+    return secondsFromMs(t);
   }
 
   status(v: unknown, path: string): TcbStatus {

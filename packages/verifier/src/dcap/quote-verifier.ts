@@ -8,16 +8,17 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { sha256Hex } from '@ratls/evidence';
+import { Lru } from '../cache/lru.js';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
 import { type DcapResult, markVerified } from '../result.js';
+import { toUnixSeconds } from '../time.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
 import { appraise } from './appraise.js';
-import { Lru } from './lru.js';
 import { pckChainPemOf, type VerifiedPck, verifyPckChain } from './pck-chain.js';
 import { fmspcHex } from './pck-extensions.js';
 import { attestationKeyOf } from './quote-signature.js';
 import { type VerifiedCollateral, verifyCollateral } from './verify-collateral.js';
-import { asTyped, parseQuoteBytes, toDcapCollateral, toUnixSeconds } from './verify-quote.js';
+import { asTyped, parseQuoteBytes, toDcapCollateral } from './verify-quote.js';
 
 export interface QuoteVerifierOptions {
   collateralSource: CollateralSource;

@@ -3,20 +3,20 @@
  * `…VerifyEnclaveIdentity`, `…VerifyPCKRevocationList`): the TCB signing chain to a trust anchor,
  * the TCB info and QE identity signatures over their exact signed JSON text, the Root CA CRL and
  * PCK CRL signatures, and every validity window at `at`. Its output can be cached until the
- * earliest nextUpdate; quote-specific checks live in `appraise.ts`.
+ * earliest nextUpdate; quote-specific checks live in `appraise.ts`. The QE identity step (parse,
+ * signature, window, id and report match) is `qe-identity.ts`; the shared signed-JSON checks are
+ * `signed-json.ts`.
  */
 import type { KeyObject } from 'node:crypto';
 import { bytesEqual, CollateralError, type ErrorCode } from '@ratls/evidence';
 import type { DcapCollateral } from '../collateral/types.js';
 import type { ParsedCertificate } from '../pki/certificate.js';
-import { pemToDers } from '../pki/certificate.js';
 import { anchorOf, checkValidity, type VerifiedChain, verifyChain } from '../pki/chain.js';
 import { checkCrl, type ParsedCrl, parseCrlAt } from '../pki/crl.js';
-import { verifyP256Raw } from '../pki/keys.js';
 import type { TrustAnchor } from '../trust.js';
-import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
-import { checkTcbSignerRevocation } from './revocation.js';
-import { checkPckCaRole, checkTcbSignerRoles } from './roles.js';
+import { type QeIdentity, verifyQeIdentity } from './qe-identity.js';
+import { checkPckCaRole } from './roles.js';
+import { splitPem, type VerifiedRootCrl, verifyRootCaCrl, verifySignedCollateral } from './signed-json.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { registerVerifiedCollateral } from './verified-inputs.js';
 
@@ -38,99 +38,6 @@ export interface KnownIssuer {
   key: KeyObject;
 }
 
-const iso = (t: number) => new Date(t * 1000).toISOString();
-
-function splitPem(pem: string, step: string, what: string): Uint8Array[] {
-  try {
-    return pemToDers(pem);
-  } catch (e) {
-    throw new CollateralError('ERR_CERT_MALFORMED', step, `${what}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-function checkWindow(issue: number, next: number, at: number, step: string, what: string): void {
-  if (at < issue || at > next) {
-    throw new CollateralError(
-      'ERR_COLLATERAL_EXPIRED',
-      step,
-      `${what}: not valid at ${iso(at)} (issueDate ${iso(issue)}, nextUpdate ${iso(next)})`,
-    );
-  }
-}
-
-/** A Root CA CRL whose signature by `anchor` and freshness at `at` were checked. */
-export interface VerifiedRootCrl {
-  anchor: TrustAnchor;
-  crl: ParsedCrl;
-}
-
-/**
- * Step: the Root CA CRL (QVL `PckCrlVerifier` on the root CRL): signed by the anchor, current at `at`.
- * Codes: ERR_CRL_*, ERR_COLLATERAL_EXPIRED.
- * @example const { crl } = verifyRootCaCrl(c.rootCaCrl, intelSgxRootCa(), at)
- */
-export function verifyRootCaCrl(der: Uint8Array, anchor: TrustAnchor, at: number): VerifiedRootCrl {
-  const o = { Err: CollateralError, step: 'crl', what: 'Root CA CRL' };
-  const root = anchorOf(anchor);
-  const crl = parseCrlAt(der, o);
-  checkCrl(crl, root.cert, root.key, at, o);
-  return { anchor, crl };
-}
-
-/**
- * Intel's signed-JSON collateral (QVL `TCBSigningChain::verify`, then the signature): the issuer
- * chain is exactly the TCB Signing certificate and the pinned root, each in its role
- * (`checkTcbSignerRoles`); the signer is not on the Root CA CRL (STATUS_SGX_TCB_SIGNING_CERT_REVOKED);
- * the ECDSA signature covers the exact JSON text as received (never re-serialized). `chain` and
- * `rootCrl`, when given, were verified by an earlier call with the same inputs.
- */
-function verifySignedJson(
-  json: string,
-  signature: Uint8Array,
-  issuerChainPem: string,
-  o: {
-    anchors: readonly TrustAnchor[];
-    at: number;
-    rootCaCrl: Uint8Array;
-    chain: VerifiedChain | undefined;
-    rootCrl: VerifiedRootCrl | undefined;
-    step: string;
-    what: string;
-    code: ErrorCode;
-  },
-): { chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
-  const ctx = { Err: CollateralError, step: o.step, what: `${o.what} issuer chain` };
-  let ch = o.chain;
-  if (!ch) {
-    const ders = splitPem(issuerChainPem, o.step, ctx.what);
-    // Exactly two as sent: a lone signer would otherwise be completed with the anchor.
-    if (ders.length !== 2) {
-      throw new CollateralError(
-        'ERR_TCB_SIGNER_ROLE',
-        o.step,
-        `${ctx.what}: ${ders.length} certificate(s); Intel's TCB signing chain is exactly the TCB Signing certificate and the root`,
-      );
-    }
-    ch = verifyChain(ders, {
-      anchors: o.anchors,
-      at: o.at,
-      ...ctx,
-      checkRoles: (certs, anchor) => checkTcbSignerRoles(certs, anchor, ctx),
-    });
-  }
-  const signer = ch.certs[0] as ParsedCertificate;
-  const rootCrl = o.rootCrl?.anchor === ch.anchor ? o.rootCrl : verifyRootCaCrl(o.rootCaCrl, ch.anchor, o.at);
-  checkTcbSignerRevocation(signer, rootCrl.crl, o.step);
-  if (!verifyP256Raw(Buffer.from(json, 'utf8'), ch.keys[0] as KeyObject, signature)) {
-    throw new CollateralError(
-      o.code,
-      o.step,
-      `${o.what}: signature does not verify with "${signer.subjectCn}" over the exact signed JSON`,
-    );
-  }
-  return { chain: ch, rootCrl };
-}
-
 /**
  * Step: TCB signing chain (signer role, Root CA CRL) and TCB info signature (over the exact JSON
  * text), validity at `at`. Codes: chain codes (ERR_UNTRUSTED_ROOT, ERR_CERT_SIGNATURE,
@@ -145,48 +52,19 @@ export function verifyTcbInfo(
   chain?: VerifiedChain,
   rootCrl?: VerifiedRootCrl,
 ): { tcbInfo: TcbInfo; chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
-  const step = 'tcb-info';
-  const v = verifySignedJson(c.tcbInfoJson, c.tcbInfoSignature, c.tcbInfoIssuerChainPem, {
-    anchors,
-    at,
-    rootCaCrl: c.rootCaCrl,
-    chain,
-    rootCrl,
-    step,
-    what: 'TCB info',
-    code: 'ERR_TCB_INFO_SIGNATURE',
-  });
-  const tcbInfo = parseTcbInfo(c.tcbInfoJson);
-  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, at, step, 'TCB info');
-  return { tcbInfo, ...v };
-}
-
-/**
- * Step: QE identity chain (the same TCB Signing role) and signature, validity at `at`. Codes as
- * `verifyTcbInfo`, ERR_QE_IDENTITY_*.
- * @example const { qeIdentity } = verifyQeIdentity(collateralFromJson(text), defaultTrustAnchors(), at)
- */
-export function verifyQeIdentity(
-  c: DcapCollateral,
-  anchors: readonly TrustAnchor[],
-  at: number,
-  chain?: VerifiedChain,
-  rootCrl?: VerifiedRootCrl,
-): { qeIdentity: QeIdentity; chain: VerifiedChain; rootCrl: VerifiedRootCrl } {
-  const step = 'qe-identity';
-  const v = verifySignedJson(c.qeIdentityJson, c.qeIdentitySignature, c.qeIdentityIssuerChainPem, {
-    anchors,
-    at,
-    rootCaCrl: c.rootCaCrl,
-    chain,
-    rootCrl,
-    step,
-    what: 'QE identity',
-    code: 'ERR_QE_IDENTITY_SIGNATURE',
-  });
-  const qeIdentity = parseQeIdentity(c.qeIdentityJson);
-  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, at, step, 'QE identity');
-  return { qeIdentity, ...v };
+  const v = verifySignedCollateral(
+    {
+      json: c.tcbInfoJson,
+      signature: c.tcbInfoSignature,
+      issuerChainPem: c.tcbInfoIssuerChainPem,
+      parse: parseTcbInfo,
+      step: 'tcb-info',
+      what: 'TCB info',
+      code: 'ERR_TCB_INFO_SIGNATURE',
+    },
+    { anchors, at, rootCaCrl: c.rootCaCrl, chain, rootCrl },
+  );
+  return { tcbInfo: v.value, chain: v.chain, rootCrl: v.rootCrl };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 import { collateralFromJson } from '../collateral/json.js';
 import type { DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
 import type { DcapResult } from '../result.js';
+import { toUnixSeconds } from '../time.js';
 import { defaultTrustAnchors, type TrustAnchor } from '../trust.js';
 import { appraise } from './appraise.js';
 import { pckChainPemOf, verifyPckChain } from './pck-chain.js';
@@ -24,15 +25,6 @@ export interface VerifyQuoteOptions {
   at: Date | number;
   /** Defaults to `defaultTrustAnchors()` (the pinned Intel SGX Root CA). */
   trustAnchors?: TrustAnchor[];
-}
-
-/** `at` as unix seconds; ERR_TIME_INVALID for anything not a finite time. */
-export function toUnixSeconds(at: Date | number | undefined): number {
-  const t = at instanceof Date ? at.getTime() / 1000 : at;
-  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
-    throw new ConfigError('ERR_TIME_INVALID', 'config', '`at` must be a valid Date or non-negative unix seconds');
-  }
-  return Math.floor(t);
 }
 
 /** Normalizes any accepted collateral form. */

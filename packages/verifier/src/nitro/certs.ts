@@ -1,5 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { AppraisalError, bytesEqual, nodeCertificateFromDer, parseX509, RatlsError } from '@ratls/evidence';
+import { isoFromSeconds, secondsFromMs } from '../time.js';
 import type { TrustAnchor } from '../trust.js';
 
 const STEP = 'nitro-chain';
@@ -37,7 +38,7 @@ function secs(s: string, what: string): number {
       STEP,
       `nitro certificate chain: ${what} has an unreadable validity date "${s}"`,
     );
-  return Math.floor(t / 1000);
+  return secondsFromMs(t);
 }
 
 /**
@@ -137,7 +138,7 @@ export function verifyNitroChain(
       throw new AppraisalError(
         'ERR_NITRO_CERT_EXPIRED',
         STEP,
-        `nitro certificate chain: ${name(i)} is valid ${new Date(nb * 1000).toISOString()} to ${new Date(na * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
+        `nitro certificate chain: ${name(i)} is valid ${isoFromSeconds(nb)} to ${isoFromSeconds(na)}, not at ${isoFromSeconds(at)}`,
       );
     }
     notBefore = Math.max(notBefore, nb);

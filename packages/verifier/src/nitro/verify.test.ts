@@ -178,7 +178,7 @@ test('nitro: simulated hierarchy: chain, CA, curve, timestamp and nonce checks',
 test('nitro: verified-chain cache reuses work and still checks time, anchors and signature', {
   skip: SKIP_NO_VECTORS,
 }, async () => {
-  const { VerifiedChainCache } = await import('../snp/chain-cache.js');
+  const { VerifiedChainCache } = await import('../cache/lru.js');
   const cache = new VerifiedChainCache();
   const doc = readVector(BETA);
   await verifyNitroDocument(doc, { at: 1665651482, chainCache: cache });

@@ -8,19 +8,19 @@ import {
   parseNitroDocument,
   toHex,
 } from '@ratls/evidence';
+import { VerifiedChainCache } from '../cache/lru.js';
 import { markVerified, type NitroResult } from '../result.js';
-import { VerifiedChainCache } from '../snp/chain-cache.js';
-import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
+import { atSeconds, isoFromSeconds, secondsFromMs } from '../time.js';
+import { type TrustAnchor, type TrustAnchorInput, toTrustAnchors } from '../trust.js';
 import { type NitroChainResult, verifyNitroChain } from './certs.js';
 import { awsNitroRootG1 } from './root.js';
 import { coseSign1ToBeSigned } from './sig-structure.js';
-import { atSeconds } from './time.js';
 
 export interface VerifyNitroOptions {
   /** Verification time: a Date or unix seconds. */
   at: Date | number;
   /** Roots to accept as cabundle[0] (PEM, DER or TrustAnchor). Default: the AWS Nitro root G1 only. */
-  trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  trustAnchors?: TrustAnchorInput[];
   /** When given, the document's nonce must equal it. */
   expectedNonce?: Uint8Array;
   /** Reuse verified cabundle chains across calls (re-checked against `at` and the anchors on every hit). */
@@ -35,7 +35,7 @@ function cachedChain(
 ): NitroChainResult {
   if (!cache) return verifyNitroChain(doc.certificate, doc.cabundle, at, anchors);
   const key = VerifiedChainCache.key('nitro-chain', [...doc.cabundle, doc.certificate]);
-  const hit = cache.get<NitroChainResult>(key);
+  const hit = cache.getAs<NitroChainResult>(key);
   if (!hit) {
     const fresh = verifyNitroChain(doc.certificate, doc.cabundle, at, anchors);
     cache.set(key, fresh);
@@ -55,7 +55,7 @@ function cachedChain(
     throw new AppraisalError(
       'ERR_NITRO_CERT_EXPIRED',
       'nitro-chain',
-      `nitro certificate chain: valid ${new Date(w.notBefore * 1000).toISOString()} to ${new Date(w.notAfter * 1000).toISOString()}, not at ${new Date(at * 1000).toISOString()}`,
+      `nitro certificate chain: valid ${isoFromSeconds(w.notBefore)} to ${isoFromSeconds(w.notAfter)}, not at ${isoFromSeconds(at)}`,
     );
   }
   return { ...hit, anchor };
@@ -63,7 +63,7 @@ function cachedChain(
 
 function anchorsFrom(list: VerifyNitroOptions['trustAnchors']): TrustAnchor[] {
   if (!list || list.length === 0) return [awsNitroRootG1()];
-  return list.map((a) => (typeof a === 'string' || a instanceof Uint8Array ? trustAnchorFrom(a) : a));
+  return toTrustAnchors(list);
 }
 
 /** ES384 over the Sig_structure (RFC 9052 §4.4; RFC 9053 §2.1: raw r‖s). */
@@ -104,7 +104,7 @@ export async function verifyNitroDocument(docBytes: Uint8Array, opts: VerifyNitr
   const doc = parseNitroDocument(docBytes);
   const chain = cachedChain(doc, at, anchorsFrom(opts.trustAnchors), opts.chainCache);
   verifyNitroSignature(doc, chain.leafKey);
-  const ts = Math.floor(doc.timestamp / 1000);
+  const ts = secondsFromMs(doc.timestamp);
   if (ts < chain.window.notBefore || ts > chain.window.notAfter) {
     throw new AppraisalError(
       'ERR_NITRO_TIMESTAMP',

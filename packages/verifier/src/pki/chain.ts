@@ -7,6 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { bytesEqual, type ErrorCode, type RatlsError } from '@ratls/evidence';
+import { isoFromSeconds } from '../time.js';
 import type { TrustAnchor } from '../trust.js';
 import {
   KNOWN_CRITICAL_EXTENSIONS,
@@ -80,7 +81,7 @@ export function checkValidity(
     throw new o.Err(
       'ERR_CERT_EXPIRED',
       o.step,
-      `${o.what}: certificate "${cert.subjectCn}" is not valid at ${new Date(at * 1000).toISOString()} (valid ${new Date(cert.notBefore * 1000).toISOString()} to ${new Date(cert.notAfter * 1000).toISOString()})`,
+      `${o.what}: certificate "${cert.subjectCn}" is not valid at ${isoFromSeconds(at)} (valid ${isoFromSeconds(cert.notBefore)} to ${isoFromSeconds(cert.notAfter)})`,
     );
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { bytesEqual, CertificateError, CRL_MAX_BYTES, type CrlParts, crlRevokes, parseCrlDer } from '@ratls/evidence';
+import { isoFromSeconds } from '../time.js';
 import { KU_CRL_SIGN, type ParsedCertificate } from './certificate.js';
 import type { ErrorCtor } from './chain.js';
 import { ecdsaHash, verifyEcdsaDer } from './keys.js';
@@ -59,11 +60,11 @@ export function checkCrl(
     throw new o.Err('ERR_CRL_SIGNATURE', o.step, `${o.what}: signature does not verify with "${issuer.subjectCn}"`);
   }
   if (crl.nextUpdate === undefined || at < crl.thisUpdate || at > crl.nextUpdate) {
-    const nu = crl.nextUpdate === undefined ? 'none' : new Date(crl.nextUpdate * 1000).toISOString();
+    const nu = crl.nextUpdate === undefined ? 'none' : isoFromSeconds(crl.nextUpdate);
     throw new o.Err(
       'ERR_COLLATERAL_EXPIRED',
       o.step,
-      `${o.what}: not valid at ${new Date(at * 1000).toISOString()} (thisUpdate ${new Date(crl.thisUpdate * 1000).toISOString()}, nextUpdate ${nu})`,
+      `${o.what}: not valid at ${isoFromSeconds(at)} (thisUpdate ${isoFromSeconds(crl.thisUpdate)}, nextUpdate ${nu})`,
     );
   }
 }

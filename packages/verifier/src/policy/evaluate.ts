@@ -4,6 +4,7 @@
  * a rejection says which identity came closest and what differed.
  */
 import { type AttestationResult, isVerifiedResult } from '../result.js';
+import type { UnixSeconds } from '../time.js';
 import type { Decision, MaskedHex, Policy, PolicyDefaults, PolicyIdentity, Reason, ReasonCode } from './types.js';
 
 interface FieldCheck {
@@ -141,7 +142,7 @@ const TEE_OF_KIND = { sgx: 'sgx', tdx: 'tdx', snp: 'sev-snp', nitro: 'nitro' } a
 
 /**
  * Decides whether a verified attestation result is acceptable under `policy`.
- * `ctx.at` is the decision time in unix seconds (default: now); `ctx.certificate.notBefore`
+ * `ctx.at` is the decision time in unix seconds (required: policy never reads a clock); `ctx.certificate.notBefore`
  * (unix seconds) is needed when a maxCertificateAge applies.
  *
  * @example
@@ -151,7 +152,7 @@ const TEE_OF_KIND = { sgx: 'sgx', tdx: 'tdx', snp: 'sev-snp', nitro: 'nitro' } a
 export function evaluatePolicy(
   policy: Policy,
   result: AttestationResult,
-  ctx: { certificate?: { notBefore: number }; at?: number } = {},
+  ctx: { certificate?: { notBefore: number }; at: UnixSeconds | number },
 ): Decision {
   const policyHash = policy.hash;
   if (!isVerifiedResult(result)) {
@@ -166,7 +167,7 @@ export function evaluatePolicy(
       ],
     };
   }
-  const at = ctx.at ?? Math.floor(Date.now() / 1000);
+  const at = ctx.at;
   const candidates = policy.identities.filter((id) => TEE_OF_KIND[id.kind] === result.tee);
   if (candidates.length === 0) {
     return {

@@ -1,5 +1,5 @@
+export { VerifiedChainCache } from '../cache/lru.js';
 export { type SnpChainInput, type SnpChainOptions, type SnpChainResult, verifySnpChain } from './chain.js';
-export { VerifiedChainCache } from './chain-cache.js';
 export { checkSnpChipId, checkSnpReportHeader, checkSnpTcbMatchesCert, verifySnpReportSignature } from './checks.js';
 export type { SnpCollateralSource, SnpVcekRequest } from './collateral.js';
 export { checkSnpRevocation, SNP_MAX_CRL, type SnpCrlFacts, verifySnpCrl } from './crl.js';

@@ -308,7 +308,7 @@ test('snp: simulated Turin report uses the Turin TCB layout', async () => {
 test('snp: verified-chain cache reuses work and still checks time, anchors and product', {
   skip: SKIP_NO_VECTORS,
 }, async () => {
-  const { VerifiedChainCache } = await import('./chain-cache.js');
+  const { VerifiedChainCache } = await import('../cache/lru.js');
   const cache = new VerifiedChainCache(4);
   const report = readVector(`${GO}attestation.bin`);
   const vcek = readVector(`${GO}vcek.testcer`);

@@ -15,11 +15,11 @@ import {
   toHex,
   type VcekExtensions,
 } from '@ratls/evidence';
-import { atSeconds } from '../nitro/time.js';
+import { VerifiedChainCache } from '../cache/lru.js';
 import { markVerified, type SnpResult } from '../result.js';
-import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
+import { atSeconds } from '../time.js';
+import { type TrustAnchor, type TrustAnchorInput, toTrustAnchors, trustAnchorFrom } from '../trust.js';
 import { type SnpChainResult, verifySnpChain } from './chain.js';
-import { VerifiedChainCache } from './chain-cache.js';
 import { checkSnpChipId, checkSnpReportHeader, checkSnpTcbMatchesCert, verifySnpReportSignature } from './checks.js';
 import type { SnpCollateralSource } from './collateral.js';
 import { checkSnpRevocation } from './crl.js';
@@ -40,7 +40,7 @@ export interface VerifySnpOptions {
   /** Where to fetch a VCEK or chain that was not supplied. */
   kds?: SnpCollateralSource;
   /** Accepted ARKs (PEM, DER or TrustAnchor). Default: the built-in AMD ARKs (Milan, Genoa, Turin). */
-  trustAnchors?: (string | Uint8Array | TrustAnchor)[];
+  trustAnchors?: TrustAnchorInput[];
   /** AMD CRL (DER, from KDS `/{vcek|vlek}/v1/{product}/crl`): when given, it must be signed by the ARK,
    * current at `at`, and revoke neither the ASK/ASVK nor the VCEK/VLEK. */
   crl?: Uint8Array;
@@ -87,7 +87,7 @@ export function amdArkAnchors(): TrustAnchor[] {
 
 function anchorsFrom(list: VerifySnpOptions['trustAnchors']): TrustAnchor[] {
   if (!list || list.length === 0) return amdArkAnchors();
-  return list.map((a) => (typeof a === 'string' || a instanceof Uint8Array ? trustAnchorFrom(a) : a));
+  return toTrustAnchors(list);
 }
 
 async function signingCert(
@@ -172,7 +172,7 @@ export async function verifySnpReport(input: Uint8Array | string, o: VerifySnpOp
   const leaf = await signingCert(report, kind, o.product ?? report.product, table, o);
   const cache = o.chainCache;
   const leafKey = cache ? VerifiedChainCache.key(`snp-leaf:${kind}`, [leaf]) : '';
-  const cachedExt = cache?.get<VcekExtensions>(leafKey);
+  const cachedExt = cache?.getAs<VcekExtensions>(leafKey);
   const ext = cachedExt ?? parseVcekExtensions(leaf);
   if (cache && !cachedExt) cache.set(leafKey, ext);
   // Product line: the caller's, else the v3 CPUID's, else the certificate's (the chain then has to agree).
@@ -180,7 +180,7 @@ export async function verifySnpReport(input: Uint8Array | string, o: VerifySnpOp
   const { intermediate, root } = await chainCerts(kind, product, table, o);
   const anchors = anchorsFrom(o.trustAnchors);
   const key = cache ? VerifiedChainCache.key(`snp-chain:${kind}`, [leaf, intermediate, root]) : '';
-  const hit = cache?.get<CachedSnpChain>(key);
+  const hit = cache?.getAs<CachedSnpChain>(key);
   let chain: SnpChainResult;
   if (hit) {
     chain = revalidate(hit, root, anchors, product, at);

@@ -8,6 +8,7 @@ import {
   readPem,
   readPemOne,
 } from '@ratls/evidence';
+import { isoFromSeconds, secondsFromMs } from '../time.js';
 
 /** AMD certificates are ~1.4 KiB (VCEK) to ~2 KiB (ARK, RSA-4096). */
 export const SNP_MAX_CERT_DER = 8 * 1024;
@@ -79,9 +80,9 @@ export function validity(c: X509Certificate, what: string): { notBefore: number;
   const na = Date.parse(c.validTo);
   if (!Number.isFinite(nb) || !Number.isFinite(na))
     throw chainError('ERR_SNP_CHAIN_INVALID', `${what}: unreadable validity dates`);
-  return { notBefore: Math.floor(nb / 1000), notAfter: Math.floor(na / 1000) };
+  return { notBefore: secondsFromMs(nb), notAfter: secondsFromMs(na) };
 }
 
 export function iso(s: number): string {
-  return new Date(s * 1000).toISOString();
+  return isoFromSeconds(s);
 }

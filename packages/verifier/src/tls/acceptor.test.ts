@@ -14,8 +14,8 @@ import {
   makeSelfSigned,
   type TestCredentials,
 } from '@ratls/test-support/tls-testkit';
+import { TLS_ERRORS } from '../decide/errors.js';
 import { MAX_PRE_TLS_BYTES } from './acceptor.js';
-import { TLS_ERRORS } from './errors.js';
 import type { PreTlsReader } from './pre-tls.js';
 import { type AttestationLimits, createServer } from './server.js';
 

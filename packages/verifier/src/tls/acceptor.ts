@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 import type tls from 'node:tls';
-import { TLS_ERRORS } from './errors.js';
+import { TLS_ERRORS } from '../decide/errors.js';
 import { type DeclaredSource, type PreTlsReader, tlsRecordReader } from './pre-tls.js';
 
 /** Bound on bytes read before TLS (a PROXY v2 header is at most 16 + 65535 bytes). */

@@ -7,8 +7,8 @@
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
+import { resolveAppraiser } from '../decide/peer-verifier.js';
 import { type ClientAttestationOptions, connect } from './client.js';
-import { resolveAppraiser } from './peer-verifier.js';
 
 export type AttestedAgentOptions = https.AgentOptions & { attestation: ClientAttestationOptions };
 

@@ -6,10 +6,10 @@ import { before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { fakeAppraiser, makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
 import { fetch } from 'undici';
+import { TLS_ERRORS } from '../decide/errors.js';
 import { Agent } from './agent.js';
 import { type AttestedClientSocket, connect, connectAttested } from './client.js';
 import { createAttestedDispatcher } from './dispatcher.js';
-import { TLS_ERRORS } from './errors.js';
 import { type AttestedRequest, attestationMiddleware, createHttpsServer } from './https.js';
 import { createServer } from './server.js';
 

@@ -11,11 +11,11 @@
  */
 import tls from 'node:tls';
 import { RatlsError } from '@ratls/evidence';
-import { runAppraisal, toAttestation } from './appraise.js';
-import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
-import { type AppraiserOptions, resolveAppraiser } from './peer-verifier.js';
+import { runAppraisal, toAttestation } from '../decide/appraise.js';
+import { AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
+import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier.js';
+import type { Attestation, PeerAppraiser } from '../decide/types.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './server.js';
-import type { Attestation, PeerAppraiser } from './types.js';
 
 /** Bounds and freshness for one client connection. */
 export interface ClientAttestationLimits {

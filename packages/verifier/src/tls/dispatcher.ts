@@ -5,9 +5,9 @@
 import type tls from 'node:tls';
 import { RatlsError } from '@ratls/evidence';
 import { Agent as UndiciAgent } from 'undici';
+import { TLS_ERRORS } from '../decide/errors.js';
+import { resolveAppraiser } from '../decide/peer-verifier.js';
 import { type ClientAttestationOptions, connect } from './client.js';
-import { TLS_ERRORS } from './errors.js';
-import { resolveAppraiser } from './peer-verifier.js';
 
 export interface AttestedDispatcherOptions extends Omit<UndiciAgent.Options, 'connect' | 'tls'> {
   attestation: ClientAttestationOptions;

@@ -18,12 +18,13 @@ import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
 import { x509 } from '@ratls/test-support/x509';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
+import { TLS_ERRORS } from '../decide/errors.js';
+import { createPeerVerifier } from '../decide/peer-verifier.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { Policy } from '../policy/types.js';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
+import { trustStore } from '../trust-store.js';
 import { connectAttested } from './client.js';
-import { TLS_ERRORS } from './errors.js';
-import { createPeerVerifier } from './peer-verifier.js';
 import { createServer } from './server.js';
 
 const AT = new Date('2026-03-01T12:00:00Z').getTime();
@@ -247,6 +248,48 @@ describe('attested TLS end to end with the simulated SGX platform', () => {
           attestation: { policy: clientPolicy, trustAnchors: [anchor], collateral, clock: () => now },
         }),
         { code: 'ERR_POLICY_REJECTED', reason: 'measurement_mismatch' },
+      );
+    } finally {
+      server.close();
+      await once(server, 'close');
+    }
+  });
+
+  test('createServer and connectAttested take the one trust store; without the simulated root the peer is refused', async () => {
+    const now = AT + 60_000;
+    const serverCreds = await raTls({});
+    const clientCreds = await raTls({ mrEnclave: '66'.repeat(32) });
+    const clientPolicy = parsePolicy(
+      `version: 1\ndefaults: { simulated: true }\nidentities:\n  - name: client-app\n    sgx: { mrEnclave: [ "${'66'.repeat(32)}" ] }\n`,
+    );
+    const server = createServer(
+      {
+        ...serverCreds,
+        attestation: { policy: clientPolicy, trust: trustStore({ intel: [anchor] }), collateral, clock: () => now },
+      },
+      (s) => s.end(`hello ${s.attestation.identity}`),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const s = await connectAttested({
+        host: '127.0.0.1',
+        port,
+        ...clientCreds,
+        attestation: { policy: policyYaml(true), trust: { intel: [anchor] }, collateral, clock: () => now },
+      });
+      assert.equal(s.attestation.identity, 'app');
+      s.destroy();
+      // The default store holds only the real Intel SGX Root CA: the simulated chain does not reach it.
+      await assert.rejects(
+        connectAttested({
+          host: '127.0.0.1',
+          port,
+          ...clientCreds,
+          attestation: { policy: policyYaml(true), trust: trustStore(), collateral, clock: () => now },
+        }),
+        { code: 'ERR_UNTRUSTED_ROOT' },
       );
     } finally {
       server.close();

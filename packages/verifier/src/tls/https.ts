@@ -5,7 +5,8 @@
  */
 import type http from 'node:http';
 import https from 'node:https';
-import { resolveAppraiser } from './peer-verifier.js';
+import { resolveAppraiser } from '../decide/peer-verifier.js';
+import type { Attestation } from '../decide/types.js';
 import {
   type AttestationOptions,
   attachAttestation,
@@ -13,7 +14,6 @@ import {
   attestedServerTlsOptions,
   limitsOf,
 } from './server.js';
-import type { Attestation } from './types.js';
 
 export type AttestedRequest = http.IncomingMessage & { attestation: Attestation };
 export type AttestedHttpsServerOptions = https.ServerOptions & { attestation: AttestationOptions };

@@ -1,4 +1,8 @@
-/** Attested TLS for Node: decide on the peer's RA-TLS certificate before any application byte. */
+/**
+ * Attested TLS for Node, the socket adapters: server, client, HTTPS, agent, undici dispatcher and
+ * the pre-TLS acceptor. Each asks decide/ about the peer's RA-TLS certificate before any
+ * application byte.
+ */
 
 export { Agent, type AttestedAgentOptions } from './agent.js';
 export {
@@ -10,7 +14,6 @@ export {
   connectAttested,
 } from './client.js';
 export { type AttestedDispatcherOptions, createAttestedDispatcher } from './dispatcher.js';
-export { AttestationRejectedError, POLICY_REJECTED, TLS_ERRORS } from './errors.js';
 export {
   type AttestationMiddlewareOptions,
   type AttestedHttpsServerOptions,
@@ -18,20 +21,6 @@ export {
   attestationMiddleware,
   createHttpsServer,
 } from './https.js';
-export {
-  type AppraiserOptions,
-  createPeerVerifier,
-  type PeerVerifierOptions,
-  resolveAppraiser,
-} from './peer-verifier.js';
-export {
-  createPeerVerifierCore,
-  type PeerAuditInput,
-  type PeerAuditLog,
-  type PeerVerification,
-  type PeerVerifier,
-  type PeerVerifierCoreOptions,
-} from './peer-verifier-core.js';
 export { type DeclaredSource, type PreTlsReader, type PreTlsVerdict, tlsRecordReader } from './pre-tls.js';
 export {
   type AttestationLimits,
@@ -48,12 +37,3 @@ export {
   DEFAULT_MAX_PENDING_PER_SOURCE,
 } from './server.js';
 export { sourceGroup } from './source-group.js';
-export type {
-  Attestation,
-  PeerAppraiser,
-  PeerCertificateInfo,
-  PeerContext,
-  PeerDecision,
-  PeerPolicyDecision,
-  PeerRole,
-} from './types.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TLS_ERRORS } from './errors.js';
+import { TLS_ERRORS } from '../decide/errors.js';
 import { tlsRecordReader } from './pre-tls.js';
 
 const read = (...b: number[]) => tlsRecordReader.read(Uint8Array.from(b));

@@ -7,7 +7,7 @@
  * A PROXY protocol v2 reader (declaring the real source) or PostgreSQL's SSLRequest (answered with
  * `reply`) plug in before it.
  */
-import { TLS_ERRORS } from './errors.js';
+import { TLS_ERRORS } from '../decide/errors.js';
 
 /** The socket's real source, as declared by something before TLS (a PROXY v2 header). */
 export interface DeclaredSource {

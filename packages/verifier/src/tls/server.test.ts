@@ -4,10 +4,10 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
-import { TLS_ERRORS } from './errors.js';
-import { createPeerVerifierCore, type PeerAuditInput } from './peer-verifier-core.js';
+import { TLS_ERRORS } from '../decide/errors.js';
+import { createPeerVerifierCore, type PeerAuditInput } from '../decide/peer-verifier-core.js';
+import type { PeerAppraiser } from '../decide/types.js';
 import { type AttestedSocket, createServer } from './server.js';
-import type { PeerAppraiser } from './types.js';
 
 let serverCreds: TestCredentials;
 let good: TestCredentials;

@@ -16,13 +16,13 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import { RatlsError } from '@ratls/evidence';
+import { recordPreReject, runAppraisal, toAttestation } from '../decide/appraise.js';
+import { AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
+import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier.js';
+import type { Attestation, PeerAppraiser } from '../decide/types.js';
 import { frontListener, readPreTls } from './acceptor.js';
-import { recordPreReject, runAppraisal, toAttestation } from './appraise.js';
-import { AttestationRejectedError, TLS_ERRORS } from './errors.js';
-import { type AppraiserOptions, resolveAppraiser } from './peer-verifier.js';
 import type { DeclaredSource, PreTlsReader } from './pre-tls.js';
 import { sourceGroup } from './source-group.js';
-import type { Attestation, PeerAppraiser } from './types.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 512;

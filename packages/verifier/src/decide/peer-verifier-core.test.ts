@@ -5,7 +5,6 @@ import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
 import type { Decision } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { TLS_ERRORS } from './errors.js';
-import { WindowedLru } from './lru.js';
 import { createPeerVerifierCore, type PeerAuditInput, type PeerVerification } from './peer-verifier-core.js';
 
 const T = 1_780_000_000; // unix seconds
@@ -127,16 +126,5 @@ describe('peer verifier core', () => {
       },
     });
     assert.equal((await v.appraise(der(1), ctx())).accept, true);
-  });
-
-  test('WindowedLru evicts the least recently used', () => {
-    const c = new WindowedLru<number>(2);
-    c.set('a', 1, 0, 10);
-    c.set('b', 2, 0, 10);
-    c.get('a', 1);
-    c.set('c', 3, 0, 10);
-    assert.equal(c.get('b', 1), undefined);
-    assert.equal(c.get('a', 1), 1);
-    assert.equal(c.get('a', 10), undefined);
   });
 });

@@ -2,14 +2,17 @@
  * The relying-party step for one TLS peer: verified result (cached) → policy (every time) →
  * exactly one audit event. The appraisal functions are injected so the composition can be tested
  * with fixed inputs; `createPeerVerifier` wires in the real certificate verifier and policy.
+ * The wrappers' clock reading (`PeerContext.at`, unix milliseconds) is converted to unix seconds
+ * once, here at the wrappers' boundary; everything below takes seconds.
  */
 import { MAX_RATLS_CERT_BYTES, RatlsError, sha256Hex, toRatlsError } from '@ratls/evidence';
 import { raceAbort } from '../abort.js';
+import { Lru } from '../cache/lru.js';
 import { deepFreeze } from '../freeze.js';
 import type { Decision } from '../policy/types.js';
 import { type AttestationResult, isVerifiedResult } from '../result.js';
+import { secondsFromMs, type UnixSeconds } from '../time.js';
 import { TLS_ERRORS } from './errors.js';
-import { WindowedLru } from './lru.js';
 import type { PeerAppraiser, PeerCertificateInfo, PeerContext, PeerDecision, PeerRole } from './types.js';
 
 /** What certificate verification hands back (the shape of certificate/'s `CertificateVerification`). */
@@ -37,9 +40,9 @@ export interface PeerAuditLog {
 
 export interface PeerVerifierCoreOptions {
   /** Verifies the certificate and its evidence at `at`; throws a RatlsError on failure. */
-  verify(certDer: Uint8Array, opts: { at: Date; expectedNonce?: Uint8Array }): Promise<PeerVerification>;
+  verify(certDer: Uint8Array, opts: { at: UnixSeconds; expectedNonce?: Uint8Array }): Promise<PeerVerification>;
   /** Applies the current policy; called on every connection so a reload applies at once. */
-  evaluate(result: AttestationResult, ctx: { certificate: { notBefore: number }; at: number }): Decision;
+  evaluate(result: AttestationResult, ctx: { certificate: { notBefore: number }; at: UnixSeconds }): Decision;
   audit?: PeerAuditLog;
   cache?: { maxEntries?: number };
   listener?: string;
@@ -66,7 +69,7 @@ const DEFAULT_CACHE_ENTRIES = 1024;
  * const d = await v.appraise(der, { at: Date.now(), peer: { role: 'client' } })
  */
 export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerifier {
-  const cache = new WindowedLru<PeerVerification>(opts.cache?.maxEntries ?? DEFAULT_CACHE_ENTRIES);
+  const cache = new Lru<string, PeerVerification>(opts.cache?.maxEntries ?? DEFAULT_CACHE_ENTRIES);
   const inflight = new Map<string, Promise<PeerVerification>>();
   const timeoutMs = opts.appraisalTimeoutMs ?? DEFAULT_APPRAISAL_TIMEOUT_MS;
   const maxBytes = opts.maxCertificateBytes ?? MAX_RATLS_CERT_BYTES;
@@ -80,16 +83,16 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
   }
 
   /** One verification per fingerprint at a time; its success fills the cache. */
-  function verifyShared(fp: string, der: Uint8Array, at: number): Promise<PeerVerification> {
+  function verifyShared(fp: string, der: Uint8Array, at: UnixSeconds): Promise<PeerVerification> {
     const running = inflight.get(fp);
     if (running) return running;
-    const p = withTimeout(opts.verify(der, { at: new Date(at) }), timeoutMs).then((v) => {
+    const p = withTimeout(opts.verify(der, { at }), timeoutMs).then((v) => {
       if (isVerifiedResult(v.result)) {
         const from = Math.max(v.certificate.notBefore, v.result.collateralWindow.notBefore);
         const until = Math.min(v.certificate.notAfter, v.result.collateralWindow.notAfter);
         // The cached entry is shared by every later connection with this certificate: frozen, so
         // no application that received it (socket.attestation) can edit what the next peer gets.
-        cache.set(fp, deepFreeze(v, false), from, until);
+        cache.set(fp, deepFreeze(v, false), { from, until });
       }
       return v;
     });
@@ -100,13 +103,13 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
   }
 
   async function decide(der: Uint8Array, ctx: PeerContext, fp: string): Promise<PeerDecision & { format?: string }> {
-    const atSec = Math.floor(ctx.at / 1000);
+    const atSec = secondsFromMs(ctx.at);
     let v: PeerVerification | undefined;
     if (ctx.expectedNonce) {
       // A nonce makes the result specific to this connection: never cached, never shared.
-      v = await withTimeout(opts.verify(der, { at: new Date(ctx.at), expectedNonce: ctx.expectedNonce }), timeoutMs);
+      v = await withTimeout(opts.verify(der, { at: atSec, expectedNonce: ctx.expectedNonce }), timeoutMs);
     } else {
-      v = cache.get(fp, atSec) ?? (await verifyShared(fp, der, ctx.at));
+      v = cache.get(fp, atSec) ?? (await verifyShared(fp, der, atSec));
     }
     if (!isVerifiedResult(v.result)) {
       throw new RatlsError(

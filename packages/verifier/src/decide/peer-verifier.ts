@@ -8,6 +8,7 @@ import { createQuoteVerifier } from '../dcap/quote-verifier.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { Policy } from '../policy/types.js';
+import { resolveTrustStore } from '../trust-store.js';
 import { createPeerVerifierCore, type PeerVerifier } from './peer-verifier-core.js';
 import type { PeerAppraiser } from './types.js';
 
@@ -34,7 +35,7 @@ function currentPolicy(p: PeerVerifierOptions['policy']): Policy {
  * (until the earlier of the certificate's notAfter and the collateral window's end), policy
  * evaluated on every connection, exactly one audit event per decision, never throws.
  * @example
- * const verifier = createPeerVerifier({ policy: store, collateralSource: pccs, audit: createAuditLog({ sink: 'stdout' }) });
+ * const verifier = createPeerVerifier({ policy: store, collateralSource: pccs, trust: trustStore(), audit: createAuditLog({ sink: 'stdout' }) });
  * const server = createServer({ key, cert, attestation: { verifier } }, (s) => s.end('hi'));
  */
 export function createPeerVerifier(opts: PeerVerifierOptions): PeerVerifier {
@@ -50,10 +51,13 @@ export function createPeerVerifier(opts: PeerVerifierOptions): PeerVerifier {
   } = opts;
   // With only a collateral source, share one quote verifier so collateral, PCK chains and QE
   // reports are verified once per platform rather than once per certificate.
+  // The trust store is resolved once per verifier (PEM anchors parsed here, not per connection).
+  const trust = resolveTrustStore(verifyOptions);
+  verifyOptions.trust = trust;
   if (verifyOptions.collateralSource && !verifyOptions.quoteVerifier && verifyOptions.collateral === undefined) {
     verifyOptions.quoteVerifier = createQuoteVerifier({
       collateralSource: verifyOptions.collateralSource,
-      ...(verifyOptions.trustAnchors ? { trustAnchors: verifyOptions.trustAnchors } : {}),
+      trustAnchors: trust.intel,
       ...(cache ? { cache } : {}),
     });
   }

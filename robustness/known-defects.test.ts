@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
 import { readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { certificateDer, verifyCertificate } from '@ratls/verifier';
-import { parseGatewayConfig } from '../packages/cli/src/gateway/config.js';
+import { parseGatewayConfig } from '../packages/cli/src/gateway/config/config.js';
 import { certLayout } from './lib/der.js';
 import { GRAMINE_AT } from './lib/subjects.js';
 

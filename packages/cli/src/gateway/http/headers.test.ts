@@ -89,7 +89,7 @@ describe('request header filtering', () => {
   });
 });
 
-/** The forwarding rules as a whole, for an identity with a TCB status (moved from forward-units.test.ts). */
+/** The forwarding rules as a whole, for an identity with a TCB status. */
 const PAYMENTS_FACTS = { identity: 'payments', tee: 'sgx', measurement: 'aa'.repeat(32), tcbStatus: 'UpToDate' };
 
 describe('HTTP header forwarding', () => {

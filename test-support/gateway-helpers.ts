@@ -344,3 +344,137 @@ export async function waitForMetric(
 export function handshakeEvents(events: AuditEvent[]): AuditEvent[] {
   return events.filter((e) => e.event.action === 'ratls-handshake');
 }
+
+/** Client and server certificates of a scenario, by name. */
+export type ScenarioCerts<N extends string> = Record<'server' | N, { cert: string; key: string }>;
+
+/**
+ * The server certificate (for 127.0.0.1) and one client certificate per CN, in `dir`.
+ * @example const certs = scenarioCerts(dir, ['good', 'impostor']); certs.good.cert
+ */
+export function scenarioCerts<N extends string>(dir: string, clients: readonly N[]): ScenarioCerts<N> {
+  const out = { server: opensslCert(dir, 'server', '127.0.0.1') } as ScenarioCerts<N>;
+  for (const cn of clients) out[cn] = opensslCert(dir, cn);
+  return out;
+}
+
+/**
+ * Writes `policy.yaml` (admitting GOOD) and `gateway.yaml` with the scenario collateral, the given
+ * limits and listeners (YAML list items), and an admin port when asked; returns the config path.
+ * @example const config = writeScenarioConfig(dir, { limits: '{ drainTimeoutMs: 500 }', listeners: '  - name: echo …' });
+ */
+export function writeScenarioConfig(dir: string, o: { listeners: string; limits: string; admin?: boolean }): string {
+  writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
+  const admin = o.admin ? 'admin: 127.0.0.1:0\n' : '';
+  const text = `version: 1\ntrust:\n  collateral: ${scenarioCollateral().path}\npolicy: ./policy.yaml\n${admin}limits: ${o.limits}\nlisteners:\n${o.listeners}`;
+  return writeFile(dir, 'gateway.yaml', text);
+}
+
+export interface TcpEchoBackend {
+  port: number;
+  /** Every connection the backend accepted (tests close them). */
+  held: net.Socket[];
+  close(): Promise<void>;
+}
+
+/** A TCP backend that echoes what it reads. */
+export async function tcpEchoBackend(): Promise<TcpEchoBackend> {
+  const held: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    held.push(s);
+    s.on('data', (c: Buffer) => s.write(c));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    held,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of held) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** What the scenarios need of a running gateway (structural, so test-support needs no CLI import). */
+export interface ScenarioGateway {
+  addresses(): Record<string, { host: string; port: number }>;
+  close(): Promise<void>;
+  metrics: { registry: { metrics(): Promise<string> } };
+}
+
+export type StartScenarioGateway<G extends ScenarioGateway> = (
+  configPath: string,
+  opts: ReturnType<typeof scenarioOptions>,
+) => Promise<G>;
+
+/** An HTTP-forwarding scenario: listener `api` in front of an echo backend under `/base`. */
+export interface HttpScenario<G extends ScenarioGateway> {
+  gw: G;
+  backend: EchoBackend;
+  certs: ScenarioCerts<'good' | 'impostor' | 'debug'>;
+  events: AuditEvent[];
+  policyPath: string;
+  /** The gateway's clock (Unix ms), a day before the collateral's nextUpdate; tests may move it. */
+  clock: { now: number };
+  nextUpdateMs: number;
+  /** curl through the gateway as client `who` (null: no client certificate). */
+  curl(who: 'good' | 'impostor' | 'debug' | null, path: string, extra?: string[]): Promise<RunResult>;
+  handshakes(): AuditEvent[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the shared HTTP scenario with `start` (the CLI's `startGateway`).
+ * @example const s = await httpScenario(startGateway); const r = await s.curl('good', '/hello');
+ */
+export async function httpScenario<G extends ScenarioGateway>(
+  start: StartScenarioGateway<G>,
+  o: { admin?: boolean } = {},
+): Promise<HttpScenario<G>> {
+  const dir = tempDir();
+  const certs = scenarioCerts(dir, ['good', 'impostor', 'debug'] as const);
+  const backend = await echoBackend();
+  const { now, nextUpdateMs } = scenarioCollateral();
+  const clock = { now };
+  const events: AuditEvent[] = [];
+  const config = writeScenarioConfig(dir, {
+    ...(o.admin ? { admin: true } : {}),
+    limits: '{ handshakeTimeoutMs: 1500, drainTimeoutMs: 1000 }',
+    listeners: `  - name: api
+    listen: 127.0.0.1:0
+    tls: { cert: ./server.crt, key: ./server.key }
+    forward: { http: "http://127.0.0.1:${backend.port}/base" }
+`,
+  });
+  const gw = await start(
+    config,
+    scenarioOptions(events, () => clock.now),
+  );
+  const curl = (who: 'good' | 'impostor' | 'debug' | null, path: string, extra: string[] = []) =>
+    run('curl', [
+      '-sS',
+      '-k',
+      '--max-time',
+      '10',
+      ...(who ? ['--cert', certs[who].cert, '--key', certs[who].key] : []),
+      ...extra,
+      `https://127.0.0.1:${gw.addresses().api?.port}${path}`,
+    ]);
+  return {
+    gw,
+    backend,
+    certs,
+    events,
+    policyPath: join(dir, 'policy.yaml'),
+    clock,
+    nextUpdateMs,
+    curl,
+    handshakes: () => handshakeEvents(events),
+    async close() {
+      await gw.close();
+      await backend.close();
+    },
+  };
+}

@@ -7,18 +7,15 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  GOOD,
   haveBinary,
-  opensslCert,
   run,
+  scenarioCerts,
   scenarioCollateral,
   scenarioOptions,
-  scenarioPolicy,
   tempDir,
-  writeFile,
+  writeScenarioConfig,
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
@@ -27,36 +24,25 @@ import { type Gateway, startGateway } from '../index.js';
 describe('gateway scenario: graceful drain', {
   skip: !HAVE_VECTORS ? 'needs a collateral vector' : haveBinary('curl') ? false : 'curl not installed',
 }, () => {
-  let dir: string;
   let gw: Gateway;
   let slow: http.Server;
   const events: AuditEvent[] = [];
   let good: { cert: string; key: string };
 
   before(async () => {
-    dir = tempDir();
-    opensslCert(dir, 'server', 'first');
-    good = opensslCert(dir, 'good');
+    const dir = tempDir();
+    ({ good } = scenarioCerts(dir, ['good']));
     slow = http.createServer((_req, res) => {
       setTimeout(() => res.end('slow-done'), 600);
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
-    const { path: collateral, now } = scenarioCollateral();
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
-    writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust: { collateral: ${collateral} }
-policy: ./policy.yaml
-limits: { drainTimeoutMs: 5000 }
-listeners:
-  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${(slow.address() as net.AddressInfo).port}" } }
-`,
-    );
+    const config = writeScenarioConfig(dir, {
+      limits: '{ drainTimeoutMs: 5000 }',
+      listeners: `  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${(slow.address() as net.AddressInfo).port}" } }\n`,
+    });
     gw = await startGateway(
-      join(dir, 'gateway.yaml'),
-      scenarioOptions(events, () => now),
+      config,
+      scenarioOptions(events, () => scenarioCollateral().now),
     );
   });
 

@@ -8,19 +8,18 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import {
-  GOOD,
   opensslCert,
+  scenarioCerts,
   scenarioCollateral,
   scenarioOptions,
-  scenarioPolicy,
+  type TcpEchoBackend,
+  tcpEchoBackend,
   tempDir,
   waitForMetric,
-  writeFile,
+  writeScenarioConfig,
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
@@ -29,18 +28,15 @@ import { type Gateway, startGateway } from '../index.js';
 describe('gateway scenario: connection limits', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
 }, () => {
-  let dir: string;
   let gw: Gateway;
-  let tcpBackend: net.Server;
+  let tcpBackend: TcpEchoBackend;
   const events: AuditEvent[] = [];
-  const held: net.Socket[] = [];
   let good: { cert: string; key: string };
   let big: { cert: string; key: string };
 
   before(async () => {
-    dir = tempDir();
-    opensslCert(dir, 'server', '127.0.0.1');
-    good = opensslCert(dir, 'good');
+    const dir = tempDir();
+    ({ good } = scenarioCerts(dir, ['good']));
     // Same CN (the stand-in would accept it), but a certificate above maxCertificateBytes.
     big = opensslCert(
       dir,
@@ -48,38 +44,25 @@ describe('gateway scenario: connection limits', {
       'good',
       Array.from({ length: 40 }, (_, i) => `host-${i}.padding.example.internal`),
     );
-    tcpBackend = net.createServer((s) => {
-      held.push(s);
-      s.on('data', (c: Buffer) => s.write(c));
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => tcpBackend.listen(0, '127.0.0.1', () => r()));
-    const { path: collateral, now } = scenarioCollateral();
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
-    writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust: { collateral: ${collateral} }
-policy: ./policy.yaml
-limits: { maxConnections: 1, idleTimeoutMs: 400, maxCertificateBytes: 1024, drainTimeoutMs: 500 }
-listeners:
-  - name: echo
+    tcpBackend = await tcpEchoBackend();
+    const config = writeScenarioConfig(dir, {
+      limits: '{ maxConnections: 1, idleTimeoutMs: 400, maxCertificateBytes: 1024, drainTimeoutMs: 500 }',
+      listeners: `  - name: echo
     listen: 127.0.0.1:0
     tls: { cert: ./server.crt, key: ./server.key }
-    forward: { tcp: "127.0.0.1:${(tcpBackend.address() as net.AddressInfo).port}" }
+    forward: { tcp: "127.0.0.1:${tcpBackend.port}" }
 `,
-    );
+    });
     gw = await startGateway(
-      join(dir, 'gateway.yaml'),
-      scenarioOptions(events, () => now),
+      config,
+      scenarioOptions(events, () => scenarioCollateral().now),
     );
   });
 
   after(async () => {
-    for (const s of held) s.destroy();
+    for (const s of tcpBackend?.held ?? []) s.destroy();
     await gw?.close();
-    await new Promise<void>((r) => (tcpBackend ? tcpBackend.close(() => r()) : r()));
+    await tcpBackend?.close();
   });
 
   const connect = (c: { cert: string; key: string }) => {

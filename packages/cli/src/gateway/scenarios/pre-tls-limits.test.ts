@@ -7,17 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  GOOD,
-  opensslCert,
+  scenarioCerts,
   scenarioCollateral,
   scenarioOptions,
-  scenarioPolicy,
+  type TcpEchoBackend,
+  tcpEchoBackend,
   tempDir,
   waitForMetric,
-  writeFile,
+  writeScenarioConfig,
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
@@ -26,47 +25,33 @@ import { type Gateway, startGateway } from '../index.js';
 describe('gateway scenario: pre-TLS limits per listener', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
 }, () => {
-  let dir: string;
   let gw: Gateway;
-  let tcpBackend: net.Server;
+  let tcpBackend: TcpEchoBackend;
   const events: AuditEvent[] = [];
 
   before(async () => {
-    dir = tempDir();
-    opensslCert(dir, 'server', '127.0.0.1');
-    tcpBackend = net.createServer((s) => {
-      s.on('data', (c: Buffer) => s.write(c));
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => tcpBackend.listen(0, '127.0.0.1', () => r()));
-    const { path: collateral, now } = scenarioCollateral();
-    const backend = `127.0.0.1:${(tcpBackend.address() as net.AddressInfo).port}`;
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
+    const dir = tempDir();
+    scenarioCerts(dir, []);
+    tcpBackend = await tcpEchoBackend();
     // Gateway-wide: a long first-byte deadline and the default per-source cap; `hello` sets its own.
-    writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust: { collateral: ${collateral} }
-policy: ./policy.yaml
-limits: { clientHelloTimeoutMs: 10000, drainTimeoutMs: 500 }
-listeners:
-  - name: hello
+    const config = writeScenarioConfig(dir, {
+      limits: '{ clientHelloTimeoutMs: 10000, drainTimeoutMs: 500 }',
+      listeners: `  - name: hello
     listen: 127.0.0.1:0
     tls: { cert: ./server.crt, key: ./server.key }
-    forward: { tcp: "${backend}" }
+    forward: { tcp: "127.0.0.1:${tcpBackend.port}" }
     limits: { clientHelloTimeoutMs: 200, maxPendingPerSource: 4 }
 `,
-    );
+    });
     gw = await startGateway(
-      join(dir, 'gateway.yaml'),
-      scenarioOptions(events, () => now),
+      config,
+      scenarioOptions(events, () => scenarioCollateral().now),
     );
   });
 
   after(async () => {
     await gw?.close();
-    await new Promise<void>((r) => (tcpBackend ? tcpBackend.close(() => r()) : r()));
+    await tcpBackend?.close();
   });
 
   const metric = (re: RegExp, tries = 40) => waitForMetric(gw, re, tries);

@@ -7,19 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import {
-  GOOD,
-  opensslCert,
+  scenarioCerts,
   scenarioCollateral,
   scenarioOptions,
-  scenarioPolicy,
+  type TcpEchoBackend,
+  tcpEchoBackend,
   tempDir,
   waitForMetric,
-  writeFile,
+  writeScenarioConfig,
 } from '@ratls/test-support/gateway-helpers';
 import { idleFlood } from '@ratls/test-support/idle-flood';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
@@ -29,48 +27,33 @@ import { type Gateway, startGateway } from '../index.js';
 describe('gateway scenario: slot exhaustion by idle sockets', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
 }, () => {
-  let dir: string;
   let gw: Gateway;
-  let tcpBackend: net.Server;
+  let tcpBackend: TcpEchoBackend;
   const events: AuditEvent[] = [];
   let good: { cert: string; key: string };
 
   before(async () => {
-    dir = tempDir();
-    opensslCert(dir, 'server', '127.0.0.1');
-    good = opensslCert(dir, 'good');
-    tcpBackend = net.createServer((s) => {
-      s.on('data', (c: Buffer) => s.write(c));
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => tcpBackend.listen(0, '127.0.0.1', () => r()));
-    const { path: collateral, now } = scenarioCollateral();
-    const backend = `127.0.0.1:${(tcpBackend.address() as net.AddressInfo).port}`;
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
+    const dir = tempDir();
+    ({ good } = scenarioCerts(dir, ['good']));
+    tcpBackend = await tcpEchoBackend();
     // Gateway-wide: the defaults (32 waiting per source); a first-byte deadline longer than the test.
-    writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust: { collateral: ${collateral} }
-policy: ./policy.yaml
-limits: { clientHelloTimeoutMs: 10000, drainTimeoutMs: 500 }
-listeners:
-  - name: echo
+    const config = writeScenarioConfig(dir, {
+      limits: '{ clientHelloTimeoutMs: 10000, drainTimeoutMs: 500 }',
+      listeners: `  - name: echo
     listen: 127.0.0.1:0
     tls: { cert: ./server.crt, key: ./server.key }
-    forward: { tcp: "${backend}" }
+    forward: { tcp: "127.0.0.1:${tcpBackend.port}" }
 `,
-    );
+    });
     gw = await startGateway(
-      join(dir, 'gateway.yaml'),
-      scenarioOptions(events, () => now),
+      config,
+      scenarioOptions(events, () => scenarioCollateral().now),
     );
   });
 
   after(async () => {
     await gw?.close();
-    await new Promise<void>((r) => (tcpBackend ? tcpBackend.close(() => r()) : r()));
+    await tcpBackend?.close();
   });
 
   const metric = (re: RegExp, tries = 40) => waitForMetric(gw, re, tries);

@@ -8,17 +8,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import {
   GOOD,
-  opensslCert,
+  type ScenarioCerts,
+  scenarioCerts,
   scenarioCollateral,
   scenarioOptions,
-  scenarioPolicy,
   tempDir,
-  writeFile,
+  writeScenarioConfig,
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
@@ -75,16 +74,16 @@ function parseProxyV2(buf: Buffer): { seen: Omit<ProxySeen, 'payload'>; rest: Bu
 describe('gateway scenario: TCP forwarding with PROXY v2 identity', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
 }, () => {
-  let dir: string;
   let tcpBackend: net.Server;
   const proxySeen: ProxySeen[] = [];
   let gw: Gateway;
   const events: AuditEvent[] = [];
-  let certs: Record<'server' | 'good', { cert: string; key: string }>;
+  let certs: ScenarioCerts<'good'>;
 
   before(async () => {
-    dir = tempDir();
-    certs = { server: opensslCert(dir, 'server', '127.0.0.1'), good: opensslCert(dir, 'good') };
+    const dir = tempDir();
+    certs = scenarioCerts(dir, ['good']);
+    // A backend that reads the PROXY v2 header, then echoes the payload.
     tcpBackend = net.createServer((sock) => {
       let buf: Buffer = Buffer.alloc(0);
       let parsed: ReturnType<typeof parseProxyV2>;
@@ -105,26 +104,17 @@ describe('gateway scenario: TCP forwarding with PROXY v2 identity', {
       sock.on('error', () => undefined);
     });
     await new Promise<void>((r) => tcpBackend.listen(0, '127.0.0.1', () => r()));
-    const { path: collateral, now } = scenarioCollateral();
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
-    writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust:
-  collateral: ${collateral}
-policy: ./policy.yaml
-limits: { handshakeTimeoutMs: 1500, drainTimeoutMs: 1000 }
-listeners:
-  - name: cache
+    const config = writeScenarioConfig(dir, {
+      limits: '{ handshakeTimeoutMs: 1500, drainTimeoutMs: 1000 }',
+      listeners: `  - name: cache
     listen: 127.0.0.1:0
     tls: { cert: ./server.crt, key: ./server.key }
     forward: { tcp: "127.0.0.1:${(tcpBackend.address() as net.AddressInfo).port}", proxyProtocol: true }
 `,
-    );
+    });
     gw = await startGateway(
-      join(dir, 'gateway.yaml'),
-      scenarioOptions(events, () => now),
+      config,
+      scenarioOptions(events, () => scenarioCollateral().now),
     );
   });
 

@@ -82,21 +82,28 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
   const sockets = new Set<tls.TLSSocket>();
 
   // The appraiser is rebuilt only when the verification path changes, so its caches survive reloads.
-  let built: { verification: Verification; appraiser: PeerAppraiser } | undefined;
+  const appraiserFor = (verification: Verification): PeerAppraiser =>
+    listenerAppraiser({
+      verification,
+      // Read on every decision: a policy reload applies to the very next handshake.
+      policy: () => view().policy,
+      audit,
+      listener: name,
+      maxCertificateBytes: limits.maxCertificateBytes,
+      appraisalTimeoutMs: lc.limits.handshakeTimeoutMs,
+    });
+  const first = view().verification;
+  let built = { verification: first, appraiser: appraiserFor(first) };
   const appraiser = (): PeerAppraiser => {
-    const verification = view().verification;
-    if (built?.verification !== verification) {
-      const a = listenerAppraiser({
-        verification,
-        // Read on every decision: a policy reload applies to the very next handshake.
-        policy: () => view().policy,
-        audit,
-        listener: name,
-        maxCertificateBytes: limits.maxCertificateBytes,
-        appraisalTimeoutMs: lc.limits.handshakeTimeoutMs,
-      });
-      built = { verification, appraiser: a };
+    let verification: Verification;
+    try {
+      verification = view().verification;
+    } catch {
+      // No view (cannot happen while reloads refuse listener changes): the current appraiser
+      // asks for the policy again and refuses, audited, with the view's error.
+      return built.appraiser;
     }
+    if (built.verification !== verification) built = { verification, appraiser: appraiserFor(verification) };
     return built.appraiser;
   };
 
@@ -173,7 +180,15 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       sockets.delete(sock);
       metrics.activeConnections.dec({ listener: name });
     });
-    const target = view().config.forward;
+    let target: ListenerView['config']['forward'];
+    try {
+      target = view().config.forward;
+    } catch (e) {
+      // Fail closed: without the listener's configuration there is nowhere safe to forward to.
+      log('error', 'no configuration for an accepted connection', { listener: name, error: (e as Error).message });
+      sock.destroy();
+      return;
+    }
     if (target.kind === 'http') {
       if (httpServer) httpServer.emit('connection', sock);
       else sock.destroy();

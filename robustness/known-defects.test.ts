@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
 import { readVectorText, SKIP_NO_VECTORS } from '@ratls/test-support/vectors';
 import { certificateDer, verifyCertificate } from '@ratls/verifier';
-import { parseGatewayConfig } from '../packages/cli/src/gateway/config.js';
+import { parseGatewayConfig } from 'ratls';
 import { certLayout } from './lib/der.js';
 import { GRAMINE_AT } from './lib/subjects.js';
 
@@ -20,7 +20,7 @@ function typedOnly(run: () => unknown): void {
   }
 }
 
-// Found by fuzzing, fixed in gateway/config.ts: kept as regression tests.
+// Found by fuzzing, fixed in gateway/config/config.ts: kept as regression tests.
 test('gateway config: an alias to a missing anchor is a ConfigError', () => {
   typedOnly(() => parseGatewayConfig('version: 1\npolicy: *missing\n', '/etc/ratls/gateway.yaml'));
 });

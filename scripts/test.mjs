@@ -1,5 +1,6 @@
-// Runs every *.test.ts under packages/*/src, robustness/ and scripts/ (or those whose path contains an argument) with
-// node:test through tsx, resolving workspace packages to their TypeScript sources.
+// Runs every *.test.ts under packages/*/src, robustness, scripts and test-support (or those whose
+// path contains an argument) with node:test through tsx, resolving workspace packages to their
+// TypeScript sources.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = [...walk('packages', []), ...walk('robustness', []), ...walk('scripts', [])]
+const files = [...walk('packages', []), ...walk('robustness', []), ...walk('scripts', []), ...walk('test-support', [])]
   .sort()
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (files.length === 0) {

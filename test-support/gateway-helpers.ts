@@ -4,12 +4,22 @@
  * Not part of the public surface.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type AttestationResult,
+  type AuditEvent,
+  collateralFacts,
+  collateralFromJson,
+  type PeerVerification,
+} from '@ratls/verifier';
+import { fakeSgxResult } from './tls-testkit.js';
+import { vectorPath } from './vectors.js';
 
 export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const ENTRY = join(REPO, 'packages/cli/src/gateway/entry.ts');
@@ -234,4 +244,237 @@ export async function simCert(simDir: string, out: string, o: SimCertOptions): P
   writeFileSync(`${out}.crt`, cert.pem);
   writeFileSync(`${out}.key`, exportPrivateKeyPem(keyPair), { mode: 0o600 });
   return { cert: `${out}.crt`, key: `${out}.key` };
+}
+
+// In-process gateway scenarios (packages/cli/src/gateway/scenarios/): a stand-in certificate
+// verifier, the policy and the collateral every scenario shares, and the options that start a
+// gateway around them. The real policy, audit, forwarding, metrics, limits and reload code run.
+
+/** The measurement the scenarios' policy admits. */
+export const GOOD = 'aa'.repeat(32);
+/** A measurement the scenarios' policy refuses until a reload admits it. */
+export const IMPOSTOR = 'cc'.repeat(32);
+/** The collateral vector behind every in-process scenario (file collateral, health and metrics). */
+export const SCENARIO_COLLATERAL = 'dcap-cases/auto_sgx_2025-08.collateral.json';
+
+/** A certificate verifier stand-in (tests only): the certificate's CN picks the result. */
+export type StandInVerify = (der: Uint8Array) => Promise<PeerVerification>;
+
+/**
+ * Maps a client certificate's CN to a verified-looking result; any other CN fails verification
+ * with `ERR_FAKE_NO_EVIDENCE`, as a certificate without evidence would.
+ * @example const verify = verifierByCn({ low: fakeSgxResult('aa'.repeat(32)) });
+ */
+export function verifierByCn(results: Record<string, AttestationResult>): StandInVerify {
+  return async (der) => {
+    const x = new X509Certificate(Buffer.from(der));
+    const cn = /CN=([^\n,]+)/.exec(x.subject)?.[1];
+    const result = cn !== undefined && Object.hasOwn(results, cn) ? results[cn] : undefined;
+    if (!result) throw Object.assign(new Error('no evidence'), { code: 'ERR_FAKE_NO_EVIDENCE' });
+    return {
+      result,
+      certificate: {
+        fingerprintSha256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
+        notBefore: 0,
+        notAfter: 4_102_444_800,
+        subject: x.subject,
+        formats: ['tcg-dice'],
+      },
+      binding: { formats: ['tcg-dice'] },
+    };
+  };
+}
+
+/** CN → result: good, impostor, debug (the good enclave in debug mode); anything else fails. */
+export const standInVerify: StandInVerify = verifierByCn({
+  good: fakeSgxResult(GOOD),
+  impostor: fakeSgxResult(IMPOSTOR),
+  debug: fakeSgxResult(GOOD, undefined, true),
+});
+
+/** The scenarios' policy: one identity, `payments`, admitting these SGX measurements. */
+export function scenarioPolicy(allowed: string[]): string {
+  return `version: 1\ndefaults:\n  simulated: true\nidentities:\n  - name: payments\n    sgx: { mrEnclave: [${allowed.map((m) => `"${m}"`).join(', ')}] }\n`;
+}
+
+/** The scenario collateral's path and nextUpdate (Unix ms); scenarios run a day before it. */
+export function scenarioCollateral(): { path: string; nextUpdateMs: number; now: number } {
+  const path = vectorPath(SCENARIO_COLLATERAL);
+  const nextUpdateMs = collateralFacts(collateralFromJson(readFileSync(path, 'utf8'))).nextUpdate;
+  return { path, nextUpdateMs, now: nextUpdateMs - 86_400_000 };
+}
+
+/**
+ * Options for `startGateway` in a scenario: fixed clock, audit events into `events`, the stand-in
+ * verifier, no file watch unless asked, no operational log.
+ * @example gw = await startGateway(join(dir, 'gateway.yaml'), scenarioOptions(events, () => now));
+ */
+export function scenarioOptions(
+  events: AuditEvent[],
+  clock: () => number,
+  more: { verify?: StandInVerify; watch?: { debounceMs: number } } = {},
+) {
+  return {
+    clock,
+    auditSink: { callback: (e: AuditEvent) => events.push(e) },
+    dangerousVerify: more.verify ?? standInVerify,
+    watch: more.watch ?? (false as const),
+    log: () => undefined,
+  };
+}
+
+/**
+ * Polls a gateway's metrics text until `re` matches: metrics are updated on the gateway's side of
+ * a close, which may land just after the client's.
+ * @example assert.ok(await waitForMetric(gw, /ratls_active_connections\{listener="echo"\} 0/));
+ */
+export async function waitForMetric(
+  gw: { metrics: { registry: { metrics(): Promise<string> } } },
+  re: RegExp,
+  tries = 20,
+): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (re.test(await gw.metrics.registry.metrics())) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+/** Handshake audit events only (not policy reloads or HTTP request events). */
+export function handshakeEvents(events: AuditEvent[]): AuditEvent[] {
+  return events.filter((e) => e.event.action === 'ratls-handshake');
+}
+
+/** Client and server certificates of a scenario, by name. */
+export type ScenarioCerts<N extends string> = Record<'server' | N, { cert: string; key: string }>;
+
+/**
+ * The server certificate (for 127.0.0.1) and one client certificate per CN, in `dir`.
+ * @example const certs = scenarioCerts(dir, ['good', 'impostor']); certs.good.cert
+ */
+export function scenarioCerts<N extends string>(dir: string, clients: readonly N[]): ScenarioCerts<N> {
+  const out = { server: opensslCert(dir, 'server', '127.0.0.1') } as ScenarioCerts<N>;
+  for (const cn of clients) out[cn] = opensslCert(dir, cn);
+  return out;
+}
+
+/**
+ * Writes `policy.yaml` (admitting GOOD) and `gateway.yaml` with the scenario collateral, the given
+ * limits and listeners (YAML list items), and an admin port when asked; returns the config path.
+ * @example const config = writeScenarioConfig(dir, { limits: '{ drainTimeoutMs: 500 }', listeners: '  - name: echo …' });
+ */
+export function writeScenarioConfig(dir: string, o: { listeners: string; limits: string; admin?: boolean }): string {
+  writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
+  const admin = o.admin ? 'admin: 127.0.0.1:0\n' : '';
+  const text = `version: 1\ntrust:\n  collateral: ${scenarioCollateral().path}\npolicy: ./policy.yaml\n${admin}limits: ${o.limits}\nlisteners:\n${o.listeners}`;
+  return writeFile(dir, 'gateway.yaml', text);
+}
+
+export interface TcpEchoBackend {
+  port: number;
+  /** Every connection the backend accepted (tests close them). */
+  held: net.Socket[];
+  close(): Promise<void>;
+}
+
+/** A TCP backend that echoes what it reads. */
+export async function tcpEchoBackend(): Promise<TcpEchoBackend> {
+  const held: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    held.push(s);
+    s.on('data', (c: Buffer) => s.write(c));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    held,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of held) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** What the scenarios need of a running gateway (structural, so test-support needs no CLI import). */
+export interface ScenarioGateway {
+  addresses(): Record<string, { host: string; port: number }>;
+  close(): Promise<void>;
+  metrics: { registry: { metrics(): Promise<string> } };
+}
+
+export type StartScenarioGateway<G extends ScenarioGateway> = (
+  configPath: string,
+  opts: ReturnType<typeof scenarioOptions>,
+) => Promise<G>;
+
+/** An HTTP-forwarding scenario: listener `api` in front of an echo backend under `/base`. */
+export interface HttpScenario<G extends ScenarioGateway> {
+  gw: G;
+  backend: EchoBackend;
+  certs: ScenarioCerts<'good' | 'impostor' | 'debug'>;
+  events: AuditEvent[];
+  policyPath: string;
+  /** The gateway's clock (Unix ms), a day before the collateral's nextUpdate; tests may move it. */
+  clock: { now: number };
+  nextUpdateMs: number;
+  /** curl through the gateway as client `who` (null: no client certificate). */
+  curl(who: 'good' | 'impostor' | 'debug' | null, path: string, extra?: string[]): Promise<RunResult>;
+  handshakes(): AuditEvent[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the shared HTTP scenario with `start` (the CLI's `startGateway`).
+ * @example const s = await httpScenario(startGateway); const r = await s.curl('good', '/hello');
+ */
+export async function httpScenario<G extends ScenarioGateway>(
+  start: StartScenarioGateway<G>,
+  o: { admin?: boolean } = {},
+): Promise<HttpScenario<G>> {
+  const dir = tempDir();
+  const certs = scenarioCerts(dir, ['good', 'impostor', 'debug'] as const);
+  const backend = await echoBackend();
+  const { now, nextUpdateMs } = scenarioCollateral();
+  const clock = { now };
+  const events: AuditEvent[] = [];
+  const config = writeScenarioConfig(dir, {
+    ...(o.admin ? { admin: true } : {}),
+    limits: '{ handshakeTimeoutMs: 1500, drainTimeoutMs: 1000 }',
+    listeners: `  - name: api
+    listen: 127.0.0.1:0
+    tls: { cert: ./server.crt, key: ./server.key }
+    forward: { http: "http://127.0.0.1:${backend.port}/base" }
+`,
+  });
+  const gw = await start(
+    config,
+    scenarioOptions(events, () => clock.now),
+  );
+  const curl = (who: 'good' | 'impostor' | 'debug' | null, path: string, extra: string[] = []) =>
+    run('curl', [
+      '-sS',
+      '-k',
+      '--max-time',
+      '10',
+      ...(who ? ['--cert', certs[who].cert, '--key', certs[who].key] : []),
+      ...extra,
+      `https://127.0.0.1:${gw.addresses().api?.port}${path}`,
+    ]);
+  return {
+    gw,
+    backend,
+    certs,
+    events,
+    policyPath: join(dir, 'policy.yaml'),
+    clock,
+    nextUpdateMs,
+    curl,
+    handshakes: () => handshakeEvents(events),
+    async close() {
+      await gw.close();
+      await backend.close();
+    },
+  };
 }

@@ -26,7 +26,7 @@ import {
   parsePolicy,
 } from '@ratls/verifier';
 import fc from 'fast-check';
-import { parseGatewayConfig } from '../../packages/cli/src/gateway/config.js';
+import { parseGatewayConfig } from 'ratls';
 import { certLayout, OID_DICE_TAGGED_HEX, tlv } from './der.js';
 
 export interface FuzzTarget {

@@ -11,13 +11,12 @@ import { registerVerifyQuote } from './commands/verify-quote.js';
 import type { CommandContext } from './context.js';
 import { registerGatewayCommand } from './gateway/index.js';
 import { EXIT_USAGE, UsageError } from './io.js';
-
-export const VERSION = '0.1.0';
+import { RATLS_VERSION } from './version.js';
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('ratls')
     .description('attested TLS: RA-TLS certificates, quote verification, policy, gateway')
-    .version(VERSION)
+    .version(RATLS_VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
   registerVerifyQuote(program, ctx);

@@ -28,7 +28,7 @@ export interface GatewayMetrics {
 }
 
 /**
- * @example const m = createGatewayMetrics('0.1.0'); m.handshakes.inc({ listener: 'api', result: 'accept' })
+ * @example const m = createGatewayMetrics(RATLS_VERSION); m.handshakes.inc({ listener: 'api', result: 'accept' })
  */
 export function createGatewayMetrics(
   version: string,
@@ -107,7 +107,7 @@ export function createGatewayMetrics(
 }
 
 /** Marks exactly these policy hashes as in force. */
-export function setPolicyHashes(m: GatewayMetrics, hashes: Iterable<string>): void {
+export function setPolicyHashes(m: Pick<GatewayMetrics, 'policyInfo'>, hashes: Iterable<string>): void {
   m.policyInfo.reset();
   for (const h of new Set(hashes)) m.policyInfo.set({ hash: h }, 1);
 }

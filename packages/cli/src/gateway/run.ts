@@ -8,7 +8,7 @@ import { toRatlsError } from '@ratls/evidence';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { EXIT_OK, EXIT_USAGE } from '../io.js';
-import { formatHostPort } from './config.js';
+import { formatHostPort } from './config/config.js';
 import { type Gateway, type StartGatewayOptions, startGateway } from './gateway.js';
 
 export interface RunGatewayOptions extends StartGatewayOptions {

@@ -8,7 +8,7 @@
  * `signed-json.ts`.
  */
 import type { KeyObject } from 'node:crypto';
-import { bytesEqual, CollateralError, type ErrorCode } from '@ratls/evidence';
+import { bytesEqual, CollateralError } from '@ratls/evidence';
 import type { DcapCollateral } from '../collateral/types.js';
 import type { ParsedCertificate } from '../pki/certificate.js';
 import { anchorOf, checkValidity, type VerifiedChain, verifyChain } from '../pki/chain.js';

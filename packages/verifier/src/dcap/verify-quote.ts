@@ -4,7 +4,6 @@
 import {
   AppraisalError,
   CollateralError,
-  ConfigError,
   MAX_QUOTE_BYTES,
   parseQuote,
   type Quote,

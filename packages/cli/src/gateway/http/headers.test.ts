@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalHeaderName, forwardRequestHeaders } from './headers.js';
+import { canonicalHeaderName, forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 
 const FACTS = { identity: 'low-priv', tee: 'sgx', measurement: 'aa'.repeat(32), tcbStatus: 'UpToDate' };
 
@@ -86,5 +86,91 @@ describe('request header filtering', () => {
         }
       }),
     );
+  });
+});
+
+/** The forwarding rules as a whole, for an identity with a TCB status. */
+const PAYMENTS_FACTS = { identity: 'payments', tee: 'sgx', measurement: 'aa'.repeat(32), tcbStatus: 'UpToDate' };
+
+describe('HTTP header forwarding', () => {
+  it('removes every client x-ratls-* copy in any case, hop-by-hop and Connection-named headers', () => {
+    const raw = [
+      'Host',
+      'api',
+      'X-RATLS-IDENTITY',
+      'admin',
+      'x-ratls-identity',
+      'root',
+      'X-Ratls-Tee',
+      'nitro',
+      'x-ratls-other',
+      '1',
+      'Connection',
+      'keep-alive, X-Secret-Hop',
+      'X-Secret-Hop',
+      'drop me',
+      'Keep-Alive',
+      'timeout=5',
+      'TE',
+      'trailers',
+      'Transfer-Encoding',
+      'chunked',
+      'Cookie',
+      'a=1',
+      'Cookie',
+      'b=2',
+      'X-Forwarded-For',
+      '6.6.6.6',
+      'Accept',
+      'a',
+      'accept',
+      'b',
+    ];
+    const h = forwardRequestHeaders(raw, PAYMENTS_FACTS, '::ffff:10.1.2.3');
+    assert.deepEqual(h, {
+      host: 'api',
+      cookie: 'a=1; b=2',
+      accept: ['a', 'b'],
+      'x-forwarded-for': '10.1.2.3',
+      'x-forwarded-proto': 'https',
+      'x-ratls-identity': 'payments',
+      'x-ratls-tee': 'sgx',
+      'x-ratls-measurement': 'aa'.repeat(32),
+      'x-ratls-tcb-status': 'UpToDate',
+    });
+  });
+
+  it('never lets a client-chosen x-ratls-* value through (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.stringMatching(/^[xX]-[rR][aA][tT][lL][sS]-[a-zA-Z-]{1,12}$/), fc.string({ maxLength: 20 })),
+          { maxLength: 8 },
+        ),
+        (pairs) => {
+          const h = forwardRequestHeaders(pairs.flat(), PAYMENTS_FACTS, undefined);
+          for (const [k, v] of Object.entries(h)) {
+            if (k.startsWith('x-ratls-'))
+              assert.ok(Object.values(PAYMENTS_FACTS).includes(v as string), `${k}=${String(v)}`);
+          }
+        },
+      ),
+    );
+  });
+
+  it('drops hop-by-hop response headers and keeps repeated ones', () => {
+    const h = forwardResponseHeaders([
+      'Connection',
+      'close',
+      'Set-Cookie',
+      'a',
+      'set-cookie',
+      'b',
+      'Content-Type',
+      'text/plain',
+      'Transfer-Encoding',
+      'chunked',
+    ]);
+    assert.deepEqual(h, { 'set-cookie': ['a', 'b'], 'content-type': 'text/plain' });
   });
 });

@@ -3,7 +3,7 @@
  * `_` mapped to `-`) because CGI, WSGI, PHP-FPM and Rack fold both into `HTTP_X_RATLS_IDENTITY`:
  * a client's `x_ratls_identity` would otherwise reach such a backend as the gateway's header.
  */
-import type { PeerFacts } from '../facts.js';
+import type { PeerFacts } from '../forward/facts.js';
 
 export const RATLS_HEADER_PREFIX = 'x-ratls-';
 

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { HttpRequestAuditInput } from '@ratls/verifier';
-import type { HttpForwardTarget } from '../config.js';
+import type { HttpForwardTarget } from '../config/config.js';
 import { type HttpForwarder, httpForwarder, MAX_HEADERS } from './forward.js';
 import { type HttpRefusal, refusal } from './refusal.js';
 

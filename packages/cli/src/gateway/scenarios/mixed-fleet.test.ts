@@ -15,7 +15,7 @@ import {
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
 import { runCli } from '@ratls/test-support/run-cli';
-import { type Gateway, startGateway } from './index.js';
+import { type Gateway, startGateway } from '../index.js';
 
 const SGX_MR = 'a1'.repeat(32);
 const SNP_MEASUREMENT = 'b2'.repeat(48);

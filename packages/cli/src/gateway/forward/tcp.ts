@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { attestationOf } from '@ratls/verifier';
-import type { ForwardTarget } from './config.js';
+import type { ForwardTarget } from '../config/config.js';
 import { peerFacts } from './facts.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 

@@ -21,7 +21,7 @@ import {
 // Test-only fixture of the verifier package (not exported from it).
 import { fixtureFromCase, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
 import type { AuditEvent, QuoteCollateralV3Json } from '@ratls/verifier';
-import { type Gateway, startGateway } from './gateway.js';
+import { type Gateway, startGateway } from '../index.js';
 
 const GOOD = '33'.repeat(32);
 

@@ -7,11 +7,16 @@
  * audited the refusal.
  */
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { opensslCert, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
+import {
+  opensslCert,
+  scenarioCollateral,
+  scenarioOptions,
+  tempDir,
+  verifierByCn,
+  writeFile,
+} from '@ratls/test-support/gateway-helpers';
 import {
   type RawBackend,
   type RawResponse,
@@ -20,33 +25,15 @@ import {
   type SeenRequest,
 } from '@ratls/test-support/http-desync-kit';
 import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
-import { HAVE_VECTORS, vectorPath } from '@ratls/test-support/vectors';
-import { type AuditEvent, collateralFacts, collateralFromJson } from '@ratls/verifier';
-import type { CertificateVerify } from '../appraiser.js';
-import { type Gateway, startGateway } from '../gateway.js';
+import { HAVE_VECTORS } from '@ratls/test-support/vectors';
+import type { AuditEvent } from '@ratls/verifier';
+import { type Gateway, startGateway } from '../index.js';
 
 const LOW = 'aa'.repeat(32);
 const ADMIN = 'bb'.repeat(32);
-const COLLATERAL = 'dcap-cases/auto_sgx_2025-08.collateral.json';
 const MAX_BODY = 256 * 1024;
 
-const fakeVerify: CertificateVerify = async (der) => {
-  const x = new X509Certificate(Buffer.from(der));
-  const cn = /CN=([^\n,]+)/.exec(x.subject)?.[1];
-  const result = cn === 'low' ? fakeSgxResult(LOW) : cn === 'admin' ? fakeSgxResult(ADMIN) : undefined;
-  if (!result) throw Object.assign(new Error('no evidence'), { code: 'ERR_FAKE_NO_EVIDENCE' });
-  return {
-    result,
-    certificate: {
-      fingerprintSha256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
-      notBefore: 0,
-      notAfter: 4_102_444_800,
-      subject: x.subject,
-      formats: ['tcg-dice'],
-    },
-    binding: { formats: ['tcg-dice'] },
-  };
-};
+const verify = verifierByCn({ low: fakeSgxResult(LOW), admin: fakeSgxResult(ADMIN) });
 
 const header = (r: SeenRequest, name: string) => r.headers.filter(([k]) => k.toLowerCase() === name).map(([, v]) => v);
 
@@ -66,8 +53,7 @@ describe('HTTP forwarding: desync and normalization attacks', {
       admin: opensslCert(dir, 'admin'),
     };
     backend = await rawBackend();
-    const collateral = vectorPath(COLLATERAL);
-    const now = collateralFacts(collateralFromJson(readFileSync(collateral, 'utf8'))).nextUpdate - 86_400_000;
+    const { path: collateral, now } = scenarioCollateral();
     writeFile(
       dir,
       'policy.yaml',
@@ -91,13 +77,10 @@ listeners:
       maxBodyBytes: ${MAX_BODY}
 `,
     );
-    gw = await startGateway(join(dir, 'gateway.yaml'), {
-      clock: () => now,
-      auditSink: { callback: (e) => events.push(e) },
-      dangerousVerify: fakeVerify,
-      watch: false,
-      log: () => undefined,
-    });
+    gw = await startGateway(
+      join(dir, 'gateway.yaml'),
+      scenarioOptions(events, () => now, { verify }),
+    );
   });
 
   after(async () => {

@@ -1,0 +1,255 @@
+/**
+ * One attested listener: accept (the pre-TLS acceptor's bounds and Node's maxConnections),
+ * appraise (H7's `createServer`, so no byte from a peer reaches a backend before the policy
+ * decision; every attempt counted and audited once), hand off (HTTP reframing or TCP/UNIX
+ * pass-through). It reads the state in force through `view()` only, on every connection and
+ * every decision, so a reload applies to the next handshake without reaching in here.
+ */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import type { AuditLog, PeerAppraiser, PeerDecision } from '@ratls/verifier';
+import { createServer, TLS_ERRORS } from '@ratls/verifier';
+import { listenerAppraiser, type Verification } from './appraiser.js';
+import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
+import { forwardTcp } from './forward/tcp.js';
+import type { HttpForwarder } from './http/forward.js';
+import { createHttpForwardServer } from './http/server.js';
+import type { GatewayLog } from './log.js';
+import type { GatewayMetrics, LimitName } from './metrics.js';
+import type { Credentials, ListenerView } from './state.js';
+
+/** The metrics a listener writes (the admin side reads the registry; reload writes its own). */
+export type ListenerMetrics = Pick<
+  GatewayMetrics,
+  'handshakes' | 'rejections' | 'verificationSeconds' | 'activeConnections' | 'limitHits'
+>;
+
+export interface ListenerDeps {
+  /** This listener's part of the state in force, read per connection and per decision. */
+  view: () => ListenerView;
+  audit: AuditLog;
+  metrics: ListenerMetrics;
+  log: GatewayLog;
+  clock: () => number;
+  /** Gateway-wide limits (restart-only): certificate size, idle timeout. */
+  limits: Pick<GatewayLimits, 'maxCertificateBytes' | 'idleTimeoutMs'>;
+  /** True once the gateway drains: HTTP responses then close their connections. */
+  closing: () => boolean;
+}
+
+/** What the gateway (and nothing else) does with a running listener. */
+export interface AttestedListener {
+  readonly name: string;
+  address(): HostPort | undefined;
+  listening(): boolean;
+  /** New credentials for new handshakes (a reload); open connections keep theirs. */
+  useCredentials(c: Credentials): void;
+  /** Accepted connections still open. */
+  openConnections(): number;
+  /** Stops accepting; resolves once the server has closed (after `destroyAll` at the latest). */
+  stopAccepting(): Promise<void>;
+  /** Closes keep-alive HTTP connections between requests (drain). */
+  closeIdle(): void;
+  /** Ends every open connection (the drain deadline passed). */
+  destroyAll(): void;
+}
+
+/** Bounded label for a reject: the policy's reason code or the error's stable code. */
+function rejectReason(d: PeerDecision): string {
+  if (d.decision && !d.decision.accept) return d.decision.reasons[0]?.code ?? 'policy_rejected';
+  return d.error?.code ?? 'unknown';
+}
+
+const LIMIT_BY_CODE: Record<string, LimitName> = {
+  [TLS_ERRORS.HANDSHAKE_TIMEOUT]: 'handshake_timeout',
+  [TLS_ERRORS.CERTIFICATE_TOO_LARGE]: 'max_certificate_bytes',
+  [TLS_ERRORS.TOO_MANY_HANDSHAKES]: 'max_connections',
+  [TLS_ERRORS.CLIENT_HELLO_TIMEOUT]: 'client_hello_timeout',
+  [TLS_ERRORS.TOO_MANY_FROM_SOURCE]: 'max_pending_per_source',
+  [TLS_ERRORS.PRE_TLS_TOO_LARGE]: 'max_pre_tls_bytes',
+};
+
+/**
+ * Binds one listener and resolves once it is listening.
+ * @example
+ * const l = await startListener(config.listeners[0], { view: () => listenerView(state, 'api'), audit, metrics, log, clock: Date.now, limits: config.limits, closing: () => false });
+ * l.address(); // { host: '127.0.0.1', port: 8443 }
+ */
+export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Promise<AttestedListener> {
+  const { view, audit, metrics, log, clock, limits } = deps;
+  const name = lc.name;
+  const sockets = new Set<tls.TLSSocket>();
+
+  // The appraiser is rebuilt only when the verification path changes, so its caches survive reloads.
+  const appraiserFor = (verification: Verification): PeerAppraiser =>
+    listenerAppraiser({
+      verification,
+      // Read on every decision: a policy reload applies to the very next handshake.
+      policy: () => view().policy,
+      audit,
+      listener: name,
+      maxCertificateBytes: limits.maxCertificateBytes,
+      appraisalTimeoutMs: lc.limits.handshakeTimeoutMs,
+    });
+  const first = view().verification;
+  let built = { verification: first, appraiser: appraiserFor(first) };
+  const appraiser = (): PeerAppraiser => {
+    let verification: Verification;
+    try {
+      verification = view().verification;
+    } catch {
+      // No view (cannot happen while reloads refuse listener changes): the current appraiser
+      // asks for the policy again and refuses, audited, with the view's error.
+      return built.appraiser;
+    }
+    if (built.verification !== verification) built = { verification, appraiser: appraiserFor(verification) };
+    return built.appraiser;
+  };
+
+  const hitLimit = (limit: LimitName, fields: Record<string, unknown> = {}) => {
+    metrics.limitHits.inc({ listener: name, limit });
+    log('warn', `limit hit: ${limit}`, { listener: name, limit, ...fields });
+  };
+
+  /** The appraiser handed to the TLS server: delegates to the current one and counts outcomes. */
+  const counting: PeerAppraiser = {
+    async appraise(der, ctx) {
+      const t0 = performance.now();
+      const d = await appraiser().appraise(der, ctx);
+      metrics.verificationSeconds.observe({ listener: name }, (performance.now() - t0) / 1000);
+      metrics.handshakes.inc({ listener: name, result: d.accept ? 'accept' : 'reject' });
+      if (!d.accept) {
+        metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
+        const limit = d.error ? LIMIT_BY_CODE[d.error.code] : undefined;
+        if (limit) hitLimit(limit, { peer: ctx.peer.ip });
+      }
+      return d;
+    },
+    reject(error, ctx) {
+      metrics.handshakes.inc({ listener: name, result: 'reject' });
+      metrics.rejections.inc({ listener: name, tee: 'none', reason: error.code });
+      const limit = LIMIT_BY_CODE[error.code];
+      if (limit) hitLimit(limit, { peer: ctx.peer.ip });
+      appraiser().reject?.(error, ctx);
+    },
+  };
+
+  const server = createServer({
+    ...view().credentials,
+    minVersion: 'TLSv1.2',
+    attestation: {
+      verifier: counting,
+      // The pre-TLS acceptor's bounds: a source (IPv4 address, IPv6 /64) holds at most
+      // maxPendingPerSource of the listener's maxConnections waiting slots.
+      handshakeTimeoutMs: lc.limits.handshakeTimeoutMs,
+      clientHelloTimeoutMs: lc.limits.clientHelloTimeoutMs,
+      maxPendingPerSource: lc.limits.maxPendingPerSource,
+      maxConcurrentHandshakes: lc.limits.maxConnections,
+      listener: name,
+      clock,
+    },
+  });
+  server.maxConnections = lc.limits.maxConnections;
+
+  let httpServer: http.Server | undefined;
+  let httpForward: HttpForwarder | undefined;
+  if (lc.forward.kind === 'http') {
+    const hs = createHttpForwardServer({
+      listener: name,
+      target: () => {
+        const f = view().config.forward;
+        return f.kind === 'http' ? f : undefined;
+      },
+      audit: (input) => audit.recordHttpRequest(input),
+      clock,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      closing: deps.closing,
+      onBackendError: (e) => log('warn', 'backend request failed', { listener: name, error: e.message }),
+      onIdleTimeout: (sock) => hitLimit('idle_timeout', { peer: sock.remoteAddress }),
+    });
+    httpForward = hs.forwarder;
+    httpServer = hs.server;
+  }
+
+  // Hand off: only sockets whose decision accepted reach here (H7's createServer).
+  server.on('secureConnection', (sock: tls.TLSSocket) => {
+    sockets.add(sock);
+    metrics.activeConnections.inc({ listener: name });
+    sock.once('close', () => {
+      sockets.delete(sock);
+      metrics.activeConnections.dec({ listener: name });
+    });
+    let target: ListenerView['config']['forward'];
+    try {
+      target = view().config.forward;
+    } catch (e) {
+      // Fail closed: without the listener's configuration there is nowhere safe to forward to.
+      log('error', 'no configuration for an accepted connection', { listener: name, error: (e as Error).message });
+      sock.destroy();
+      return;
+    }
+    if (target.kind === 'http') {
+      if (httpServer) httpServer.emit('connection', sock);
+      else sock.destroy();
+      return;
+    }
+    sock.setTimeout(limits.idleTimeoutMs, () => {
+      hitLimit('idle_timeout', { peer: sock.remoteAddress });
+      sock.destroy();
+    });
+    forwardTcp(sock, target, (e) => log('warn', 'backend connection failed', { listener: name, error: e.message }));
+  });
+  server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
+    // Over maxConnections Node closes the socket before any TLS: record it as an attempt.
+    const error = {
+      code: 'ERR_GATEWAY_MAX_CONNECTIONS',
+      message: `${lc.limits.maxConnections} connections already open`,
+    };
+    metrics.handshakes.inc({ listener: name, result: 'reject' });
+    metrics.rejections.inc({ listener: name, tee: 'none', reason: error.code });
+    hitLimit('max_connections', { peer: d?.remoteAddress });
+    audit.record({ error, peer: { ip: d?.remoteAddress, port: d?.remotePort }, listener: name, at: new Date(clock()) });
+  });
+  server.on('tlsClientError', () => {
+    // Counted and audited by the attestation layer; this listener only keeps Node from logging.
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const failed = (e: Error) => {
+      server.close();
+      reject(e);
+    };
+    server.once('error', failed);
+    server.listen(lc.listen.port, lc.listen.host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    name,
+    address() {
+      const a = server.address() as AddressInfo | null;
+      return a ? { host: a.address, port: a.port } : undefined;
+    },
+    listening: () => server.listening,
+    useCredentials(c) {
+      server.setSecureContext({ ...c, minVersion: 'TLSv1.2' });
+    },
+    openConnections: () => sockets.size,
+    stopAccepting() {
+      stopped ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      return stopped;
+    },
+    closeIdle() {
+      httpServer?.closeIdleConnections();
+    },
+    destroyAll() {
+      for (const s of sockets) s.destroy();
+      httpServer?.closeAllConnections();
+      httpForward?.close();
+    },
+  };
+}

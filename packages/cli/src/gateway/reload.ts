@@ -1,0 +1,144 @@
+/**
+ * Hot reload: re-read the configuration and every file it names, validate all of it, and only
+ * then swap (a bad edit changes nothing). Reloads are serialized, and triggered by SIGHUP
+ * (run.ts), by `gateway.reload()` or by the file watcher below. Each attempt counts in
+ * `ratls_reloads_total` and is audited (one policy-reload event per policy, or one failure).
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { ConfigError, type RatlsError, toRatlsError } from '@ratls/evidence';
+import type { AuditLog } from '@ratls/verifier';
+import { type GatewayConfig, loadGatewayConfig } from './config/config.js';
+import type { GatewayLog } from './log.js';
+import { type GatewayMetrics, setPolicyHashes } from './metrics.js';
+import { type GatewayState, policyHashes, restartOnlyChanges } from './state.js';
+
+export type ReloadResult = { ok: true; policyHashes: string[] } | { ok: false; error: RatlsError };
+
+export interface ReloadDeps {
+  configPath: string;
+  /** The state in force. */
+  current: () => GatewayState;
+  /** Builds and validates the next state (state.ts `buildState`). */
+  build: (next: GatewayConfig, old: GatewayState) => Promise<GatewayState>;
+  /** Puts a validated state in force (the gateway: its state and each listener's credentials). */
+  swap: (built: GatewayState) => void;
+  audit: Pick<AuditLog, 'recordPolicyReload'>;
+  metrics: Pick<GatewayMetrics, 'reloads' | 'policyInfo'>;
+  log: GatewayLog;
+  clock: () => number;
+}
+
+/**
+ * A reload function whose calls run one after another, so an older read never overwrites a newer one.
+ * @example const reload = serializedReload(deps); const r = await reload(); if (!r.ok) console.error(r.error.code);
+ */
+export function serializedReload(deps: ReloadDeps): () => Promise<ReloadResult> {
+  const { audit, metrics, log, clock } = deps;
+  const reloadNow = async (): Promise<ReloadResult> => {
+    const old = deps.current();
+    try {
+      const next = loadGatewayConfig(deps.configPath);
+      const restart = restartOnlyChanges(old.config, next);
+      if (restart)
+        throw new ConfigError('ERR_GATEWAY_RELOAD_RESTART', 'config', `${restart}: restart the gateway to apply`);
+      const built = await deps.build(next, old);
+      // Everything validated: swap. New handshakes use the new credentials and policies at once.
+      deps.swap(built);
+      setPolicyHashes(metrics, policyHashes(built));
+      metrics.reloads.inc({ result: 'ok' });
+      for (const [path, p] of built.policies) {
+        const prev = old.policies.get(path)?.hash;
+        audit.recordPolicyReload({
+          ok: true,
+          hash: p.hash,
+          ...(prev ? { previousHash: prev } : {}),
+          source: path,
+          at: new Date(clock()),
+        });
+      }
+      log('info', 'reloaded', { policies: policyHashes(built) });
+      return { ok: true, policyHashes: policyHashes(built) };
+    } catch (e) {
+      const error = toRatlsError(e, 'ERR_GATEWAY_RELOAD', 'config');
+      metrics.reloads.inc({ result: 'failed' });
+      audit.recordPolicyReload({
+        ok: false,
+        hash: old.policies.get(old.config.policy)?.hash,
+        source: deps.configPath,
+        error: { code: error.code, message: error.message },
+        at: new Date(clock()),
+      });
+      log('error', 'reload refused; the previous configuration stays in force', {
+        code: error.code,
+        error: error.message,
+      });
+      return { ok: false, error };
+    }
+  };
+  let chain: Promise<unknown> = Promise.resolve();
+  return () => {
+    const next = chain.then(reloadNow);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+}
+
+/**
+ * The files whose change triggers a reload: the configuration, every policy, every certificate and key.
+ * @example watchConfigFiles(watchedFiles(state), () => void reload(), { debounceMs: 300, log })
+ */
+export function watchedFiles(s: GatewayState): string[] {
+  return [s.config.source, ...s.policies.keys(), ...s.config.listeners.flatMap((l) => [l.tls.cert, l.tls.key])];
+}
+
+export interface FileWatch {
+  close(): void;
+}
+
+/**
+ * Watches the directories of `files` (editors and Kubernetes replace files by rename, which a
+ * watch on the file itself misses) and calls `onChange` once per burst of changes.
+ * @example const w = watchConfigFiles(['/etc/ratls/gateway.yaml'], () => void reload(), { debounceMs: 300, log }); w.close();
+ */
+export function watchConfigFiles(
+  files: string[],
+  onChange: () => void,
+  opts: { debounceMs: number; log: GatewayLog },
+): FileWatch {
+  const watchers: FSWatcher[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const byDir = new Map<string, Set<string>>();
+  for (const f of files) {
+    const set = byDir.get(dirname(f)) ?? new Set<string>();
+    set.add(basename(f));
+    byDir.set(dirname(f), set);
+  }
+  for (const [dir, names] of byDir) {
+    try {
+      const w = watch(dir, { persistent: false }, (_ev, file) => {
+        if (closed) return;
+        // Kubernetes swaps a `..data` symlink; a null name means "something here changed".
+        if (file !== null && !names.has(String(file)) && !String(file).startsWith('..')) return;
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = undefined;
+          onChange();
+        }, opts.debounceMs);
+        timer.unref();
+      });
+      w.on('error', (e) => opts.log('warn', 'file watch failed; reload with SIGHUP', { dir, error: e.message }));
+      watchers.push(w);
+    } catch (e) {
+      opts.log('warn', 'cannot watch directory; reload with SIGHUP', { dir, error: (e as Error).message });
+    }
+  }
+  return {
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      for (const w of watchers) w.close();
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The gateway's state: everything a reload may replace (configuration, policies, listener
+ * credentials, the verification path and its collateral source), built and validated as a whole
+ * from files before anything is swapped in, and the diff that tells a reload from a restart.
+ * Pure apart from reading the named files: no socket, no timer, so a worker process can build
+ * the same state from the same files.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { ConfigError, toRatlsError } from '@ratls/evidence';
+import {
+  type CollateralSource,
+  collateralFacts,
+  collateralFromJson,
+  FileCollateralSource,
+  KdsCollateralSource,
+  loadPolicyFile,
+  PccsCollateralSource,
+  type Policy,
+  type TrustAnchor,
+  trustAnchorFrom,
+} from '@ratls/verifier';
+import { type CertificateVerify, realVerification, type Verification } from './appraiser.js';
+import { formatHostPort, type GatewayConfig, type ListenerConfig } from './config/config.js';
+
+/** A listener's TLS credentials, PEM. */
+export interface Credentials {
+  cert: string;
+  key: string;
+}
+
+/** Everything a reload may replace, built and validated as a whole before it is swapped in. */
+export interface GatewayState {
+  config: GatewayConfig;
+  /** Policies by file path (the gateway default and each listener's). */
+  policies: Map<string, Policy>;
+  /** Per listener name: the secure context options. */
+  credentials: Map<string, Credentials>;
+  verification: Verification;
+  /** Key of what `verification` was built from, to keep its caches across reloads that do not change it. */
+  verifyKey: string;
+  collateral: CollateralSource;
+  /** Collateral files' facts (file sources only), for health and metrics. */
+  fileCollateral: Array<{ path: string; fmspc: string; nextUpdateMs: number }>;
+}
+
+/**
+ * What one listener reads from the state in force: its own configuration, credentials, policy and
+ * the shared verification path. Listeners see only this, never the whole state.
+ */
+export interface ListenerView {
+  config: ListenerConfig;
+  credentials: Credentials;
+  policy: Policy;
+  verification: Verification;
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('ERR_GATEWAY_FILE', 'config', `${what} ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function readCredentials(l: ListenerConfig): Credentials {
+  const cert = readText(l.tls.cert, `listener ${l.name}: certificate`);
+  const key = readText(l.tls.key, `listener ${l.name}: key`);
+  try {
+    tls.createSecureContext({ cert, key });
+  } catch (e) {
+    throw new ConfigError(
+      'ERR_GATEWAY_TLS',
+      'config',
+      `listener ${l.name}: certificate/key unusable: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return { cert, key };
+}
+
+/**
+ * Reads and validates every file the configuration names. With `previous`, the verification path
+ * (and its collateral, PCK and result caches) is kept when trust anchors and collateral are unchanged.
+ * @example
+ * const state = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), undefined, {});
+ * const next = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), state, {});
+ */
+export async function buildState(
+  config: GatewayConfig,
+  previous: GatewayState | undefined,
+  opts: { dangerousVerify?: CertificateVerify },
+): Promise<GatewayState> {
+  const policies = new Map<string, Policy>();
+  for (const path of new Set([config.policy, ...config.listeners.map((l) => l.policy)])) {
+    policies.set(path, await loadPolicyFile(path));
+  }
+  const credentials = new Map<string, Credentials>();
+  for (const l of config.listeners) credentials.set(l.name, readCredentials(l));
+
+  const anchorTexts = config.trust.anchors?.map((p) => readText(p, 'trust anchor'));
+  const snpAnchorTexts = config.trust.snp?.anchors?.map((p) => readText(p, 'SEV-SNP trust anchor'));
+  const nitroAnchorTexts = config.trust.nitro?.anchors?.map((p) => readText(p, 'Nitro trust anchor'));
+  const c = config.trust.collateral;
+  const collateralTexts = c.kind === 'files' ? c.paths.map((p) => readText(p, 'collateral')) : [];
+  const verifyKey = sha256(
+    JSON.stringify({ trust: config.trust, anchorTexts, snpAnchorTexts, nitroAnchorTexts, collateralTexts }),
+  );
+
+  const fileCollateral: GatewayState['fileCollateral'] = [];
+  collateralTexts.forEach((text, k) => {
+    const path = (c as { paths: string[] }).paths[k] as string;
+    try {
+      const f = collateralFacts(collateralFromJson(text));
+      fileCollateral.push({ path, fmspc: f.fmspc, nextUpdateMs: f.nextUpdate });
+    } catch (e) {
+      throw toRatlsError(e, 'ERR_GATEWAY_COLLATERAL', 'config');
+    }
+  });
+
+  const common = { config, policies, credentials, verifyKey, fileCollateral };
+  if (previous && previous.verifyKey === verifyKey && !opts.dangerousVerify) {
+    return { ...common, verification: previous.verification, collateral: previous.collateral };
+  }
+  let anchors: TrustAnchor[] | undefined;
+  if (anchorTexts) anchors = anchorTexts.map((t) => trustAnchorFrom(t));
+  const collateral: CollateralSource =
+    c.kind === 'files'
+      ? new FileCollateralSource(c.paths)
+      : new PccsCollateralSource(c.url, {
+          ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
+          ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+        });
+  const verification: Verification = opts.dangerousVerify
+    ? { kind: 'dangerous', verify: opts.dangerousVerify }
+    : realVerification(collateral, anchors, {
+        ...(snpAnchorTexts || config.trust.snp?.kds
+          ? {
+              snp: {
+                ...(snpAnchorTexts ? { trustAnchors: snpAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
+                ...(config.trust.snp?.kds ? { kds: new KdsCollateralSource(config.trust.snp.kds) } : {}),
+              },
+            }
+          : {}),
+        ...(nitroAnchorTexts ? { nitroTrustAnchors: nitroAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
+      });
+  return { ...common, verification, collateral };
+}
+
+/**
+ * One listener's view of a state. By name, not a captured config: a reload may point the
+ * listener at another policy file or backend.
+ * @example const view = listenerView(state, 'api'); view.policy.hash
+ */
+export function listenerView(s: GatewayState, name: string): ListenerView {
+  const config = s.config.listeners.find((x) => x.name === name);
+  const credentials = s.credentials.get(name);
+  if (!config || !credentials) {
+    throw new ConfigError('ERR_GATEWAY_POLICY', 'policy', `listener ${name}: not in the configuration in force`);
+  }
+  const policy = s.policies.get(config.policy);
+  if (!policy) {
+    throw new ConfigError('ERR_GATEWAY_POLICY', 'policy', `listener ${name}: no policy loaded for ${config.policy}`);
+  }
+  return { config, credentials, policy, verification: s.verification };
+}
+
+/**
+ * The content hashes of the policies in force, in file order.
+ * @example setPolicyHashes(metrics, policyHashes(state))
+ */
+export function policyHashes(s: GatewayState): string[] {
+  return [...s.policies.values()].map((p) => p.hash);
+}
+
+/**
+ * What must not change without a restart (sockets are bound, the audit file is open); undefined
+ * when a reload can apply `b` over `a`.
+ * @example restartOnlyChanges(running.config, next) // 'admin address changed'
+ */
+export function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string | undefined {
+  const key = (l: ListenerConfig) =>
+    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' ? 'http' : 'tcp'}`;
+  const la = a.listeners.map(key).sort().join(',');
+  const lb = b.listeners.map(key).sort().join(',');
+  if (la !== lb) return `listeners changed (${la} → ${lb})`;
+  if (JSON.stringify(a.admin) !== JSON.stringify(b.admin)) return 'admin address changed';
+  if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) return 'audit sink changed';
+  if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) return 'limits changed';
+  const own = (c: GatewayConfig) => JSON.stringify(c.listeners.map((l) => [l.name, l.limits]).sort());
+  if (own(a) !== own(b)) return 'listener limits changed';
+  return undefined;
+}

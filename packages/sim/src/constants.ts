@@ -4,7 +4,7 @@
  * signing); only the root differs, and every certificate carries SIMULATION_MARKER in its O.
  */
 import { createHash } from 'node:crypto';
-import { SIMULATION_MARKER } from '@ratls/evidence';
+import { SIMULATION_MARKER, sha256 } from '@ratls/evidence';
 
 export { SIMULATION_MARKER };
 
@@ -28,7 +28,6 @@ export const TCB_EVALUATION_DATA_NUMBER = 17;
 /** OID of Intel's SGX extension in PCK certificates (SGX PCK Certificate and CRL Profile §1.3.5). */
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1';
 
-const sha256 = (s: string): Uint8Array => new Uint8Array(createHash('sha256').update(s).digest());
 const sha384 = (s: string): Uint8Array => new Uint8Array(createHash('sha384').update(s).digest());
 
 /** The simulated quoting enclaves (QE for SGX, TD_QE for TDX). */

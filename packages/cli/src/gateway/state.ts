@@ -5,10 +5,9 @@
  * Pure apart from reading the named files: no socket, no timer, so a worker process can build
  * the same state from the same files.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { ConfigError, toRatlsError } from '@ratls/evidence';
+import { ConfigError, sha256Hex, toRatlsError } from '@ratls/evidence';
 import {
   type CollateralSource,
   collateralFacts,
@@ -55,8 +54,6 @@ export interface ListenerView {
   policy: Policy;
   verification: Verification;
 }
-
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 function readText(path: string, what: string): string {
   try {
@@ -108,7 +105,7 @@ export async function buildState(
   const nitroAnchorTexts = config.trust.nitro?.anchors?.map((p) => readText(p, 'Nitro trust anchor'));
   const c = config.trust.collateral;
   const collateralTexts = c.kind === 'files' ? c.paths.map((p) => readText(p, 'collateral')) : [];
-  const verifyKey = sha256(
+  const verifyKey = sha256Hex(
     JSON.stringify({ trust: config.trust, anchorTexts, snpAnchorTexts, nitroAnchorTexts, collateralTexts }),
   );
 

@@ -98,9 +98,15 @@ export interface AdminServer {
  */
 export async function startAdmin(
   addr: HostPort,
-  deps: { health: () => Health; metrics: Pick<GatewayMetrics, 'registry'> },
+  deps: {
+    health: () => Health;
+    metrics: Pick<GatewayMetrics, 'registry'>;
+    /** The exposition text (a cluster primary: aggregated over its workers); default the registry's. */
+    metricsText?: () => Promise<string>;
+  },
 ): Promise<AdminServer> {
   const { registry } = deps.metrics;
+  const text = deps.metricsText ?? (() => registry.metrics());
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -113,7 +119,7 @@ export async function startAdmin(
       return;
     }
     if (path === '/metrics') {
-      registry.metrics().then(
+      text().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         () => res.writeHead(500).end(),
       );

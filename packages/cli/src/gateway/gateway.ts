@@ -4,12 +4,14 @@
  * serializes reloads and watches files; this file starts them in order, swaps state on reload,
  * drains and closes. See docs/gateway.md, "Internals".
  */
+import cluster from 'node:cluster';
 import { ConfigError } from '@ratls/evidence';
 import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
 import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
-import { type HostPort, loadGatewayConfig } from './config/config.js';
+import { startPrimary } from './cluster.js';
+import { type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
 import { createGatewayMetrics, type GatewayMetrics, setPolicyHashes } from './metrics.js';
@@ -59,9 +61,16 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? defaultLog;
   const config = loadGatewayConfig(configPath);
+  if (config.workers > 1 && cluster.isPrimary) return startPrimary(configPath, config, opts);
+  // A cluster worker: its events go to the primary's one writer, the primary serves admin,
+  // watches files and audits reloads; the per-source cap is split between the workers.
+  const worker = config.workers > 1 && cluster.isWorker;
   let state: GatewayState = await buildState(config, undefined, opts);
   const limits = config.limits;
-  const audit: AuditLog = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
+  const sink: AuditSink = worker
+    ? { callback: (ev) => process.send?.({ t: 'audit', ev }) }
+    : (opts.auditSink ?? config.audit);
+  const audit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
   const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));
   setPolicyHashes(metrics, policyHashes(state));
 
@@ -76,7 +85,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       version: RATLS_VERSION,
     });
   try {
-    for (const lc of config.listeners) {
+    for (const own of config.listeners) {
+      const lc = worker ? splitPerSourceCap(own, config.workers) : own;
       const view = () => listenerView(state, lc.name);
       const deps = { view, audit, metrics, log, clock, limits, closing: () => closing };
       listeners.push(await startListener(lc, deps));
@@ -86,7 +96,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     await audit.close();
     throw new ConfigError('ERR_GATEWAY_LISTEN', 'config', `cannot listen: ${(e as Error).message}`, { cause: e });
   }
-  if (config.admin) {
+  if (config.admin && !worker) {
     try {
       admin = await startAdmin(config.admin, { health, metrics });
     } catch (e) {
@@ -104,13 +114,14 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       for (const l of listeners) l.useCredentials(built.credentials.get(l.name) as Credentials);
       state = built;
     },
-    audit,
+    // The primary audits each reload once; a worker's own attempt is not a second event.
+    audit: worker ? createAuditLog({ sink: { callback: () => {} } }) : audit,
     metrics,
     log,
     clock,
   });
   const watcher: FileWatch | undefined =
-    opts.watch === false
+    opts.watch === false || worker
       ? undefined
       : watchConfigFiles(watchedFiles(state), () => void reload(), { debounceMs: opts.watch?.debounceMs ?? 300, log });
 
@@ -149,4 +160,13 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   };
 
   return { addresses, reload, close, metrics, health };
+}
+
+/**
+ * A worker's share of the per-source pending cap: ceil(cap / workers). Round-robin hands one
+ * source's connections to every worker in turn, so the sum over workers approximates the cap
+ * (it can exceed it by at most workers - 1).
+ */
+function splitPerSourceCap(lc: ListenerConfig, workers: number): ListenerConfig {
+  return { ...lc, limits: { ...lc.limits, maxPendingPerSource: Math.ceil(lc.limits.maxPendingPerSource / workers) } };
 }

@@ -111,3 +111,12 @@ export function setPolicyHashes(m: Pick<GatewayMetrics, 'policyInfo'>, hashes: I
   m.policyInfo.reset();
   for (const h of new Set(hashes)) m.policyInfo.set({ hash: h }, 1);
 }
+
+/** The series a cluster worker writes and the primary sums over workers (the rest are the primary's). */
+export const WORKER_METRICS: ReadonlySet<string> = new Set([
+  'ratls_handshakes_total',
+  'ratls_attestation_rejections_total',
+  'ratls_verification_duration_seconds',
+  'ratls_active_connections',
+  'ratls_limit_hits_total',
+]);

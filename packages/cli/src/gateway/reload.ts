@@ -22,7 +22,7 @@ export interface ReloadDeps {
   /** Builds and validates the next state (state.ts `buildState`). */
   build: (next: GatewayConfig, old: GatewayState) => Promise<GatewayState>;
   /** Puts a validated state in force (the gateway: its state and each listener's credentials). */
-  swap: (built: GatewayState) => void;
+  swap: (built: GatewayState) => void | Promise<void>;
   audit: Pick<AuditLog, 'recordPolicyReload'>;
   metrics: Pick<GatewayMetrics, 'reloads' | 'policyInfo'>;
   log: GatewayLog;
@@ -44,7 +44,7 @@ export function serializedReload(deps: ReloadDeps): () => Promise<ReloadResult> 
         throw new ConfigError('ERR_GATEWAY_RELOAD_RESTART', 'config', `${restart}: restart the gateway to apply`);
       const built = await deps.build(next, old);
       // Everything validated: swap. New handshakes use the new credentials and policies at once.
-      deps.swap(built);
+      await deps.swap(built);
       setPolicyHashes(metrics, policyHashes(built));
       metrics.reloads.inc({ result: 'ok' });
       for (const [path, p] of built.policies) {

@@ -189,6 +189,7 @@ export function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string |
   if (JSON.stringify(a.admin) !== JSON.stringify(b.admin)) return 'admin address changed';
   if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) return 'audit sink changed';
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) return 'limits changed';
+  if (a.workers !== b.workers) return 'workers changed';
   const own = (c: GatewayConfig) => JSON.stringify(c.listeners.map((l) => [l.name, l.limits]).sort());
   if (own(a) !== own(b)) return 'listener limits changed';
   return undefined;

@@ -97,6 +97,8 @@ export interface AuditEvent {
   };
   /** HTTP request events only: `path`/`query` as forwarded; `original` is the client's target (bounded). */
   url?: { path?: string; query?: string; original?: string };
+  /** ECS process.pid: the gateway worker that handled the attempt (cluster mode only). */
+  process?: { pid: number };
 }
 
 export function cap(s: string, max = MAX_SHORT_CHARS): string {

@@ -29,6 +29,8 @@ export interface AuditLog {
   recordPolicyReload(input: PolicyReloadInput): AuditEvent;
   /** Writes one event for one HTTP request on an accepted connection (forwarded or refused). */
   recordHttpRequest(input: HttpRequestAuditInput): AuditEvent;
+  /** Writes an event built elsewhere (a gateway worker's, received over IPC by the one writer). */
+  write(event: AuditEvent): void;
   /** Resolves when everything recorded so far has been handed to the OS (or the stream). */
   flush(): Promise<void>;
   /** Flushes, then closes a file sink (stdout and caller streams stay open). Later records are dropped. */
@@ -62,6 +64,7 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
       record: (input) => emit(buildAuditEvent(input, now)),
       recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
       recordHttpRequest: (input) => emit(buildHttpRequestEvent(input, now)),
+      write: (ev) => void emit(ev),
       flush: async () => {},
       close: async () => {
         closed = true;
@@ -118,6 +121,7 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
     record: (input) => emit(buildAuditEvent(input, now)),
     recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
     recordHttpRequest: (input) => emit(buildHttpRequestEvent(input, now)),
+    write: (ev) => void emit(ev),
     flush,
     close: async () => {
       if (closed) return;

@@ -90,6 +90,13 @@ describe('gateway config', () => {
     );
   });
 
+  it('workers: default 1, a count or "auto"; 0, fractions and other words refused', () => {
+    assert.equal(parseGatewayConfig(BASE, SRC).workers, 1);
+    assert.equal(parseGatewayConfig(`workers: 2\n${BASE}`, SRC).workers, 2);
+    assert.ok(parseGatewayConfig(`workers: auto\n${BASE}`, SRC).workers >= 1);
+    for (const bad of ['0', '1.5', 'many', '1000']) assert.match(refuse(`workers: ${bad}\n${BASE}`), /workers/);
+  });
+
   it('accepts pccs with a cache dir and an audit file', () => {
     const c = parseGatewayConfig(
       BASE.replace(

@@ -4,6 +4,7 @@
  * config file's directory, addresses split, limits defaulted).
  */
 import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '@ratls/evidence';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
@@ -88,6 +89,8 @@ export interface GatewayConfig {
   policy: string;
   audit: 'stdout' | { file: string };
   admin: HostPort | undefined;
+  /** Processes serving the listeners (1: this process; N > 1: a cluster primary and N workers). */
+  workers: number;
   limits: GatewayLimits;
   listeners: ListenerConfig[];
 }
@@ -156,6 +159,7 @@ const schema = z.strictObject({
   policy: z.string().min(1),
   audit: z.union([z.literal('stdout'), z.strictObject({ file: z.string().min(1) })]).optional(),
   admin: address.optional(),
+  workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).optional(),
   limits: z
     .strictObject({
       ...listenerLimitsSchema,
@@ -382,6 +386,7 @@ function normalize(
     policy: abs(raw.policy),
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
     admin: raw.admin !== undefined ? parseHostPort(raw.admin) : undefined,
+    workers: raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
     limits,
     listeners,
   };

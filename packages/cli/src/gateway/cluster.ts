@@ -1,0 +1,221 @@
+/**
+ * The cluster primary (`workers: N`, N > 1; docs/gateway.md, "Process model"). Node 20 has no
+ * `reusePort`, so the primary holds the listening sockets and hands connections round-robin
+ * (SCHED_RR) to N forked workers, which run the whole per-connection path (worker.ts). The
+ * primary owns what must be one: the admin server with metrics summed over workers, the audit
+ * writer, file watching and reload, drain, and restarting a crashed worker.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@ratls/evidence';
+import { createAuditLog } from '@ratls/verifier';
+import { AggregatorRegistry } from 'prom-client';
+import { RATLS_VERSION } from '../version.js';
+import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
+import type { GatewayConfig, HostPort } from './config/config.js';
+import type { Gateway, StartGatewayOptions } from './gateway.js';
+import { defaultLog } from './log.js';
+import { createGatewayMetrics, setPolicyHashes } from './metrics.js';
+import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
+import { buildState, type GatewayState, policyHashes } from './state.js';
+import type { FromWorker, ToWorker } from './worker.js';
+
+const here = fileURLToPath(import.meta.url);
+const WORKER_ENTRY = join(dirname(here), here.endsWith('.ts') ? 'worker-entry.ts' : 'worker-entry.js');
+/** Bounds on waiting for a worker: start, one metrics or reload answer. */
+const START_TIMEOUT_MS = 60_000;
+const ANSWER_TIMEOUT_MS = 5_000;
+
+/** The loader flags a worker needs to run the same code (tsx in development), and nothing else. */
+function loaderArgs(): string[] {
+  const out: string[] = [];
+  const a = process.execArgv;
+  for (let i = 0; i < a.length; i++) {
+    const f = a[i] as string;
+    if (f.startsWith('--conditions') || f.startsWith('--enable-source-maps')) out.push(f);
+    if ((f === '--conditions' || f === '--import' || f === '--require' || f === '--loader') && i + 1 < a.length) {
+      if (f !== '--conditions') out.push(f);
+      out.push(a[++i] as string);
+    } else if (f.startsWith('--import=') || f.startsWith('--require=') || f.startsWith('--loader=')) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * Forks `config.workers` workers and resolves once each has bound every listener.
+ * @example const gw = await startPrimary('/etc/ratls/gateway.yaml', loadGatewayConfig(path), {});
+ */
+export async function startPrimary(
+  configPath: string,
+  config: GatewayConfig,
+  opts: StartGatewayOptions,
+): Promise<Gateway> {
+  const clock = opts.clock ?? Date.now;
+  const log = opts.log ?? defaultLog;
+  // Validated here first, so a bad configuration fails before any fork; also feeds /healthz.
+  let state: GatewayState = await buildState(config, undefined, opts);
+  const audit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
+  const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));
+  setPolicyHashes(metrics, policyHashes(state));
+
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  cluster.setupPrimary({ exec: WORKER_ENTRY, args: ['--config', configPath], execArgv: loaderArgs() });
+  const ready = new Map<Worker, Record<string, HostPort>>();
+  const pending = new Map<number, (m: FromWorker) => void>();
+  let nextId = 1;
+  let closing = false;
+  let restarts = 0;
+
+  const ask = (w: Worker, m: ToWorker & { id: number }): Promise<FromWorker | undefined> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        pending.delete(m.id);
+        resolve(undefined);
+      }, ANSWER_TIMEOUT_MS);
+      pending.set(m.id, (a) => {
+        clearTimeout(t);
+        resolve(a);
+      });
+      w.send(m);
+    });
+
+  const fork = (): Promise<Worker> =>
+    new Promise((resolve, reject) => {
+      const w = cluster.fork();
+      const t = setTimeout(
+        () => reject(new Error(`worker ${w.process.pid} not ready in ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      w.on('message', (m: FromWorker) => {
+        if (m.t === 'audit') audit.write({ ...m.ev, process: { pid: w.process.pid as number } });
+        else if (m.t === 'ready') {
+          clearTimeout(t);
+          ready.set(w, m.addresses);
+          resolve(w);
+        } else if (m.t === 'failed') {
+          clearTimeout(t);
+          reject(new ConfigError('ERR_GATEWAY_LISTEN', 'config', `worker: ${m.code}: ${m.message}`));
+        } else if (m.t === 'metrics' || m.t === 'reload') pending.get(m.id)?.(m);
+      });
+      w.once('exit', (code, signal) => {
+        clearTimeout(t);
+        const wasReady = ready.delete(w);
+        if (!wasReady) reject(new Error(`worker ${w.process.pid} exited (${code ?? signal}) before it was ready`));
+        if (closing || !wasReady) return;
+        // A crash: log it and replace the worker, backing off if crashes repeat.
+        const delay = Math.min(100 * 2 ** restarts++, 5_000);
+        log('error', 'worker exited; restarting', { pid: w.process.pid, code, signal, delayMs: delay });
+        setTimeout(() => {
+          if (!closing)
+            fork().then(
+              (nw) => {
+                restarts = 0;
+                log('info', 'worker restarted', { pid: nw.process.pid });
+              },
+              (e: unknown) => log('error', 'worker restart failed', { error: String(e) }),
+            );
+        }, delay).unref();
+      });
+    });
+
+  const killAll = () => {
+    closing = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+  };
+  try {
+    await Promise.all(Array.from({ length: config.workers }, fork));
+  } catch (e) {
+    killAll();
+    await audit.close();
+    throw e instanceof ConfigError
+      ? e
+      : new ConfigError('ERR_GATEWAY_LISTEN', 'config', `cannot start workers: ${(e as Error).message}`, { cause: e });
+  }
+
+  const metricsText = async (): Promise<string> => {
+    const answers = await Promise.all([...ready.keys()].map((w) => ask(w, { t: 'metrics', id: nextId++ })));
+    const parts = answers.flatMap((a) => (a?.t === 'metrics' ? [a.json] : []));
+    const own = await metrics.registry.getMetricsAsJSON();
+    return AggregatorRegistry.aggregate([own, ...parts]).metrics();
+  };
+  const health = (): Health => {
+    const bound = new Set([...ready.values()].flatMap((a) => Object.keys(a)));
+    return gatewayHealth({
+      state,
+      listeners: state.config.listeners.map((l) => ({ name: l.name, listening: bound.has(l.name) })),
+      now: clock(),
+      version: RATLS_VERSION,
+    });
+  };
+  let admin: AdminServer | undefined;
+  if (config.admin) {
+    try {
+      admin = await startAdmin(config.admin, { health, metrics, metricsText });
+    } catch (e) {
+      killAll();
+      await audit.close();
+      throw e;
+    }
+  }
+
+  const reload = serializedReload({
+    configPath,
+    current: () => state,
+    build: (next, old) => buildState(next, old, opts),
+    // Validated in full above; each worker then re-reads the same files. A worker refusing
+    // (the files changed in between) fails the reload, and it is reported.
+    swap: async (built) => {
+      const answers = await Promise.all([...ready.keys()].map((w) => ask(w, { t: 'reload', id: nextId++ })));
+      state = built;
+      const failed = answers.filter((a) => a?.t !== 'reload' || !a.ok);
+      if (failed.length > 0) {
+        const a = failed[0];
+        const why = a?.t === 'reload' ? `${a.code}: ${a.message}` : 'no answer';
+        throw new ConfigError(
+          'ERR_GATEWAY_RELOAD',
+          'config',
+          `${failed.length} of ${answers.length} workers did not reload (${why})`,
+        );
+      }
+    },
+    audit,
+    metrics,
+    log,
+    clock,
+  });
+  const watcher =
+    opts.watch === false
+      ? undefined
+      : watchConfigFiles(watchedFiles(state), () => void reload(), { debounceMs: opts.watch?.debounceMs ?? 300, log });
+
+  const addresses = (): Record<string, HostPort> => {
+    const out: Record<string, HostPort> = { ...[...ready.values()][0] };
+    const a = admin?.address();
+    if (a) out.admin = a;
+    return out;
+  };
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      watcher?.close();
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      // Each worker drains on its own deadline; a worker that overruns it by far is killed.
+      const exited = workers.map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r()))));
+      for (const w of workers) if (w.isConnected()) w.send({ t: 'drain' } satisfies ToWorker);
+      const kill = setTimeout(() => {
+        for (const w of workers) w.process.kill('SIGKILL');
+      }, config.limits.drainTimeoutMs + 10_000);
+      await Promise.all(exited);
+      clearTimeout(kill);
+      await admin?.close();
+      await audit.flush();
+      await audit.close();
+    })();
+    return closed;
+  };
+
+  return { addresses, reload, close, metrics, health };
+}

@@ -102,7 +102,7 @@ export async function startPrimary(
         else if (m.t === 'collateral') {
           // The one real source answers every worker: its coalescing and cache make one upstream request per key.
           void answerCollateral(state.collateral, m).then((a) => {
-            if (w.isConnected()) w.send(a);
+            if (w.isConnected()) w.send(a, undefined, () => {});
           });
         }
       });

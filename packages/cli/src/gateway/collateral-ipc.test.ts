@@ -122,6 +122,16 @@ describe('IpcCollateralSource (a cluster worker asking the primary)', () => {
     assert.equal(called, 0);
   });
 
+  it('the primary is gone (send fails): ERR_COLLATERAL_IPC at once', async () => {
+    const src = new IpcCollateralSource({
+      timeoutMs: 5_000,
+      send: () => {
+        throw new Error('the IPC channel to the primary is closed');
+      },
+    });
+    await rejectsWith(src.getCollateral(REQ), 'ERR_COLLATERAL_IPC');
+  });
+
   it('an aborted caller stops waiting: ERR_COLLATERAL_ABORTED', async () => {
     const { src } = client(() => undefined, 5_000);
     const ac = new AbortController();

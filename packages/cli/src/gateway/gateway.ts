@@ -178,7 +178,11 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
 function collateralViaPrimary(c: GatewayConfig['trust']['collateral']): IpcCollateralSource | undefined {
   if (c.kind !== 'pccs') return undefined;
   const src = new IpcCollateralSource({
-    send: (m) => process.send?.(m),
+    send: (m) => {
+      // Without a callback, a send on a closed channel is an 'error' event that would end the process.
+      if (!process.connected || !process.send) throw new Error('the IPC channel to the primary is closed');
+      process.send(m, undefined, {}, () => {});
+    },
     timeoutMs: 2 * (c.timeoutMs ?? 5_000) + 5_000,
   });
   process.on('message', (m: unknown) => void src.receive(m));

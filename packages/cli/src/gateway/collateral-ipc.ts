@@ -6,7 +6,7 @@
  * verification result: the worker verifies signatures, chains, CRLs and dates itself, as always.
  */
 import { Buffer } from 'node:buffer';
-import { CollateralError, isErrorCode, RatlsError } from '@ratls/evidence';
+import { CollateralError, ERROR_CODES, isErrorCode, RatlsError } from '@ratls/evidence';
 import type { CollateralRequest, CollateralSource, DcapCollateral } from '@ratls/verifier';
 
 /** Worker → primary: fetch collateral for one request key. */
@@ -184,12 +184,10 @@ export class IpcCollateralSource implements CollateralSource {
     if (m.ok !== false || typeof m.code !== 'string' || typeof m.message !== 'string') {
       throw malformed('neither collateral nor an error');
     }
-    // Only a registered collateral code is passed on as such; anything else is the primary misbehaving.
-    if (!m.code.startsWith('ERR_COLLATERAL_') || !isErrorCode(m.code)) throw malformed(`unexpected code ${m.code}`);
-    return IpcCollateralSource.#rethrow(m.code, m.message.slice(0, 4096));
-  }
-
-  static #rethrow(code: string, message: string): never {
-    throw new CollateralError(code as ConstructorParameters<typeof CollateralError>[0], 'collateral', message);
+    // Only a registered code of the collateral step is passed on as such; anything else (a policy
+    // or appraisal result above all) is the primary misbehaving.
+    const code = m.code;
+    if (!isErrorCode(code) || ERROR_CODES[code].step !== 'collateral') throw malformed(`unexpected code ${code}`);
+    throw new CollateralError(code, 'collateral', m.message.slice(0, 4096));
   }
 }

@@ -478,6 +478,11 @@ export const ERROR_CODES = {
     meaning: 'The collateral server answered with a non-2xx status other than 404.',
   },
   ERR_COLLATERAL_EMPTY: { step: 'collateral', meaning: 'AMD KDS answered with an empty body.' },
+  ERR_COLLATERAL_IPC: {
+    step: 'collateral',
+    meaning:
+      'A gateway worker got a malformed collateral answer from the cluster primary over IPC, or the primary is gone; check the primary process.',
+  },
   ERR_CONFIG_PCCS_URL: { step: 'config', meaning: 'The PCCS URL is not an http(s) URL.' },
   ERR_CONFIG_PCCS_OPTION: { step: 'config', meaning: 'A PCCS source option (timeout, size) is not a positive number.' },
   ERR_SNP_PRODUCT_UNKNOWN: { step: 'snp', meaning: 'The SEV-SNP product is not Milan, Genoa or Turin.' },

@@ -3,7 +3,8 @@
  * `reusePort`, so the primary holds the listening sockets and hands connections round-robin
  * (SCHED_RR) to N forked workers, which run the whole per-connection path (worker.ts). The
  * primary owns what must be one: the admin server with metrics summed over workers, the audit
- * writer, file watching and reload, drain, and restarting a crashed worker.
+ * writer, the collateral source (workers ask it over IPC, collateral-ipc.ts), file watching and
+ * reload, drain, and restarting a crashed worker.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import { createAuditLog } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
 import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
+import { answerCollateral } from './collateral-ipc.js';
 import type { GatewayConfig, HostPort } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
 import { defaultLog } from './log.js';
@@ -97,6 +99,12 @@ export async function startPrimary(
           clearTimeout(t);
           reject(new ConfigError('ERR_GATEWAY_LISTEN', 'config', `worker: ${m.code}: ${m.message}`));
         } else if (m.t === 'metrics' || m.t === 'reload') pending.get(m.id)?.(m);
+        else if (m.t === 'collateral') {
+          // The one real source answers every worker: its coalescing and cache make one upstream request per key.
+          void answerCollateral(state.collateral, m).then((a) => {
+            if (w.isConnected()) w.send(a, undefined, () => {});
+          });
+        }
       });
       w.once('exit', (code, signal) => {
         clearTimeout(t);

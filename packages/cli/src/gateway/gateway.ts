@@ -11,7 +11,8 @@ import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
 import { startPrimary } from './cluster.js';
-import { type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
+import { IpcCollateralSource } from './collateral-ipc.js';
+import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
 import { createGatewayMetrics, type GatewayMetrics, setPolicyHashes } from './metrics.js';
@@ -65,7 +66,9 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   // A cluster worker: its events go to the primary's one writer, the primary serves admin,
   // watches files and audits reloads; the per-source cap is split between the workers.
   const worker = config.workers > 1 && cluster.isWorker;
-  let state: GatewayState = await buildState(config, undefined, opts);
+  const pccsSource = worker ? collateralViaPrimary(config.trust.collateral) : undefined;
+  const buildOpts = { ...opts, ...(pccsSource ? { pccsSource } : {}) };
+  let state: GatewayState = await buildState(config, undefined, buildOpts);
   const limits = config.limits;
   const sink: AuditSink = worker
     ? { callback: (ev) => process.send?.({ t: 'audit', ev }) }
@@ -109,7 +112,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const reload = serializedReload({
     configPath,
     current: () => state,
-    build: (next, old) => buildState(next, old, opts),
+    build: (next, old) => buildState(next, old, buildOpts),
     swap: (built) => {
       for (const l of listeners) l.useCredentials(built.credentials.get(l.name) as Credentials);
       state = built;
@@ -167,6 +170,25 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
  * source's connections to every worker in turn, so the sum over workers approximates the cap
  * (it can exceed it by at most workers - 1).
  */
+/**
+ * In a cluster worker, PCCS collateral comes through the primary's one source, so N workers
+ * starting cold make one upstream request per key. The wait covers the primary's own bounded
+ * fetch (four parallel GETs within the PCCS timeout, plus its disk cache) with room to spare.
+ */
+function collateralViaPrimary(c: GatewayConfig['trust']['collateral']): IpcCollateralSource | undefined {
+  if (c.kind !== 'pccs') return undefined;
+  const src = new IpcCollateralSource({
+    send: (m) => {
+      // Without a callback, a send on a closed channel is an 'error' event that would end the process.
+      if (!process.connected || !process.send) throw new Error('the IPC channel to the primary is closed');
+      process.send(m, undefined, {}, () => {});
+    },
+    timeoutMs: 2 * (c.timeoutMs ?? 5_000) + 5_000,
+  });
+  process.on('message', (m: unknown) => void src.receive(m));
+  return src;
+}
+
 function splitPerSourceCap(lc: ListenerConfig, workers: number): ListenerConfig {
   return { ...lc, limits: { ...lc.limits, maxPendingPerSource: Math.ceil(lc.limits.maxPendingPerSource / workers) } };
 }

@@ -84,6 +84,7 @@ function readCredentials(l: ListenerConfig): Credentials {
 /**
  * Reads and validates every file the configuration names. With `previous`, the verification path
  * (and its collateral, PCK and result caches) is kept when trust anchors and collateral are unchanged.
+ * `pccsSource` stands in for the PCCS source (a cluster worker asks the primary's, collateral-ipc.ts).
  * @example
  * const state = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), undefined, {});
  * const next = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), state, {});
@@ -91,7 +92,7 @@ function readCredentials(l: ListenerConfig): Credentials {
 export async function buildState(
   config: GatewayConfig,
   previous: GatewayState | undefined,
-  opts: { dangerousVerify?: CertificateVerify },
+  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource },
 ): Promise<GatewayState> {
   const policies = new Map<string, Policy>();
   for (const path of new Set([config.policy, ...config.listeners.map((l) => l.policy)])) {
@@ -129,10 +130,11 @@ export async function buildState(
   const collateral: CollateralSource =
     c.kind === 'files'
       ? new FileCollateralSource(c.paths)
-      : new PccsCollateralSource(c.url, {
+      : (opts.pccsSource ??
+        new PccsCollateralSource(c.url, {
           ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
           ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
-        });
+        }));
   const verification: Verification = opts.dangerousVerify
     ? { kind: 'dangerous', verify: opts.dangerousVerify }
     : realVerification(collateral, anchors, {

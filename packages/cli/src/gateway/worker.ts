@@ -4,6 +4,7 @@
  * audit events, metric values, reload and drain results; never a verified result.
  */
 import { toRatlsError } from '@ratls/evidence';
+import type { CollateralAsk } from './collateral-ipc.js';
 import { startGateway } from './gateway.js';
 import { WORKER_METRICS } from './metrics.js';
 
@@ -16,7 +17,8 @@ export type FromWorker =
   | { t: 'audit'; ev: import('@ratls/verifier').AuditEvent }
   | { t: 'metrics'; id: number; json: unknown[] }
   | { t: 'reload'; id: number; ok: boolean; code?: string; message?: string }
-  | { t: 'drained' };
+  | { t: 'drained' }
+  | CollateralAsk;
 
 const send = (m: FromWorker): Promise<void> =>
   new Promise((resolve) => {

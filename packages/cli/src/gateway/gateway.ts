@@ -71,7 +71,20 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   let state: GatewayState = await buildState(config, undefined, buildOpts);
   const limits = config.limits;
   const sink: AuditSink = worker
-    ? { callback: (ev) => process.send?.({ t: 'audit', ev }) }
+    ? {
+        // With the primary gone the channel is closed: a send without a callback would raise an
+        // 'error' on the process and end the worker mid-drain. The event cannot be written anywhere
+        // then; say so on the operational log instead of crashing.
+        callback: (ev) => {
+          if (!process.connected || !process.send) {
+            log('error', 'audit event dropped: the channel to the primary is closed', { event: ev.event?.action });
+            return;
+          }
+          process.send({ t: 'audit', ev }, undefined, {}, (e) => {
+            if (e) log('error', 'audit event dropped: sending to the primary failed', { error: e.message });
+          });
+        },
+      }
     : (opts.auditSink ?? config.audit);
   const audit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
   const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));

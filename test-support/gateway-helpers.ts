@@ -323,6 +323,64 @@ export function scenarioOptions(
   };
 }
 
+/** A TCP-forwarding scenario: one listener in front of a TCP echo backend, with the given limits. */
+export interface TcpScenario<G extends ScenarioGateway, N extends string> {
+  gw: G;
+  backend: TcpEchoBackend;
+  certs: ScenarioCerts<N>;
+  events: AuditEvent[];
+  /** The scenario's folder (for extra client certificates). */
+  dir: string;
+  /** Polls the metrics text until `re` matches (waitForMetric). */
+  metric(re: RegExp, tries?: number): Promise<boolean>;
+  /** How many audit events carry error code `code`. */
+  codes(code: string): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a gateway with `start` (the CLI's `startGateway`) whose listener `name` forwards TCP to an
+ * echo backend; `limits` are the gateway-wide limits, `listenerLimits` the listener's own.
+ * @example const s = await tcpScenario(startGateway, { name: 'echo', clients: ['good'], limits: '{ drainTimeoutMs: 500 }' });
+ */
+export async function tcpScenario<G extends ScenarioGateway, N extends string>(
+  start: StartScenarioGateway<G>,
+  o: { name: string; clients: readonly N[]; limits: string; listenerLimits?: string; events?: AuditEvent[] },
+): Promise<TcpScenario<G, N>> {
+  const dir = tempDir();
+  const certs = scenarioCerts(dir, o.clients);
+  const backend = await tcpEchoBackend();
+  // The caller's array when given, so its tests can read the events as they arrive.
+  const events: AuditEvent[] = o.events ?? [];
+  const own = o.listenerLimits ? `    limits: ${o.listenerLimits}\n` : '';
+  const config = writeScenarioConfig(dir, {
+    limits: o.limits,
+    listeners: `  - name: ${o.name}
+    listen: 127.0.0.1:0
+    tls: { cert: ./server.crt, key: ./server.key }
+    forward: { tcp: "127.0.0.1:${backend.port}" }
+${own}`,
+  });
+  const gw = await start(
+    config,
+    scenarioOptions(events, () => scenarioCollateral().now),
+  );
+  return {
+    gw,
+    backend,
+    certs,
+    events,
+    dir,
+    metric: (re, tries = 40) => waitForMetric(gw, re, tries),
+    codes: (code) => events.filter((e) => e.error?.code === code).length,
+    async close() {
+      for (const s of backend.held) s.destroy();
+      await gw.close();
+      await backend.close();
+    },
+  };
+}
+
 /**
  * Polls a gateway's metrics text until `re` matches: metrics are updated on the gateway's side of
  * a close, which may land just after the client's.

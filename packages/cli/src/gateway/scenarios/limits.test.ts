@@ -10,17 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import {
-  opensslCert,
-  scenarioCerts,
-  scenarioCollateral,
-  scenarioOptions,
-  type TcpEchoBackend,
-  tcpEchoBackend,
-  tempDir,
-  waitForMetric,
-  writeScenarioConfig,
-} from '@ratls/test-support/gateway-helpers';
+import { opensslCert, type TcpScenario, tcpScenario, waitForMetric } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
 import { type Gateway, startGateway } from '../index.js';
@@ -28,41 +18,32 @@ import { type Gateway, startGateway } from '../index.js';
 describe('gateway scenario: connection limits', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
 }, () => {
+  let s: TcpScenario<Gateway, 'good'>;
   let gw: Gateway;
-  let tcpBackend: TcpEchoBackend;
   const events: AuditEvent[] = [];
   let good: { cert: string; key: string };
   let big: { cert: string; key: string };
 
   before(async () => {
-    const dir = tempDir();
-    ({ good } = scenarioCerts(dir, ['good']));
+    s = await tcpScenario(startGateway, {
+      name: 'echo',
+      clients: ['good'],
+      limits: '{ maxConnections: 1, idleTimeoutMs: 400, maxCertificateBytes: 1024, drainTimeoutMs: 500 }',
+      events,
+    });
+    ({ gw } = s);
+    good = s.certs.good;
     // Same CN (the stand-in would accept it), but a certificate above maxCertificateBytes.
     big = opensslCert(
-      dir,
+      s.dir,
       'big',
       'good',
       Array.from({ length: 40 }, (_, i) => `host-${i}.padding.example.internal`),
     );
-    tcpBackend = await tcpEchoBackend();
-    const config = writeScenarioConfig(dir, {
-      limits: '{ maxConnections: 1, idleTimeoutMs: 400, maxCertificateBytes: 1024, drainTimeoutMs: 500 }',
-      listeners: `  - name: echo
-    listen: 127.0.0.1:0
-    tls: { cert: ./server.crt, key: ./server.key }
-    forward: { tcp: "127.0.0.1:${tcpBackend.port}" }
-`,
-    });
-    gw = await startGateway(
-      config,
-      scenarioOptions(events, () => scenarioCollateral().now),
-    );
   });
 
   after(async () => {
-    for (const s of tcpBackend?.held ?? []) s.destroy();
-    await gw?.close();
-    await tcpBackend?.close();
+    await s?.close();
   });
 
   const connect = (c: { cert: string; key: string }) => {

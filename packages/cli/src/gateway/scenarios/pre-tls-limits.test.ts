@@ -8,16 +8,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import {
-  scenarioCerts,
-  scenarioCollateral,
-  scenarioOptions,
-  type TcpEchoBackend,
-  tcpEchoBackend,
-  tempDir,
-  waitForMetric,
-  writeScenarioConfig,
-} from '@ratls/test-support/gateway-helpers';
+import { type TcpScenario, tcpScenario } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
 import { type Gateway, startGateway } from '../index.js';
@@ -25,37 +16,28 @@ import { type Gateway, startGateway } from '../index.js';
 describe('gateway scenario: pre-TLS limits per listener', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
 }, () => {
+  let s: TcpScenario<Gateway, never>;
   let gw: Gateway;
-  let tcpBackend: TcpEchoBackend;
   const events: AuditEvent[] = [];
 
   before(async () => {
-    const dir = tempDir();
-    scenarioCerts(dir, []);
-    tcpBackend = await tcpEchoBackend();
     // Gateway-wide: a long first-byte deadline and the default per-source cap; `hello` sets its own.
-    const config = writeScenarioConfig(dir, {
+    s = await tcpScenario(startGateway, {
+      name: 'hello',
+      clients: [],
       limits: '{ clientHelloTimeoutMs: 10000, drainTimeoutMs: 500 }',
-      listeners: `  - name: hello
-    listen: 127.0.0.1:0
-    tls: { cert: ./server.crt, key: ./server.key }
-    forward: { tcp: "127.0.0.1:${tcpBackend.port}" }
-    limits: { clientHelloTimeoutMs: 200, maxPendingPerSource: 4 }
-`,
+      listenerLimits: '{ clientHelloTimeoutMs: 200, maxPendingPerSource: 4 }',
+      events,
     });
-    gw = await startGateway(
-      config,
-      scenarioOptions(events, () => scenarioCollateral().now),
-    );
+    ({ gw } = s);
   });
 
   after(async () => {
-    await gw?.close();
-    await tcpBackend?.close();
+    await s?.close();
   });
 
-  const metric = (re: RegExp, tries = 40) => waitForMetric(gw, re, tries);
-  const codes = (code: string) => events.filter((e) => e.error?.code === code).length;
+  const metric = (re: RegExp, tries?: number) => s.metric(re, tries);
+  const codes = (code: string) => s.codes(code);
   const raw = (listener: string, from = '127.0.0.1') => {
     const s = net.connect({ host: '127.0.0.1', port: gw.addresses()[listener]?.port as number, localAddress: from });
     s.on('error', () => undefined);

@@ -9,16 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import {
-  scenarioCerts,
-  scenarioCollateral,
-  scenarioOptions,
-  type TcpEchoBackend,
-  tcpEchoBackend,
-  tempDir,
-  waitForMetric,
-  writeScenarioConfig,
-} from '@ratls/test-support/gateway-helpers';
+import { type TcpScenario, tcpScenario } from '@ratls/test-support/gateway-helpers';
 import { idleFlood } from '@ratls/test-support/idle-flood';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
@@ -27,37 +18,29 @@ import { type Gateway, startGateway } from '../index.js';
 describe('gateway scenario: slot exhaustion by idle sockets', {
   skip: HAVE_VECTORS ? false : 'needs a collateral vector',
 }, () => {
+  let s: TcpScenario<Gateway, 'good'>;
   let gw: Gateway;
-  let tcpBackend: TcpEchoBackend;
   const events: AuditEvent[] = [];
   let good: { cert: string; key: string };
 
   before(async () => {
-    const dir = tempDir();
-    ({ good } = scenarioCerts(dir, ['good']));
-    tcpBackend = await tcpEchoBackend();
     // Gateway-wide: the defaults (32 waiting per source); a first-byte deadline longer than the test.
-    const config = writeScenarioConfig(dir, {
+    s = await tcpScenario(startGateway, {
+      name: 'echo',
+      clients: ['good'],
       limits: '{ clientHelloTimeoutMs: 10000, drainTimeoutMs: 500 }',
-      listeners: `  - name: echo
-    listen: 127.0.0.1:0
-    tls: { cert: ./server.crt, key: ./server.key }
-    forward: { tcp: "127.0.0.1:${tcpBackend.port}" }
-`,
+      events,
     });
-    gw = await startGateway(
-      config,
-      scenarioOptions(events, () => scenarioCollateral().now),
-    );
+    ({ gw } = s);
+    good = s.certs.good;
   });
 
   after(async () => {
-    await gw?.close();
-    await tcpBackend?.close();
+    await s?.close();
   });
 
-  const metric = (re: RegExp, tries = 40) => waitForMetric(gw, re, tries);
-  const codes = (code: string) => events.filter((e) => e.error?.code === code).length;
+  const metric = (re: RegExp, tries?: number) => s.metric(re, tries);
+  const codes = (code: string) => s.codes(code);
 
   it('1,100 idle sockets from 127.0.0.1 leave an attested client from 127.0.0.2 unaffected', async () => {
     const flood = idleFlood(gw.addresses().echo?.port as number, '127.0.0.1', 1_100);

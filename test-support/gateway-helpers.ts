@@ -17,7 +17,9 @@ import {
   collateralFacts,
   collateralFromJson,
   type PeerVerification,
+  type QuoteCollateralV3Json,
 } from '@ratls/verifier';
+import { fixtureFromCase, type PcsServer, startPcsServer } from './pcs-server.js';
 import { fakeSgxResult } from './tls-testkit.js';
 import { vectorPath } from './vectors.js';
 
@@ -251,6 +253,27 @@ export async function simCert(simDir: string, out: string, o: SimCertOptions): P
 // gateway around them. The real policy, audit, forwarding, metrics, limits and reload code run.
 
 /** The measurement the scenarios' policy admits. */
+/**
+ * A simulated Intel hierarchy in `<dir>/sim`, an attested client certificate (`<dir>/client.*`) and
+ * the gateway's server certificate (`<dir>/server.*`) for `mrEnclave`, and the counting PCS
+ * stand-in serving the simulator's collateral: the setup of every PCCS-backed gateway scenario.
+ * @example const { client, pcs } = await simulatedPccs(dir, GOOD); // trust.pccs: pcs.url
+ */
+export async function simulatedPccs(
+  dir: string,
+  mrEnclave: string,
+): Promise<{ sim: string; client: { cert: string; key: string }; pcs: PcsServer }> {
+  const { initSimulation } = await import('@ratls/sim');
+  const sim = join(dir, 'sim');
+  await initSimulation(sim);
+  const client = await simCert(sim, join(dir, 'client'), { mrEnclave });
+  await simCert(sim, join(dir, 'server'), { mrEnclave, subject: 'gateway' });
+  const pcs = await startPcsServer([
+    fixtureFromCase(JSON.parse(readFileSync(join(sim, 'collateral.json'), 'utf8')) as QuoteCollateralV3Json),
+  ]);
+  return { sim, client, pcs };
+}
+
 export const GOOD = 'aa'.repeat(32);
 /** A measurement the scenarios' policy refuses until a reload admits it. */
 export const IMPOSTOR = 'cc'.repeat(32);

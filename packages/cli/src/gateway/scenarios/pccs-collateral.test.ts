@@ -5,22 +5,21 @@
  * the cache is valid and turns 503 once the cached collateral is past its nextUpdate.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,
   haveBinary,
   run,
-  simCert,
+  simulatedPccs,
   tempDir,
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
 // Test-only fixture of the verifier package (not exported from it).
-import { fixtureFromCase, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
-import type { AuditEvent, QuoteCollateralV3Json } from '@ratls/verifier';
+import type { PcsServer } from '@ratls/test-support/pcs-server';
+import type { AuditEvent } from '@ratls/verifier';
 import { type Gateway, startGateway } from '../index.js';
 
 const GOOD = '33'.repeat(32);
@@ -36,13 +35,7 @@ describe('gateway with PCCS collateral', { skip: haveBinary('curl') ? false : 'c
 
   before(async () => {
     dir = tempDir('ratls-gw-pccs-');
-    const sim = join(dir, 'sim');
-    await initSimulation(sim);
-    client = await simCert(sim, join(dir, 'client'), { mrEnclave: GOOD });
-    await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
-    pcs = await startPcsServer([
-      fixtureFromCase(JSON.parse(readFileSync(join(sim, 'collateral.json'), 'utf8')) as QuoteCollateralV3Json),
-    ]);
+    ({ client, pcs } = await simulatedPccs(dir, GOOD));
     backend = await echoBackend();
     writeFile(
       dir,

@@ -8,20 +8,18 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,
   type GatewayProcess,
   haveBinary,
   run,
-  simCert,
+  simulatedPccs,
   spawnGateway,
   tempDir,
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
-import { fixtureFromCase, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
-import type { QuoteCollateralV3Json } from '@ratls/verifier';
+import type { PcsServer } from '@ratls/test-support/pcs-server';
 
 const GOOD = '44'.repeat(32);
 
@@ -37,13 +35,7 @@ describe('gateway workers: 2 fetch PCCS collateral through the primary', {
 
   before(async () => {
     dir = tempDir('ratls-gw-workers-coll-');
-    const sim = join(dir, 'sim');
-    await initSimulation(sim);
-    client = await simCert(sim, join(dir, 'client'), { mrEnclave: GOOD });
-    await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
-    pcs = await startPcsServer([
-      fixtureFromCase(JSON.parse(readFileSync(join(sim, 'collateral.json'), 'utf8')) as QuoteCollateralV3Json),
-    ]);
+    ({ client, pcs } = await simulatedPccs(dir, GOOD));
     backend = await echoBackend();
     auditPath = join(dir, 'audit.jsonl');
     writeFile(

@@ -170,7 +170,7 @@ describe('Evervault Nitro certificates', () => {
 });
 
 describe('built certificates', () => {
-  test('DICE written by our encoders binds, with nonce', async () => {
+  test('DICE written by our encoders binds, with nonce', { skip }, async () => {
     const quote = realQuote();
     const { keys, spki } = await buildCert({});
     const nonce = Uint8Array.of(9, 9, 9);
@@ -236,7 +236,7 @@ describe('built certificates', () => {
     }
   });
 
-  test('negative: garbage DICE extension fails even when a valid legacy extension is present', async () => {
+  test('negative: garbage DICE extension fails even when a valid legacy extension is present', { skip }, async () => {
     const { keys, spki } = await buildCert({});
     const legacy = withReportData(realQuote(), pad(sha256(spki)));
     const good = await buildCert({ keys, extensions: [{ oid: OID_GRAMINE_QUOTE, value: legacy }] });
@@ -273,7 +273,7 @@ describe('built certificates', () => {
     });
   });
 
-  test('negative: no evidence; oversize extension; oversize certificate; duplicate extension', async () => {
+  test('negative: no evidence; oversize extension; oversize certificate; duplicate extension', { skip }, async () => {
     const none = await buildCert({ extensions: [{ oid: OID_DICE_ENDORSEMENTS, value: Uint8Array.of(1) }] });
     assert.equal(await codeOf(() => extractEvidence(none.der)), 'ERR_CERT_NO_EVIDENCE');
     assert.ok(parseRatlsCertificate(none.der).endorsements);
@@ -293,7 +293,7 @@ describe('built certificates', () => {
     assert.equal(await codeOf(() => extractEvidence(shortQuote.der)), 'ERR_EVIDENCE_EXTENSION_INVALID');
   });
 
-  test('Open Enclave 105.1: header + quote, SHA-256 of SPKI DER or of PEM+NUL', async () => {
+  test('Open Enclave 105.1: header + quote, SHA-256 of SPKI DER or of PEM+NUL', { skip }, async () => {
     const { keys, spki } = await buildCert({});
     const header = (q: Uint8Array, version = 1, type = 2): Uint8Array => {
       const h = new Uint8Array(16);
@@ -329,7 +329,7 @@ describe('built certificates', () => {
     }
   });
 
-  test('Open Enclave 105.2: attestation header + quote + custom claims (the PEM key)', async () => {
+  test('Open Enclave 105.2: attestation header + quote + custom claims (the PEM key)', { skip }, async () => {
     const { keys, spki } = await buildCert({});
     const custom = spkiPemWithNul(spki);
     const full = realQuote();

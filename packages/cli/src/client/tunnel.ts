@@ -143,9 +143,11 @@ export async function startTunnel(lc: ClientListenerConfig, deps: TunnelDeps): P
         sock.once('attested', () => resolve(sock));
       } else {
         const caPem = v.ca ?? '';
-        const peerOf = () => ({ ip: sock.remoteAddress, port: sock.remotePort, role: 'server' as const });
+        // Captured at TCP connect: a socket that failed verification no longer knows its peer.
+        let peer: { ip?: string; port?: number; role: 'server' } | undefined;
+        const peerOf = () => peer ?? { role: 'server' as const };
         // No attestation to judge: web-PKI against the configured CA and name, asked for explicitly.
-        sock = tls.connect({ ...common, ca: caPem, rejectUnauthorized: true, servername });
+        sock = tls.connect({ ...common, ca: caPem, rejectUnauthorized: true });
         const timer = setTimeout(
           () =>
             sock.destroy(
@@ -154,6 +156,13 @@ export async function startTunnel(lc: ClientListenerConfig, deps: TunnelDeps): P
           limits.handshakeTimeoutMs,
         );
         sock.once('close', () => clearTimeout(timer));
+        sock.once('connect', () => {
+          peer = {
+            ...(sock.remoteAddress ? { ip: sock.remoteAddress } : {}),
+            ...(sock.remotePort ? { port: sock.remotePort } : {}),
+            role: 'server',
+          };
+        });
         sock.once('secureConnect', () => {
           clearTimeout(timer);
           const x = sock.getPeerX509Certificate();
@@ -168,7 +177,8 @@ export async function startTunnel(lc: ClientListenerConfig, deps: TunnelDeps): P
           resolve(sock);
         });
         sock.once('error', (e: NodeJS.ErrnoException) => {
-          if (!sock.authorized && sock.remoteAddress) {
+          // Only a server that answered was judged; a refused TCP connection is not a decision.
+          if (peer) {
             metrics.handshakes.inc({ listener: name, result: 'reject' });
             metrics.rejections.inc({ listener: name, tee: 'none', reason: 'ERR_CLIENT_UPSTREAM' });
             audit.record({

@@ -270,8 +270,22 @@ export async function startTunnel(lc: ClientListenerConfig, deps: TunnelDeps): P
     if (lc.listen.kind === 'unix') server.listen(lc.listen.path, done);
     else server.listen(lc.listen.port, lc.listen.host, done);
   });
-  // Only this user's programs may use the enclave's identity through the socket.
-  if (lc.listen.kind === 'unix') chmodSync(lc.listen.path, 0o600);
+  // Only this user's programs may use the enclave's identity through the socket. A library OS
+  // that keeps UNIX sockets out of the file system (Gramine) has no file to restrict: ENOENT.
+  if (lc.listen.kind === 'unix') {
+    try {
+      chmodSync(lc.listen.path, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        server.close();
+        throw new ConfigError(
+          'ERR_CLIENT_LISTEN',
+          'config',
+          `${lc.listen.path}: cannot restrict to mode 0600: ${(e as Error).message}`,
+        );
+      }
+    }
+  }
 
   let stopped: Promise<void> | undefined;
   return {

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -169,6 +169,8 @@ listeners:
   it('listens on UNIX sockets beside the configuration by default (simulated SGX: loopback is the host)', () => {
     assert.equal(socketOf('redis'), join(dir, 'redis.sock'));
     assert.equal(socketOf('api'), join(dir, 'api.sock'));
+    // Only this user's programs may speak as the enclave through it.
+    assert.equal(statSync(socketOf('redis')).mode & 0o777, 0o600);
   });
 
   it('redis-cli without TLS reaches the real redis-server through the client and the gateway', async () => {

@@ -137,6 +137,31 @@ ${o.listen ? `    listen: ${o.listen}\n` : ''}`,
     }
   });
 
+  it('a policy file change is picked up by the file watch without a signal', async () => {
+    const cfg = clientYaml('watch.yaml', {});
+    const c = await startClient(cfg, {
+      watch: { debounceMs: 50 },
+      log: () => undefined,
+      auditSink: { callback: () => {} },
+    });
+    try {
+      const to = { path: (c.addresses().echo as { path: string }).path };
+      assert.equal(await echo(to, 'before'), 'before');
+      writeFile(dir, 'policy.yaml', policy(OTHER_M));
+      let refused = false;
+      // Debounce 50 ms plus the watcher's own latency; bounded generously for a loaded machine.
+      for (let i = 0; i < 100 && !refused; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        refused = /ratls_reloads_total\{result="ok"\} [1-9]/.test(await c.metrics.registry.metrics());
+      }
+      assert.ok(refused, 'reloaded on the file change');
+      assert.equal(await echo(to, 'after'), '', 'the new policy refuses the server');
+    } finally {
+      writeFile(dir, 'policy.yaml', policy(SERVER_M));
+      await c.close();
+    }
+  });
+
   describe('in process', () => {
     let client: Client;
     const events: AuditEvent[] = [];

@@ -217,18 +217,25 @@ listeners:
     );
   });
 
-  /** Writes `text` to a UNIX socket and collects what comes back until the socket closes or 500 ms pass. */
+  /**
+   * Writes `text` to a UNIX socket and collects the answer: ends once the echo is complete, and
+   * resolves when the socket closes (at once when the tunnel refused); 10 s bound for a loaded machine.
+   */
   const exchange = (path: string, text: string) =>
     new Promise<string>((resolve) => {
       const s = net.connect(path);
       let got = '';
+      const t = setTimeout(() => s.destroy(), 10_000);
       s.on('data', (c: Buffer) => {
         got += c.toString('utf8');
+        if (got.length >= text.length) s.end();
       });
       s.on('error', () => undefined);
-      s.on('close', () => resolve(got));
+      s.on('close', () => {
+        clearTimeout(t);
+        resolve(got);
+      });
       s.write(text);
-      setTimeout(() => s.end(), 500);
     });
 
   it('a TLS server without evidence is refused under a policy (verification_failed), one audit event', async () => {

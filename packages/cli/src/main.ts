@@ -2,6 +2,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerAttest } from './commands/attest.js';
+import { registerClient } from './commands/client.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicy } from './commands/policy.js';
@@ -15,7 +17,7 @@ import { RATLS_VERSION } from './version.js';
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('ratls')
-    .description('attested TLS: RA-TLS certificates, quote verification, policy, gateway')
+    .description('attested TLS: RA-TLS certificates, quote verification, policy, gateway, client')
     .version(RATLS_VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
@@ -26,6 +28,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerSim(program, ctx);
   registerDemo(program, ctx);
   registerGatewayCommand(program, ctx);
+  registerClient(program, ctx);
+  registerAttest(program, ctx);
   return program;
 }
 

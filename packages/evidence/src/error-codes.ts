@@ -725,6 +725,29 @@ export const ERROR_CODES = {
     step: 'tls',
     meaning: 'A listener already held maxConnections connections, so Node closed the new one before TLS.',
   },
+  ERR_CLIENT_CONFIG: {
+    step: 'config',
+    meaning: 'The `ratls client` configuration file is invalid; the message gives file, line and path.',
+  },
+  ERR_CLIENT_HOST_LOOPBACK: {
+    step: 'config',
+    meaning:
+      'A client listener asks for loopback TCP where the loopback is outside the TEE (SGX under Gramine); use a UNIX socket or set allowHostLoopback.',
+  },
+  ERR_CLIENT_FRESHNESS_UNWIRED: {
+    step: 'config',
+    meaning: '`freshness: channel` is accepted by the policy language but not yet wired into `ratls client`.',
+  },
+  ERR_CLIENT_LISTEN: { step: 'config', meaning: 'A client listener or its admin server cannot listen on its address.' },
+  ERR_CLIENT_START: { step: 'config', meaning: '`ratls client` failed to start; the cause is attached.' },
+  ERR_CLIENT_UPSTREAM: {
+    step: 'tls',
+    meaning: "The client's connection to its server failed before a decision (refused, TLS error, CA check).",
+  },
+  ERR_ATTEST_WRITE: {
+    step: 'config',
+    meaning: '`ratls attest` cannot write the certificate or key file.',
+  },
   ERR_CONFIG_KEY_TYPE: { step: 'keys', meaning: 'The key type is not P-256 or P-384.' },
   ERR_CONFIG_KEY_PAIR: { step: 'certificate', meaning: 'The key pair did not come from generateKeyPair().' },
   ERR_CONFIG_PROVIDER: { step: 'certificate', meaning: 'The quote provider does not implement getEvidence().' },

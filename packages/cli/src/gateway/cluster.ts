@@ -15,12 +15,12 @@ import { AggregatorRegistry } from 'prom-client';
 import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
 import { answerCollateral } from './collateral-ipc.js';
-import type { GatewayConfig, HostPort } from './config/config.js';
+import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
 import { defaultLog } from './log.js';
 import { createGatewayMetrics, setPolicyHashes } from './metrics.js';
 import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
-import { buildState, type GatewayState, policyHashes } from './state.js';
+import { buildState, type GatewayState, policyHashes, restartOnlyChanges } from './state.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -169,6 +169,8 @@ export async function startPrimary(
 
   const reload = serializedReload({
     configPath,
+    load: loadGatewayConfig,
+    restartOnly: restartOnlyChanges,
     current: () => state,
     build: (next, old) => buildState(next, old, opts),
     // Validated in full above; each worker then re-reads the same files. A worker refusing

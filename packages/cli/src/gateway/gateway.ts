@@ -17,7 +17,14 @@ import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
 import { createGatewayMetrics, type GatewayMetrics, setPolicyHashes } from './metrics.js';
 import { type FileWatch, type ReloadResult, serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
-import { buildState, type Credentials, type GatewayState, listenerView, policyHashes } from './state.js';
+import {
+  buildState,
+  type Credentials,
+  type GatewayState,
+  listenerView,
+  policyHashes,
+  restartOnlyChanges,
+} from './state.js';
 
 export type { GatewayLog } from './log.js';
 export type { ReloadResult } from './reload.js';
@@ -124,6 +131,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
 
   const reload = serializedReload({
     configPath,
+    load: loadGatewayConfig,
+    restartOnly: restartOnlyChanges,
     current: () => state,
     build: (next, old) => buildState(next, old, buildOpts),
     swap: (built) => {

@@ -7,22 +7,33 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError, type RatlsError, toRatlsError } from '@ratls/evidence';
-import type { AuditLog } from '@ratls/verifier';
-import { type GatewayConfig, loadGatewayConfig } from './config/config.js';
+import type { AuditLog, Policy } from '@ratls/verifier';
 import type { GatewayLog } from './log.js';
 import { type GatewayMetrics, setPolicyHashes } from './metrics.js';
-import { type GatewayState, policyHashes, restartOnlyChanges } from './state.js';
+import type { GatewayState } from './state.js';
 
 export type ReloadResult = { ok: true; policyHashes: string[] } | { ok: false; error: RatlsError };
 
-export interface ReloadDeps {
+/** What a reload replaces as a whole: the gateway's state, or `ratls client`'s. */
+export interface ReloadableState {
+  /** The configuration it was built from; `policy` is the default policy's path, when there is one. */
+  config: { policy?: string | undefined };
+  /** Policies by file path. */
+  policies: Map<string, Policy>;
+}
+
+export interface ReloadDeps<S extends ReloadableState = GatewayState> {
   configPath: string;
+  /** Reads and validates the configuration file (the gateway: `loadGatewayConfig`). */
+  load: (path: string) => S['config'];
+  /** Why `next` cannot apply without a restart, or undefined (the gateway: `restartOnlyChanges`). */
+  restartOnly: (running: S['config'], next: S['config']) => string | undefined;
   /** The state in force. */
-  current: () => GatewayState;
+  current: () => S;
   /** Builds and validates the next state (state.ts `buildState`). */
-  build: (next: GatewayConfig, old: GatewayState) => Promise<GatewayState>;
+  build: (next: S['config'], old: S) => Promise<S>;
   /** Puts a validated state in force (the gateway: its state and each listener's credentials). */
-  swap: (built: GatewayState) => void | Promise<void>;
+  swap: (built: S) => void | Promise<void>;
   audit: Pick<AuditLog, 'recordPolicyReload'>;
   metrics: Pick<GatewayMetrics, 'reloads' | 'policyInfo'>;
   log: GatewayLog;
@@ -33,13 +44,16 @@ export interface ReloadDeps {
  * A reload function whose calls run one after another, so an older read never overwrites a newer one.
  * @example const reload = serializedReload(deps); const r = await reload(); if (!r.ok) console.error(r.error.code);
  */
-export function serializedReload(deps: ReloadDeps): () => Promise<ReloadResult> {
+export function serializedReload<S extends ReloadableState = GatewayState>(
+  deps: ReloadDeps<S>,
+): () => Promise<ReloadResult> {
+  const policyHashes = (st: S): string[] => [...st.policies.values()].map((p) => p.hash);
   const { audit, metrics, log, clock } = deps;
   const reloadNow = async (): Promise<ReloadResult> => {
     const old = deps.current();
     try {
-      const next = loadGatewayConfig(deps.configPath);
-      const restart = restartOnlyChanges(old.config, next);
+      const next = deps.load(deps.configPath);
+      const restart = deps.restartOnly(old.config, next);
       if (restart)
         throw new ConfigError('ERR_GATEWAY_RELOAD_RESTART', 'config', `${restart}: restart the gateway to apply`);
       const built = await deps.build(next, old);
@@ -64,7 +78,7 @@ export function serializedReload(deps: ReloadDeps): () => Promise<ReloadResult> 
       metrics.reloads.inc({ result: 'failed' });
       audit.recordPolicyReload({
         ok: false,
-        hash: old.policies.get(old.config.policy)?.hash,
+        hash: old.config.policy !== undefined ? old.policies.get(old.config.policy)?.hash : undefined,
         source: deps.configPath,
         error: { code: error.code, message: error.message },
         at: new Date(clock()),

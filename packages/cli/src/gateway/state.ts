@@ -55,7 +55,11 @@ export interface ListenerView {
   verification: Verification;
 }
 
-function readText(path: string, what: string): string {
+/**
+ * A file the configuration names, as text; ERR_GATEWAY_FILE names it when unreadable.
+ * @example readText('/etc/ratls/policy.yaml', 'policy')
+ */
+export function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
@@ -101,13 +105,31 @@ export async function buildState(
   const credentials = new Map<string, Credentials>();
   for (const l of config.listeners) credentials.set(l.name, readCredentials(l));
 
-  const anchorTexts = config.trust.anchors?.map((p) => readText(p, 'trust anchor'));
-  const snpAnchorTexts = config.trust.snp?.anchors?.map((p) => readText(p, 'SEV-SNP trust anchor'));
-  const nitroAnchorTexts = config.trust.nitro?.anchors?.map((p) => readText(p, 'Nitro trust anchor'));
-  const c = config.trust.collateral;
+  const trust = await buildTrust(config.trust, previous, opts);
+  return { config, policies, credentials, ...trust };
+}
+
+/** The verification path a `trust:` section builds, and the key that tells whether it changed. */
+export type BuiltTrust = Pick<GatewayState, 'verification' | 'verifyKey' | 'collateral' | 'fileCollateral'>;
+
+/**
+ * Reads the anchors and collateral a `trust:` section names and builds its verification path;
+ * with `previous` built from the same inputs, its verification (and caches) is kept. Shared by
+ * the gateway and `ratls client`, which appraise peers the same way.
+ * @example const { verification } = await buildTrust(config.trust, undefined, {});
+ */
+export async function buildTrust(
+  trust: GatewayConfig['trust'],
+  previous: BuiltTrust | undefined,
+  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource },
+): Promise<BuiltTrust> {
+  const anchorTexts = trust.anchors?.map((p) => readText(p, 'trust anchor'));
+  const snpAnchorTexts = trust.snp?.anchors?.map((p) => readText(p, 'SEV-SNP trust anchor'));
+  const nitroAnchorTexts = trust.nitro?.anchors?.map((p) => readText(p, 'Nitro trust anchor'));
+  const c = trust.collateral;
   const collateralTexts = c.kind === 'files' ? c.paths.map((p) => readText(p, 'collateral')) : [];
   const verifyKey = sha256Hex(
-    JSON.stringify({ trust: config.trust, anchorTexts, snpAnchorTexts, nitroAnchorTexts, collateralTexts }),
+    JSON.stringify({ trust, anchorTexts, snpAnchorTexts, nitroAnchorTexts, collateralTexts }),
   );
 
   const fileCollateral: GatewayState['fileCollateral'] = [];
@@ -121,9 +143,8 @@ export async function buildState(
     }
   });
 
-  const common = { config, policies, credentials, verifyKey, fileCollateral };
   if (previous && previous.verifyKey === verifyKey && !opts.dangerousVerify) {
-    return { ...common, verification: previous.verification, collateral: previous.collateral };
+    return { verifyKey, fileCollateral, verification: previous.verification, collateral: previous.collateral };
   }
   let anchors: TrustAnchor[] | undefined;
   if (anchorTexts) anchors = anchorTexts.map((t) => trustAnchorFrom(t));
@@ -138,17 +159,17 @@ export async function buildState(
   const verification: Verification = opts.dangerousVerify
     ? { kind: 'dangerous', verify: opts.dangerousVerify }
     : realVerification(collateral, anchors, {
-        ...(snpAnchorTexts || config.trust.snp?.kds
+        ...(snpAnchorTexts || trust.snp?.kds
           ? {
               snp: {
                 ...(snpAnchorTexts ? { trustAnchors: snpAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
-                ...(config.trust.snp?.kds ? { kds: new KdsCollateralSource(config.trust.snp.kds) } : {}),
+                ...(trust.snp?.kds ? { kds: new KdsCollateralSource(trust.snp.kds) } : {}),
               },
             }
           : {}),
         ...(nitroAnchorTexts ? { nitroTrustAnchors: nitroAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
       });
-  return { ...common, verification, collateral };
+  return { verifyKey, fileCollateral, verification, collateral };
 }
 
 /**

@@ -3,14 +3,13 @@
  * every error names its line and column, and normalized (relative paths resolved against the
  * config file's directory, addresses split, limits defaulted).
  */
-import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigError } from '@ratls/evidence';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { ConfigError, type ErrorCode } from '@ratls/evidence';
 import { z } from 'zod';
+import { parseYamlConfig, readConfigText } from '../../shared/yaml-config.js';
 
-export const MAX_CONFIG_BYTES = 256 * 1024;
+export { MAX_CONFIG_BYTES } from '../../shared/yaml-config.js';
 
 export interface HostPort {
   host: string;
@@ -138,24 +137,27 @@ const listenerLimitsSchema = {
   maxConnections: positiveInt(1_000_000).optional(),
 };
 
+/** `trust:` (shared with `ratls client`, which verifies the servers it connects to the same way). */
+export const trustSchema = z.strictObject({
+  anchors: z.array(z.string().min(1)).min(1).optional(),
+  collateral: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  pccs: z.url({ protocol: /^https?$/ }).optional(),
+  cacheDir: z.string().min(1).optional(),
+  pccsTimeoutMs: positiveInt(60_000).optional(),
+  /** SEV-SNP: ARK certificates to trust (default the built-in AMD ARKs) and an AMD KDS for VCEKs. */
+  snp: z
+    .strictObject({
+      anchors: z.array(z.string().min(1)).min(1).optional(),
+      kds: z.url({ protocol: /^https?$/ }).optional(),
+    })
+    .optional(),
+  /** AWS Nitro: roots to trust (default the AWS Nitro Enclaves Root G1). */
+  nitro: z.strictObject({ anchors: z.array(z.string().min(1)).min(1).optional() }).optional(),
+});
+
 const schema = z.strictObject({
   version: z.literal(1),
-  trust: z.strictObject({
-    anchors: z.array(z.string().min(1)).min(1).optional(),
-    collateral: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-    pccs: z.url({ protocol: /^https?$/ }).optional(),
-    cacheDir: z.string().min(1).optional(),
-    pccsTimeoutMs: positiveInt(60_000).optional(),
-    /** SEV-SNP: ARK certificates to trust (default the built-in AMD ARKs) and an AMD KDS for VCEKs. */
-    snp: z
-      .strictObject({
-        anchors: z.array(z.string().min(1)).min(1).optional(),
-        kds: z.url({ protocol: /^https?$/ }).optional(),
-      })
-      .optional(),
-    /** AWS Nitro: roots to trust (default the AWS Nitro Enclaves Root G1). */
-    nitro: z.strictObject({ anchors: z.array(z.string().min(1)).min(1).optional() }).optional(),
-  }),
+  trust: trustSchema,
   policy: z.string().min(1),
   audit: z.union([z.literal('stdout'), z.strictObject({ file: z.string().min(1) })]).optional(),
   admin: address.optional(),
@@ -203,115 +205,24 @@ export function formatHostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-function located(source: string, lc: LineCounter, offset: number | undefined, path: string, msg: string): string {
-  const pos = offset !== undefined ? lc.linePos(offset) : undefined;
-  return `${source}:${pos ? `${pos.line}:${pos.col}` : '1:1'}: ${path ? `${path}: ` : ''}${msg}`;
-}
-
 /**
  * Validates configuration text. `source` is the file's absolute path (relative paths in the file
  * resolve against its directory).
  * @example parseGatewayConfig(readFileSync(p, 'utf8'), resolve(p)).listeners[0].listen.port
  */
 export function parseGatewayConfig(text: string, source: string): GatewayConfig {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    throw new ConfigError(
-      'ERR_GATEWAY_CONFIG',
-      'config',
-      located(source, lc, e?.pos[0], '', e?.message.split('\n')[0] ?? 'YAML syntax error'),
-    );
-  }
-  let plain: unknown;
-  try {
-    // Aliases are legitimate YAML but bounded: an alias bomb must not expand into gigabytes.
-    plain = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    throw new ConfigError(
-      'ERR_GATEWAY_CONFIG',
-      'config',
-      located(source, lc, undefined, '', `YAML: ${(e as Error).message.split('\n')[0]}`),
-      { cause: e },
-    );
-  }
-  const parsed = schema.safeParse(plain);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 5).map((i) => {
-      const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-      // Point at the deepest node that exists (an unknown or missing key points at its parent map).
-      let offset: number | undefined;
-      for (let n = path.length; n >= 0 && offset === undefined; n--) {
-        const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-        if (node && typeof node === 'object' && 'range' in node) {
-          const r = (node as { range?: [number, number, number] | null }).range;
-          if (r) offset = r[0];
-        }
-      }
-      let extra = '';
-      if (i.code === 'unrecognized_keys') {
-        // Point at the unknown key itself rather than its map.
-        const keys = (i as { keys?: string[] }).keys ?? [];
-        const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
-        if (isMap(map)) {
-          const pair = map.items.find((p) => isScalar(p.key) && keys.includes(String(p.key.value)));
-          if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-        }
-        extra = ` (${keys.join(', ')})`;
-      }
-      const msg = /received undefined$/.test(i.message) ? 'required, but missing' : i.message;
-      return located(source, lc, offset, pathText(path), `${msg}${extra}`);
-    });
-    throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', lines.join('\n'));
-  }
-  if (!isMap(doc.contents)) throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', `${source}: not a YAML map`);
-  return normalize(parsed.data, source, doc, lc);
-}
-
-function pathText(path: (string | number)[]): string {
-  return path.map((p, k) => (typeof p === 'number' ? `[${p}]` : k === 0 ? p : `.${p}`)).join('');
+  const { data, at } = parseYamlConfig(text, source, schema, 'ERR_GATEWAY_CONFIG');
+  return normalize(data, source, at);
 }
 
 function normalize(
   raw: RawConfig,
   source: string,
-  doc: ReturnType<typeof parseDocument>,
-  lc: LineCounter,
+  at: (path: (string | number)[], msg: string) => string,
 ): GatewayConfig {
   const dir = dirname(source);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
-  const at = (path: (string | number)[], msg: string): string => {
-    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return located(source, lc, node?.range?.[0], pathText(path), msg);
-  };
-
-  let collateral: CollateralConfig;
-  const t = raw.trust;
-  if (t.pccs !== undefined && t.collateral !== undefined)
-    throw new ConfigError(
-      'ERR_GATEWAY_CONFIG',
-      'config',
-      at(['trust'], 'give either collateral files or pccs, not both'),
-    );
-  if (t.pccs !== undefined) {
-    collateral = {
-      kind: 'pccs',
-      url: t.pccs,
-      ...(t.cacheDir ? { cacheDir: abs(t.cacheDir) } : {}),
-      ...(t.pccsTimeoutMs ? { timeoutMs: t.pccsTimeoutMs } : {}),
-    };
-  } else if (t.collateral !== undefined) {
-    const list = typeof t.collateral === 'string' ? [t.collateral] : t.collateral;
-    collateral = { kind: 'files', paths: list.map(abs) };
-  } else {
-    throw new ConfigError(
-      'ERR_GATEWAY_CONFIG',
-      'config',
-      at(['trust'], 'collateral (file or list of files) or pccs (URL) is required'),
-    );
-  }
-
+  const trust = normalizeTrust(raw.trust, abs, at, 'ERR_GATEWAY_CONFIG');
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...stripUndefined(raw.limits ?? {}) };
   const names = new Set<string>();
   const binds = new Set<string>();
@@ -370,25 +281,59 @@ function normalize(
 
   return {
     source,
-    trust: {
-      anchors: t.anchors?.map(abs),
-      collateral,
-      ...(t.snp
-        ? {
-            snp: {
-              ...(t.snp.anchors ? { anchors: t.snp.anchors.map(abs) } : {}),
-              ...(t.snp.kds ? { kds: t.snp.kds } : {}),
-            },
-          }
-        : {}),
-      ...(t.nitro?.anchors ? { nitro: { anchors: t.nitro.anchors.map(abs) } } : {}),
-    },
+    trust,
     policy: abs(raw.policy),
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
     admin: raw.admin !== undefined ? parseHostPort(raw.admin) : undefined,
     workers: raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
     limits,
     listeners,
+  };
+}
+
+/**
+ * The `trust:` section with paths made absolute; `at` locates errors, `code` names them.
+ * @example normalizeTrust(raw.trust, abs, at, 'ERR_CLIENT_CONFIG').collateral.kind
+ */
+export function normalizeTrust(
+  t: z.infer<typeof trustSchema>,
+  abs: (p: string) => string,
+  at: (path: (string | number)[], msg: string) => string,
+  code: ErrorCode,
+): GatewayConfig['trust'] {
+  let collateral: CollateralConfig;
+  if (t.pccs !== undefined && t.collateral !== undefined)
+    throw new ConfigError(code, 'config', at(['trust'], 'give either collateral files or pccs, not both'));
+  if (t.pccs !== undefined) {
+    collateral = {
+      kind: 'pccs',
+      url: t.pccs,
+      ...(t.cacheDir ? { cacheDir: abs(t.cacheDir) } : {}),
+      ...(t.pccsTimeoutMs ? { timeoutMs: t.pccsTimeoutMs } : {}),
+    };
+  } else if (t.collateral !== undefined) {
+    const list = typeof t.collateral === 'string' ? [t.collateral] : t.collateral;
+    collateral = { kind: 'files', paths: list.map(abs) };
+  } else {
+    throw new ConfigError(
+      code,
+      'config',
+      at(['trust'], 'collateral (file or list of files) or pccs (URL) is required'),
+    );
+  }
+
+  return {
+    anchors: t.anchors?.map(abs),
+    collateral,
+    ...(t.snp
+      ? {
+          snp: {
+            ...(t.snp.anchors ? { anchors: t.snp.anchors.map(abs) } : {}),
+            ...(t.snp.kds ? { kds: t.snp.kds } : {}),
+          },
+        }
+      : {}),
+    ...(t.nitro?.anchors ? { nitro: { anchors: t.nitro.anchors.map(abs) } } : {}),
   };
 }
 
@@ -399,18 +344,5 @@ function stripUndefined<T extends object>(o: T): Partial<GatewayLimits> {
 /** Reads and validates a configuration file. Throws ConfigError ERR_GATEWAY_CONFIG with file:line:col. */
 export function loadGatewayConfig(path: string): GatewayConfig {
   const source = resolve(path);
-  let text: string;
-  try {
-    const st = statSync(source);
-    if (st.size > MAX_CONFIG_BYTES) {
-      throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', `${source}: ${st.size} bytes, above ${MAX_CONFIG_BYTES}`);
-    }
-    text = readFileSync(source, 'utf8');
-  } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', `${source}: cannot read: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  return parseGatewayConfig(text, source);
+  return parseGatewayConfig(readConfigText(source, 'ERR_GATEWAY_CONFIG'), source);
 }

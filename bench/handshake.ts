@@ -25,7 +25,7 @@ import {
   parsePolicy,
   trustAnchorFrom,
 } from '@ratls/verifier';
-import type { BenchOptions } from './stats.js';
+import { type BenchOptions, fmtRatio } from './stats.js';
 
 const CONNECTIONS = Number(process.env.RATLS_BENCH_CONNECTIONS ?? 100);
 const ROUNDS_FULL = Number(process.env.RATLS_BENCH_ROUNDS ?? 7);
@@ -167,18 +167,23 @@ export async function run(opts?: BenchOptions): Promise<void> {
     attested.close();
 
     const med = (xs: Rate[], k: keyof Rate) => median(xs.map((x) => x[k]));
+    // Each round against itself (interleaved rounds, so drift of the shared host cancels), then the
+    // median of those ratios and their range, as the other suites report them.
+    const ratio = (xs: Rate[], k: keyof Rate) => {
+      const rs = xs.map((x, i) => x[k] / (rates.plain[i] as Rate)[k]);
+      return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs) };
+    };
     console.log(
       `handshakes: ${CONNECTIONS} connections x ${ROUNDS} rounds (interleaved), concurrency ${CONCURRENCY}, node ${process.version}, load ${loadavg()[0]?.toFixed(1)}`,
     );
     for (const k of ['cpu', 'wall'] as const) {
-      const p = med(rates.plain, k);
-      const u = med(rates.reused, k);
-      const f = med(rates.fresh, k);
       const unit = k === 'cpu' ? 'per CPU-second' : 'per wall second';
-      console.log(`[${unit}] plain Node mTLS: ${p.toFixed(0)}`);
-      console.log(`[${unit}] attested mTLS, reused cert: ${u.toFixed(0)}  ratio ${(u / p).toFixed(2)} (goal >= 0.95)`);
+      console.log(`[${unit}] plain Node mTLS: ${med(rates.plain, k).toFixed(0)}`);
       console.log(
-        `[${unit}] attested mTLS, fresh cert+quote: ${f.toFixed(0)}  ratio ${(f / p).toFixed(2)} (goal >= 0.80)`,
+        `[${unit}] attested mTLS, reused cert: ${med(rates.reused, k).toFixed(0)}  ratio ${fmtRatio(ratio(rates.reused, k))}`,
+      );
+      console.log(
+        `[${unit}] attested mTLS, fresh cert+quote: ${med(rates.fresh, k).toFixed(0)}  ratio ${fmtRatio(ratio(rates.fresh, k))}${k === 'cpu' ? ' (goal >= 0.90 by CPU time, issue 12)' : ''}`,
       );
     }
     console.log(`(fresh pool made before timing: ${genMs.toFixed(2)} ms per certificate+quote, attester side)`);

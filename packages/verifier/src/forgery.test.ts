@@ -146,6 +146,29 @@ describe('verified results cannot be forged or edited', { skip: SKIP_NO_VECTORS 
     }, TypeError);
   });
 
+  test('every plain object and array reachable from verified PCK chains and collateral is frozen', () => {
+    // Walked with the full descriptor set (symbols and non-enumerable keys too), independently of
+    // the freeze walk, so a faster freeze can never leave a nested container editable.
+    const { pck, vc } = genuine();
+    const seen = new Set<object>();
+    const open: string[] = [];
+    const visit = (v: unknown, path: string): void => {
+      if (typeof v !== 'object' || v === null || seen.has(v)) return;
+      seen.add(v);
+      const proto = Object.getPrototypeOf(v);
+      if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return;
+      if (!Object.isFrozen(v)) open.push(path);
+      for (const key of Reflect.ownKeys(v)) {
+        const d = Object.getOwnPropertyDescriptor(v, key);
+        if (d && 'value' in d) visit(d.value, `${path}.${String(key)}`);
+      }
+    };
+    visit(pck, 'pck');
+    visit(vc, 'vc');
+    assert.deepEqual(open, []);
+    assert.ok(seen.size > 50, `walked ${seen.size} objects`);
+  });
+
   test('the quote verifier cache cannot be poisoned by a caller that edits a result', async () => {
     const c = sgxCase();
     const v = createQuoteVerifier({

@@ -16,9 +16,16 @@ function isPlainContainer(v: object): boolean {
  * `strict` (for attestation results, which are JSON-shaped by contract) refuses anything else,
  * so a result can never carry a typed array or class instance that stays mutable. Without it,
  * typed arrays and class instances (KeyObject, whose getters cache into its own fields) are left
- * as they are: they live only inside the verifier's module-private caches.
+ * as they are: they live only inside the verifier's module-private caches. Without `strict` the
+ * walk reads own enumerable properties only (`freezeBuilt`): the shape of everything the verifier
+ * builds itself (forgery.test.ts walks every key of real verified inputs to hold it to that).
+ * @example registerVerifiedPck(deepFreeze(pck, false)); markVerified → deepFreeze(result, true)
  */
 export function deepFreeze<T>(value: T, strict: boolean): T {
+  if (!strict) {
+    if (typeof value === 'object' && value !== null) freezeBuilt(value, new Set<object>());
+    return value;
+  }
   const seen = new Set<object>();
   // The path is only for the error message: kept as a stack of keys and joined on failure, since
   // building a string per property was a measurable share of a cold DCAP appraisal.
@@ -60,4 +67,32 @@ export function deepFreeze<T>(value: T, strict: boolean): T {
   };
   walk(value);
   return value;
+}
+
+/**
+ * The non-strict walk, for the verifier's own proof values (verified PCK chains and collateral),
+ * which this package's parsers build from object literals and arrays: own enumerable data
+ * properties only, no accessors. So keys are read with `for…in` and plain reads, without the
+ * key list and one descriptor object per property that the strict walk makes (most of the cost
+ * of freezing a cold appraisal's inputs). Object.prototype has no enumerable keys; were it
+ * polluted, the extra values read would only be frozen too, never skipped.
+ */
+function freezeBuilt(v: object, seen: Set<object>): void {
+  if (seen.has(v)) return;
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null) freezeBuilt(x, seen);
+    }
+    Object.freeze(v);
+    return;
+  }
+  if (!isPlainContainer(v)) return;
+  const o = v as Record<string, unknown>;
+  for (const key in o) {
+    const x = o[key];
+    if (typeof x === 'object' && x !== null) freezeBuilt(x, seen);
+  }
+  Object.freeze(v);
 }

@@ -197,6 +197,30 @@ describe('asn1 PEM: strict armour and base64', () => {
       );
     });
   }
+  test('pad bits: every last character of a padded block is accepted exactly when re-encoding gives it back', () => {
+    // Exhaustive over the 64 characters for one and two pad characters: readPem checks the unused
+    // bits itself (no re-encode), so it must agree with decode-then-encode on every one.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    let refused = 0;
+    for (const tail of ['QU', 'Q']) {
+      for (const ch of alphabet) {
+        const b64 = `QUJD${tail}${ch}${'='.repeat(3 - tail.length)}`;
+        const canonical = Buffer.from(b64, 'base64').toString('base64') === b64;
+        const text = `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+        if (canonical)
+          assert.deepEqual(readPem(text, { label: 'CERTIFICATE' }), [new Uint8Array(Buffer.from(b64, 'base64'))]);
+        else {
+          refused++;
+          assert.equal(
+            code(() => readPem(text, { label: 'CERTIFICATE' })),
+            'ERR_PEM_MALFORMED',
+            b64,
+          );
+        }
+      }
+    }
+    assert.equal(refused, 48 + 60, 'three in four one-pad endings and fifteen in sixteen two-pad endings are refused');
+  });
   test('oversized text → ERR_PEM_TOO_LARGE; too many blocks → ERR_PEM_MALFORMED', () => {
     assert.equal(
       code(() => readPem(pem, { label: 'CERTIFICATE', maxChars: 100 })),

@@ -24,6 +24,27 @@ export interface PemOptions {
 const B64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
 const WS_LINE = /^[ \t]*$/;
 
+/** Alphabet index of a base64 character (the caller has checked it is in the alphabet). */
+function b64Value(c: number): number {
+  if (c >= 65 && c <= 90) return c - 65; // A-Z
+  if (c >= 97 && c <= 122) return c - 71; // a-z
+  if (c >= 48 && c <= 57) return c + 4; // 0-9
+  return c === 43 ? 62 : 63; // + /
+}
+
+/**
+ * True when the bits a padded final quantum leaves over are zero. The block has passed the line
+ * checks (alphabet, padding only at the very end, length a multiple of 4), so its last quantum is
+ * `xxxx`, `xxx=` or `xx==`; the last data character carries 2 (`=`) or 4 (`==`) unused bits. This
+ * is exactly when decoding and re-encoding give the same text, without encoding again.
+ */
+function zeroPadBits(b64: string): boolean {
+  const n = b64.length;
+  if (b64.charCodeAt(n - 1) !== 61) return true;
+  if (b64.charCodeAt(n - 2) === 61) return (b64Value(b64.charCodeAt(n - 3)) & 0x0f) === 0;
+  return (b64Value(b64.charCodeAt(n - 2)) & 0x03) === 0;
+}
+
 /**
  * Every block of PEM text, decoded, in order; at least one.
  * @example const [leaf, issuer] = readPem(chainText, { label: 'CERTIFICATE' })
@@ -67,10 +88,10 @@ export function readPem(text: string, o: PemOptions): Uint8Array[] {
       const b64 = body.join('');
       if (b64.length === 0 || b64.length % 4 !== 0)
         throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: base64 length is not a multiple of 4 (line ${n})`);
-      const der = Buffer.from(b64, 'base64');
-      // Node's decoder forgives stray pad bits; re-encoding catches them (RFC 4648 §3.5 canonical).
-      if (der.toString('base64') !== b64)
+      // Node's decoder forgives stray pad bits, so they are checked here (RFC 4648 §3.5 canonical).
+      if (!zeroPadBits(b64))
         throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: non-canonical base64 (line ${n})`);
+      const der = Buffer.from(b64, 'base64');
       out.push(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
       body = undefined;
       continue;

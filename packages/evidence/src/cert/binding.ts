@@ -7,9 +7,9 @@ import { bytesEqual, concatBytes, isAllZero, toHex } from '../bytes.js';
 import { BindingError, EvidenceParseError } from '../errors.js';
 import { sha256 } from '../hash.js';
 import { parseNitroDocument } from '../nitro/parse.js';
-import { parseQuote } from '../quote/parse.js';
 import { parseSnpReport } from '../snp/parse.js';
 import { decodeDiceClaims } from './dice-claims.js';
+import { EvidenceParses } from './evidence-parses.js';
 import type { EvidenceFormat, ExtractedEvidence } from './extract.js';
 import { spkiPem, spkiPemWithNul } from './pem.js';
 import { spkiHash } from './spki-hash.js';
@@ -37,6 +37,8 @@ export interface BindingOptions {
   expectedNonce?: Uint8Array;
   /** Quotes carried under the DICE extension of the same certificate (Intel SGX SDK rule). */
   diceQuotes?: Uint8Array[];
+  /** Parsed quotes shared with the rest of this decision (default: parsed here, for this call). */
+  parses?: EvidenceParses;
 }
 
 const ZERO32 = new Uint8Array(32);
@@ -68,9 +70,8 @@ export function expectedReportData(format: EvidenceFormat, spkiDer: Uint8Array, 
   }
 }
 
-function quoteReportData(ev: ExtractedEvidence): Uint8Array {
-  const q = parseQuote(ev.evidence);
-  return q.body.report.reportData;
+function quoteReportData(ev: ExtractedEvidence, parses: EvidenceParses): Uint8Array {
+  return parses.quote(ev).body.report.reportData;
 }
 
 function checkNonce(format: EvidenceFormat, carried: Uint8Array | undefined, opts: BindingOptions): void {
@@ -89,7 +90,7 @@ function checkNonce(format: EvidenceFormat, carried: Uint8Array | undefined, opt
  * document's `user_data` (ratls writes SHA-256(claims) ‖ 0^32 there too, as the NSM provider passes
  * the report data through as user_data).
  */
-function diceBoundData(ev: ExtractedEvidence): { data: Uint8Array; where: string } {
+function diceBoundData(ev: ExtractedEvidence, parses: EvidenceParses): { data: Uint8Array; where: string } {
   if (ev.tee === 'sev-snp') return { data: parseSnpReport(ev.evidence).reportData, where: 'SNP report REPORT_DATA' };
   if (ev.tee === 'nitro') {
     const doc = parseNitroDocument(ev.evidence);
@@ -101,12 +102,17 @@ function diceBoundData(ev: ExtractedEvidence): { data: Uint8Array; where: string
       );
     return { data: doc.userData, where: 'Nitro document user_data' };
   }
-  return { data: quoteReportData(ev), where: 'quote report_data' };
+  return { data: quoteReportData(ev, parses), where: 'quote report_data' };
 }
 
-function checkDice(ev: ExtractedEvidence, spkiDer: Uint8Array, opts: BindingOptions): BindingOutcome {
+function checkDice(
+  ev: ExtractedEvidence,
+  spkiDer: Uint8Array,
+  opts: BindingOptions,
+  parses: EvidenceParses,
+): BindingOutcome {
   const claimsBytes = ev.claims ?? new Uint8Array(0);
-  const { data: reportData, where } = diceBoundData(ev);
+  const { data: reportData, where } = diceBoundData(ev, parses);
   const want = padded(sha256(claimsBytes));
   if (!bytesEqual(reportData, want)) {
     throw new BindingError(
@@ -131,8 +137,13 @@ function checkDice(ev: ExtractedEvidence, spkiDer: Uint8Array, opts: BindingOpti
 }
 
 /** SHA-256(SPKI DER), or for Open Enclave / SGX SDK also SHA-256(PEM ‖ NUL), then 32 zero bytes. */
-function checkSpkiHash(ev: ExtractedEvidence, spkiDer: Uint8Array, allowPem: boolean): BindingOutcome {
-  const reportData = quoteReportData(ev);
+function checkSpkiHash(
+  ev: ExtractedEvidence,
+  spkiDer: Uint8Array,
+  allowPem: boolean,
+  parses: EvidenceParses,
+): BindingOutcome {
+  const reportData = quoteReportData(ev, parses);
   if (bytesEqual(reportData, padded(sha256(spkiDer))))
     return { format: ev.format, tee: ev.tee, rule: 'spki-sha256', reportData };
   if (allowPem && bytesEqual(reportData, padded(sha256(spkiPemWithNul(spkiDer))))) {
@@ -146,9 +157,9 @@ function checkSpkiHash(ev: ExtractedEvidence, spkiDer: Uint8Array, allowPem: boo
   );
 }
 
-function checkOeEvidence(ev: ExtractedEvidence, spkiDer: Uint8Array): BindingOutcome {
+function checkOeEvidence(ev: ExtractedEvidence, spkiDer: Uint8Array, parses: EvidenceParses): BindingOutcome {
   const custom = ev.claims ?? new Uint8Array(0);
-  const reportData = quoteReportData(ev);
+  const reportData = quoteReportData(ev, parses);
   if (!bytesEqual(reportData, padded(sha256(custom)))) {
     throw new BindingError(
       'ERR_BINDING_MISMATCH',
@@ -189,23 +200,24 @@ function checkNitro(ev: ExtractedEvidence, spkiDer: Uint8Array, opts: BindingOpt
  * @example checkBinding(extractEvidence(der)[0], parseRatlsCertificate(der).spkiDer)
  */
 export function checkBinding(ev: ExtractedEvidence, spkiDer: Uint8Array, opts: BindingOptions = {}): BindingOutcome {
+  const parses = opts.parses ?? new EvidenceParses();
   switch (ev.format) {
     case 'tcg-dice':
-      return checkDice(ev, spkiDer, opts);
+      return checkDice(ev, spkiDer, opts, parses);
     case 'gramine-legacy':
-      return checkSpkiHash(ev, spkiDer, false);
+      return checkSpkiHash(ev, spkiDer, false, parses);
     case 'intel-sgx-sdk': {
       // The SDK writes the DICE extension and repeats the same quote here; that quote's report
       // data is the DICE claims hash, so the DICE check (done separately) covers it.
       if (opts.diceQuotes?.some((q) => bytesEqual(q, ev.evidence))) {
-        return { format: ev.format, tee: ev.tee, rule: 'same-quote-as-dice', reportData: quoteReportData(ev) };
+        return { format: ev.format, tee: ev.tee, rule: 'same-quote-as-dice', reportData: quoteReportData(ev, parses) };
       }
-      return checkSpkiHash(ev, spkiDer, true);
+      return checkSpkiHash(ev, spkiDer, true, parses);
     }
     case 'open-enclave-report':
-      return checkSpkiHash(ev, spkiDer, true);
+      return checkSpkiHash(ev, spkiDer, true, parses);
     case 'open-enclave-evidence':
-      return checkOeEvidence(ev, spkiDer);
+      return checkOeEvidence(ev, spkiDer, parses);
     case 'nitro-san':
       return checkNitro(ev, spkiDer, opts);
   }

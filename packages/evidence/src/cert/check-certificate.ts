@@ -4,10 +4,12 @@
  */
 import { BindingError } from '../errors.js';
 import { type BindingOptions, type BindingOutcome, checkBinding } from './binding.js';
+import { EvidenceParses } from './evidence-parses.js';
 import type { RatlsCertificateParts } from './extract.js';
 import { checkEvidenceAgree } from './identity.js';
 
 /**
+ * Pass `parses` to share the parsed quotes with the appraisal that follows (one parse per decision).
  * @example const outcomes = checkCertificateBinding(parseRatlsCertificate(der), { expectedNonce })
  */
 export function checkCertificateBinding(
@@ -15,7 +17,8 @@ export function checkCertificateBinding(
   opts: Omit<BindingOptions, 'diceQuotes'> = {},
 ): BindingOutcome[] {
   const diceQuotes = parts.evidence.filter((e) => e.format === 'tcg-dice').map((e) => e.evidence);
-  const outcomes = parts.evidence.map((ev) => checkBinding(ev, parts.spkiDer, { ...opts, diceQuotes }));
+  const parses = opts.parses ?? new EvidenceParses();
+  const outcomes = parts.evidence.map((ev) => checkBinding(ev, parts.spkiDer, { ...opts, diceQuotes, parses }));
   if (opts.expectedNonce && !outcomes.some((o) => o.nonce)) {
     throw new BindingError(
       'ERR_BINDING_NONCE_MISSING',
@@ -23,6 +26,6 @@ export function checkCertificateBinding(
       'a nonce was expected but no evidence in the certificate carries one',
     );
   }
-  checkEvidenceAgree(parts.evidence);
+  checkEvidenceAgree(parts.evidence, parses);
   return outcomes;
 }

@@ -212,7 +212,7 @@ function fromSan(value: Uint8Array): ExtractedEvidence[] {
 
 interface CertificateFields {
   spkiDer: Uint8Array;
-  extensions: { oid: string; value: Uint8Array }[];
+  extensions: readonly { oid: string; value: Uint8Array }[];
 }
 
 /** SPKI and extensions by the one ASN.1 stack (`parseX509`, RFC 5280 §4.1). */
@@ -245,7 +245,23 @@ function parseCertificate(certDer: Uint8Array): CertificateFields {
  * @example const { spkiDer, evidence } = parseRatlsCertificate(der)
  */
 export function parseRatlsCertificate(certDer: Uint8Array): RatlsCertificateParts {
-  const cert = parseCertificate(certDer);
+  return splitRatlsCertificate(parseCertificate(certDer));
+}
+
+/**
+ * `parseRatlsCertificate` for a certificate already parsed by the one ASN.1 stack (`parseX509`):
+ * the verifier parses the peer certificate once and hands the parse on, so the same bytes are
+ * never read by a second parser (ARCHITECTURE "Parsing"). Same result and errors after the parse.
+ * @example const { evidence } = ratlsCertificateParts(parseX509(der, MAX_RATLS_CERT_BYTES))
+ */
+export function ratlsCertificateParts(x509: {
+  spki: Uint8Array;
+  extensionList: readonly { oid: string; value: Uint8Array }[];
+}): RatlsCertificateParts {
+  return splitRatlsCertificate({ spkiDer: x509.spki, extensions: x509.extensionList });
+}
+
+function splitRatlsCertificate(cert: CertificateFields): RatlsCertificateParts {
   try {
     const spkiDer = cert.spkiDer;
     const evidence: ExtractedEvidence[] = [];

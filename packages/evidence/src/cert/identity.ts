@@ -7,12 +7,15 @@
 import { bytesEqual, toHex } from '../bytes.js';
 import { BindingError } from '../errors.js';
 import { parseNitroDocument } from '../nitro/parse.js';
-import { parseQuote } from '../quote/parse.js';
 import { parseSnpReport } from '../snp/parse.js';
+import { EvidenceParses } from './evidence-parses.js';
 import type { ExtractedEvidence } from './extract.js';
 
 /** Identity fields by name, hex; equal identities have equal maps. */
-export function evidenceIdentity(ev: ExtractedEvidence): Record<string, string> {
+export function evidenceIdentity(
+  ev: ExtractedEvidence,
+  parses: EvidenceParses = new EvidenceParses(),
+): Record<string, string> {
   if (ev.tee === 'nitro') {
     const doc = parseNitroDocument(ev.evidence);
     const id: Record<string, string> = { tee: 'nitro' };
@@ -30,7 +33,7 @@ export function evidenceIdentity(ev: ExtractedEvidence): Record<string, string> 
       policy: r.policy.raw.toString(16),
     };
   }
-  const q = parseQuote(ev.evidence);
+  const q = parses.quote(ev);
   if (q.body.kind === 'sgx') {
     const r = q.body.report;
     return {
@@ -69,21 +72,24 @@ export function evidenceIdentity(ev: ExtractedEvidence): Record<string, string> 
  * Throws ERR_BINDING_FORMATS_DISAGREE when the evidence list names more than one identity.
  * @example checkEvidenceAgree(extractEvidence(der))
  */
-export function checkEvidenceAgree(list: ExtractedEvidence[]): void {
+export function checkEvidenceAgree(list: ExtractedEvidence[], parses: EvidenceParses = new EvidenceParses()): void {
   const first = list[0];
   if (!first) return;
-  const base = evidenceIdentity(first);
+  // Made only when there is other evidence to compare with: a lone quote has nothing to agree with.
+  let base: Record<string, string> | undefined;
   for (const ev of list.slice(1)) {
     if (bytesEqual(ev.evidence, first.evidence)) continue;
-    const other = evidenceIdentity(ev);
-    const keys = new Set([...Object.keys(base), ...Object.keys(other)]);
-    const diff = [...keys].filter((k) => base[k] !== other[k]);
+    base ??= evidenceIdentity(first, parses);
+    const want = base;
+    const other = evidenceIdentity(ev, parses);
+    const keys = new Set([...Object.keys(want), ...Object.keys(other)]);
+    const diff = [...keys].filter((k) => want[k] !== other[k]);
     if (diff.length > 0) {
       const field = diff[0] as string;
       throw new BindingError(
         'ERR_BINDING_FORMATS_DISAGREE',
         'binding',
-        `${first.format} and ${ev.format} evidence describe different TEE identities: ${field} ${base[field] ?? '(absent)'} vs ${other[field] ?? '(absent)'}${diff.length > 1 ? ` (+${diff.length - 1} more fields)` : ''}`,
+        `${first.format} and ${ev.format} evidence describe different TEE identities: ${field} ${want[field] ?? '(absent)'} vs ${other[field] ?? '(absent)'}${diff.length > 1 ? ` (+${diff.length - 1} more fields)` : ''}`,
       );
     }
   }

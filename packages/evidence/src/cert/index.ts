@@ -11,12 +11,14 @@ export { checkCertificateBinding } from './check-certificate.js';
 export { type DecodedDiceClaims, type DiceClaims, decodeDiceClaims, encodeDiceClaims } from './dice-claims.js';
 export { type DiceEndorsements, decodeDiceEndorsements, encodeDiceEndorsements } from './dice-endorsements.js';
 export { type DiceTaggedEvidence, decodeDiceTaggedEvidence, encodeDiceTaggedEvidence } from './dice-tagged.js';
+export { EvidenceParses } from './evidence-parses.js';
 export {
   type EvidenceFormat,
   type ExtractedEvidence,
   extractEvidence,
   parseRatlsCertificate,
   type RatlsCertificateParts,
+  ratlsCertificateParts,
 } from './extract.js';
 export { checkEvidenceAgree, evidenceIdentity } from './identity.js';
 export {

@@ -4,10 +4,10 @@
  * collateral source; SEV-SNP reports with `verifySnpReport`; Nitro documents with
  * `verifyNitroDocument`.
  */
-import { ConfigError, type ExtractedEvidence } from '@ratls/evidence';
+import { ConfigError, type EvidenceParses, type ExtractedEvidence } from '@ratls/evidence';
 import type { CollateralSource, DcapCollateral, QuoteCollateralV3Json } from '../collateral/types.js';
-import { createQuoteVerifier } from '../dcap/quote-verifier.js';
-import { verifyQuote } from '../dcap/verify-quote.js';
+import { createQuoteVerifier, parsedQuoteEntry } from '../dcap/quote-verifier.js';
+import { verifyParsedQuote, verifyQuote } from '../dcap/verify-quote.js';
 import { verifyNitroDocument } from '../nitro/verify.js';
 import type { AttestationResult, DcapResult } from '../result.js';
 import type { SnpCollateralSource } from '../snp/collateral.js';
@@ -81,12 +81,22 @@ export function prepareAppraisal<T extends EvidenceAppraisalOptions>(given: T): 
   };
 }
 
+/**
+ * What the certificate step already knows about one piece of evidence: its parsed quote (from the
+ * binding check) and its SHA-256, handed on so the DCAP appraisal neither parses nor hashes again.
+ */
+export interface KnownEvidence {
+  parses: EvidenceParses;
+  evidenceSha256: string;
+}
+
 /** Appraises one piece of evidence; every failure is a RatlsError from the appraiser. */
 export async function appraiseEvidence(
   ev: ExtractedEvidence,
   o: EvidenceAppraisalOptions,
   endorsements?: DcapCollateral,
   snpCertTable?: Uint8Array,
+  known?: KnownEvidence,
 ): Promise<AttestationResult> {
   const trust = resolveTrustStore(o);
   if (ev.tee === 'nitro') {
@@ -112,12 +122,16 @@ export async function appraiseEvidence(
       ...(snpCertTable ? { aux: snpCertTable } : {}),
     });
   }
-  if (o.quoteVerifier) return o.quoteVerifier.verify(ev.evidence, { at: o.at });
+  if (o.quoteVerifier) {
+    // Only a verifier createQuoteVerifier made takes the parsed quote; any other gets the bytes.
+    const entry = known ? parsedQuoteEntry(o.quoteVerifier) : undefined;
+    if (entry && known) return entry(known.parses.quote(ev), ev.evidence, known.evidenceSha256, { at: o.at });
+    return o.quoteVerifier.verify(ev.evidence, { at: o.at });
+  }
   if (o.collateral !== undefined) {
-    return verifyQuote(ev.evidence, o.collateral, {
-      at: o.at,
-      trustAnchors: trust.intel,
-    });
+    const vo = { at: o.at, trustAnchors: trust.intel };
+    if (known) return verifyParsedQuote(known.parses.quote(ev), ev.evidence, known.evidenceSha256, o.collateral, vo);
+    return verifyQuote(ev.evidence, o.collateral, vo);
   }
   if (o.collateralSource) {
     // A one-shot verifier: callers that appraise more than once pass their own (withQuoteVerifier).

@@ -15,10 +15,12 @@ import {
   decodeSnpEndorsements,
   derNameText,
   diceEndorsementsTag,
+  EvidenceParses,
   type ExtractedEvidence,
-  parseRatlsCertificate,
   RatlsError,
   RECOGNISED_NON_EVIDENCE_OIDS,
+  ratlsCertificateParts,
+  sha256Hex,
   toRatlsError,
 } from '@ratls/evidence';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
@@ -160,7 +162,10 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
   } else {
     checkSelfSigned(parts);
   }
-  const ratls = parseRatlsCertificate(der);
+  // One parse of the certificate and of each quote for the whole decision (ARCHITECTURE
+  // "Parsing"): extraction reads the X.509 parse made above, the binding check parses each quote
+  // into `parses`, and the DCAP appraisal takes that same parse and the evidence hash made here.
+  const ratls = ratlsCertificateParts({ spki: parts.spki, extensionList: parts.extensions });
   if (ratls.evidence.length === 0) {
     throw new CertificateError(
       'ERR_CERT_NO_EVIDENCE',
@@ -168,7 +173,11 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
       'certificate carries no attestation evidence (no DICE, Gramine, SGX SDK, Open Enclave or Nitro SAN evidence)',
     );
   }
-  const outcomes = checkCertificateBinding(ratls, opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {});
+  const parses = new EvidenceParses();
+  const outcomes = checkCertificateBinding(
+    ratls,
+    opts.expectedNonce ? { expectedNonce: opts.expectedNonce, parses } : { parses },
+  );
   // SNP endorsements are certificates that still have to chain to a configured ARK, so they are
   // always used; Intel endorsements (TCB info freshness) only when asked for.
   const snpEndorsed = ratls.endorsements && diceEndorsementsTag(ratls.endorsements) === DICE_TAG_SEV_SNP;
@@ -179,7 +188,8 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
       : undefined;
   const results: AttestationResult[] = [];
   for (const ev of distinct(ratls.evidence)) {
-    const r = await appraiseEvidence(ev, opts, endorsements, snpCertTable);
+    const evidenceSha256 = sha256Hex(ev.evidence);
+    const r = await appraiseEvidence(ev, opts, endorsements, snpCertTable, { parses, evidenceSha256 });
     // A caller's quote verifier is trusted only for results it got from a ratls appraiser, about
     // this very evidence, whose report data is the one the binding check saw.
     if (!isVerifiedResult(r)) {
@@ -189,7 +199,7 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
         `${ev.format}: the quote verifier returned a result that no ratls appraiser produced`,
       );
     }
-    if (r.evidenceSha256 !== createHash('sha256').update(ev.evidence).digest('hex')) {
+    if (r.evidenceSha256 !== evidenceSha256) {
       throw new AppraisalError(
         'ERR_RESULT_EVIDENCE_MISMATCH',
         'appraisal',

@@ -5,6 +5,15 @@ import { secondsFromMs } from '../time.js';
 
 export type Obj = Record<string, unknown>;
 
+/**
+ * Field paths are either plain text or a template with `#` for one array index, passed with the
+ * index (`r.uint(v, 'tcbLevels[#].tcb.pcesvn', 255, i)`): the text is made only for an error
+ * message, never per field read (building a path per field was a share of a cold appraisal).
+ */
+function where(path: string, i: number | undefined): string {
+  return i === undefined ? path : path.replace('#', String(i));
+}
+
 export class FieldReader {
   constructor(
     readonly code: ErrorCode,
@@ -16,8 +25,8 @@ export class FieldReader {
     throw new CollateralError(this.code, this.step, `${this.what}: ${msg}`, cause ? { cause } : undefined);
   }
 
-  obj(v: unknown, path: string): Obj {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(`${path} must be an object`);
+  obj(v: unknown, path: string, i?: number): Obj {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(`${where(path, i)} must be an object`);
     return v as Obj;
   }
 
@@ -27,15 +36,15 @@ export class FieldReader {
     return v;
   }
 
-  uint(v: unknown, path: string, max = 0xffff): number {
+  uint(v: unknown, path: string, max = 0xffff, i?: number): number {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-      this.fail(`${path} must be an integer in 0..${max}`);
+      this.fail(`${where(path, i)} must be an integer in 0..${max}`);
     }
     return v;
   }
 
-  str(v: unknown, path: string): string {
-    if (typeof v !== 'string') this.fail(`${path} must be a string`);
+  str(v: unknown, path: string, i?: number): string {
+    if (typeof v !== 'string') this.fail(`${where(path, i)} must be a string`);
     return v;
   }
 
@@ -50,23 +59,31 @@ export class FieldReader {
   }
 
   /** ISO 8601 UTC date-time ("2025-06-19T10:56:11Z") → unix seconds. */
-  date(v: unknown, path: string): number {
-    const s = this.str(v, path);
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(s)) this.fail(`${path} is not an ISO 8601 UTC time`);
+  date(v: unknown, path: string, i?: number): number {
+    const s = this.str(v, path, i);
+    if (!ISO_UTC.test(s)) this.fail(`${where(path, i)} is not an ISO 8601 UTC time`);
     const t = Date.parse(s);
-    if (Number.isNaN(t)) this.fail(`${path} is not a valid time`);
+    if (Number.isNaN(t)) this.fail(`${where(path, i)} is not a valid time`);
     return secondsFromMs(t);
   }
 
-  status(v: unknown, path: string): TcbStatus {
-    const s = this.str(v, path);
-    if (!TCB_STATUS_SET.has(s)) this.fail(`${path} "${s}" is not a known TCB status`);
+  status(v: unknown, path: string, i?: number): TcbStatus {
+    const s = this.str(v, path, i);
+    if (!TCB_STATUS_SET.has(s)) this.fail(`${where(path, i)} "${s}" is not a known TCB status`);
     return s as TcbStatus;
   }
 
-  advisories(v: unknown, path: string): string[] {
+  advisories(v: unknown, path: string, i?: number): string[] {
     if (v === undefined) return [];
-    return this.arr(v, path, 4096).map((x, i) => this.str(x, `${path}[${i}]`));
+    if (!Array.isArray(v)) this.fail(`${where(path, i)} must be an array`);
+    if (v.length > 4096) this.fail(`${where(path, i)} has more than 4096 entries`);
+    const out = new Array<string>(v.length);
+    for (let k = 0; k < v.length; k++) {
+      const x: unknown = v[k];
+      if (typeof x !== 'string') this.fail(`${where(path, i)}[${k}] must be a string`);
+      out[k] = x;
+    }
+    return out;
   }
 
   parse(json: string, maxBytes: number): Obj {
@@ -82,4 +99,5 @@ export class FieldReader {
   }
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const TCB_STATUS_SET: ReadonlySet<string> = new Set<string>(TCB_STATUSES);

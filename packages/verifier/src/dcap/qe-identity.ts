@@ -72,14 +72,13 @@ export function parseQeIdentity(json: string): QeIdentity {
     mrSigner: r.hex(o.mrsigner, 'mrsigner', 32),
     isvProdId: r.uint(o.isvprodid, 'isvprodid'),
     tcbLevels: levels.map((lv, i) => {
-      const p = `tcbLevels[${i}]`;
-      const l = r.obj(lv, p);
-      const tcbDate = r.str(l.tcbDate, `${p}.tcbDate`);
+      const l = r.obj(lv, 'tcbLevels[#]', i);
+      const tcbDate = r.str(l.tcbDate, 'tcbLevels[#].tcbDate', i);
       return {
-        isvSvn: r.uint(r.obj(l.tcb, `${p}.tcb`).isvsvn, `${p}.tcb.isvsvn`),
+        isvSvn: r.uint(r.obj(l.tcb, 'tcbLevels[#].tcb', i).isvsvn, 'tcbLevels[#].tcb.isvsvn', 0xffff, i),
         tcbDate,
-        tcbStatus: r.status(l.tcbStatus, `${p}.tcbStatus`),
-        advisoryIds: r.advisories(l.advisoryIDs, `${p}.advisoryIDs`),
+        tcbStatus: r.status(l.tcbStatus, 'tcbLevels[#].tcbStatus', i),
+        advisoryIds: r.advisories(l.advisoryIDs, 'tcbLevels[#].advisoryIDs', i),
       };
     }),
   };

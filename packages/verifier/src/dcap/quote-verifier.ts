@@ -7,7 +7,7 @@
  * against `at`. Every cache is a bounded LRU. The floor per new quote is one P-256 verification.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { sha256Hex } from '@ratls/evidence';
+import { parseQuote, type Quote, sha256Hex } from '@ratls/evidence';
 import { Lru } from '../cache/lru.js';
 import type { CollateralRequest, CollateralSource } from '../collateral/types.js';
 import { type DcapResult, markVerified } from '../result.js';
@@ -18,7 +18,7 @@ import { pckChainPemOf, type VerifiedPck, verifyPckChain } from './pck-chain.js'
 import { fmspcHex } from './pck-extensions.js';
 import { attestationKeyOf } from './quote-signature.js';
 import { type VerifiedCollateral, verifyCollateral } from './verify-collateral.js';
-import { asTyped, parseQuoteBytes, toDcapCollateral } from './verify-quote.js';
+import { asTyped, checkQuoteBytes, toDcapCollateral } from './verify-quote.js';
 
 export interface QuoteVerifierOptions {
   collateralSource: CollateralSource;
@@ -49,6 +49,28 @@ export interface QuoteVerifier {
 }
 
 const within = (at: number, w: { notBefore: number; notAfter: number }) => at >= w.notBefore && at <= w.notAfter;
+
+/** `verify` for a quote already parsed (and hashed) by the verifying code that holds it. */
+export type ParsedQuoteVerify = (
+  q: Quote,
+  quote: Uint8Array,
+  evidenceSha256: string,
+  opts: { at: Date | number },
+) => Promise<DcapResult>;
+
+// Verifiers made by createQuoteVerifier, and their parsed-quote entry. Module-private, like the
+// proof registries: an object a caller made is never in it, so its `verify` gets the bytes.
+const parsedEntries = new WeakMap<object, ParsedQuoteVerify>();
+
+/**
+ * The parsed-quote entry of a verifier made by `createQuoteVerifier`, or undefined for any other
+ * object (a caller's own `QuoteVerifierLike`, which then gets the quote bytes). Internal to
+ * `verifyCertificate`, which hands on the quote its binding check parsed (one parse per decision).
+ * @example const entry = parsedQuoteEntry(o.quoteVerifier); if (entry) await entry(q, bytes, sha, { at })
+ */
+export function parsedQuoteEntry(v: unknown): ParsedQuoteVerify | undefined {
+  return typeof v === 'object' && v !== null ? parsedEntries.get(v) : undefined;
+}
 
 /**
  * @example
@@ -102,10 +124,10 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
     return p;
   }
 
-  return {
+  const verifier: QuoteVerifier = {
     async verify(quote, opts) {
       try {
-        return await verifyOne(quote, opts);
+        return await verifyOne(undefined, quote, undefined, opts);
       } catch (e) {
         throw asTyped(e);
       }
@@ -115,11 +137,24 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
       for (const c of [collateral, chains, qeReports, akKeys, results]) c.clear();
     },
   };
+  parsedEntries.set(verifier, async (q, quote, sha, opts) => {
+    try {
+      return await verifyOne(q, quote, sha, opts);
+    } catch (e) {
+      throw asTyped(e);
+    }
+  });
+  return verifier;
 
-  async function verifyOne(quote: Uint8Array, opts: { at: Date | number }): Promise<DcapResult> {
+  async function verifyOne(
+    parsed: Quote | undefined,
+    quote: Uint8Array,
+    evidenceSha256: string | undefined,
+    opts: { at: Date | number },
+  ): Promise<DcapResult> {
     const at = toUnixSeconds(opts?.at);
-    const q = parseQuoteBytes(quote);
-    const sha = sha256Hex(quote);
+    checkQuoteBytes(quote);
+    const sha = evidenceSha256 ?? sha256Hex(quote);
     const cached = results.get(sha);
     if (cached && within(at, cached.collateralWindow)) {
       s.resultHits++;
@@ -127,6 +162,8 @@ export function createQuoteVerifier(o: QuoteVerifierOptions): QuoteVerifier {
       // frozen, registered copy so callers never share identity with the cache entry.
       return markVerified(structuredClone(cached));
     }
+    // Parsed only on a miss: a hit is for the very bytes that parsed and verified before.
+    const q = parsed ?? parseQuote(quote);
     const pem = pckChainPemOf(q);
     let pck = chains.get(pem);
     if (pck && within(at, pck.chain)) s.pckChainHits++;

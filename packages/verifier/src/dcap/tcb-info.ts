@@ -49,14 +49,15 @@ const V2_KEYS = Array.from({ length: 16 }, (_, k) => `sgxtcbcomp${String(k + 1).
 const r: FieldReader = new FieldReader('ERR_TCB_INFO_MALFORMED', 'tcb-info', 'TCB info');
 
 // Hot loop (16 components × levels): validate inline and build the path text only on failure.
-function components(v: unknown, path: string): number[] {
-  if (!Array.isArray(v) || v.length !== 16) r.fail(`${path} must be an array of 16 entries`);
+function components(v: unknown, level: number, name: string): number[] {
+  const path = () => `tcbLevels[${level}].tcb.${name}`;
+  if (!Array.isArray(v) || v.length !== 16) r.fail(`${path()} must be an array of 16 entries`);
   const out = new Array<number>(16);
   for (let i = 0; i < 16; i++) {
     const c: unknown = v[i];
     const svn = typeof c === 'object' && c !== null ? (c as { svn?: unknown }).svn : undefined;
     if (typeof svn !== 'number' || !Number.isInteger(svn) || svn < 0 || svn > 255) {
-      r.fail(`${path}[${i}].svn must be an integer in 0..255`);
+      r.fail(`${path()}[${i}].svn must be an integer in 0..255`);
     }
     out[i] = svn;
   }
@@ -64,26 +65,25 @@ function components(v: unknown, path: string): number[] {
 }
 
 function level(v: unknown, i: number, version: 2 | 3, tdx: boolean): TcbLevel {
-  const path = `tcbLevels[${i}]`;
-  const l = r.obj(v, path);
-  const tcb = r.obj(l.tcb, `${path}.tcb`);
+  const l = r.obj(v, 'tcbLevels[#]', i);
+  const tcb = r.obj(l.tcb, 'tcbLevels[#].tcb', i);
   let sgxComponents: number[];
   let tdxComponents: number[] | undefined;
   if (version === 2) {
     sgxComponents = V2_KEYS.map((key) => r.uint(tcb[key], key, 255));
   } else {
-    sgxComponents = components(tcb.sgxtcbcomponents, `${path}.tcb.sgxtcbcomponents`);
-    if (tdx) tdxComponents = components(tcb.tdxtcbcomponents, `${path}.tcb.tdxtcbcomponents`);
+    sgxComponents = components(tcb.sgxtcbcomponents, i, 'sgxtcbcomponents');
+    if (tdx) tdxComponents = components(tcb.tdxtcbcomponents, i, 'tdxtcbcomponents');
   }
-  const tcbDate = r.str(l.tcbDate, `${path}.tcbDate`);
-  r.date(tcbDate, `${path}.tcbDate`);
+  const tcbDate = r.str(l.tcbDate, 'tcbLevels[#].tcbDate', i);
+  r.date(tcbDate, 'tcbLevels[#].tcbDate', i);
   return {
     sgxComponents,
-    pceSvn: r.uint(tcb.pcesvn, `${path}.tcb.pcesvn`),
+    pceSvn: r.uint(tcb.pcesvn, 'tcbLevels[#].tcb.pcesvn', 0xffff, i),
     ...(tdxComponents ? { tdxComponents } : {}),
     tcbDate,
-    tcbStatus: r.status(l.tcbStatus, `${path}.tcbStatus`),
-    advisoryIds: r.advisories(l.advisoryIDs, `${path}.advisoryIDs`),
+    tcbStatus: r.status(l.tcbStatus, 'tcbLevels[#].tcbStatus', i),
+    advisoryIds: r.advisories(l.advisoryIDs, 'tcbLevels[#].advisoryIDs', i),
   };
 }
 

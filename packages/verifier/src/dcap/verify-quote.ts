@@ -50,6 +50,16 @@ export function toDcapCollateral(c: DcapCollateral | QuoteCollateralV3Json | str
 
 /** Parses quote bytes; the parser's typed errors pass through. */
 export function parseQuoteBytes(quote: Uint8Array): Quote {
+  checkQuoteBytes(quote);
+  return parseQuote(quote);
+}
+
+/**
+ * The appraiser's own bounds on quote bytes (type, ERR_QUOTE_TOO_LARGE), also applied when the
+ * quote arrives already parsed, so both entries refuse the same inputs with the same codes.
+ * @example checkQuoteBytes(ev.evidence)
+ */
+export function checkQuoteBytes(quote: Uint8Array): void {
   if (!(quote instanceof Uint8Array)) {
     throw new AppraisalError('ERR_QUOTE_INVALID', 'parse', 'quote must be a Uint8Array');
   }
@@ -60,7 +70,6 @@ export function parseQuoteBytes(quote: Uint8Array): Quote {
       `quote of ${quote.length} bytes exceeds ${MAX_QUOTE_BYTES}`,
     );
   }
-  return parseQuote(quote);
 }
 
 /**
@@ -99,10 +108,43 @@ export function verifyQuoteSync(
   opts: VerifyQuoteOptions,
 ): DcapResult {
   const at = toUnixSeconds(opts?.at);
-  const anchors = opts.trustAnchors ?? defaultTrustAnchors();
   const c = toDcapCollateral(collateral);
-  const q = parseQuoteBytes(quote);
+  return appraiseStateless(parseQuoteBytes(quote), sha256Hex(quote), c, at, opts);
+}
+
+/**
+ * `verifyQuote` for a quote the caller's own decision already parsed (`verifyCertificate`: the
+ * binding check and the appraisal share one parse, ARCHITECTURE "Parsing"). Internal: `q` must be
+ * `parseQuote(quote)` and `evidenceSha256` SHA-256 of `quote`, both made by verifying code from the
+ * same bytes; the bounds of `checkQuoteBytes` are applied here as in `verifyQuote`.
+ * @example const r = await verifyParsedQuote(parses.quote(ev), ev.evidence, sha256Hex(ev.evidence), collateral, { at })
+ */
+export async function verifyParsedQuote(
+  q: Quote,
+  quote: Uint8Array,
+  evidenceSha256: string,
+  collateral: DcapCollateral | QuoteCollateralV3Json | string,
+  opts: VerifyQuoteOptions,
+): Promise<DcapResult> {
+  try {
+    const at = toUnixSeconds(opts?.at);
+    const c = toDcapCollateral(collateral);
+    checkQuoteBytes(quote);
+    return appraiseStateless(q, evidenceSha256, c, at, opts);
+  } catch (e) {
+    throw asTyped(e);
+  }
+}
+
+function appraiseStateless(
+  q: Quote,
+  evidenceSha256: string,
+  c: DcapCollateral,
+  at: number,
+  opts: VerifyQuoteOptions,
+): DcapResult {
+  const anchors = opts.trustAnchors ?? defaultTrustAnchors();
   const pck = verifyPckChain(pckChainPemOf(q), anchors, at);
   const vc = verifyCollateral(c, anchors, at, [{ cert: pck.ca, key: pck.caKey }]);
-  return appraise(q, pck, vc, { at, evidenceSha256: sha256Hex(quote) });
+  return appraise(q, pck, vc, { at, evidenceSha256 });
 }

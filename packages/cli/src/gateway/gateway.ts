@@ -203,5 +203,9 @@ function collateralViaPrimary(c: GatewayConfig['trust']['collateral']): IpcColla
 }
 
 function splitPerSourceCap(lc: ListenerConfig, workers: number): ListenerConfig {
-  return { ...lc, limits: { ...lc.limits, maxPendingPerSource: Math.ceil(lc.limits.maxPendingPerSource / workers) } };
+  const limits = { ...lc.limits, maxPendingPerSource: Math.ceil(lc.limits.maxPendingPerSource / workers) };
+  // The handshake rate is split the same way: each worker sees about 1/N of a source's connections.
+  const rate = lc.limits.maxHandshakesPerSecondPerSource;
+  if (rate !== undefined) limits.maxHandshakesPerSecondPerSource = Math.max(1, rate / workers);
+  return { ...lc, limits };
 }

@@ -11,7 +11,7 @@ import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
 import { startPrimary } from './cluster.js';
-import { IpcCollateralSource } from './collateral-ipc.js';
+import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
@@ -67,7 +67,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   // watches files and audits reloads; the per-source cap is split between the workers.
   const worker = config.workers > 1 && cluster.isWorker;
   const pccsSource = worker ? collateralViaPrimary(config.trust.collateral) : undefined;
-  const buildOpts = { ...opts, ...(pccsSource ? { pccsSource } : {}) };
+  const kdsSource = worker && config.trust.snp?.kds ? kdsViaPrimary() : undefined;
+  const buildOpts = { ...opts, ...(pccsSource ? { pccsSource } : {}), ...(kdsSource ? { kdsSource } : {}) };
   let state: GatewayState = await buildState(config, undefined, buildOpts);
   const limits = config.limits;
   const sink: AuditSink = worker
@@ -197,6 +198,20 @@ function collateralViaPrimary(c: GatewayConfig['trust']['collateral']): IpcColla
       process.send(m, undefined, {}, () => {});
     },
     timeoutMs: 2 * (c.timeoutMs ?? 5_000) + 5_000,
+  });
+  process.on('message', (m: unknown) => void src.receive(m));
+  return src;
+}
+
+/** In a cluster worker, AMD KDS answers come through the primary's one KDS client and its cache. */
+function kdsViaPrimary(): IpcKdsSource {
+  const src = new IpcKdsSource({
+    send: (m) => {
+      if (!process.connected || !process.send) throw new Error('the IPC channel to the primary is closed');
+      process.send(m, undefined, {}, () => {});
+    },
+    // The primary's KDS client bounds each request at 10 s; a VCEK needs its chain and CRL too.
+    timeoutMs: 25_000,
   });
   process.on('message', (m: unknown) => void src.receive(m));
   return src;

@@ -17,6 +17,7 @@ import {
   loadPolicyFile,
   PccsCollateralSource,
   type Policy,
+  type SnpCollateralSource,
   type TrustAnchor,
   trustAnchorFrom,
 } from '@ratls/verifier';
@@ -84,7 +85,8 @@ function readCredentials(l: ListenerConfig): Credentials {
 /**
  * Reads and validates every file the configuration names. With `previous`, the verification path
  * (and its collateral, PCK and result caches) is kept when trust anchors and collateral are unchanged.
- * `pccsSource` stands in for the PCCS source (a cluster worker asks the primary's, collateral-ipc.ts).
+ * `pccsSource` stands in for the PCCS source and `kdsSource` for the AMD KDS one (a cluster worker
+ * asks the primary's, collateral-ipc.ts).
  * @example
  * const state = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), undefined, {});
  * const next = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), state, {});
@@ -92,7 +94,7 @@ function readCredentials(l: ListenerConfig): Credentials {
 export async function buildState(
   config: GatewayConfig,
   previous: GatewayState | undefined,
-  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource },
+  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource; kdsSource?: SnpCollateralSource },
 ): Promise<GatewayState> {
   const policies = new Map<string, Policy>();
   for (const path of new Set([config.policy, ...config.listeners.map((l) => l.policy)])) {
@@ -142,7 +144,9 @@ export async function buildState(
           ? {
               snp: {
                 ...(snpAnchorTexts ? { trustAnchors: snpAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
-                ...(config.trust.snp?.kds ? { kds: new KdsCollateralSource(config.trust.snp.kds) } : {}),
+                ...(config.trust.snp?.kds
+                  ? { kds: opts.kdsSource ?? new KdsCollateralSource(config.trust.snp.kds) }
+                  : {}),
               },
             }
           : {}),

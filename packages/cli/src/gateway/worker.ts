@@ -4,7 +4,7 @@
  * audit events, metric values, reload and drain results; never a verified result.
  */
 import { toRatlsError } from '@ratls/evidence';
-import type { CollateralAsk } from './collateral-ipc.js';
+import type { CollateralAsk, KdsAsk } from './collateral-ipc.js';
 import { startGateway } from './gateway.js';
 import { WORKER_METRICS } from './metrics.js';
 
@@ -18,7 +18,8 @@ export type FromWorker =
   | { t: 'metrics'; id: number; json: unknown[] }
   | { t: 'reload'; id: number; ok: boolean; code?: string; message?: string }
   | { t: 'drained' }
-  | CollateralAsk;
+  | CollateralAsk
+  | KdsAsk;
 
 const send = (m: FromWorker): Promise<void> =>
   new Promise((resolve) => {

@@ -99,8 +99,10 @@ export async function startPrimary(
         START_TIMEOUT_MS,
       );
       w.on('message', (m: FromWorker) => {
-        if (m.t === 'audit') audit.write({ ...m.ev, process: { pid: w.process.pid as number } });
-        else if (m.t === 'ready') {
+        if (m.t === 'audits') {
+          if (Array.isArray(m.evs))
+            for (const ev of m.evs) audit.write({ ...ev, process: { pid: w.process.pid as number } });
+        } else if (m.t === 'ready') {
           clearTimeout(t);
           ready.set(w, m.addresses);
           resolve(w);

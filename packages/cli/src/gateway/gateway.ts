@@ -10,6 +10,7 @@ import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
 import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
+import { workerAudit } from './audit-ipc.js';
 import { startPrimary } from './cluster.js';
 import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
@@ -76,15 +77,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         // With the primary gone the channel is closed: a send without a callback would raise an
         // 'error' on the process and end the worker mid-drain. The event cannot be written anywhere
         // then; say so on the operational log instead of crashing.
-        callback: (ev) => {
-          if (!process.connected || !process.send) {
-            log('error', 'audit event dropped: the channel to the primary is closed', { event: ev.event?.action });
-            return;
-          }
-          process.send({ t: 'audit', ev }, undefined, {}, (e) => {
-            if (e) log('error', 'audit event dropped: sending to the primary failed', { error: e.message });
-          });
-        },
+        callback: (ev) => workerAudit.send(ev, (why, n) => log('error', `audit events dropped: ${why}`, { events: n })),
       }
     : (opts.auditSink ?? config.audit);
   const audit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });

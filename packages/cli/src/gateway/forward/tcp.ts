@@ -78,6 +78,8 @@ function pipeCoalesced(from: TLSSocket, to: net.Socket): void {
     to.uncork();
   };
   from.on('data', (chunk: Buffer) => {
+    // The backend went away (its 'close' ends the client): what is still in flight has nowhere to go.
+    if (to.destroyed) return;
     if (!corked) {
       corked = true;
       to.cork();

@@ -12,8 +12,9 @@
  * certificate; the client offers only TLS 1.3 with one suite (BENCH_CIPHERSUITE) and never
  * resumes; HAProxy runs without tickets or session cache. Where `taskset` and two cores exist, the
  * terminator under test runs on core 0 and this process (the load generator) with the backends on
- * core 1. The gateway is one process today (`--workers` > 1 is reported as not yet supported).
- * Standalone: node --conditions=development --import tsx bench/gateway.ts [--quick] [--workers N]
+ * core 1; with two or more workers (threads) a terminator runs on every core. Terminator CPU sums
+ * the cluster primary and its workers. Ratios are taken per round (each round against itself).
+ * Standalone: node --conditions=development --import tsx bench/gateway.ts [--quick] [--workers 1,2] [--profile DIR]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -27,10 +28,19 @@ import { fileURLToPath } from 'node:url';
 import { initSimulation } from '@ratls/sim';
 import { freePort, haveBinary, simCert, spawnGateway, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 import { BENCH_CIPHERSUITE, type HaproxyProcess, haproxyVersion, startHaproxy } from './haproxy.js';
-import { type BenchOptions, cpuSecondsOf, fmtRatio, optionsFromArgv, percentile, Rounds } from './stats.js';
+import {
+  type BenchOptions,
+  childPids,
+  cpuSecondsOfAll,
+  fmtRatio,
+  optionsFromArgv,
+  percentile,
+  Rounds,
+} from './stats.js';
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
-const HANDSHAKE_CONCURRENCY = 8;
+/** As in the issue's table: enough in flight to keep two workers (or threads) busy. */
+const HANDSHAKE_CONCURRENCY = 16;
 
 /** Pins every thread of `pid` to `cpus` (e.g. "0"); false when taskset is missing or refuses. */
 function pin(pid: number | undefined, cpus: string): boolean {
@@ -167,8 +177,48 @@ async function latencies(agent: https.Agent, port: number, warmup: number, reque
 interface Peer {
   label: string;
   port: number;
-  /** The terminator's pid, for its CPU time; undefined for the direct sink (counted in backends). */
-  pid: number | undefined;
+  /** The terminator's processes (a cluster: primary and workers), for CPU time; [] for the direct sink. */
+  pids: number[];
+  /** Cores this peer may run on: one core for one worker or thread, both for two or more. */
+  cores: number;
+}
+
+type GatewayProcess = Awaited<ReturnType<typeof spawnGateway>>;
+
+/** The gateway configuration for `workers` processes in front of the backends. */
+function gatewayConfig(workers: number, plainSink: number, plainHttp: number): string {
+  return `version: 1
+workers: ${workers}
+trust: { anchors: [./sim/root.pem], collateral: ./sim/collateral.json }
+policy: ./policy.yaml
+audit: { file: ./audit-${workers}.jsonl }
+listeners:
+  - { name: tcp, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { tcp: "127.0.0.1:${plainSink}" } }
+  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${plainHttp}" } }
+`;
+}
+
+const PROFILE_PRELOAD = fileURLToPath(new URL('./preload/cpu-profile.mjs', import.meta.url));
+
+/** Starts a gateway; with `profileDir`, each of its processes writes a CPU profile there on exit. */
+async function startGateway(configPath: string, profileDir: string | undefined): Promise<GatewayProcess> {
+  const saved = { opts: process.env.NODE_OPTIONS, dir: process.env.RATLS_BENCH_PROFILE_DIR };
+  // Cluster workers inherit the environment: every gateway process is profiled, no other child.
+  if (profileDir) {
+    process.env.NODE_OPTIONS = `${saved.opts ?? ''} --import ${PROFILE_PRELOAD}`.trim();
+    process.env.RATLS_BENCH_PROFILE_DIR = profileDir;
+  }
+  try {
+    return await spawnGateway(configPath);
+  } finally {
+    for (const [k, v] of [
+      ['NODE_OPTIONS', saved.opts],
+      ['RATLS_BENCH_PROFILE_DIR', saved.dir],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): Promise<void> {
@@ -178,7 +228,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
   const dir = tempDir('ratls-gw-bench-');
   const children: ChildProcess[] = [];
   const haproxies: HaproxyProcess[] = [];
-  let gw: Awaited<ReturnType<typeof spawnGateway>> | undefined;
+  const gateways: GatewayProcess[] = [];
   try {
     await initSimulation(join(dir, 'sim'));
     const mr = 'ab'.repeat(32);
@@ -214,88 +264,91 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       'policy.yaml',
       `version: 1\ndefaults: { simulated: true }\nidentities:\n  - name: bench\n    sgx: { mrEnclave: "${mr}" }\n`,
     );
-    writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust: { anchors: [./sim/root.pem], collateral: ./sim/collateral.json }
-policy: ./policy.yaml
-audit: { file: ./audit.jsonl }
-listeners:
-  - { name: tcp, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { tcp: "127.0.0.1:${plainSink}" } }
-  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${plainHttp}" } }
-`,
-    );
-    gw = await spawnGateway(join(dir, 'gateway.yaml'));
-    children.push(gw.child);
-    if (opts.workers > 1)
-      console.log(`(gateway: one process today; --workers ${opts.workers} applies to HAProxy only)`);
-
-    const peers: Peer[] = [{ label: 'gateway (1 process)', port: gw.addresses.tcp as number, pid: gw.child.pid }];
     const hv = haproxyVersion();
-    if (hv === undefined) {
-      console.log('HAProxy not installed (/usr/sbin/haproxy): HAProxy rows skipped');
-    } else {
-      const threads = [...new Set([opts.workers, 2])];
-      for (const nbthread of threads) {
+    if (hv === undefined) console.log('HAProxy not installed (/usr/sbin/haproxy): HAProxy rows skipped');
+    const peers: Peer[] = [];
+    /** Pairs compared per round: gateway with N workers against HAProxy nbthread N. */
+    const pairs: { n: number; gw: string; ha: string | undefined }[] = [];
+    for (const n of opts.workers) {
+      const gw = await startGateway(
+        writeFile(dir, `gateway-${n}.yaml`, gatewayConfig(n, plainSink as number, plainHttp as number)),
+        opts.profileDir,
+      );
+      gateways.push(gw);
+      children.push(gw.child);
+      const primary = gw.child.pid as number;
+      // With workers > 1 the primary only accepts and hands off; the workers terminate TLS.
+      const pids = n > 1 ? [primary, ...childPids(primary)] : [primary];
+      const label = `gateway workers ${n}`;
+      peers.push({ label, port: gw.addresses.tcp as number, pids, cores: n });
+      let ha: string | undefined;
+      if (hv !== undefined) {
         const h = await startHaproxy({
           dir,
-          name: `haproxy-${nbthread}`,
+          name: `haproxy-${n}`,
           port: await freePort(),
           backendPort: plainSink as number,
           cert: server.cert,
           key: server.key,
           clientCa: clientFiles.cert,
-          nbthread,
+          nbthread: n,
         });
         haproxies.push(h);
         children.push(h.child);
-        peers.push({ label: `HAProxy nbthread ${nbthread}`, port: h.port, pid: h.child.pid });
+        ha = `HAProxy nbthread ${n}`;
+        peers.push({ label: ha, port: h.port, pids: [h.child.pid as number], cores: n });
       }
+      pairs.push({ n, gw: label, ha });
     }
-    peers.push({ label: 'direct TLS sink', port: directTls as number, pid: undefined });
+    peers.push({ label: 'direct TLS sink', port: directTls as number, pids: [], cores: 1 });
+    const webPort = gateways[0]?.addresses.web as number;
 
-    // Terminators under test on core 0; the load generator (this process) and backends on core 1.
-    // HAProxy nbthread 2 is a reference for "uses both cores": it is left on both.
-    const canPin = haveBinary('taskset') && availableParallelism() >= 2;
+    // One-worker (one-thread) terminators on core 0; the load generator (this process) and the
+    // backends on core 1. Two or more workers or threads run on both cores, beside the load
+    // generator, alike for the gateway and HAProxy.
+    const ncpu = availableParallelism();
+    const canPin = haveBinary('taskset') && ncpu >= 2;
     let pinned = false;
     if (canPin) {
       pinned = pin(process.pid, '1') && pin(backends.pid, '1');
-      for (const [i, h] of haproxies.entries()) pin(h.child.pid, peers[i + 1]?.label.endsWith(' 2') ? '0,1' : '0');
-      pin(gw.child.pid, '0');
+      for (const p of peers) for (const pid of p.pids) pin(pid, p.cores > 1 ? `0-${ncpu - 1}` : '0');
     }
     console.log(
-      `${hv ?? 'no HAProxy'}; TLS 1.3 ${BENCH_CIPHERSUITE}, no resumption; ${pinned ? 'terminator on core 0, load generator + backends on core 1 (taskset)' : 'not pinned (taskset or a second core missing)'}`,
+      `${hv ?? 'no HAProxy'}; TLS 1.3 ${BENCH_CIPHERSUITE}, no resumption; ${pinned ? 'one-worker terminators on core 0, load generator + backends on core 1; multi-worker ones on all cores (taskset)' : 'not pinned (taskset or a second core missing)'}`,
     );
 
     const client: Client = { cert: readFileSync(clientFiles.cert), key: readFileSync(clientFiles.key) };
     const mib = uploadBytes / 2 ** 20;
-    for (const p of peers) await handshakes(p.port, client, 50); // warm JIT and caches on every path
+    for (const p of peers) await handshakes(p.port, client, 50); // warm JIT and caches on every path (every worker)
     const up = new Rounds<string>();
     const hs = new Rounds<string>();
     for (let r = 0; r < rounds; r++) {
-      // Interleaved so drift (thermal, other load) hits every peer alike.
-      for (const p of peers) {
-        const pid = p.pid ?? backends.pid;
-        let c0 = cpuSecondsOf(pid);
+      // Interleaved so drift (thermal, other load) hits every peer alike; the order rotates per
+      // round so no peer always runs right after the same neighbour.
+      const order = peers.map((_, i) => peers[(i + r) % peers.length] as Peer);
+      for (const p of order) {
+        const pids = p.pids.length > 0 ? p.pids : [backends.pid as number];
+        let c0 = cpuSecondsOfAll(pids);
         up.add(p.label, await upload(p.port, client, uploadBytes));
-        up.add(`${p.label} cpu`, ((cpuSecondsOf(pid) - c0) * 1000) / mib);
-        c0 = cpuSecondsOf(pid);
+        up.add(`${p.label} cpu`, ((cpuSecondsOfAll(pids) - c0) * 1000) / mib);
+        c0 = cpuSecondsOfAll(pids);
         hs.add(p.label, await handshakes(p.port, client, handshakeN));
-        hs.add(`${p.label} cpu`, ((cpuSecondsOf(pid) - c0) * 1000) / handshakeN);
+        hs.add(`${p.label} cpu`, ((cpuSecondsOfAll(pids) - c0) * 1000) / handshakeN);
       }
     }
-    const gwL = peers[0]?.label as string;
-    const refs = peers.slice(1);
+    const note = (p: Peer) =>
+      p.pids.length === 0 ? ' (sink process)' : p.pids.length > 1 ? ` (${p.pids.length} processes)` : '';
     console.log(`bulk upload, ${mib} MiB x ${rounds} rounds (median MB/s [range]; terminator CPU ms per MiB):`);
     for (const p of peers) {
       console.log(
-        `  ${p.label.padEnd(22)} ${up.median(p.label).toFixed(0).padStart(5)} MB/s ${up.spread(p.label, 0)}  cpu ${up.median(`${p.label} cpu`).toFixed(2)} ms/MiB${p.pid === undefined ? ' (sink process)' : ''}`,
+        `  ${p.label.padEnd(22)} ${up.median(p.label).toFixed(0).padStart(5)} MB/s ${up.spread(p.label, 0)}  cpu ${up.median(`${p.label} cpu`).toFixed(2)} ms/MiB${note(p)}`,
       );
     }
-    for (const p of refs) {
+    for (const { n, gw, ha } of pairs) {
+      if (!ha) continue;
+      const cpu = up.ratio(`${ha} cpu`, `${gw} cpu`);
       console.log(
-        `  gateway / ${p.label}: ${fmtRatio(up.ratio(gwL, p.label))}${p.label.startsWith('HAProxy nbthread 1') ? ' (goal >= 0.9)' : ''}`,
+        `  ${gw} / ${ha}: ${fmtRatio(up.ratio(gw, ha))} by MB/s, ${fmtRatio(cpu)} by terminator CPU${n === 1 ? ' (goal >= 0.9)' : ''}`,
       );
     }
     console.log(
@@ -303,35 +356,50 @@ listeners:
     );
     for (const p of peers) {
       console.log(
-        `  ${p.label.padEnd(22)} ${hs.median(p.label).toFixed(0).padStart(5)}/s ${hs.spread(p.label, 0)}  cpu ${hs.median(`${p.label} cpu`).toFixed(3)} ms${p.pid === undefined ? ' (sink process)' : ''}`,
+        `  ${p.label.padEnd(22)} ${hs.median(p.label).toFixed(0).padStart(5)}/s ${hs.spread(p.label, 0)}  cpu ${hs.median(`${p.label} cpu`).toFixed(3)} ms${note(p)}`,
       );
     }
-    for (const p of refs) {
-      const cpu = hs.ratio(`${p.label} cpu`, `${gwL} cpu`);
+    for (const { n, gw, ha } of pairs) {
+      if (!ha) continue;
+      const cpu = hs.ratio(`${ha} cpu`, `${gw} cpu`);
       console.log(
-        `  gateway / ${p.label}: ${fmtRatio(hs.ratio(gwL, p.label))} per second, ${fmtRatio(cpu)} by terminator CPU${p.label.startsWith('HAProxy nbthread 1') ? ' (goal >= 0.9)' : ''}`,
+        `  ${gw} / ${ha}: ${fmtRatio(hs.ratio(gw, ha))} per second, ${fmtRatio(cpu)} by terminator CPU${n === 1 ? ' (goal >= 0.9)' : ''}`,
       );
+    }
+    // Scaling, per round: the figure the 4- and 16-core projection in docs/performance.md reads.
+    const base = pairs[0];
+    for (const pr of pairs.slice(1)) {
+      if (!base) break;
+      const line = (label: string, r: Rounds<string>, a: string, b: string) => `  ${label}: ${fmtRatio(r.ratio(a, b))}`;
+      console.log(`scaling ${pr.n} vs ${base.n} workers (threads), per round:`);
+      console.log(line(`gateway handshakes/s`, hs, pr.gw, base.gw));
+      console.log(line(`gateway upload MB/s`, up, pr.gw, base.gw));
+      if (pr.ha && base.ha) {
+        console.log(line(`HAProxy handshakes/s`, hs, pr.ha, base.ha));
+        console.log(line(`HAProxy upload MB/s`, up, pr.ha, base.ha));
+      }
     }
 
     const warmup = opts.quick ? 100 : 300;
     const requests = opts.quick ? 1000 : 3000;
     const gwAgent = new https.Agent({ keepAlive: true, maxSockets: 1, cert: client.cert, key: client.key });
     const directAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    const lg = await latencies(gwAgent, gw.addresses.web as number, warmup, requests);
+    const lg = await latencies(gwAgent, webPort, warmup, requests);
     const ld = await latencies(directAgent, directHttps as number, warmup, requests);
     gwAgent.destroy();
     directAgent.destroy();
     const pct = percentile;
     console.log(
-      `small HTTP request, warm connection (${requests}): direct p50 ${pct(ld, 50).toFixed(3)} ms p99 ${pct(ld, 99).toFixed(3)} ms; via gateway p50 ${pct(lg, 50).toFixed(3)} ms p99 ${pct(lg, 99).toFixed(3)} ms; added p50 ${(pct(lg, 50) - pct(ld, 50)).toFixed(3)} ms p99 ${(pct(lg, 99) - pct(ld, 99)).toFixed(3)} ms`,
+      `small HTTP request, warm connection (${requests}, ${peers[0]?.label}): direct p50 ${pct(ld, 50).toFixed(3)} ms p99 ${pct(ld, 99).toFixed(3)} ms; via gateway p50 ${pct(lg, 50).toFixed(3)} ms p99 ${pct(lg, 99).toFixed(3)} ms; added p50 ${(pct(lg, 50) - pct(ld, 50)).toFixed(3)} ms p99 ${(pct(lg, 99) - pct(ld, 99)).toFixed(3)} ms`,
     );
   } finally {
-    await gw?.stop('SIGTERM');
+    for (const gw of gateways) await gw.stop('SIGTERM');
     for (const h of haproxies) await h.stop();
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     // Unpin this process again: later suites in the same run may use both cores.
     if (haveBinary('taskset')) pin(process.pid, `0-${availableParallelism() - 1}`);
     rmSync(dir, { recursive: true, force: true });
+    if (opts.profileDir) console.log(`CPU profiles of the gateway processes: ${opts.profileDir}`);
   }
 }
 

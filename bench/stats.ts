@@ -3,24 +3,42 @@
  * options every suite takes. These machines are shared and noisy, so each suite interleaves its
  * peers round by round and reports the median with the range of round medians beside it.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Options `bench/run.ts` passes to every suite. */
 export interface BenchOptions {
   /** A short run (fewer rounds and samples) for a quick look; the figures are noisier. */
   quick: boolean;
-  /** Gateway worker processes (the gateway is one process today; HAProxy gets `nbthread` = this). */
-  workers: number;
+  /**
+   * Gateway worker counts to measure, each against HAProxy with `nbthread` equal to it
+   * (default 1 and 2: the scaling the 4- and 16-core projection in docs/performance.md reads).
+   */
+  workers: number[];
+  /** With `--profile DIR`: every gateway process writes a V8 CPU profile (`--cpu-prof`) there. */
+  profileDir?: string;
 }
 
-export const defaultOptions: BenchOptions = { quick: false, workers: 1 };
+export const defaultOptions: BenchOptions = { quick: false, workers: [1, 2] };
 
-/** Reads `--quick` and `--workers N` from argv. */
+/** Options that take a value (`bench/run.ts` skips their values when it reads suite names). */
+export const VALUE_OPTIONS = ['--workers', '--profile'] as const;
+
+/** Reads `--quick`, `--workers 1,2` (or one count) and `--profile DIR` from argv. */
 export function optionsFromArgv(argv: readonly string[]): BenchOptions {
   const i = argv.indexOf('--workers');
-  const workers = i >= 0 ? Number(argv[i + 1]) : 1;
-  if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers takes a positive integer');
-  return { quick: argv.includes('--quick'), workers };
+  const workers =
+    i >= 0
+      ? String(argv[i + 1])
+          .split(',')
+          .map(Number)
+      : defaultOptions.workers;
+  if (workers.length === 0 || workers.some((w) => !Number.isInteger(w) || w < 1 || w > 64)) {
+    throw new Error('--workers takes positive integers, e.g. --workers 1,2');
+  }
+  const p = argv.indexOf('--profile');
+  const profileDir = p >= 0 ? argv[p + 1] : undefined;
+  if (p >= 0 && !profileDir) throw new Error('--profile takes a directory');
+  return { quick: argv.includes('--quick'), workers: [...new Set(workers)], ...(profileDir ? { profileDir } : {}) };
 }
 
 export function median(xs: readonly number[]): number {
@@ -73,6 +91,34 @@ export function fmtRatio(r: { median: number; min: number; max: number }, digits
 export function cpuMsSince(since: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(since);
   return (d.user + d.system) / 1000;
+}
+
+/** The pids whose parent is `pid` (Linux /proc; none elsewhere): a cluster primary's workers. */
+export function childPids(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      // Field 4 (ppid); after the ") " split it is at index 1.
+      const f = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      if (Number(f[1]) === pid) out.push(Number(e));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+/** User + system CPU seconds of `pids` together (a cluster: the primary and its workers). */
+export function cpuSecondsOfAll(pids: readonly number[]): number {
+  return pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
 }
 
 /** User + system CPU seconds a process has used so far (Linux /proc; 0 elsewhere). */

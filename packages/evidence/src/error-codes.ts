@@ -645,6 +645,11 @@ export const ERROR_CODES = {
     step: 'tls',
     meaning: 'The peer was rejected and the decision carried no more specific code.',
   },
+  ERR_TLS_SOURCE_RATE_LIMITED: {
+    step: 'tls',
+    meaning:
+      'The source started more than maxHandshakesPerSecondPerSource handshakes per second; refused before any TLS work.',
+  },
   ERR_HTTP_BAD_TARGET: { step: 'http', meaning: 'The request target is not a valid origin-form path (RFC 9112 §3.2).' },
   ERR_HTTP_ABSOLUTE_FORM: {
     step: 'http',

@@ -10,11 +10,11 @@ import cluster, { type Worker } from 'node:cluster';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@ratls/evidence';
-import { createAuditLog } from '@ratls/verifier';
+import { createAuditLog, KdsCollateralSource } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
 import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
-import { answerCollateral } from './collateral-ipc.js';
+import { answerCollateral, KdsAnswerer } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
 import { defaultLog } from './log.js';
@@ -61,6 +61,15 @@ export async function startPrimary(
   const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));
   setPolicyHashes(metrics, policyHashes(state));
 
+  // One AMD KDS client for every worker (KDS rate-limits), rebuilt only when the URL changes.
+  let kdsClient: { url: string; source: KdsCollateralSource } | undefined;
+  const kds = new KdsAnswerer(() => {
+    const url = state.config.trust.snp?.kds;
+    if (!url) return undefined;
+    if (kdsClient?.url !== url) kdsClient = { url, source: new KdsCollateralSource(url) };
+    return kdsClient.source;
+  });
+
   cluster.schedulingPolicy = cluster.SCHED_RR;
   cluster.setupPrimary({ exec: WORKER_ENTRY, args: ['--config', configPath], execArgv: loaderArgs() });
   const ready = new Map<Worker, Record<string, HostPort>>();
@@ -90,8 +99,10 @@ export async function startPrimary(
         START_TIMEOUT_MS,
       );
       w.on('message', (m: FromWorker) => {
-        if (m.t === 'audit') audit.write({ ...m.ev, process: { pid: w.process.pid as number } });
-        else if (m.t === 'ready') {
+        if (m.t === 'audits') {
+          if (Array.isArray(m.evs))
+            for (const ev of m.evs) audit.write({ ...ev, process: { pid: w.process.pid as number } });
+        } else if (m.t === 'ready') {
           clearTimeout(t);
           ready.set(w, m.addresses);
           resolve(w);
@@ -99,7 +110,11 @@ export async function startPrimary(
           clearTimeout(t);
           reject(new ConfigError('ERR_GATEWAY_LISTEN', 'config', `worker: ${m.code}: ${m.message}`));
         } else if (m.t === 'metrics' || m.t === 'reload') pending.get(m.id)?.(m);
-        else if (m.t === 'collateral') {
+        else if (m.t === 'kds') {
+          void kds.answer(m).then((a) => {
+            if (w.isConnected()) w.send(a, undefined, () => {});
+          });
+        } else if (m.t === 'collateral') {
           // The one real source answers every worker: its coalescing and cache make one upstream request per key.
           void answerCollateral(state.collateral, m).then((a) => {
             if (w.isConnected()) w.send(a, undefined, () => {});

@@ -4,10 +4,19 @@
  * coalescing, disk cache and back-off), so N workers starting cold make one upstream request per
  * key. Only raw collateral crosses the process boundary (strings, bytes as base64), never a
  * verification result: the worker verifies signatures, chains, CRLs and dates itself, as always.
+ * AMD KDS collateral (SEV-SNP VCEKs, cert chains, CRLs) goes the same way (`IpcKdsSource`,
+ * `KdsAnswerer`): the primary's one KDS client and its cache answer every worker, and identical
+ * requests in flight are fetched once, because KDS rate-limits.
  */
 import { Buffer } from 'node:buffer';
-import { CollateralError, ERROR_CODES, isErrorCode, RatlsError } from '@ratls/evidence';
-import type { CollateralRequest, CollateralSource, DcapCollateral } from '@ratls/verifier';
+import { CollateralError, ERROR_CODES, isErrorCode, RatlsError, type SnpProduct, type SnpTcb } from '@ratls/evidence';
+import type {
+  CollateralRequest,
+  CollateralSource,
+  DcapCollateral,
+  SnpCollateralSource,
+  SnpVcekRequest,
+} from '@ratls/verifier';
 
 /** Worker → primary: fetch collateral for one request key. */
 export interface CollateralAsk {
@@ -189,5 +198,226 @@ export class IpcCollateralSource implements CollateralSource {
     const code = m.code;
     if (!isErrorCode(code) || ERROR_CODES[code].step !== 'collateral') throw malformed(`unexpected code ${code}`);
     throw new CollateralError(code, 'collateral', m.message.slice(0, 4096));
+  }
+}
+
+// --- AMD KDS (SEV-SNP) ---
+
+const SNP_PRODUCT_NAMES: readonly SnpProduct[] = ['Milan', 'Genoa', 'Turin'];
+/** A VCEK (DER), chain (PEM) or CRL (DER) is a few KiB; KDS answers are bounded at 64 KiB. */
+const MAX_KDS_CHARS = 128 * 1024;
+
+/** The TCB SPLs a VCEK URL names (KDS spec #57230 §4). */
+export interface KdsTcb {
+  bootloader: number;
+  tee: number;
+  snp: number;
+  microcode: number;
+  fmc?: number;
+}
+/** What one KDS request asks for (the chip id as hex: IPC carries JSON). */
+export type KdsAskBody =
+  | { op: 'vcek'; product: SnpProduct; chipId: string; tcb: KdsTcb }
+  | { op: 'chain' | 'crl'; product: SnpProduct; kind: 'vcek' | 'vlek' };
+/** Worker → primary: one KDS request. */
+export type KdsAsk = { t: 'kds'; id: number } & KdsAskBody;
+/** Primary → worker: the body (DER as base64, a chain as PEM text), or the typed error. */
+export type KdsAnswer =
+  | { t: 'kds'; id: number; ok: true; body: string }
+  | { t: 'kds'; id: number; ok: false; code: string; message: string };
+
+const isProduct = (x: unknown): x is SnpProduct => SNP_PRODUCT_NAMES.includes(x as SnpProduct);
+const isSpl = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255;
+
+/** A KDS request as the primary accepts it from a worker, or undefined. */
+function kdsRequestFrom(x: unknown): KdsAskBody | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const m = x as Record<string, unknown>;
+  if (!isProduct(m.product)) return undefined;
+  if (m.op === 'chain' || m.op === 'crl') {
+    return m.kind === 'vcek' || m.kind === 'vlek' ? { op: m.op, product: m.product, kind: m.kind } : undefined;
+  }
+  if (m.op !== 'vcek' || typeof m.chipId !== 'string' || !/^[0-9a-f]{128}$/.test(m.chipId)) return undefined;
+  const t = m.tcb as Record<string, unknown> | null;
+  if (typeof t !== 'object' || t === null) return undefined;
+  if (![t.bootloader, t.tee, t.snp, t.microcode].every(isSpl) || (t.fmc !== undefined && !isSpl(t.fmc))) {
+    return undefined;
+  }
+  const tcb: KdsTcb = {
+    bootloader: t.bootloader as number,
+    tee: t.tee as number,
+    snp: t.snp as number,
+    microcode: t.microcode as number,
+    ...(t.fmc !== undefined ? { fmc: t.fmc as number } : {}),
+  };
+  return { op: 'vcek', product: m.product, chipId: m.chipId, tcb };
+}
+
+/**
+ * The primary's side of KDS over IPC: one source for every worker, and one upstream fetch for
+ * identical requests in flight at once (N workers starting cold ask for the same chain and VCEK).
+ * @example
+ * const kds = new KdsAnswerer(() => new KdsCollateralSource(url));
+ * worker.on('message', (m) => { if (m.t === 'kds') void kds.answer(m).then((a) => worker.send(a)) });
+ */
+export class KdsAnswerer {
+  readonly #source: () => SnpCollateralSource | undefined;
+  readonly #inFlight = new Map<string, Promise<string>>();
+
+  /** `source` is read per request: the source in force (a reload may change the KDS URL). */
+  constructor(source: () => SnpCollateralSource | undefined) {
+    this.#source = source;
+  }
+
+  /** Answers one worker request. Never throws; the source bounds its own waits. */
+  async answer(m: KdsAsk): Promise<KdsAnswer> {
+    const req = kdsRequestFrom(m);
+    const fail = (code: string, message: string): KdsAnswer => ({ t: 'kds', id: m.id, ok: false, code, message });
+    if (!req) return fail('ERR_COLLATERAL_REQUEST', 'bad KDS request');
+    const src = this.#source();
+    if (!src) return fail('ERR_COLLATERAL_REQUEST', 'no AMD KDS is configured (trust.snp.kds)');
+    const key = JSON.stringify(req);
+    let p = this.#inFlight.get(key);
+    if (!p) {
+      p = KdsAnswerer.#fetch(src, req).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, p);
+    }
+    try {
+      return { t: 'kds', id: m.id, ok: true, body: await p };
+    } catch (e) {
+      const r = e instanceof RatlsError ? e : undefined;
+      return fail(r?.code ?? 'ERR_COLLATERAL_IPC', r?.message ?? `KDS source failed: ${String(e)}`);
+    }
+  }
+
+  static async #fetch(src: SnpCollateralSource, req: KdsAskBody): Promise<string> {
+    if (req.op !== 'vcek') {
+      if (req.op === 'chain') return src.getCertChain(req.product, req.kind);
+      if (!src.getCrl)
+        throw new CollateralError('ERR_COLLATERAL_REQUEST', 'collateral', 'the KDS source serves no CRLs');
+      return Buffer.from(await src.getCrl(req.product, req.kind)).toString('base64');
+    }
+    // A KDS request names the SPLs only (its URL); the raw TCB bytes are not part of it.
+    const tcb: SnpTcb = { ...req.tcb, raw: new Uint8Array(8) };
+    const vcek = await src.getVcek({
+      product: req.product,
+      chipId: new Uint8Array(Buffer.from(req.chipId, 'hex')),
+      tcb,
+    });
+    return Buffer.from(vcek).toString('base64');
+  }
+}
+
+/**
+ * A worker's AMD KDS source: asks the primary (`KdsAnswerer`), which fetches once for all
+ * workers. Feed every message from the primary to `receive`; a late, unknown or malformed answer
+ * never crashes. The same bounds and codes as `IpcCollateralSource`.
+ * @example
+ * const kds = new IpcKdsSource({ send: (m) => process.send?.(m), timeoutMs: 25_000 });
+ * process.on('message', (m) => kds.receive(m));
+ */
+export class IpcKdsSource implements SnpCollateralSource {
+  readonly #send: (m: KdsAsk) => void;
+  readonly #timeoutMs: number;
+  readonly #pending = new Map<number, (a: unknown) => void>();
+  #nextId = 1;
+
+  constructor(o: { send: (m: KdsAsk) => void; timeoutMs: number }) {
+    this.#send = o.send;
+    this.#timeoutMs = o.timeoutMs;
+  }
+
+  async getVcek(req: SnpVcekRequest, opts?: { signal?: AbortSignal }): Promise<Uint8Array> {
+    const t = req.tcb;
+    const tcb = {
+      bootloader: t.bootloader,
+      tee: t.tee,
+      snp: t.snp,
+      microcode: t.microcode,
+      ...(t.fmc !== undefined ? { fmc: t.fmc } : {}),
+    };
+    const chipId = Buffer.from(req.chipId).toString('hex');
+    return IpcKdsSource.#bytes(await this.#ask({ op: 'vcek', product: req.product, chipId, tcb }, opts?.signal));
+  }
+
+  async getCertChain(product: SnpProduct, kind: 'vcek' | 'vlek', opts?: { signal?: AbortSignal }): Promise<string> {
+    return this.#ask({ op: 'chain', product, kind }, opts?.signal);
+  }
+
+  async getCrl(product: SnpProduct, kind: 'vcek' | 'vlek', opts?: { signal?: AbortSignal }): Promise<Uint8Array> {
+    return IpcKdsSource.#bytes(await this.#ask({ op: 'crl', product, kind }, opts?.signal));
+  }
+
+  /**
+   * Takes one message from the primary; returns whether it was a KDS answer.
+   * @example process.on('message', (m) => { if (!kds.receive(m)) handleOther(m) })
+   */
+  receive(m: unknown): boolean {
+    if (typeof m !== 'object' || m === null || (m as { t?: unknown }).t !== 'kds') return false;
+    const id = (m as { id?: unknown }).id;
+    if (typeof id === 'number') this.#pending.get(id)?.(m);
+    return true;
+  }
+
+  #ask(body: KdsAskBody, signal: AbortSignal | undefined): Promise<string> {
+    const id = this.#nextId++;
+    return new Promise<string>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(t);
+        this.#pending.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', 'KDS request aborted by caller'));
+      };
+      const t = setTimeout(() => {
+        done();
+        reject(
+          new CollateralError(
+            'ERR_COLLATERAL_TIMEOUT',
+            'collateral',
+            `AMD KDS: no answer from the cluster primary within ${this.#timeoutMs} ms`,
+          ),
+        );
+      }, this.#timeoutMs);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending.set(id, (a) => {
+        done();
+        try {
+          resolve(IpcKdsSource.#decode(a));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      try {
+        this.#send({ t: 'kds', id, ...body } as KdsAsk);
+      } catch (e) {
+        done();
+        reject(new CollateralError('ERR_COLLATERAL_IPC', 'collateral', `cannot ask the primary: ${String(e)}`));
+      }
+    });
+  }
+
+  static #decode(a: unknown): string {
+    const m = a as Record<string, unknown>;
+    if (m.ok === true) {
+      if (typeof m.body !== 'string' || m.body.length === 0 || m.body.length > MAX_KDS_CHARS) {
+        throw malformed('KDS body is not a bounded string');
+      }
+      return m.body;
+    }
+    if (m.ok !== false || typeof m.code !== 'string' || typeof m.message !== 'string') {
+      throw malformed('neither a KDS body nor an error');
+    }
+    const code = m.code;
+    if (!isErrorCode(code) || ERROR_CODES[code].step !== 'collateral') throw malformed(`unexpected code ${code}`);
+    throw new CollateralError(code, 'collateral', m.message.slice(0, 4096));
+  }
+
+  static #bytes(b64: string): Uint8Array {
+    if (b64.length % 4 !== 0 || !BASE64.test(b64)) throw malformed('KDS body is not base64');
+    return new Uint8Array(Buffer.from(b64, 'base64'));
   }
 }

@@ -10,8 +10,9 @@ import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
 import { RATLS_VERSION } from '../version.js';
 import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
+import { workerAudit } from './audit-ipc.js';
 import { startPrimary } from './cluster.js';
-import { IpcCollateralSource } from './collateral-ipc.js';
+import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
@@ -74,7 +75,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   // watches files and audits reloads; the per-source cap is split between the workers.
   const worker = config.workers > 1 && cluster.isWorker;
   const pccsSource = worker ? collateralViaPrimary(config.trust.collateral) : undefined;
-  const buildOpts = { ...opts, ...(pccsSource ? { pccsSource } : {}) };
+  const kdsSource = worker && config.trust.snp?.kds ? kdsViaPrimary() : undefined;
+  const buildOpts = { ...opts, ...(pccsSource ? { pccsSource } : {}), ...(kdsSource ? { kdsSource } : {}) };
   let state: GatewayState = await buildState(config, undefined, buildOpts);
   const limits = config.limits;
   const sink: AuditSink = worker
@@ -82,15 +84,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         // With the primary gone the channel is closed: a send without a callback would raise an
         // 'error' on the process and end the worker mid-drain. The event cannot be written anywhere
         // then; say so on the operational log instead of crashing.
-        callback: (ev) => {
-          if (!process.connected || !process.send) {
-            log('error', 'audit event dropped: the channel to the primary is closed', { event: ev.event?.action });
-            return;
-          }
-          process.send({ t: 'audit', ev }, undefined, {}, (e) => {
-            if (e) log('error', 'audit event dropped: sending to the primary failed', { error: e.message });
-          });
-        },
+        callback: (ev) => workerAudit.send(ev, (why, n) => log('error', `audit events dropped: ${why}`, { events: n })),
       }
     : (opts.auditSink ?? config.audit);
   const audit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
@@ -211,6 +205,24 @@ function collateralViaPrimary(c: GatewayConfig['trust']['collateral']): IpcColla
   return src;
 }
 
+/** In a cluster worker, AMD KDS answers come through the primary's one KDS client and its cache. */
+function kdsViaPrimary(): IpcKdsSource {
+  const src = new IpcKdsSource({
+    send: (m) => {
+      if (!process.connected || !process.send) throw new Error('the IPC channel to the primary is closed');
+      process.send(m, undefined, {}, () => {});
+    },
+    // The primary's KDS client bounds each request at 10 s; a VCEK needs its chain and CRL too.
+    timeoutMs: 25_000,
+  });
+  process.on('message', (m: unknown) => void src.receive(m));
+  return src;
+}
+
 function splitPerSourceCap(lc: ListenerConfig, workers: number): ListenerConfig {
-  return { ...lc, limits: { ...lc.limits, maxPendingPerSource: Math.ceil(lc.limits.maxPendingPerSource / workers) } };
+  const limits = { ...lc.limits, maxPendingPerSource: Math.ceil(lc.limits.maxPendingPerSource / workers) };
+  // The handshake rate is split the same way: each worker sees about 1/N of a source's connections.
+  const rate = lc.limits.maxHandshakesPerSecondPerSource;
+  if (rate !== undefined) limits.maxHandshakesPerSecondPerSource = Math.max(1, rate / workers);
+  return { ...lc, limits };
 }

@@ -68,6 +68,7 @@ const LIMIT_BY_CODE: Record<string, LimitName> = {
   [TLS_ERRORS.CLIENT_HELLO_TIMEOUT]: 'client_hello_timeout',
   [TLS_ERRORS.TOO_MANY_FROM_SOURCE]: 'max_pending_per_source',
   [TLS_ERRORS.PRE_TLS_TOO_LARGE]: 'max_pre_tls_bytes',
+  [TLS_ERRORS.SOURCE_RATE_LIMITED]: 'max_handshakes_per_second_per_source',
 };
 
 /**
@@ -145,6 +146,9 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       handshakeTimeoutMs: lc.limits.handshakeTimeoutMs,
       clientHelloTimeoutMs: lc.limits.clientHelloTimeoutMs,
       maxPendingPerSource: lc.limits.maxPendingPerSource,
+      ...(lc.limits.maxHandshakesPerSecondPerSource !== undefined
+        ? { maxHandshakesPerSecondPerSource: lc.limits.maxHandshakesPerSecondPerSource }
+        : {}),
       maxConcurrentHandshakes: lc.limits.maxConnections,
       listener: name,
       clock,

@@ -17,6 +17,7 @@ import {
   loadPolicyFile,
   PccsCollateralSource,
   type Policy,
+  type SnpCollateralSource,
   type TrustAnchor,
   trustAnchorFrom,
 } from '@ratls/verifier';
@@ -88,7 +89,8 @@ function readCredentials(l: ListenerConfig): Credentials {
 /**
  * Reads and validates every file the configuration names. With `previous`, the verification path
  * (and its collateral, PCK and result caches) is kept when trust anchors and collateral are unchanged.
- * `pccsSource` stands in for the PCCS source (a cluster worker asks the primary's, collateral-ipc.ts).
+ * `pccsSource` stands in for the PCCS source and `kdsSource` for the AMD KDS one (a cluster worker
+ * asks the primary's, collateral-ipc.ts).
  * @example
  * const state = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), undefined, {});
  * const next = await buildState(loadGatewayConfig('/etc/ratls/gateway.yaml'), state, {});
@@ -96,7 +98,7 @@ function readCredentials(l: ListenerConfig): Credentials {
 export async function buildState(
   config: GatewayConfig,
   previous: GatewayState | undefined,
-  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource },
+  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource; kdsSource?: SnpCollateralSource },
 ): Promise<GatewayState> {
   const policies = new Map<string, Policy>();
   for (const path of new Set([config.policy, ...config.listeners.map((l) => l.policy)])) {
@@ -121,7 +123,7 @@ export type BuiltTrust = Pick<GatewayState, 'verification' | 'verifyKey' | 'coll
 export async function buildTrust(
   trust: GatewayConfig['trust'],
   previous: BuiltTrust | undefined,
-  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource },
+  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource; kdsSource?: SnpCollateralSource },
 ): Promise<BuiltTrust> {
   const anchorTexts = trust.anchors?.map((p) => readText(p, 'trust anchor'));
   const snpAnchorTexts = trust.snp?.anchors?.map((p) => readText(p, 'SEV-SNP trust anchor'));
@@ -163,7 +165,7 @@ export async function buildTrust(
           ? {
               snp: {
                 ...(snpAnchorTexts ? { trustAnchors: snpAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
-                ...(trust.snp?.kds ? { kds: new KdsCollateralSource(trust.snp.kds) } : {}),
+                ...(trust.snp?.kds ? { kds: opts.kdsSource ?? new KdsCollateralSource(trust.snp.kds) } : {}),
               },
             }
           : {}),

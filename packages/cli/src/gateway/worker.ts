@@ -4,7 +4,8 @@
  * audit events, metric values, reload and drain results; never a verified result.
  */
 import { toRatlsError } from '@ratls/evidence';
-import type { CollateralAsk } from './collateral-ipc.js';
+import { workerAudit } from './audit-ipc.js';
+import type { CollateralAsk, KdsAsk } from './collateral-ipc.js';
 import { startGateway } from './gateway.js';
 import { WORKER_METRICS } from './metrics.js';
 
@@ -14,11 +15,13 @@ export type ToWorker = { t: 'metrics'; id: number } | { t: 'reload'; id: number 
 export type FromWorker =
   | { t: 'ready'; addresses: Record<string, { host: string; port: number }> }
   | { t: 'failed'; code: string; message: string }
-  | { t: 'audit'; ev: import('@ratls/verifier').AuditEvent }
+  /** The audit events of one tick, in order (one IPC message, one write, instead of one each). */
+  | { t: 'audits'; evs: import('@ratls/verifier').AuditEvent[] }
   | { t: 'metrics'; id: number; json: unknown[] }
   | { t: 'reload'; id: number; ok: boolean; code?: string; message?: string }
   | { t: 'drained' }
-  | CollateralAsk;
+  | CollateralAsk
+  | KdsAsk;
 
 const send = (m: FromWorker): Promise<void> =>
   new Promise((resolve) => {
@@ -46,6 +49,7 @@ export async function runWorker(configPath: string): Promise<void> {
     if (draining) return;
     draining = true;
     await gw.close();
+    workerAudit.flush();
     // Every audit event was sent before this message on the same channel: none is lost.
     await send({ t: 'drained' });
     process.exit(0);

@@ -17,6 +17,8 @@ export const TLS_ERRORS = {
   TOO_MANY_HANDSHAKES: 'ERR_TLS_TOO_MANY_HANDSHAKES',
   /** `maxPendingPerSource` connections from this source (IPv4 address, IPv6 /64) were already waiting. */
   TOO_MANY_FROM_SOURCE: 'ERR_TLS_TOO_MANY_FROM_SOURCE',
+  /** This source started more than `maxHandshakesPerSecondPerSource` handshakes in the last second. */
+  SOURCE_RATE_LIMITED: 'ERR_TLS_SOURCE_RATE_LIMITED',
   /** No complete TLS record header arrived within `clientHelloTimeoutMs` of accept. */
   CLIENT_HELLO_TIMEOUT: 'ERR_TLS_CLIENT_HELLO_TIMEOUT',
   /** The first bytes cannot start a TLS handshake record (plain HTTP, SSLv2, a banner probe). */

@@ -22,7 +22,7 @@ import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier
 import type { Attestation, PeerAppraiser } from '../decide/types.js';
 import { frontListener, readPreTls } from './acceptor.js';
 import type { DeclaredSource, PreTlsReader } from './pre-tls.js';
-import { sourceGroup } from './source-group.js';
+import { SourceRateLimiter, sourceGroup } from './source-group.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 512;
@@ -43,6 +43,12 @@ export interface AttestationLimits {
    * decision at once; more are closed on accept (default 32).
    */
   maxPendingPerSource?: number;
+  /**
+   * Handshakes one source (see `sourceGroup`) may start per second, with a burst of as many;
+   * more are closed on accept, before any TLS work, as `ERR_TLS_SOURCE_RATE_LIMITED`. Unset: no
+   * rate bound (the pending caps above still hold).
+   */
+  maxHandshakesPerSecondPerSource?: number;
   /** What precedes TLS on this listener (a PROXY v2 header, an SSLRequest); read in order. */
   preTlsReaders?: readonly PreTlsReader[];
   /** Name of this listener in audit events. */
@@ -61,6 +67,8 @@ export function limitsOf(o: AttestationLimits): AttestationLimits {
   if (o.maxConcurrentHandshakes !== undefined) l.maxConcurrentHandshakes = o.maxConcurrentHandshakes;
   if (o.clientHelloTimeoutMs !== undefined) l.clientHelloTimeoutMs = o.clientHelloTimeoutMs;
   if (o.maxPendingPerSource !== undefined) l.maxPendingPerSource = o.maxPendingPerSource;
+  if (o.maxHandshakesPerSecondPerSource !== undefined)
+    l.maxHandshakesPerSecondPerSource = o.maxHandshakesPerSecondPerSource;
   if (o.preTlsReaders !== undefined) l.preTlsReaders = o.preTlsReaders;
   if (o.listener !== undefined) l.listener = o.listener;
   if (o.clock !== undefined) l.clock = o.clock;
@@ -124,6 +132,8 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   const helloMs = limits.clientHelloTimeoutMs ?? DEFAULT_CLIENT_HELLO_TIMEOUT_MS;
   const maxPerSource = limits.maxPendingPerSource ?? DEFAULT_MAX_PENDING_PER_SOURCE;
   const readers = limits.preTlsReaders ?? [];
+  const rate = limits.maxHandshakesPerSecondPerSource;
+  const limiter = rate !== undefined ? new SourceRateLimiter({ perSecond: rate }) : undefined;
   const clock = limits.clock ?? Date.now;
   const listener = limits.listener;
   const states = new WeakMap<object, ConnState>();
@@ -179,9 +189,17 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
       emit('attestationRejected', new RatlsError<string>(code, 'tls', message), peer);
   }
 
-  /** Admission on accept: the per-source cap first (it names the flooding source), then the global one. */
+  /** A source over its handshake rate: refused before TLS, so the flood costs a close, not a key exchange. */
+  const rateLimited = (group: string) => limiter !== undefined && !limiter.take(group, clock());
+  const rateMessage = (group: string) => `more than ${rate} handshakes per second from ${group}`;
+
+  /** Admission on accept: the per-source bounds first (they name the flooding source), then the global one. */
   function admit(raw: net.Socket, declared = false): ConnState | undefined {
     const group = declared ? undefined : sourceGroup(raw.remoteAddress);
+    if (group !== undefined && rateLimited(group)) {
+      refuseOnAccept(raw, TLS_ERRORS.SOURCE_RATE_LIMITED, rateMessage(group));
+      return undefined;
+    }
     if (group !== undefined && (perSource.get(group) ?? 0) >= maxPerSource) {
       refuseOnAccept(
         raw,
@@ -239,6 +257,10 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     st.group = group;
     take(group);
     st.peer = { ip: source.ip, ...portOf(source.port), role: 'client' };
+    if (rateLimited(group)) {
+      rejectBeforeAppraisal(st, TLS_ERRORS.SOURCE_RATE_LIMITED, rateMessage(group));
+      return false;
+    }
     if ((perSource.get(group) ?? 0) > maxPerSource) {
       rejectBeforeAppraisal(
         st,

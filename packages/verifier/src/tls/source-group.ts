@@ -54,3 +54,67 @@ function ipv6Hextets(addr: string): number[] {
   const tail = parse(addr.slice(gap + 2));
   return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
 }
+
+/** Bound on the sources a rate limiter remembers at once (each entry is two numbers). */
+export const MAX_RATE_SOURCES = 65_536;
+
+/**
+ * Handshakes per second per source, as a token bucket per source group: each group may start
+ * `burst` handshakes at once and `perSecond` a second after that. It runs on accept, before any
+ * TLS work, because the server's half of a TLS 1.3 handshake (key share, signature) is spent
+ * before any appraisal can refuse the peer: a flood from one source must cost a `close`, not a
+ * handshake. The map is bounded by `maxSources`: when full, buckets that have refilled (they
+ * carry no state worth keeping) are dropped first, and a fresh source that still finds no room
+ * is refused (fail closed: it is exactly the many-sources flood the bound exists for).
+ * @example
+ * const rl = new SourceRateLimiter({ perSecond: 50 });
+ * rl.take('127.0.0.1', Date.now()); // true until 50 were taken within a second
+ */
+export class SourceRateLimiter {
+  readonly #rate: number;
+  readonly #burst: number;
+  readonly #max: number;
+  /** group → tokens left and the time (ms) they were counted. */
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  /** When the map was last swept: a full map is swept at most once per 100 ms, so a flood of fresh sources costs O(1) each. */
+  #sweptAt = Number.NEGATIVE_INFINITY;
+
+  constructor(o: { perSecond: number; burst?: number; maxSources?: number }) {
+    if (!(o.perSecond > 0)) throw new RangeError('perSecond must be positive');
+    this.#rate = o.perSecond;
+    this.#burst = Math.max(1, o.burst ?? Math.ceil(o.perSecond));
+    this.#max = o.maxSources ?? MAX_RATE_SOURCES;
+  }
+
+  /** Takes one token for `group` at `nowMs`; false when the group has none left (refuse). */
+  take(group: string, nowMs: number): boolean {
+    let b = this.#buckets.get(group);
+    if (b) {
+      // A clock that steps back refills nothing (never a negative count, never a free burst).
+      const elapsed = Math.max(0, nowMs - b.at);
+      b.tokens = Math.min(this.#burst, b.tokens + (elapsed * this.#rate) / 1000);
+      b.at = Math.max(b.at, nowMs);
+    } else {
+      if (this.#buckets.size >= this.#max && !this.#sweep(nowMs)) return false;
+      b = { tokens: this.#burst, at: nowMs };
+      this.#buckets.set(group, b);
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** Sources currently remembered. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /** Drops every bucket that would be full again by `nowMs`; true if room was made. */
+  #sweep(nowMs: number): boolean {
+    if (nowMs - this.#sweptAt < 100) return false;
+    this.#sweptAt = nowMs;
+    const full = (this.#burst * 1000) / this.#rate;
+    for (const [k, b] of this.#buckets) if (nowMs - b.at >= full) this.#buckets.delete(k);
+    return this.#buckets.size < this.#max;
+  }
+}

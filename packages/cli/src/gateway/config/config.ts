@@ -34,6 +34,12 @@ export interface GatewayLimits {
   idleTimeoutMs: number;
   /** On shutdown, open connections get this long to finish before they are cut. */
   drainTimeoutMs: number;
+  // --- issue 12 (per-source handshake rate) ---
+  /**
+   * Handshakes one source (IPv4 address, IPv6 /64) may start per second per listener, with a
+   * burst of as many; more are closed on accept, before any TLS work. Unset: no rate bound.
+   */
+  maxHandshakesPerSecondPerSource?: number;
 }
 
 /** Largest request body forwarded by default (413 above it). */
@@ -59,7 +65,8 @@ export type ForwardTarget =
 export type ListenerLimits = Pick<
   GatewayLimits,
   'handshakeTimeoutMs' | 'clientHelloTimeoutMs' | 'maxPendingPerSource' | 'maxConnections'
->;
+> &
+  Pick<GatewayLimits, 'maxHandshakesPerSecondPerSource'>;
 
 export interface ListenerConfig {
   name: string;
@@ -135,6 +142,8 @@ const listenerLimitsSchema = {
   clientHelloTimeoutMs: positiveInt(60_000).optional(),
   maxPendingPerSource: positiveInt(1_000_000).optional(),
   maxConnections: positiveInt(1_000_000).optional(),
+  // --- issue 12 (per-source handshake rate) ---
+  maxHandshakesPerSecondPerSource: positiveInt(1_000_000).optional(),
 };
 
 /** `trust:` (shared with `ratls client`, which verifies the servers it connects to the same way). */
@@ -272,6 +281,8 @@ function normalize(
         clientHelloTimeoutMs: own.clientHelloTimeoutMs ?? limits.clientHelloTimeoutMs,
         maxPendingPerSource: own.maxPendingPerSource ?? limits.maxPendingPerSource,
         maxConnections: own.maxConnections ?? limits.maxConnections,
+        // --- issue 12 (per-source handshake rate) ---
+        ...perSourceRate(own.maxHandshakesPerSecondPerSource ?? limits.maxHandshakesPerSecondPerSource),
       },
       tls: { cert: abs(l.tls.cert), key: abs(l.tls.key) },
       forward,
@@ -335,6 +346,11 @@ export function normalizeTrust(
       : {}),
     ...(t.nitro?.anchors ? { nitro: { anchors: t.nitro.anchors.map(abs) } } : {}),
   };
+}
+
+// --- issue 12 (per-source handshake rate) ---
+function perSourceRate(n: number | undefined): Pick<ListenerLimits, 'maxHandshakesPerSecondPerSource'> {
+  return n === undefined ? {} : { maxHandshakesPerSecondPerSource: n };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<GatewayLimits> {

@@ -25,13 +25,24 @@ export const DEMO_MEASUREMENTS = {
 };
 const SECRET = 'db-password=correct-horse-battery-staple';
 
-interface Enclave {
+export interface Enclave {
   name: string;
   crt: string;
   key: string;
 }
 
-async function issue(sim: SimState, dir: string, name: string, mrEnclave: string, debug = false): Promise<Enclave> {
+/**
+ * Issues a simulated SGX enclave's RA-TLS certificate and key as `dir/name.crt` and `dir/name.key`.
+ * @example const e = await issueSimEnclave(sim, '/tmp/x', 'app', 'ab'.repeat(32))
+ */
+export async function issueSimEnclave(
+  sim: SimState,
+  dir: string,
+  name: string,
+  mrEnclave: string,
+  debug = false,
+  validitySeconds = 3600,
+): Promise<Enclave> {
   const provider = new SimulatedQuoteProvider(sim, {
     tee: 'sgx',
     mrEnclave,
@@ -44,7 +55,7 @@ async function issue(sim: SimState, dir: string, name: string, mrEnclave: string
     provider,
     subject: name,
     altNames: ['localhost', '127.0.0.1'],
-    validitySeconds: 3600,
+    validitySeconds,
   });
   const crt = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
@@ -82,10 +93,10 @@ export interface DemoEnv {
 export async function prepareDemo(dir: string, storeUrl: string): Promise<DemoEnv> {
   const sim = await initSimulation(join(dir, 'sim'));
   const enclaves = {
-    app: await issue(sim, dir, 'secret-reader', DEMO_MEASUREMENTS.secretReader),
-    impostor: await issue(sim, dir, 'impostor', DEMO_MEASUREMENTS.impostor),
-    debug: await issue(sim, dir, 'secret-reader-debug', DEMO_MEASUREMENTS.secretReader, true),
-    gateway: await issue(sim, dir, 'gateway', DEMO_MEASUREMENTS.gateway),
+    app: await issueSimEnclave(sim, dir, 'secret-reader', DEMO_MEASUREMENTS.secretReader),
+    impostor: await issueSimEnclave(sim, dir, 'impostor', DEMO_MEASUREMENTS.impostor),
+    debug: await issueSimEnclave(sim, dir, 'secret-reader-debug', DEMO_MEASUREMENTS.secretReader, true),
+    gateway: await issueSimEnclave(sim, dir, 'gateway', DEMO_MEASUREMENTS.gateway),
   };
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(

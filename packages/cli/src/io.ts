@@ -231,6 +231,12 @@ export function collateralFiles(path: string): string[] {
  */
 export function misdirectedInput(raw: Uint8Array): string | undefined {
   const head = Buffer.from(raw.subarray(0, 4096)).toString('latin1');
+  const text = head.trimStart();
+  // Collateral JSON carries PEM certificates (its issuer chains): recognise it before those.
+  if (text.startsWith('{') && /tcb_?info|qe_?identity|pck_?crl/i.test(head))
+    return 'DCAP collateral JSON: pass it with `--collateral <file>` and give the quote as the argument';
+  if (/^version:\s*1\b/m.test(text) && /identities:/.test(head))
+    return 'a policy file: check it with `ratls policy check <file>`';
   const certHint =
     'an X.509 certificate: use `ratls verify-cert <file>` (or `ratls inspect <file>`) for RA-TLS certificates';
   if (head.includes('-----BEGIN CERTIFICATE-----')) return certHint;
@@ -243,11 +249,6 @@ export function misdirectedInput(raw: Uint8Array): string | undefined {
       // Not a DER certificate: let the evidence readers decide.
     }
   }
-  const text = head.trimStart();
-  if (text.startsWith('{') && /tcbInfo|qeIdentity|pckCrl/.test(head))
-    return 'DCAP collateral JSON: pass it with `--collateral <file>` and give the quote as the argument';
-  if (/^version:\s*1\b/m.test(text) && /identities:/.test(head))
-    return 'a policy file: check it with `ratls policy check <file>`';
   return undefined;
 }
 

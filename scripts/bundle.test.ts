@@ -36,7 +36,7 @@ test('npm run bundle: dist/ratls.cjs runs --help and demo from a folder with no 
   assert.match(help.stdout, /Usage: ratls/);
   assert.match(help.stdout, /gateway/);
   assert.match(help.stdout, /init/);
-  const demo = spawnSync(process.execPath, ['ratls.cjs', 'demo'], {
+  const demo = spawnSync(process.execPath, ['ratls.cjs', 'demo', '--port', '0', '--admin-port', '0'], {
     cwd: run,
     env,
     encoding: 'utf8',

@@ -307,7 +307,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     out('');
     out(
       `audit events (${events.length}, one per attempt; full JSON lines in ${env.auditPath}${opts.keep || opts.serve ? '' : ', kept with --keep'}):`,
-    )
+    );
     for (const e of events) {
       const ev = e.event as Record<string, unknown>;
       const at = (e.attestation ?? {}) as Record<string, unknown>;

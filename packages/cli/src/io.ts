@@ -239,8 +239,9 @@ export function misdirectedInput(raw: Uint8Array): string | undefined {
     return 'a policy file: check it with `ratls policy check <file>`';
   const certHint =
     'an X.509 certificate: use `ratls verify-cert <file>` (or `ratls inspect <file>`) for RA-TLS certificates';
-  if (head.includes('-----BEGIN CERTIFICATE-----')) return certHint;
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(head)) return 'a private key, not evidence';
+  // Only a file that starts as PEM: a quote carries its PCK chain as PEM text inside it.
+  if (text.startsWith('-----BEGIN CERTIFICATE-----')) return certHint;
+  if (/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return 'a private key, not evidence';
   if (raw[0] === 0x30 && raw.length < MAX_INPUT_BYTES) {
     try {
       new X509Certificate(raw);

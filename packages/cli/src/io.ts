@@ -1,5 +1,7 @@
 /** Edge helpers for the CLI: reading files, parsing flags, loading trust and collateral, printing. */
-import { readFileSync, statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError, nitroDocumentFromText, parseQuoteText, RatlsError, SNP_REPORT_SIZE } from '@ratls/evidence';
 import {
   type CollateralSource,
@@ -19,8 +21,8 @@ export const EXIT_USAGE = 2;
 /** A problem with how the command was called or with a local file: exit 2, not a refusal. */
 export class UsageError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.code = code;
   }
 }
@@ -53,6 +55,8 @@ export function looksLikeText(b: Uint8Array): boolean {
 /** A quote file is binary, or hex text with or without 0x (as several projects publish them). */
 export function readQuoteFile(path: string): Uint8Array {
   const raw = readInputFile(path, 'quote');
+  const other = misdirectedInput(raw);
+  if (other) throw new UsageError('ERR_INPUT_UNRECOGNISED', `quote ${path}: this is ${other}`);
   if (!looksLikeText(raw)) return raw;
   try {
     return parseQuoteText(Buffer.from(raw).toString('utf8'));
@@ -79,6 +83,8 @@ export function evidenceKind(b: Uint8Array): EvidenceKind {
  */
 export function readEvidenceFile(path: string): { kind: EvidenceKind; bytes: Uint8Array } {
   const raw = readInputFile(path, 'evidence');
+  const other = misdirectedInput(raw);
+  if (other) throw new UsageError('ERR_INPUT_UNRECOGNISED', `evidence ${path}: this is ${other}`);
   if (!looksLikeText(raw)) return { kind: evidenceKind(raw), bytes: raw };
   const text = Buffer.from(raw).toString('utf8');
   const compact = text.replace(/\s+/g, '').replace(/^0x/i, '');
@@ -183,14 +189,68 @@ export function loadCollateralSource(flags: CollateralFlags): CollateralSource {
     throw new UsageError('ERR_USAGE', 'give either --collateral or --pccs, not both');
   }
   if (flags.collateral && flags.collateral.length > 0) {
-    for (const p of flags.collateral) readInputFile(p, 'collateral');
-    return new FileCollateralSource(flags.collateral);
+    const files = flags.collateral.flatMap(collateralFiles);
+    for (const p of files) readInputFile(p, 'collateral');
+    return new FileCollateralSource(files);
   }
   if (flags.pccs) {
     if (!/^https?:\/\//.test(flags.pccs)) throw new UsageError('ERR_USAGE', `--pccs: expected an http(s) URL`);
     return new PccsCollateralSource(flags.pccs, flags.pccsCacheDir ? { cacheDir: flags.pccsCacheDir } : {});
   }
   throw new UsageError('ERR_USAGE', 'collateral is required: --collateral <file> or --pccs <url>');
+}
+
+/**
+ * `--collateral` names a file, or a folder holding collateral files (a simulator folder from
+ * `ratls sim init`, or a bundle of `collateral*.json`): every `collateral*.json` in it, sorted.
+ * @example collateralFiles('./sim') // ['./sim/collateral-tdx.json', './sim/collateral.json']
+ */
+export function collateralFiles(path: string): string[] {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // Not there: readInputFile reports it with the flag's name.
+  }
+  if (!isDir) return [path];
+  const names = readdirSync(path)
+    .filter((n) => /^collateral.*\.json$/.test(n))
+    .sort();
+  if (names.length === 0)
+    throw new UsageError(
+      'ERR_INPUT_UNREADABLE',
+      `collateral ${path}: a folder with no collateral*.json (expected a folder from \`ratls sim init\` or a collateral bundle)`,
+    );
+  return names.map((n) => join(path, n));
+}
+
+/**
+ * Says what a file is when it is not what the command reads, naming the command that reads it
+ * (a certificate given to `verify-quote`, collateral given as evidence). Undefined when unknown.
+ * @example misdirectedInput(pemCertBytes) // 'an X.509 certificate: use `ratls verify-cert` …'
+ */
+export function misdirectedInput(raw: Uint8Array): string | undefined {
+  const head = Buffer.from(raw.subarray(0, 4096)).toString('latin1');
+  const text = head.trimStart();
+  // Collateral JSON carries PEM certificates (its issuer chains): recognise it before those.
+  if (text.startsWith('{') && /tcb_?info|qe_?identity|pck_?crl/i.test(head))
+    return 'DCAP collateral JSON: pass it with `--collateral <file>` and give the quote as the argument';
+  if (/^version:\s*1\b/m.test(text) && /identities:/.test(head))
+    return 'a policy file: check it with `ratls policy check <file>`';
+  const certHint =
+    'an X.509 certificate: use `ratls verify-cert <file>` (or `ratls inspect <file>`) for RA-TLS certificates';
+  // Only a file that starts as PEM: a quote carries its PCK chain as PEM text inside it.
+  if (text.startsWith('-----BEGIN CERTIFICATE-----')) return certHint;
+  if (/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return 'a private key, not evidence';
+  if (raw[0] === 0x30 && raw.length < MAX_INPUT_BYTES) {
+    try {
+      new X509Certificate(raw);
+      return certHint;
+    } catch {
+      // Not a DER certificate: let the evidence readers decide.
+    }
+  }
+  return undefined;
 }
 
 /** The JSON form of an error for `--json` output. */
@@ -208,3 +268,16 @@ export function formatRows(rows: Array<[string, string | number | boolean | unde
 }
 
 export { ConfigError };
+
+/**
+ * The directory the user typed the command in. `npm run ratls -- …` runs the CLI from the
+ * package's own folder and names the caller's folder in INIT_CWD; elsewhere (including a CLI that
+ * a script under `npm test` spawns in another folder) the process's own directory is the caller's.
+ * @example process.chdir(callerCwd(process.env, process.cwd()))
+ */
+export function callerCwd(env: NodeJS.ProcessEnv, cwd: string): string {
+  const init = env.INIT_CWD;
+  const pkg = env.npm_package_json;
+  if (init && pkg && env.npm_lifecycle_event && dirname(pkg) === cwd) return init;
+  return cwd;
+}

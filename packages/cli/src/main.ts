@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAttest } from './commands/attest.js';
 import { registerClient } from './commands/client.js';
 import { registerDemo } from './commands/demo.js';
+import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerSim } from './commands/sim.js';
@@ -12,7 +13,7 @@ import { registerVerifyCert } from './commands/verify-cert.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
 import type { CommandContext } from './context.js';
 import { registerGatewayCommand } from './gateway/index.js';
-import { EXIT_USAGE, UsageError } from './io.js';
+import { callerCwd, EXIT_USAGE, errorJson, UsageError } from './io.js';
 import { RATLS_VERSION } from './version.js';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerPolicy(program, ctx);
   registerSim(program, ctx);
   registerDemo(program, ctx);
+  registerInit(program, ctx);
   registerGatewayCommand(program, ctx);
   registerClient(program, ctx);
   registerAttest(program, ctx);
@@ -52,6 +54,8 @@ export async function main(argv: string[], io: Partial<Pick<CommandContext, 'out
       // --help and --version exit through here with code 0.
       return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }
+    // With --json the error is the output: one object on stdout, so `… --json | jq` sees it.
+    if (argv.includes('--json')) ctx.out(JSON.stringify({ ok: false, error: errorJson(e) }));
     if (e instanceof UsageError) {
       ctx.err(`error: ${e.message}`);
       return EXIT_USAGE;
@@ -71,7 +75,12 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/**
+ * What the `ratls` binary does: caller's folder, quiet EPIPE, exit code. The bin shim and the
+ * single-file bundle call this; importing main.ts for `main()` does not.
+ * @example await runCli()
+ */
+export async function runCli(): Promise<void> {
   // `ratls inspect x | head` closes stdout early; that is not an error worth a stack trace.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
@@ -79,7 +88,10 @@ if (isEntryPoint()) {
       throw e;
     });
   }
-  main(process.argv).then((code) => {
-    process.exitCode = code;
-  });
+  // Relative paths mean the caller's folder, also through `npm run ratls -- …` (see callerCwd).
+  const cwd = callerCwd(process.env, process.cwd());
+  if (cwd !== process.cwd()) process.chdir(cwd);
+  process.exitCode = await main(process.argv);
 }
+
+if (isEntryPoint()) void runCli();

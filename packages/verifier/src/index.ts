@@ -139,11 +139,13 @@ export {
 } from './nitro/index.js';
 export {
   type AdvisoryRule,
+  closestName,
   type Decision,
   decisionSummary,
   evaluatePolicy,
   formatIssue,
   type IdentityTee,
+  knownKeysAt,
   loadPolicyFile,
   MAX_POLICY_BYTES,
   type MaskedHex,
@@ -165,6 +167,7 @@ export {
   type SgxIdentity,
   type SnpIdentity,
   type TdxIdentity,
+  unknownKeyMessage,
 } from './policy/index.js';
 export {
   type AttestationResult,

@@ -95,6 +95,10 @@ const EXPECTED_ROOT_EXPORTS = [
   'findTdxModuleIdentity',
   'fmspcHex',
   'formatIssue',
+  // Issue 16: "did you mean" for configuration files (the gateway's config errors use them too).
+  'closestName',
+  'knownKeysAt',
+  'unknownKeyMessage',
   'intelSgxRootCa',
   'isVerifiedResult',
   'loadPolicyFile',

@@ -34,7 +34,7 @@ describe('ratls client configuration', () => {
     refused(
       `version: 1\n${TRUST}${ONE}    sni: x\n`,
       'ERR_CLIENT_CONFIG',
-      /client\.yaml:9:5: listeners\[0\]: .*\(sni\)/,
+      /client\.yaml:9:5: listeners\[0\]: unknown key 'sni'/,
     );
   });
 

@@ -4,10 +4,10 @@
  */
 
 import { RatlsError } from '@ratls/evidence';
-import { decisionSummary, evaluatePolicy, loadPolicyFile, type Policy } from '@ratls/verifier';
+import { decisionSummary, evaluatePolicy, loadPolicyFile, type Policy, PolicyValidationError } from '@ratls/verifier';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { EXIT_OK, EXIT_REFUSED, errorJson, UsageError } from '../io.js';
+import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, errorJson, UsageError } from '../io.js';
 import { type CertFlags, certOptions, verifyCertFromFlags } from './verify-cert.js';
 
 async function loadPolicyOrUsage(path: string): Promise<Policy> {
@@ -15,7 +15,7 @@ async function loadPolicyOrUsage(path: string): Promise<Policy> {
     return await loadPolicyFile(path);
   } catch (e) {
     // An invalid policy is the operator's input, not a peer's: exit 2 with the located message.
-    throw new UsageError(e instanceof RatlsError ? e.code : 'ERR_POLICY_INVALID', (e as Error).message);
+    throw new UsageError(e instanceof RatlsError ? e.code : 'ERR_POLICY_INVALID', (e as Error).message, { cause: e });
   }
 }
 
@@ -27,7 +27,18 @@ export function registerPolicy(program: Command, ctx: CommandContext): void {
     .argument('<policy>')
     .option('--json', 'print one JSON object')
     .action(async (file: string, flags: { json?: boolean }) => {
-      const p = await loadPolicyOrUsage(file);
+      let p: Policy;
+      try {
+        p = await loadPolicyOrUsage(file);
+      } catch (e) {
+        if (!flags.json) throw e;
+        // --json: the verdict is the output, with each located issue for editors and CI annotations.
+        const cause = (e as { cause?: unknown }).cause;
+        const issues = cause instanceof PolicyValidationError ? cause.issues : [];
+        ctx.out(JSON.stringify({ ok: false, error: errorJson(e), issues }));
+        ctx.exitCode = EXIT_USAGE;
+        return;
+      }
       if (flags.json) {
         ctx.out(JSON.stringify({ ok: true, policyHash: p.hash, identities: p.identities.map((i) => i.name) }));
       } else {

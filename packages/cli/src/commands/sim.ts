@@ -5,6 +5,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import type { QuoteProvider } from '@ratls/attester';
 import { buildRaTlsCertificate, type CertificateFormat, exportPrivateKeyPem, generateKeyPair } from '@ratls/attester';
+import { RatlsError } from '@ratls/evidence';
 import {
   initSimulation,
   loadNitroSimulation,
@@ -149,10 +150,21 @@ export async function simCert(dir: string, flags: SimCertFlags, ctx: CommandCont
   if (flags.keyType !== 'P-256' && flags.keyType !== 'P-384')
     throw new UsageError('ERR_USAGE', '--key-type must be P-256 or P-384');
   const atMs = flags.at !== undefined ? parseAt(flags.at) * 1000 : undefined;
-  const provider =
-    flags.tee === 'sev-snp' || flags.tee === 'nitro'
-      ? await otherTeeProvider(dir, flags, atMs)
-      : await intelProvider(dir, flags);
+  let provider: QuoteProvider;
+  try {
+    provider =
+      flags.tee === 'sev-snp' || flags.tee === 'nitro'
+        ? await otherTeeProvider(dir, flags, atMs)
+        : await intelProvider(dir, flags);
+  } catch (e) {
+    // The library names its own function; a CLI user needs the command that makes the folder.
+    if (e instanceof RatlsError && e.code === 'ERR_SIM_STATE')
+      throw new UsageError(
+        'ERR_SIM_STATE',
+        `${dir} is not a simulator folder: create it with \`ratls sim init ${dir}\``,
+      );
+    throw e;
+  }
   return issue(provider, flags, atMs, ctx);
 }
 

@@ -25,13 +25,24 @@ export const DEMO_MEASUREMENTS = {
 };
 const SECRET = 'db-password=correct-horse-battery-staple';
 
-interface Enclave {
+export interface Enclave {
   name: string;
   crt: string;
   key: string;
 }
 
-async function issue(sim: SimState, dir: string, name: string, mrEnclave: string, debug = false): Promise<Enclave> {
+/**
+ * Issues a simulated SGX enclave's RA-TLS certificate and key as `dir/name.crt` and `dir/name.key`.
+ * @example const e = await issueSimEnclave(sim, '/tmp/x', 'app', 'ab'.repeat(32))
+ */
+export async function issueSimEnclave(
+  sim: SimState,
+  dir: string,
+  name: string,
+  mrEnclave: string,
+  debug = false,
+  validitySeconds = 3600,
+): Promise<Enclave> {
   const provider = new SimulatedQuoteProvider(sim, {
     tee: 'sgx',
     mrEnclave,
@@ -44,7 +55,7 @@ async function issue(sim: SimState, dir: string, name: string, mrEnclave: string
     provider,
     subject: name,
     altNames: ['localhost', '127.0.0.1'],
-    validitySeconds: 3600,
+    validitySeconds,
   });
   const crt = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
@@ -79,13 +90,17 @@ export interface DemoEnv {
 }
 
 /** Writes the simulated TEE, certificates, policy and gateway configuration into `dir`. */
-export async function prepareDemo(dir: string, storeUrl: string): Promise<DemoEnv> {
+export async function prepareDemo(
+  dir: string,
+  storeUrl: string,
+  ports: { gateway: number; admin: number } = { gateway: 0, admin: 0 },
+): Promise<DemoEnv> {
   const sim = await initSimulation(join(dir, 'sim'));
   const enclaves = {
-    app: await issue(sim, dir, 'secret-reader', DEMO_MEASUREMENTS.secretReader),
-    impostor: await issue(sim, dir, 'impostor', DEMO_MEASUREMENTS.impostor),
-    debug: await issue(sim, dir, 'secret-reader-debug', DEMO_MEASUREMENTS.secretReader, true),
-    gateway: await issue(sim, dir, 'gateway', DEMO_MEASUREMENTS.gateway),
+    app: await issueSimEnclave(sim, dir, 'secret-reader', DEMO_MEASUREMENTS.secretReader),
+    impostor: await issueSimEnclave(sim, dir, 'impostor', DEMO_MEASUREMENTS.impostor),
+    debug: await issueSimEnclave(sim, dir, 'secret-reader-debug', DEMO_MEASUREMENTS.secretReader, true),
+    gateway: await issueSimEnclave(sim, dir, 'gateway', DEMO_MEASUREMENTS.gateway),
   };
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(
@@ -113,10 +128,10 @@ export async function prepareDemo(dir: string, storeUrl: string): Promise<DemoEn
       '  collateral: [./sim/collateral.json, ./sim/collateral-tdx.json]',
       'policy: ./policy.yaml',
       'audit: { file: ./audit.jsonl }',
-      'admin: 127.0.0.1:0',
+      `admin: 127.0.0.1:${ports.admin}`,
       'listeners:',
       '  - name: secrets',
-      '    listen: 127.0.0.1:0',
+      `    listen: 127.0.0.1:${ports.gateway}`,
       '    tls: { cert: ./gateway.crt, key: ./gateway.key }',
       `    forward: { http: ${storeUrl} }`,
       '',
@@ -190,30 +205,65 @@ function httpGet(url: string): Promise<string> {
   });
 }
 
+/** Starts the demo's gateway; a fixed port in use gets a message naming the way out. */
+async function startDemoGateway(
+  configPath: string,
+  ports: { gateway: number; admin: number },
+  watch = false,
+): Promise<Awaited<ReturnType<typeof startGateway>>> {
+  try {
+    return await startGateway(configPath, { ...(watch ? {} : { watch: false }), log: () => {} });
+  } catch (e) {
+    if (/EADDRINUSE/.test(String((e as Error).message) + String((e as { cause?: unknown }).cause ?? '')))
+      throw new Error(
+        `port ${ports.gateway} or ${ports.admin} on 127.0.0.1 is in use: stop what holds it, or run \`ratls demo --port 0 --admin-port 0\` (any free ports)`,
+        { cause: e },
+      );
+    throw e;
+  }
+}
+
 function shortHex(h: unknown): string {
   return typeof h === 'string' && h.length > 16 ? `${h.slice(0, 12)}…` : String(h ?? '-');
 }
+
+/** The demo's fixed ports, so its curl lines can be copied from the README (0: any free port). */
+export const DEMO_PORTS = { gateway: 8443, admin: 9090 };
 
 export interface DemoOptions {
   serve?: boolean;
   keep?: boolean;
   out?: (line: string) => void;
+  /** The gateway's and admin's ports (default DEMO_PORTS; tests pass 0). */
+  ports?: { gateway: number; admin: number };
+  /** With `serve`: stop serving when this settles (default: SIGINT or SIGTERM). */
+  serveUntil?: Promise<void>;
 }
+
+const GLOSSARY = [
+  ['TEE', 'trusted execution environment: an enclave (SGX) or a confidential VM (TDX, SEV-SNP, Nitro)'],
+  ['quote', "the TEE's signed statement of what code runs (MRENCLAVE) and who signed it (MRSIGNER)"],
+  ['RA-TLS certificate', 'a TLS certificate carrying a quote that binds its public key to the enclave'],
+  ['collateral', "Intel's signed TCB info, QE identity and CRLs that say whether a platform is up to date"],
+  ['policy', 'which measurements may connect (policy.yaml); everything else is refused'],
+  ['gateway', 'verifies each client enclave, applies the policy, then forwards to the backend'],
+] as const;
 
 /** Runs the scenario; resolves to the exit code. */
 export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const dir = mkdtempSync(join(tmpdir(), 'ratls-demo-'));
+  const ports = opts.ports ?? DEMO_PORTS;
   const store = await startSecretStore();
   const storeUrl = `http://127.0.0.1:${(store.address() as AddressInfo).port}`;
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   try {
     out('ratls demo: attested TLS on a SIMULATED TEE (no real hardware; every result says "simulated")');
-    out(`  working folder ${dir}`);
-    const env = await prepareDemo(dir, storeUrl);
+    out(`  working folder ${dir}${opts.keep || opts.serve ? ' (kept)' : ' (deleted at the end; --keep keeps it)'}`);
+    const env = await prepareDemo(dir, storeUrl, ports);
     out('  1. created a simulated Intel SGX hierarchy (root, PCK CA, TCB signer, signed collateral, CRLs)');
     out('  2. issued RA-TLS certificates: secret-reader, impostor, secret-reader (debug build), gateway');
-    gateway = await startGateway(env.configPath, { watch: false, log: () => {} });
+    gateway = await startDemoGateway(env.configPath, ports);
     const addrs = gateway.addresses();
     const port = addrs.secrets?.port as number;
     const admin = addrs.admin;
@@ -221,6 +271,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     out(
       `     policy: only MRENCLAVE ${shortHex(DEMO_MEASUREMENTS.secretReader)} (secret-reader), no debug, TCB UpToDate/SWHardeningNeeded`,
     );
+    out('');
+    out(`the gateway's configuration (${env.configPath}):`);
+    for (const l of readFileSync(env.configPath, 'utf8').trimEnd().split('\n')) out(`  | ${l}`);
+    out(`the policy (${env.policyPath}):`);
+    for (const l of readFileSync(env.policyPath, 'utf8').trimEnd().split('\n')) out(`  | ${l}`);
     out('');
     const expectations: Array<[Enclave, boolean, string]> = [
       [env.enclaves.app, true, 'the enclave the policy names'],
@@ -250,7 +305,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
       // Decisions only: policy reloads and the per-request `ratls-http-request` events are counted elsewhere.
       .filter((e) => (e.event as Record<string, unknown>)?.action === 'ratls-handshake');
     out('');
-    out(`audit events (${events.length}, one per attempt; full JSON lines in ${env.auditPath}):`);
+    out(
+      `audit events (${events.length}, one per attempt; full JSON lines in ${env.auditPath}${opts.keep || opts.serve ? '' : ', kept with --keep'}):`,
+    );
     for (const e of events) {
       const ev = e.event as Record<string, unknown>;
       const at = (e.attestation ?? {}) as Record<string, unknown>;
@@ -264,12 +321,21 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     for (const line of metrics.split('\n')) {
       if (/^ratls_(handshakes_total|attestation_rejections_total|policy_info)\{/.test(line)) out(`  ${line}`);
     }
+    out('');
+    out('glossary:');
+    for (const [term, meaning] of GLOSSARY) out(`  ${term.padEnd(19)} ${meaning}`);
+    out('');
+    out('next steps:');
+    out('  ratls demo --serve             keep this running and try it with curl');
+    out('  ratls init ./my-gateway        a commented gateway.yaml and policy.yaml of your own');
+    out('  ratls gateway --check --config ./my-gateway/gateway.yaml');
+    out('  docs/gateway.md, docs/policy.md, docs/concepts.md');
     if (opts.serve) {
-      gateway = await startGateway(env.configPath, { log: () => {} });
+      gateway = await startDemoGateway(env.configPath, ports, true);
       const p = gateway.addresses().secrets?.port;
       const adm = gateway.addresses().admin;
       out('');
-      out('serving until Ctrl-C. Try:');
+      out(`serving on 127.0.0.1:${p} until Ctrl-C. Try:`);
       out(`  curl -sk --cert ${env.enclaves.app.crt} --key ${env.enclaves.app.key} https://127.0.0.1:${p}/secret`);
       out(
         `  curl -sk --cert ${env.enclaves.impostor.crt} --key ${env.enclaves.impostor.key} https://127.0.0.1:${p}/secret`,
@@ -277,10 +343,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
       out(`  curl -sk https://127.0.0.1:${p}/secret`);
       if (adm) out(`  curl -s http://${adm.host}:${adm.port}/metrics | grep ^ratls_`);
       out(`  tail -f ${env.auditPath}`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await (opts.serveUntil ??
+        new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        }));
     }
     out('');
     out(
@@ -293,5 +360,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     await gateway?.close().catch(() => {});
     store.close();
     if (!opts.keep && !opts.serve) rmSync(dir, { recursive: true, force: true });
+    else out(`files kept in ${dir}`);
   }
 }

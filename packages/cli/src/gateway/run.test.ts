@@ -20,7 +20,7 @@ describe('registerGatewayCommand', () => {
       assert.equal(ctx.exitCode, 2);
       assert.match(
         lines.join('\n'),
-        /ERR_GATEWAY_CONFIG: .*g\.yaml:1:1: trust: required, but missing[\s\S]*g\.yaml:2:1: Unrecognized key.*bogus/,
+        /ERR_GATEWAY_CONFIG: .*g\.yaml:1:1: trust: required, but missing[\s\S]*g\.yaml:2:1: unknown key 'bogus'/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { toRatlsError } from '@ratls/evidence';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { EXIT_OK, EXIT_USAGE } from '../io.js';
+import { runCheck } from './check-command.js';
 import { formatHostPort } from './config/config.js';
 import { type Gateway, type StartGatewayOptions, startGateway } from './gateway.js';
 
@@ -73,7 +74,14 @@ export function registerGatewayCommand(program: Command, ctx: CommandContext): v
     .command('gateway')
     .description('verifying reverse proxy: attested TLS in front of HTTP, TCP or UNIX-socket backends')
     .requiredOption('--config <file>', 'gateway YAML configuration (see docs/gateway.md)')
-    .action(async (flags: { config: string }) => {
-      ctx.exitCode = await runGateway({ config: flags.config, err: ctx.err });
+    .option('--check', 'validate the configuration and every file it names, then exit 0 (valid) or 2; binds no port')
+    .option('--json', 'with --check: print one JSON object on stdout')
+    .action(async (flags: { config: string; check?: boolean; json?: boolean }) => {
+      const config = flags.config;
+      if (flags.check) {
+        ctx.exitCode = await runCheck(config, ctx, flags.json === true);
+        return;
+      }
+      ctx.exitCode = await runGateway({ config, err: ctx.err });
     });
 }

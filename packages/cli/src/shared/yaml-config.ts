@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { ConfigError, type ErrorCode } from '@ratls/evidence';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { issueMessages } from './issue-message.js';
 
 export const MAX_CONFIG_BYTES = 256 * 1024;
 
@@ -66,31 +67,29 @@ export function parseYamlConfig<S extends z.ZodType>(
   }
   const parsed = schema.safeParse(plain);
   if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 5).map((i) => {
-      const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-      // Point at the deepest node that exists (an unknown or missing key points at its parent map).
-      let offset: number | undefined;
-      for (let n = path.length; n >= 0 && offset === undefined; n--) {
-        const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-        if (node && typeof node === 'object' && 'range' in node) {
-          const r = (node as { range?: [number, number, number] | null }).range;
-          if (r) offset = r[0];
+    const lines = parsed.error.issues
+      .flatMap((i) => issueMessages(i, schema, plain))
+      .slice(0, 5)
+      .map(({ path, message, key }) => {
+        // Point at the deepest node that exists (an unknown or missing key points at its parent map).
+        let offset: number | undefined;
+        for (let n = path.length; n >= 0 && offset === undefined; n--) {
+          const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+          if (node && typeof node === 'object' && 'range' in node) {
+            const r = (node as { range?: [number, number, number] | null }).range;
+            if (r) offset = r[0];
+          }
         }
-      }
-      let extra = '';
-      if (i.code === 'unrecognized_keys') {
-        // Point at the unknown key itself rather than its map.
-        const keys = (i as { keys?: string[] }).keys ?? [];
-        const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
-        if (isMap(map)) {
-          const pair = map.items.find((p) => isScalar(p.key) && keys.includes(String(p.key.value)));
-          if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+        if (key !== undefined) {
+          // Point at the unknown key itself rather than its map.
+          const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
+          if (isMap(map)) {
+            const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+            if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+          }
         }
-        extra = ` (${keys.join(', ')})`;
-      }
-      const msg = /received undefined$/.test(i.message) ? 'required, but missing' : i.message;
-      return located(source, lc, offset, pathText(path), `${msg}${extra}`);
-    });
+        return located(source, lc, offset, pathText(path), message);
+      });
     throw new ConfigError(code, 'config', lines.join('\n'));
   }
   if (!isMap(doc.contents)) throw new ConfigError(code, 'config', `${source}: not a YAML map`);

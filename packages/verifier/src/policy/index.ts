@@ -8,6 +8,7 @@ export {
   type PolicyStoreEvents,
   type ReloadOutcome,
 } from './store.js';
+export { closestName, knownKeysAt, unknownKeyMessage } from './suggest.js';
 export {
   type AdvisoryRule,
   type Decision,

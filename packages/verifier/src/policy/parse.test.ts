@@ -93,9 +93,12 @@ describe('parsePolicy', () => {
       line: 6,
       column: 7,
       path: 'identities[0].sgx.mrEnclav',
-      message: "unknown key 'mrEnclav'",
+      message: "unknown key 'mrEnclav' (did you mean 'mrEnclave'?)",
     });
-    assert.equal(e.message, "policy.yaml:6:7: identities[0].sgx.mrEnclav: unknown key 'mrEnclav'");
+    assert.equal(
+      e.message,
+      "policy.yaml:6:7: identities[0].sgx.mrEnclav: unknown key 'mrEnclav' (did you mean 'mrEnclave'?)",
+    );
   });
 
   it('refuses an unknown top-level key', () => {

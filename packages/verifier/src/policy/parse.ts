@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { PolicyError } from '@ratls/evidence';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { PlainNumber, policySchema, structuralIssues, TEE_KEYS } from './schema.js';
+import { knownKeysAt, unknownKeyMessage } from './suggest.js';
 import type { Policy, PolicyDefaults, PolicyIdentity, PolicyIssue } from './types.js';
 
 /** Policy files are small; anything larger is a mistake or an attack on the parser. */
@@ -233,9 +234,15 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
     for (const iss of parsed.error?.issues ?? []) {
       const path = iss.path.filter((k): k is PathKey => typeof k !== 'symbol');
       if (iss.code === 'unrecognized_keys') {
+        const allowed = knownKeysAt(policySchema, path);
         for (const k of iss.keys) {
           const p = [...path, k];
-          issues.push({ source, ...pos(locate(locs, p, true)), path: formatPath(p), message: `unknown key '${k}'` });
+          issues.push({
+            source,
+            ...pos(locate(locs, p, true)),
+            path: formatPath(p),
+            message: unknownKeyMessage(k, allowed),
+          });
         }
         continue;
       }

@@ -362,3 +362,11 @@ export function loadGatewayConfig(path: string): GatewayConfig {
   const source = resolve(path);
   return parseGatewayConfig(readConfigText(source, 'ERR_GATEWAY_CONFIG'), source);
 }
+
+// --- JSON Schema and --check support (issue 16) ---
+
+/**
+ * The zod schema of a gateway file, for generating its JSON Schema (schemas/gateway.schema.json).
+ * @example z.toJSONSchema(gatewayConfigSchema, { io: 'input' })
+ */
+export const gatewayConfigSchema: z.ZodType = schema;

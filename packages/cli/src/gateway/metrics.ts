@@ -12,7 +12,8 @@ export type LimitName =
   | 'max_pre_tls_bytes'
   | 'max_connections'
   | 'max_certificate_bytes'
-  | 'idle_timeout';
+  | 'idle_timeout'
+  | 'max_connection_age';
 
 export interface GatewayMetrics {
   registry: Registry;

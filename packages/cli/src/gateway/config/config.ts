@@ -46,6 +46,8 @@ export interface HttpForwardTarget {
   url: URL;
   /** For an `https://` backend: how its certificate is verified (and the gateway's client certificate). */
   tls?: BackendTls;
+  /** Relay `Upgrade: websocket` handshakes (off by default: every protocol switch is refused). */
+  websocket: boolean;
   /** Extra request header names removed before forwarding (canonical: lower case, `_` as `-`). */
   stripHeaders: string[];
   /** Request bodies above this are refused with 413. */
@@ -189,6 +191,7 @@ const forwardSchema = z.union([
   z.strictObject({
     http: z.url({ protocol: /^https?$/ }),
     tls: backendTlsSchema.optional(),
+    websocket: z.boolean().optional(),
     stripHeaders: z
       .array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'a header name (RFC 9110 token)'))
       .max(64)
@@ -439,6 +442,7 @@ function normalize(
         kind: 'http',
         url: new URL(f.http),
         ...backendTls(f.tls, ['listeners', k, 'forward', 'tls']),
+        websocket: f.websocket ?? false,
         stripHeaders: (f.stripHeaders ?? []).map((h) => h.toLowerCase().replaceAll('_', '-')),
         maxBodyBytes: f.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
         allowAbsoluteForm: f.allowAbsoluteForm ?? false,

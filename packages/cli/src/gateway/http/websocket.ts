@@ -71,6 +71,11 @@ export function relayWebSocket(req: http.IncomingMessage, socket: TLSSocket, hea
     d.refuse(socket, refusal('bad_gateway', 'listener has no HTTP target'), req);
     return;
   }
+  // Opt-in per listener: a backend that never expected a protocol switch is not handed one.
+  if (!target.websocket) {
+    d.refuse(socket, refusal('upgrade_unsupported', 'WebSocket is not enabled (forward.websocket: true)'), req);
+    return;
+  }
   const bad = upgradeRefusal(req.method ?? '', req.httpVersion, req.rawHeaders);
   if (bad) {
     d.refuse(socket, bad, req);

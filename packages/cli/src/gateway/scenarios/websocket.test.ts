@@ -70,6 +70,10 @@ describe('gateway scenario: WebSocket upgrades', { skip: HAVE_VECTORS ? false : 
       listeners: `  - name: ws
     listen: 127.0.0.1:0
     tls: { cert: ./server.crt, key: ./server.key }
+    forward: { http: "http://127.0.0.1:${(backend.address() as net.AddressInfo).port}", websocket: true }
+  - name: nows
+    listen: 127.0.0.1:0
+    tls: { cert: ./server.crt, key: ./server.key }
     forward: { http: "http://127.0.0.1:${(backend.address() as net.AddressInfo).port}" }
 `,
     });
@@ -88,10 +92,10 @@ describe('gateway scenario: WebSocket upgrades', { skip: HAVE_VECTORS ? false : 
   });
 
   /** Opens a TLS connection as `who` and sends an upgrade request; resolves with the socket. */
-  const open = async (who: 'good' | 'impostor', upgrade: string, extra = '') => {
+  const open = async (who: 'good' | 'impostor', upgrade: string, extra = '', listener = 'ws') => {
     const sock = tls.connect({
       host: '127.0.0.1',
-      port: gw.addresses().ws?.port as number,
+      port: gw.addresses()[listener]?.port as number,
       cert: readFileSync(certs[who].cert),
       key: readFileSync(certs[who].key),
       rejectUnauthorized: false,
@@ -142,6 +146,16 @@ describe('gateway scenario: WebSocket upgrades', { skip: HAVE_VECTORS ? false : 
   it('refuses Upgrade: h2c with 501 ERR_HTTP_UPGRADE; the backend never sees it', async () => {
     const seen = upgrades.length;
     const { sock } = await open('good', 'h2c');
+    const head = (await read(sock)).toString('latin1');
+    assert.match(head, /^HTTP\/1\.1 501 /);
+    assert.match(head, /ERR_HTTP_UPGRADE/);
+    assert.equal(upgrades.length, seen);
+    sock.destroy();
+  });
+
+  it('refuses WebSocket on a listener that did not enable it (501 ERR_HTTP_UPGRADE)', async () => {
+    const seen = upgrades.length;
+    const { sock } = await open('good', 'websocket', '', 'nows');
     const head = (await read(sock)).toString('latin1');
     assert.match(head, /^HTTP\/1\.1 501 /);
     assert.match(head, /ERR_HTTP_UPGRADE/);

@@ -313,7 +313,10 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
         const at = clock();
         const d =
           a?.result && a.certificate
-            ? evaluatePolicy(policy, a.result, { certificate: { notBefore: a.certificate.notBefore }, at: Math.floor(at / 1000) })
+            ? evaluatePolicy(policy, a.result, {
+                certificate: { notBefore: a.certificate.notBefore },
+                at: Math.floor(at / 1000),
+              })
             : undefined;
         if (d?.accept && d.identity === a?.identity) continue;
         closed++;

@@ -10,7 +10,7 @@ import { ConfigError, EvidenceParseError, RatlsError, toRatlsError } from './err
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Node's own error codes that gateway code matches on; they are Node's vocabulary, not ours. */
-const NODE_CODES = new Set(['ERR_HTTP_HEADERS_TIMEOUT']);
+const NODE_CODES = new Set(['ERR_HTTP_HEADERS_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -753,6 +753,47 @@ export const ERROR_CODES = {
     step: 'config',
     meaning: '`ratls attest` cannot write the certificate or key file.',
   },
+  // PROXY protocol v2 input (gateway listeners with `proxyProtocol: { from }`; HAProxy's proxy-protocol.txt §2.2).
+  ERR_PROXY_SIGNATURE: {
+    step: 'tls',
+    meaning:
+      'A connection from a configured balancer did not start with the PROXY v2 signature (v1 text is not spoken).',
+  },
+  ERR_PROXY_VERSION: { step: 'tls', meaning: 'The PROXY header names a version other than 2.' },
+  ERR_PROXY_COMMAND: { step: 'tls', meaning: 'The PROXY v2 command is neither LOCAL nor PROXY.' },
+  ERR_PROXY_FAMILY: {
+    step: 'tls',
+    meaning: 'A PROXY v2 header relays something other than TCP over IPv4 or IPv6 (UNSPEC, UDP, UNIX).',
+  },
+  ERR_PROXY_LENGTH: {
+    step: 'tls',
+    meaning: "The PROXY v2 length is above the gateway's bound or too short for the address block.",
+  },
+  ERR_PROXY_TLV: { step: 'tls', meaning: 'A PROXY v2 TLV runs past the header, or there are too many TLVs.' },
+  ERR_PROXY_UNTRUSTED_SOURCE: {
+    step: 'tls',
+    meaning:
+      "A PROXY v2 header came from an address not in the listener's proxyProtocol.from; only balancers may declare a source.",
+  },
+  // Gateway connections after the decision: backends over TLS, connection age, policy changes.
+  ERR_GATEWAY_BACKEND_TLS: {
+    step: 'tls',
+    meaning:
+      "The backend's TLS certificate did not verify against the configured CA and servername; nothing was forwarded.",
+  },
+  ERR_HTTP_BACKEND_TLS: {
+    step: 'http',
+    meaning: "The HTTPS backend's certificate did not verify against the configured CA and servername (502).",
+  },
+  ERR_GATEWAY_CONNECTION_AGE: {
+    step: 'tls',
+    meaning: "A connection reached the listener's maxConnectionAge and was closed so the client re-attests.",
+  },
+  ERR_GATEWAY_POLICY_CHANGED: {
+    step: 'policy',
+    meaning:
+      "A reloaded policy no longer accepts this open connection's attestation, so it was closed (onPolicyChange: close).",
+  },
   ERR_CONFIG_KEY_TYPE: { step: 'keys', meaning: 'The key type is not P-256 or P-384.' },
   ERR_CONFIG_KEY_PAIR: { step: 'certificate', meaning: 'The key pair did not come from generateKeyPair().' },
   ERR_CONFIG_PROVIDER: { step: 'certificate', meaning: 'The quote provider does not implement getEvidence().' },

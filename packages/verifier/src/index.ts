@@ -230,6 +230,7 @@ export {
   attestedServerTlsOptions,
   type ClientAttestationLimits,
   type ClientAttestationOptions,
+  clientAddressOf,
   connect,
   connectAttested,
   createAttestedDispatcher,
@@ -237,6 +238,10 @@ export {
   createServer,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+  type DeclaredSource,
+  type PreTlsPeer,
+  type PreTlsReader,
+  type PreTlsVerdict,
 } from './tls/index.js';
 export {
   defaultTrustAnchors,

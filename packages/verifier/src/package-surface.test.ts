@@ -70,6 +70,7 @@ const EXPECTED_ROOT_EXPORTS = [
   'checkSnpTcbMatchesCert',
   'checkTcbInfoMatches',
   'checkTdxModule',
+  'clientAddressOf',
   'collateralFacts',
   'collateralFromEndorsements',
   'collateralFromJson',

@@ -132,6 +132,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     swap: (built) => {
       for (const l of listeners) l.useCredentials(built.credentials.get(l.name) as Credentials);
       state = built;
+      // Open connections the new policy refuses end now (onPolicyChange: close), audited each.
+      for (const l of listeners) l.policyChanged();
     },
     // The primary audits each reload once; a worker's own attempt is not a second event.
     audit: worker ? createAuditLog({ sink: { callback: () => {} } }) : audit,

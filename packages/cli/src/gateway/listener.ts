@@ -9,7 +9,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { AuditLog, PeerAppraiser, PeerDecision } from '@ratls/verifier';
-import { createServer, TLS_ERRORS } from '@ratls/verifier';
+import { attestationOf, clientAddressOf, createServer, evaluatePolicy, TLS_ERRORS } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
 import { forwardTcp } from './forward/tcp.js';
@@ -17,6 +17,7 @@ import type { HttpForwarder } from './http/forward.js';
 import { createHttpForwardServer } from './http/server.js';
 import type { GatewayLog } from './log.js';
 import type { GatewayMetrics, LimitName } from './metrics.js';
+import { proxyProtocolReader } from './proxy-input.js';
 import type { Credentials, ListenerView } from './state.js';
 
 /** The metrics a listener writes (the admin side reads the registry; reload writes its own). */
@@ -53,6 +54,12 @@ export interface AttestedListener {
   closeIdle(): void;
   /** Ends every open connection (the drain deadline passed). */
   destroyAll(): void;
+  /**
+   * The policy in force changed (a reload): with `onPolicyChange: close`, open connections whose
+   * attestation the new policy refuses, or names as another identity, are closed and audited.
+   * Returns how many were closed.
+   */
+  policyChanged(): number;
 }
 
 /** Bounded label for a reject: the policy's reason code or the error's stable code. */
@@ -152,7 +159,11 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       maxConcurrentHandshakes: lc.limits.maxConnections,
       listener: name,
       clock,
+      // Behind a balancer, its PROXY v2 header comes first; the acceptor's first-byte deadline
+      // (clientHelloTimeoutMs) bounds the wait for it and for the TLS record after it.
+      ...(lc.proxyProtocol ? { preTlsReaders: [proxyProtocolReader(lc.proxyProtocol.from)] } : {}),
     },
+    ...(lc.alpn ? { ALPNProtocols: lc.alpn } : {}),
   });
   server.maxConnections = lc.limits.maxConnections;
 
@@ -167,20 +178,50 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       },
       audit: (input) => audit.recordHttpRequest(input),
       clock,
-      idleTimeoutMs: limits.idleTimeoutMs,
+      idleTimeoutMs: lc.connection.idleTimeoutMs,
+      backendTimeoutMs: limits.idleTimeoutMs,
       closing: deps.closing,
       onBackendError: (e) => log('warn', 'backend request failed', { listener: name, error: e.message }),
-      onIdleTimeout: (sock) => hitLimit('idle_timeout', { peer: sock.remoteAddress }),
+      onIdleTimeout: (sock) => hitLimit('idle_timeout', { peer: clientAddressOf(sock).ip }),
     });
     httpForward = hs.forwarder;
     httpServer = hs.server;
   }
 
+  /** One audit event for a connection the gateway ends after its decision (age, policy change). */
+  const closeAudited = (sock: tls.TLSSocket, code: string, message: string, action: string) => {
+    const a = attestationOf(sock);
+    audit.record({
+      error: { code, message },
+      ...(a?.result ? { result: a.result } : {}),
+      peer: { ...clientAddressOf(sock), role: 'client' },
+      listener: name,
+      action,
+      at: new Date(clock()),
+    });
+    sock.destroy();
+  };
+
   // Hand off: only sockets whose decision accepted reach here (H7's createServer).
   server.on('secureConnection', (sock: tls.TLSSocket) => {
     sockets.add(sock);
     metrics.activeConnections.inc({ listener: name });
+    let ageTimer: NodeJS.Timeout | undefined;
+    if (lc.connection.maxConnectionAgeMs > 0) {
+      // A session that outlives this re-attests on its next connection: the decision is not forever.
+      ageTimer = setTimeout(() => {
+        hitLimit('max_connection_age', { peer: clientAddressOf(sock).ip });
+        closeAudited(
+          sock,
+          'ERR_GATEWAY_CONNECTION_AGE',
+          `connection open for ${lc.connection.maxConnectionAgeMs} ms (maxConnectionAgeMs); reconnect to re-attest`,
+          'ratls-connection-closed',
+        );
+      }, lc.connection.maxConnectionAgeMs);
+      ageTimer.unref();
+    }
     sock.once('close', () => {
+      if (ageTimer) clearTimeout(ageTimer);
       sockets.delete(sock);
       metrics.activeConnections.dec({ listener: name });
     });
@@ -198,11 +239,18 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       else sock.destroy();
       return;
     }
-    sock.setTimeout(limits.idleTimeoutMs, () => {
-      hitLimit('idle_timeout', { peer: sock.remoteAddress });
-      sock.destroy();
+    if (lc.connection.idleTimeoutMs > 0)
+      sock.setTimeout(lc.connection.idleTimeoutMs, () => {
+        hitLimit('idle_timeout', { peer: clientAddressOf(sock).ip });
+        sock.destroy();
+      });
+    forwardTcp(sock, target, {
+      onBackendError: (e) => log('warn', 'backend connection failed', { listener: name, error: e.message }),
+      onBackendTlsRefused: (e) => {
+        log('warn', 'backend certificate did not verify', { listener: name, error: e.message });
+        closeAudited(sock, 'ERR_GATEWAY_BACKEND_TLS', `backend TLS: ${e.message}`, 'ratls-backend-tls');
+      },
     });
-    forwardTcp(sock, target, (e) => log('warn', 'backend connection failed', { listener: name, error: e.message }));
   });
   server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
     // Over maxConnections Node closes the socket before any TLS: record it as an attempt.
@@ -254,6 +302,38 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       for (const s of sockets) s.destroy();
       httpServer?.closeAllConnections();
       httpForward?.close();
+    },
+    policyChanged() {
+      if (lc.connection.onPolicyChange === 'keep') return 0;
+      let policy: ListenerView['policy'];
+      try {
+        policy = view().policy;
+      } catch {
+        return 0;
+      }
+      let closed = 0;
+      for (const sock of [...sockets]) {
+        const a = attestationOf(sock);
+        const at = clock();
+        const d =
+          a?.result && a.certificate
+            ? evaluatePolicy(policy, a.result, {
+                certificate: { notBefore: a.certificate.notBefore },
+                at: Math.floor(at / 1000),
+              })
+            : undefined;
+        if (d?.accept && d.identity === a?.identity) continue;
+        closed++;
+        closeAudited(
+          sock,
+          'ERR_GATEWAY_POLICY_CHANGED',
+          d?.accept
+            ? `policy ${policy.hash.slice(0, 12)} now names this peer ${d.identity}, not ${a?.identity}`
+            : `policy ${policy.hash.slice(0, 12)} no longer accepts identity ${a?.identity ?? '(none)'}: ${d?.reasons[0]?.message ?? 'no attestation'}`,
+          'ratls-policy-change',
+        );
+      }
+      return closed;
     },
   };
 }

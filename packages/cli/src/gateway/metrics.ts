@@ -13,7 +13,8 @@ export type LimitName =
   | 'max_connections'
   | 'max_certificate_bytes'
   | 'idle_timeout'
-  | 'max_handshakes_per_second_per_source';
+  | 'max_handshakes_per_second_per_source'
+  | 'max_connection_age';
 
 export interface GatewayMetrics {
   registry: Registry;

@@ -217,5 +217,8 @@ export function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string |
   if (a.workers !== b.workers) return 'workers changed';
   const own = (c: GatewayConfig) => JSON.stringify(c.listeners.map((l) => [l.name, l.limits]).sort());
   if (own(a) !== own(b)) return 'listener limits changed';
+  const edges = (c: GatewayConfig) =>
+    JSON.stringify(c.listeners.map((l) => [l.name, l.connection, l.proxyProtocol ?? null, l.alpn ?? null]).sort());
+  if (edges(a) !== edges(b)) return 'listener proxyProtocol, alpn or connection limits changed';
   return undefined;
 }

@@ -54,14 +54,14 @@ describe('gateway config error messages', () => {
   });
 
   test('a URL with an unsupported scheme lists the supported ones and what it got', () => {
-    const m = refuse(base('{ http: "https://127.0.0.1:1" }'));
+    const m = refuse(base('{ http: "ftp://127.0.0.1:1" }'));
     assert.match(
       m,
-      /listeners\[0\]\.forward\.http: expected a URL such as http:\/\/127\.0\.0\.1:8080; supported schemes: http \(got 'https'\)/,
+      /listeners\[0\]\.forward\.http: expected a URL such as http:\/\/127\.0\.0\.1:8080; supported schemes: http, https \(got 'ftp'\)/,
     );
     assert.match(m, /'tcp: host:port'/);
     assert.match(refuse(base('{ http: "redis://x:1" }')), /\(got 'redis'\)/);
-    assert.match(refuse(base('{ http: "not a url" }')), /supported schemes: http \(not a URL\)/);
+    assert.match(refuse(base('{ http: "not a url" }')), /supported schemes: http, https \(not a URL\)/);
     assert.match(
       refuse(base('{ http: "http://x:1" }', ', pccs: ftp://p')),
       /trust\.pccs: expected a URL such as https:\/\/pccs\.example:8081; supported schemes: http, https \(got 'ftp'\)/,

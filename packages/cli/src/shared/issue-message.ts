@@ -17,9 +17,9 @@ function shapeKey(path: Path): string {
 /** The URL fields: which schemes each takes, and an example. */
 const URL_FIELDS: Record<string, { schemes: string[]; example: string; hint?: string }> = {
   'listeners[].forward.http': {
-    schemes: ['http'],
+    schemes: ['http', 'https'],
     example: 'http://127.0.0.1:8080',
-    hint: "a TCP backend is 'tcp: host:port' and a UNIX socket 'unix: /path'; the gateway speaks plain HTTP to its loopback backend",
+    hint: "a TCP backend is 'tcp: host:port' and a UNIX socket 'unix: /path'; an https backend also needs 'tls: { ca, servername }'",
   },
   'trust.pccs': { schemes: ['http', 'https'], example: 'https://pccs.example:8081' },
   'trust.snp.kds': { schemes: ['http', 'https'], example: 'https://kdsintf.amd.com' },

@@ -46,6 +46,10 @@ export function readPreTls(socket: net.Socket, opts: PreTlsOptions, done: (r: Pr
   let k = 0;
   let buf: Buffer = Buffer.alloc(0);
   let over = false;
+  const peer = {
+    ...(socket.remoteAddress ? { ip: socket.remoteAddress } : {}),
+    ...(socket.remotePort ? { port: socket.remotePort } : {}),
+  };
   const finish = (r: PreTlsOutcome) => {
     if (over) return;
     over = true;
@@ -67,7 +71,7 @@ export function readPreTls(socket: net.Socket, opts: PreTlsOptions, done: (r: Pr
       const reader = readers[k] as PreTlsReader;
       let v: ReturnType<PreTlsReader['read']>;
       try {
-        v = reader.read(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+        v = reader.read(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), peer);
       } catch (e) {
         v = { kind: 'refuse', code: TLS_ERRORS.PRE_TLS_FAILED, message: `${reader.name}: ${(e as Error).message}` };
       }

@@ -21,7 +21,13 @@ export {
   attestationMiddleware,
   createHttpsServer,
 } from './https.js';
-export { type DeclaredSource, type PreTlsReader, type PreTlsVerdict, tlsRecordReader } from './pre-tls.js';
+export {
+  type DeclaredSource,
+  type PreTlsPeer,
+  type PreTlsReader,
+  type PreTlsVerdict,
+  tlsRecordReader,
+} from './pre-tls.js';
 export {
   type AttestationLimits,
   type AttestationOptions,
@@ -30,6 +36,7 @@ export {
   attachAttestation,
   attestationOf,
   attestedServerTlsOptions,
+  clientAddressOf,
   createServer,
   DEFAULT_CLIENT_HELLO_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,

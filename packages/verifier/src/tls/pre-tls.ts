@@ -15,6 +15,12 @@ export interface DeclaredSource {
   port?: number;
 }
 
+/** The TCP peer of a socket being read before TLS (the balancer, when there is one). */
+export interface PreTlsPeer {
+  ip?: string;
+  port?: number;
+}
+
 export type PreTlsVerdict =
   | {
       kind: 'handoff';
@@ -31,8 +37,12 @@ export type PreTlsVerdict =
 export interface PreTlsReader {
   /** For diagnostics: which reader refused. */
   readonly name: string;
-  /** Must be pure and must not throw (a throw refuses the connection with ERR_TLS_PRE_TLS_FAILED). */
-  read(bytes: Uint8Array): PreTlsVerdict;
+  /**
+   * Must be pure (of the bytes and the TCP peer) and must not throw (a throw refuses the
+   * connection with ERR_TLS_PRE_TLS_FAILED). `peer` is the TCP peer, for readers whose answer
+   * depends on who sent the bytes (a PROXY v2 header is only believed from a configured balancer).
+   */
+  read(bytes: Uint8Array, peer?: PreTlsPeer): PreTlsVerdict;
   /**
    * True when connections from this TCP peer will declare their real source (a configured
    * balancer speaking PROXY v2). The per-source cap then counts them under the declared source

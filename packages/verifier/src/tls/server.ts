@@ -96,6 +96,28 @@ type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
 
 const portOf = (port: number | undefined): { port?: number } => (port !== undefined ? { port } : {});
 
+/**
+ * The client address of each accepted socket as the acceptor knew it: the source a pre-TLS reader
+ * declared (a PROXY v2 header from a configured balancer) or else the TCP peer. Kept beside the
+ * socket because `remoteAddress` is read-only and names the balancer.
+ */
+const clientAddresses = new WeakMap<object, { ip?: string; port?: number }>();
+
+/**
+ * The real client address of an accepted socket: the declared source when a balancer relayed it,
+ * else the TCP peer. Use it for audit, forwarding headers and per-client accounting.
+ * @example
+ * server.on('secureConnection', (s) => console.log(clientAddressOf(s).ip)); // '203.0.113.9' behind HAProxy
+ */
+export function clientAddressOf(socket: net.Socket): { ip?: string; port?: number } {
+  return (
+    clientAddresses.get(socket) ?? {
+      ...(socket.remoteAddress ? { ip: socket.remoteAddress } : {}),
+      ...portOf(socket.remotePort),
+    }
+  );
+}
+
 /** The attestation of an accepted socket, or undefined for anything else. */
 export function attestationOf(socket: unknown): Attestation | undefined {
   if (typeof socket !== 'object' || socket === null) return undefined;
@@ -331,6 +353,10 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
         if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
         return;
       }
+      clientAddresses.set(sock, {
+        ...(state.peer.ip ? { ip: state.peer.ip } : {}),
+        ...portOf(state.peer.port),
+      });
       Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
       emit('secureConnection', sock);
       emit('attestedConnection', sock);

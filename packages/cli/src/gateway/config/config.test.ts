@@ -82,7 +82,9 @@ describe('gateway config', () => {
   it('listener limits: only admission limits, each bounded', () => {
     const withLimits = (l: string) =>
       BASE.replace('    policy: ./cache-policy.yaml\n', `    policy: ./cache-policy.yaml\n    limits: ${l}\n`);
-    assert.match(refuse(withLimits('{ idleTimeoutMs: 5 }')), /listeners\[1\]\.limits: .*idleTimeoutMs/);
+    // idleTimeoutMs became a listener limit (issue 14); drainTimeoutMs stays gateway-wide.
+    assert.match(refuse(withLimits('{ drainTimeoutMs: 5 }')), /listeners\[1\]\.limits: .*drainTimeoutMs/);
+    assert.match(refuse(withLimits('{ idleTimeoutMs: -1 }')), /listeners\[1\]\.limits\.idleTimeoutMs: /);
     assert.match(refuse(withLimits('{ maxPendingPerSource: 0 }')), /listeners\[1\]\.limits\.maxPendingPerSource: /);
     assert.match(
       refuse(withLimits('{ clientHelloTimeoutMs: 600000 }')),

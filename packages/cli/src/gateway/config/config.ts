@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type ErrorCode } from '@ratls/evidence';
 import { z } from 'zod';
 import { parseYamlConfig, readConfigText } from '../../shared/yaml-config.js';
+import { parseCidr } from '../proxy-input.js';
 
 export { MAX_CONFIG_BYTES } from '../../shared/yaml-config.js';
 
@@ -48,6 +49,10 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export interface HttpForwardTarget {
   kind: 'http';
   url: URL;
+  /** For an `https://` backend: how its certificate is verified (and the gateway's client certificate). */
+  tls?: BackendTls;
+  /** Relay `Upgrade: websocket` handshakes (off by default: every protocol switch is refused). */
+  websocket: boolean;
   /** Extra request header names removed before forwarding (canonical: lower case, `_` as `-`). */
   stripHeaders: string[];
   /** Request bodies above this are refused with 413. */
@@ -58,7 +63,7 @@ export interface HttpForwardTarget {
 
 export type ForwardTarget =
   | HttpForwardTarget
-  | { kind: 'tcp'; host: string; port: number; proxyProtocol: boolean }
+  | { kind: 'tcp'; host: string; port: number; proxyProtocol: boolean; tls?: BackendTls }
   | { kind: 'unix'; path: string; proxyProtocol: boolean };
 
 /** The limits a listener may set for itself (`listeners[].limits`); the others are gateway-wide. */
@@ -68,15 +73,57 @@ export type ListenerLimits = Pick<
 > &
   Pick<GatewayLimits, 'maxHandshakesPerSecondPerSource'>;
 
+// ---- issue 14 (edges): backend TLS, PROXY v2 input, ALPN, per-listener connection limits ----
+
+/** TLS to a backend, verified strictly against `ca` (never the system store, never unverified). */
+export interface BackendTls {
+  /** Absolute path of the PEM CA bundle the backend's certificate must chain to. */
+  ca: string;
+  /** The name the backend's certificate must carry (SNI and hostname check). */
+  servername: string;
+  /** The gateway's client certificate and key for a backend that wants mTLS (absolute paths). */
+  cert?: string;
+  key?: string;
+}
+
+/** What happens to open connections when a reloaded policy no longer accepts their attestation. */
+export type OnPolicyChange = 'close' | 'keep';
+
+export interface ListenerConnectionLimits {
+  /**
+   * An accepted connection with no traffic either way for this long is closed; 0 is off. Default:
+   * the gateway's idleTimeoutMs for HTTP; off for TCP unless the gateway's limits set it (a Redis
+   * SUBSCRIBE or a database session may be quiet for hours).
+   */
+  idleTimeoutMs: number;
+  /** An accepted connection older than this is closed, so long sessions re-attest; 0 is off (default). */
+  maxConnectionAgeMs: number;
+  /** On reload, close (default) or keep open connections the new policy would refuse. */
+  onPolicyChange: OnPolicyChange;
+}
+
+/** PROXY protocol v2 input: connections from these sources must start with a header. */
+export interface ProxyProtocolInput {
+  from: string[];
+}
+
+// ---- end issue 14 (edges) ----
+
 export interface ListenerConfig {
   name: string;
   listen: HostPort;
   /** The gateway's limits with this listener's own on top. */
   limits: ListenerLimits;
+  /** After the decision (from `listeners[].limits` too): idle timeout, connection age, policy changes. */
+  connection: ListenerConnectionLimits;
   tls: { cert: string; key: string };
   forward: ForwardTarget;
   /** Absolute path of this listener's policy (the global one unless overridden). */
   policy: string;
+  /** Balancers allowed (and required) to send a PROXY v2 header on this listener. */
+  proxyProtocol?: ProxyProtocolInput;
+  /** ALPN protocols this listener offers, in preference order; none selected when absent. */
+  alpn?: string[];
 }
 
 export type CollateralConfig =
@@ -118,9 +165,39 @@ const address = z.string().refine((s) => parseHostPort(s) !== undefined, {
 });
 const positiveInt = (max: number) => z.number().int().positive().max(max);
 
+// ---- issue 14 (edges): schema blocks ----
+const backendTlsSchema = z.strictObject({
+  ca: z.string().min(1),
+  servername: z.string().min(1).max(253),
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+});
+const cidrSchema = z
+  .string()
+  .refine((s) => parseCidr(s) !== undefined, { message: 'expected an address or CIDR (10.0.0.0/8, ::1/128)' });
+const proxyProtocolSchema = z.strictObject({ from: z.array(cidrSchema).min(1).max(256) });
+// RFC 7301 §3.1: a protocol name is 1-255 bytes; printable ASCII here so it can be written in YAML.
+const alpnSchema = z
+  .array(z.string().regex(/^[\x21-\x7e]{1,255}$/, 'an ALPN protocol id (printable ASCII, 1-255)'))
+  .min(1)
+  .max(16);
+const listenerConnectionLimitsSchema = {
+  idleTimeoutMs: z.number().int().min(0).max(86_400_000).optional(),
+  maxConnectionAgeMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400_000)
+    .optional(),
+  onPolicyChange: z.enum(['close', 'keep']).optional(),
+};
+// ---- end issue 14 (edges) ----
+
 const forwardSchema = z.union([
   z.strictObject({
-    http: z.url({ protocol: /^http$/ }),
+    http: z.url({ protocol: /^https?$/ }),
+    tls: backendTlsSchema.optional(),
+    websocket: z.boolean().optional(),
     stripHeaders: z
       .array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'a header name (RFC 9110 token)'))
       .max(64)
@@ -133,7 +210,7 @@ const forwardSchema = z.union([
       .optional(),
     allowAbsoluteForm: z.boolean().optional(),
   }),
-  z.strictObject({ tcp: address, proxyProtocol: z.boolean().optional() }),
+  z.strictObject({ tcp: address, proxyProtocol: z.boolean().optional(), tls: backendTlsSchema.optional() }),
   z.strictObject({ unix: z.string().min(1), proxyProtocol: z.boolean().optional() }),
 ]);
 
@@ -192,7 +269,9 @@ const schema = z.strictObject({
         tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }),
         forward: forwardSchema,
         policy: z.string().min(1).optional(),
-        limits: z.strictObject(listenerLimitsSchema).optional(),
+        limits: z.strictObject({ ...listenerLimitsSchema, ...listenerConnectionLimitsSchema }).optional(),
+        proxyProtocol: proxyProtocolSchema.optional(),
+        alpn: alpnSchema.optional(),
       }),
     )
     .min(1),
@@ -254,10 +333,36 @@ function normalize(
     binds.add(bind);
     const f = l.forward;
     let forward: ForwardTarget;
+    const backendTls = (b: z.infer<typeof backendTlsSchema> | undefined, path: (string | number)[]) => {
+      if (!b) return {};
+      if ((b.cert === undefined) !== (b.key === undefined))
+        throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', at(path, 'give both cert and key, or neither'));
+      return {
+        tls: {
+          ca: abs(b.ca),
+          servername: b.servername,
+          ...(b.cert && b.key ? { cert: abs(b.cert), key: abs(b.key) } : {}),
+        },
+      };
+    };
+    if ('http' in f && f.http.startsWith('https:') && !f.tls)
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(['listeners', k, 'forward'], 'an https:// backend needs tls: { ca, servername } to verify it'),
+      );
+    if ('http' in f && f.tls && !f.http.startsWith('https:'))
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(['listeners', k, 'forward', 'tls'], 'tls applies to https:// backends only'),
+      );
     if ('http' in f)
       forward = {
         kind: 'http',
         url: new URL(f.http),
+        ...backendTls(f.tls, ['listeners', k, 'forward', 'tls']),
+        websocket: f.websocket ?? false,
         stripHeaders: (f.stripHeaders ?? []).map((h) => h.toLowerCase().replaceAll('_', '-')),
         maxBodyBytes: f.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
         allowAbsoluteForm: f.allowAbsoluteForm ?? false,
@@ -270,7 +375,13 @@ function normalize(
           'config',
           at(['listeners', k, 'forward', 'tcp'], 'backend port 0 is not a port'),
         );
-      forward = { kind: 'tcp', host: hp.host, port: hp.port, proxyProtocol: f.proxyProtocol ?? false };
+      forward = {
+        kind: 'tcp',
+        host: hp.host,
+        port: hp.port,
+        proxyProtocol: f.proxyProtocol ?? false,
+        ...backendTls(f.tls, ['listeners', k, 'forward', 'tls']),
+      };
     } else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
     const own = stripUndefined(l.limits ?? {});
     return {
@@ -284,9 +395,19 @@ function normalize(
         // --- issue 12 (per-source handshake rate) ---
         ...perSourceRate(own.maxHandshakesPerSecondPerSource ?? limits.maxHandshakesPerSecondPerSource),
       },
+      connection: {
+        // issue 14: a stream listener is not idle-timed unless the operator asked for it.
+        idleTimeoutMs:
+          l.limits?.idleTimeoutMs ??
+          (forward.kind === 'http' || raw.limits?.idleTimeoutMs !== undefined ? limits.idleTimeoutMs : 0),
+        maxConnectionAgeMs: l.limits?.maxConnectionAgeMs ?? 0,
+        onPolicyChange: l.limits?.onPolicyChange ?? 'close',
+      },
       tls: { cert: abs(l.tls.cert), key: abs(l.tls.key) },
       forward,
       policy: abs(l.policy ?? raw.policy),
+      ...(l.proxyProtocol ? { proxyProtocol: { from: [...l.proxyProtocol.from] } } : {}),
+      ...(l.alpn ? { alpn: [...l.alpn] } : {}),
     };
   });
 

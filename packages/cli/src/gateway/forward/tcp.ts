@@ -1,24 +1,36 @@
 /**
  * TCP (or UNIX-socket) pass-through for one accepted, attested connection, optionally prefixed
- * with a PROXY protocol v2 header carrying the client address and the attestation facts.
+ * with a PROXY protocol v2 header carrying the client address and the attestation facts, and
+ * optionally over TLS to the backend (`forward.tcp` with `tls: { ca, servername }`), verified
+ * strictly: no client byte is relayed before the backend's certificate has verified.
  */
 import net from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { attestationOf } from '@ratls/verifier';
+import tls, { type TLSSocket } from 'node:tls';
+import { attestationOf, clientAddressOf } from '@ratls/verifier';
 import type { ForwardTarget } from '../config/config.js';
+import { type BackendTlsMaterial, backendTlsOptions, isCertificateError } from './backend-tls.js';
 import { peerFacts } from './facts.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 
 const BACKEND_WRITE_BUFFER = 256 * 1024;
 
+export interface TcpForwardHooks {
+  /** The backend could not be reached or failed mid-stream (both sides are closed). */
+  onBackendError: (e: Error) => void;
+  /** The backend's certificate did not verify; the caller closes the client (and audits it). */
+  onBackendTlsRefused?: (e: Error) => void;
+  /** Reads the backend TLS files (default: from disk, per connection, so a reload applies). */
+  tlsMaterial?: (t: NonNullable<Extract<ForwardTarget, { kind: 'tcp' }>['tls']>) => BackendTlsMaterial;
+}
+
 /**
  * Pipes `client` to the backend both ways; either side failing closes both.
- * @example forwardTcp(socket, { kind: 'tcp', host: '127.0.0.1', port: 6379, proxyProtocol: false }, log)
+ * @example forwardTcp(socket, { kind: 'tcp', host: '127.0.0.1', port: 6379, proxyProtocol: false }, { onBackendError: log })
  */
 export function forwardTcp(
   client: TLSSocket,
   target: Extract<ForwardTarget, { kind: 'tcp' | 'unix' }>,
-  onBackendError: (e: Error) => void,
+  hooks: TcpForwardHooks,
 ): void {
   const facts = peerFacts(attestationOf(client));
   if (!facts) {
@@ -28,18 +40,32 @@ export function forwardTcp(
   // A deeper write buffer than the 16 KiB default: TLS hands us 16 KiB records, and with equal sizes
   // every record toggles the client stream paused/flowing.
   const buffering = { writableHighWaterMark: BACKEND_WRITE_BUFFER };
-  const backend =
-    target.kind === 'tcp'
-      ? net.connect({ host: target.host, port: target.port, ...buffering })
-      : net.connect({ path: target.path, ...buffering });
+  let backend: net.Socket;
+  if (target.kind === 'tcp' && target.tls) {
+    let opts: tls.ConnectionOptions;
+    try {
+      opts = backendTlsOptions(target.tls, hooks.tlsMaterial);
+    } catch (e) {
+      hooks.onBackendError(e as Error);
+      client.destroy();
+      return;
+    }
+    backend = tls.connect({ host: target.host, port: target.port, ...opts, ...buffering });
+  } else {
+    backend =
+      target.kind === 'tcp'
+        ? net.connect({ host: target.host, port: target.port, ...buffering })
+        : net.connect({ path: target.path, ...buffering });
+  }
   if (target.kind === 'tcp') backend.setNoDelay(true);
   if (target.proxyProtocol) {
-    // Written before any client byte: net queues writes until the connection is up.
+    // Written before any client byte: net (and tls, until the handshake) queues writes.
+    const from = clientAddressOf(client);
     backend.write(
       encodeProxyV2(
         {
-          srcIp: client.remoteAddress,
-          srcPort: client.remotePort,
+          srcIp: from.ip,
+          srcPort: from.port,
           dstIp: client.localAddress,
           dstPort: client.localPort,
         },
@@ -52,15 +78,21 @@ export function forwardTcp(
     client.destroy();
     backend.destroy();
   };
-  backend.on('error', (e) => {
-    onBackendError(e);
+  backend.on('error', (e: NodeJS.ErrnoException) => {
+    if (isCertificateError(e) && hooks.onBackendTlsRefused) hooks.onBackendTlsRefused(e);
+    else hooks.onBackendError(e);
     closeBoth();
   });
   client.on('error', closeBoth);
   client.on('close', () => backend.destroy());
   backend.on('close', () => client.end());
-  pipeCoalesced(client, backend);
-  backend.pipe(client);
+  const start = () => {
+    pipeCoalesced(client, backend);
+    backend.pipe(client);
+  };
+  // Over TLS the client's bytes wait for the backend's verified handshake.
+  if (backend instanceof tls.TLSSocket) backend.once('secureConnect', start);
+  else start();
 }
 
 /**

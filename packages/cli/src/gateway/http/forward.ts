@@ -18,9 +18,10 @@
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { attestationOf, type HttpRequestAuditInput } from '@ratls/verifier';
+import { attestationOf, clientAddressOf, type HttpRequestAuditInput } from '@ratls/verifier';
 import { type Dispatcher, Pool } from 'undici';
 import type { HttpForwardTarget } from '../config/config.js';
+import { backendTlsOptions, isCertificateError } from '../forward/backend-tls.js';
 import { type PeerFacts, peerFacts } from '../forward/facts.js';
 import { decideFraming } from './framing.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
@@ -37,6 +38,8 @@ export interface HttpForwarder {
   handle(req: http.IncomingMessage, res: http.ServerResponse, expectContinue?: boolean): void;
   /** Answers a request the server refused before `handle` (parser error, CONNECT, Upgrade). */
   refuseRaw(socket: TLSSocket, r: HttpRefusal, req?: http.IncomingMessage): void;
+  /** Records one request event for a request handled outside `handle` (a WebSocket upgrade). */
+  record(socket: TLSSocket, input: HttpRequestAuditInput): void;
   close(): void;
 }
 
@@ -53,8 +56,15 @@ export interface HttpForwarderOptions {
 
 class BodyTooLarge extends Error {}
 
+/** The real client (behind a balancer: the address its PROXY v2 header declared). */
 function peerOf(s: TLSSocket): { ip?: string; port?: number } {
-  return { ...(s.remoteAddress ? { ip: s.remoteAddress } : {}), ...(s.remotePort ? { port: s.remotePort } : {}) };
+  return clientAddressOf(s);
+}
+
+/** A backend's certificate failed verification (undici reports the TLS error itself or as its cause). */
+export function isBackendTlsFailure(e: unknown): boolean {
+  const x = e as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return isCertificateError(x) || isCertificateError(x?.cause);
 }
 
 function refusalBody(r: HttpRefusal): string {
@@ -81,16 +91,20 @@ function rawHeaderList(h: Record<string, string | string[] | undefined>): string
  */
 export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const pools = new Map<string, Pool>();
-  const poolFor = (url: URL): Pool => {
-    let p = pools.get(url.origin);
+  const poolFor = (target: HttpForwardTarget): Pool => {
+    const url = target.url;
+    // One pool per origin and TLS configuration: a reload that changes the CA gets fresh connections.
+    const key = `${url.origin} ${JSON.stringify(target.tls ?? null)}`;
+    let p = pools.get(key);
     if (!p) {
       p = new Pool(url.origin, {
         connections: 256,
         pipelining: 1,
         headersTimeout: o.backendTimeoutMs,
         bodyTimeout: o.backendTimeoutMs,
+        ...(url.protocol === 'https:' && target.tls ? { connect: backendTlsOptions(target.tls) } : {}),
       });
-      pools.set(url.origin, p);
+      pools.set(key, p);
     }
     return p;
   };
@@ -160,7 +174,7 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
     if (!framing.ok) return refuse(req, res, facts, framing.refusal);
     const nt = normalizeTarget(req.url ?? '', basePathOf(target.url), { allowAbsoluteForm: target.allowAbsoluteForm });
     if (!nt.ok) return refuse(req, res, facts, nt.refusal);
-    const headers = forwardRequestHeaders(req.rawHeaders, facts, socket.remoteAddress, {
+    const headers = forwardRequestHeaders(req.rawHeaders, facts, peerOf(socket).ip, {
       strip: target.stripHeaders,
     });
     // RFC 9110 §10.1.1: 100 Continue only once the request is known to be acceptable.
@@ -222,7 +236,7 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
     res.on('close', onClose);
     let response: Dispatcher.ResponseData;
     try {
-      response = await poolFor(target.url).request({
+      response = await poolFor(target).request({
         method: req.method as string,
         path: `${nt.path}${nt.query}`,
         headers,
@@ -240,6 +254,9 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
         });
       }
       o.onBackendError(e as Error);
+      // A backend whose certificate does not verify is never spoken to: 502, audited as such.
+      if (isBackendTlsFailure(e))
+        return refuse(req, res, facts, refusal('backend_tls', `backend TLS: ${(e as Error).message}`), requestBytes);
       // Details stay in the gateway's log; the client learns only that the backend failed.
       return refuse(req, res, facts, refusal('bad_gateway', `backend: ${(e as Error).message}`), requestBytes);
     }
@@ -315,6 +332,9 @@ export function httpForwarder(o: HttpForwarderOptions): HttpForwarder {
         );
       }
       socket.destroySoon();
+    },
+    record(socket, input) {
+      record(socket, peerFacts(attestationOf(socket)), input);
     },
     close() {
       for (const p of pools.values()) void p.destroy();

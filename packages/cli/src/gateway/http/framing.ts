@@ -47,7 +47,8 @@ export function decideFraming(i: FramingInput): FramingDecision {
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1; more than one is a 400 in any version.
   if (hosts.length > 1) return no('duplicate_host', `${hosts.length} Host fields`);
   if (hosts.length === 0 && i.httpVersion !== '1.0') return no('missing_host', 'no Host field');
-  // h2c and WebSocket: the backend would switch protocols on a connection the gateway frames.
+  // A plain request naming Upgrade (no Connection: upgrade) is not a switch the gateway relays;
+  // WebSocket handshakes arrive through the server's upgrade event (websocket.ts), h2c never.
   if (values(raw, 'upgrade').length > 0) return no('upgrade_unsupported', 'Upgrade is not proxied');
 
   let expectContinue = false;

@@ -43,6 +43,7 @@ export const HTTP_REFUSALS = {
   not_attested: { status: 403, code: 'ERR_HTTP_NOT_ATTESTED' },
   // Backend
   bad_gateway: { status: 502, code: 'ERR_HTTP_BAD_GATEWAY' },
+  backend_tls: { status: 502, code: 'ERR_HTTP_BACKEND_TLS' },
 } as const satisfies Record<string, { status: number; code: string }>;
 
 export type HttpRefusalReason = keyof typeof HTTP_REFUSALS;

@@ -9,6 +9,7 @@ import type { HttpRequestAuditInput } from '@ratls/verifier';
 import type { HttpForwardTarget } from '../config/config.js';
 import { type HttpForwarder, httpForwarder, MAX_HEADERS } from './forward.js';
 import { type HttpRefusal, refusal } from './refusal.js';
+import { relayWebSocket } from './websocket.js';
 
 /** Largest header section accepted (Node's default, stated so it cannot drift). */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -18,7 +19,10 @@ export interface HttpForwardServerOptions {
   target: () => HttpForwardTarget | undefined;
   audit: (input: HttpRequestAuditInput) => void;
   clock: () => number;
+  /** Keep-alive and idle bound on client connections (0: off). */
   idleTimeoutMs: number;
+  /** Wait for the backend's response headers and between body chunks. */
+  backendTimeoutMs: number;
   /** True once the gateway drains: responses then close their connections. */
   closing: () => boolean;
   onBackendError: (e: Error) => void;
@@ -67,7 +71,7 @@ export function createHttpForwardServer(o: HttpForwardServerOptions): {
     audit: o.audit,
     clock: o.clock,
     onBackendError: o.onBackendError,
-    backendTimeoutMs: o.idleTimeoutMs,
+    backendTimeoutMs: o.backendTimeoutMs,
   });
   const server = http.createServer({
     keepAliveTimeout: o.idleTimeoutMs,
@@ -92,12 +96,23 @@ export function createHttpForwardServer(o: HttpForwardServerOptions): {
   server.on('connect', (req: http.IncomingMessage, socket: TLSSocket) =>
     forwarder.refuseRaw(socket, refusal('connect_unsupported', 'CONNECT is not proxied'), req),
   );
-  server.on('upgrade', (req: http.IncomingMessage, socket: TLSSocket) =>
-    forwarder.refuseRaw(
-      socket,
-      refusal('upgrade_unsupported', `Upgrade ${String(req.headers.upgrade).slice(0, 32)}`),
-      req,
-    ),
+  // WebSocket only (websocket.ts); h2c and every other switch is refused there, audited.
+  server.on('upgrade', (req: http.IncomingMessage, socket: TLSSocket, head: Buffer) =>
+    relayWebSocket(req, socket, head, {
+      target: o.target,
+      refuse: (s, r, q) => forwarder.refuseRaw(s, r, q),
+      recordUpgrade: (s, q, status, forwardedPath) =>
+        forwarder.record(s, {
+          method: q.method ?? '',
+          target: q.url ?? '',
+          status,
+          requestBytes: 0,
+          ...(forwardedPath ? { forwardedPath } : {}),
+        }),
+      backendTimeoutMs: o.backendTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      onBackendError: o.onBackendError,
+    }),
   );
   server.on('clientError', (e: Error & { code?: string; reason?: string }, socket: TLSSocket) => {
     // A reset or an error after a response started leaves nothing to answer.

@@ -208,6 +208,8 @@ export {
   verifySnpReportSignature,
 } from './snp/index.js';
 export type { AtInput, UnixSeconds } from './time.js';
+// Pre-TLS reader contract, for readers that live outside the verifier (the gateway's PostgreSQL one).
+export type { PreTlsReader, PreTlsVerdict } from './tls/index.js';
 export {
   Agent,
   type AttestationLimits,

@@ -12,6 +12,7 @@ import type { AuditLog, PeerAppraiser, PeerDecision } from '@ratls/verifier';
 import { createServer, TLS_ERRORS } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
+import { postgresListener } from './forward/postgres/listener.js';
 import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
 import { createHttpForwardServer } from './http/server.js';
@@ -135,10 +136,14 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     },
   };
 
+  // PostgreSQL: its pre-TLS readers, ALPN, and the cancel keys of this listener's sessions.
+  const pg = lc.forward.kind === 'postgres' ? postgresListener() : undefined;
   const server = createServer({
     ...view().credentials,
     minVersion: 'TLSv1.2',
+    ...(pg?.tlsOptions ?? {}),
     attestation: {
+      ...(pg ? { preTlsReaders: pg.preTlsReaders } : {}),
       verifier: counting,
       // The pre-TLS acceptor's bounds: a source (IPv4 address, IPv6 /64) holds at most
       // maxPendingPerSource of the listener's maxConnections waiting slots.
@@ -198,6 +203,11 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       hitLimit('idle_timeout', { peer: sock.remoteAddress });
       sock.destroy();
     });
+    if (target.kind === 'postgres') {
+      if (!pg) sock.destroy();
+      else pg.forward(sock, target, { audit, listener: name, clock, log });
+      return;
+    }
     forwardTcp(sock, target, (e) => log('warn', 'backend connection failed', { listener: name, error: e.message }));
   });
   server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {

@@ -213,6 +213,41 @@ listeners:
     assert.ok(await waitFor(() => codes('ERR_PG_DIRECT_TLS_ALPN') === before + 2));
   });
 
+  const afterSslRequest = (alpn: string[]) =>
+    new Promise<{ ok: boolean; alpn: string | false }>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write(negotiationRequest(SSL_REQUEST_CODE)));
+      sock.on('error', () => resolve({ ok: false, alpn: false }));
+      sock.once('data', (c: Buffer) => {
+        assert.equal(c.toString('latin1'), 'S');
+        const s = tls.connect({
+          socket: sock,
+          cert: require_(client.cert),
+          key: require_(client.key),
+          rejectUnauthorized: false,
+          ALPNProtocols: alpn,
+        });
+        s.on('error', () => resolve({ ok: false, alpn: false }));
+        s.on('secureConnect', () => {
+          s.write(
+            encodeStartup(196608, [
+              ['user', 'app'],
+              ['database', 'postgres'],
+            ]),
+          );
+          s.once('data', () => {
+            resolve({ ok: true, alpn: s.alpnProtocol ?? false });
+            s.destroy();
+          });
+        });
+        s.on('close', () => resolve({ ok: false, alpn: false }));
+      });
+    });
+
+  it('after an SSLRequest, ALPN is optional but when offered must include postgresql (libpq 17 sends it)', async () => {
+    assert.deepEqual(await afterSslRequest(['postgresql']), { ok: true, alpn: 'postgresql' });
+    assert.deepEqual(await afterSslRequest(['http/1.1']), { ok: false, alpn: false });
+  });
+
   const pgClient = () =>
     new pg.Client({
       host: '127.0.0.1',

@@ -63,6 +63,10 @@ listeners:
     listen: "127.0.0.1:0"
     tls: { cert: ./server.crt, key: ./server.key }
     forward: { postgres: "${db.socketPath}", roles: { payments: app } }
+  - name: dead
+    listen: "127.0.0.1:0"
+    tls: { cert: ./server.crt, key: ./server.key }
+    forward: { postgres: "${join(dir, 'no-server', '.s.PGSQL.5432')}", roles: { payments: app }, startupTimeoutMs: 500 }
 `,
     );
     gw = await startGateway(join(dir, 'gateway.yaml'), {
@@ -246,6 +250,40 @@ listeners:
   it('after an SSLRequest, ALPN is optional but when offered must include postgresql (libpq 17 sends it)', async () => {
     assert.deepEqual(await afterSslRequest(['postgresql']), { ok: true, alpn: 'postgresql' });
     assert.deepEqual(await afterSslRequest(['http/1.1']), { ok: false, alpn: false });
+  });
+
+  it('an unreachable backend is an ErrorResponse psql prints (ERR_PG_BACKEND)', async () => {
+    const before = codes('ERR_PG_BACKEND');
+    const info = conninfo({ cert: client }).replace(`port=${port}`, `port=${gw.addresses().dead?.port}`);
+    const r = await psql(info, 'select 1');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /FATAL: +ratls gateway: backend unavailable/);
+    assert.ok(await waitFor(() => codes('ERR_PG_BACKEND') === before + 1));
+  });
+
+  it('an accepted client that sends no StartupMessage gets ERR_PG_STARTUP_TIMEOUT', async () => {
+    const before = codes('ERR_PG_STARTUP_TIMEOUT');
+    const got = await new Promise<Buffer>((resolve) => {
+      const sock = net.connect(gw.addresses().dead?.port as number, '127.0.0.1', () =>
+        sock.write(negotiationRequest(SSL_REQUEST_CODE)),
+      );
+      sock.on('error', () => resolve(Buffer.alloc(0)));
+      sock.once('data', () => {
+        const s = tls.connect({
+          socket: sock,
+          cert: require_(client.cert),
+          key: require_(client.key),
+          rejectUnauthorized: false,
+        });
+        const chunks: Buffer[] = [];
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.on('error', () => undefined);
+        s.on('close', () => resolve(Buffer.concat(chunks)));
+      });
+    });
+    assert.equal(String.fromCharCode(got[0] as number), 'E', 'an ErrorResponse');
+    assert.match(got.toString('utf8'), /no startup packet within 500 ms/);
+    assert.ok(await waitFor(() => codes('ERR_PG_STARTUP_TIMEOUT') === before + 1));
   });
 
   const pgClient = () =>

@@ -117,7 +117,7 @@ function connectBackend(
     deps.onBackendError(e);
     if (!started) {
       started = true;
-      // Refuse through the caller's path once: the client reads why (and the audit records it).
+      // Tell the client why, once, as an ErrorResponse (and audit it).
       client.resume();
       refuseLate(client, identity, deps, `ratls gateway: backend unavailable: ${e.message}`);
     } else client.destroy();

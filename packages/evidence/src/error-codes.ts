@@ -794,6 +794,61 @@ export const ERROR_CODES = {
     meaning:
       "A reloaded policy no longer accepts this open connection's attestation, so it was closed (onPolicyChange: close).",
   },
+  ERR_PG_PIPELINED: {
+    step: 'tls',
+    meaning:
+      "A PostgreSQL client sent bytes after its SSLRequest or GSSENCRequest before the gateway's answer (the CVE-2021-23214 class); refused before TLS.",
+  },
+  ERR_PG_DIRECT_TLS_ALPN: {
+    step: 'tls',
+    meaning:
+      'A direct TLS connection to a postgres listener did not offer ALPN "postgresql" (or its ClientHello is malformed).',
+  },
+  ERR_PG_TLS_REQUIRED: {
+    step: 'tls',
+    meaning:
+      'A PostgreSQL client started in plaintext (no SSLRequest); use sslmode=require with an attested certificate.',
+  },
+  ERR_PG_CANCEL_RELAYED: {
+    step: 'tls',
+    meaning: "A CancelRequest matched a session this gateway relayed and was forwarded to that session's backend.",
+  },
+  ERR_PG_CANCEL_UNKNOWN: {
+    step: 'tls',
+    meaning:
+      'A CancelRequest matched no session this gateway relayed (forged, stale, or sent to another gateway): dropped.',
+  },
+  ERR_PG_STARTUP_MALFORMED: {
+    step: 'postgres',
+    meaning: 'The StartupMessage is malformed, longer than 10000 bytes, not protocol 3, or names no user.',
+  },
+  ERR_PG_STARTUP_TIMEOUT: {
+    step: 'postgres',
+    meaning: 'No StartupMessage arrived within startupTimeoutMs of the decision.',
+  },
+  ERR_PG_ROLE_NOT_MAPPED: {
+    step: 'postgres',
+    meaning: "The accepted identity has no role in the listener's roles map.",
+  },
+  ERR_PG_ROLE_MISMATCH: {
+    step: 'postgres',
+    meaning: 'The client asked for another PostgreSQL role than the one mapped to its identity.',
+  },
+  ERR_PG_OPTIONS_REFUSED: {
+    step: 'postgres',
+    meaning:
+      'The StartupMessage carries non-empty options (which can set role or session_authorization); refused, not stripped.',
+  },
+  ERR_PG_REPLICATION_REFUSED: { step: 'postgres', meaning: 'The client asked for a replication connection.' },
+  ERR_PG_PARAMETER_REFUSED: {
+    step: 'postgres',
+    meaning:
+      'The StartupMessage sets a parameter outside the forwarded set (role, session_authorization or another GUC).',
+  },
+  ERR_PG_BACKEND: {
+    step: 'postgres',
+    meaning: 'The PostgreSQL backend cannot be reached, or its start-up answer is malformed or too large.',
+  },
   ERR_CONFIG_KEY_TYPE: { step: 'keys', meaning: 'The key type is not P-256 or P-384.' },
   ERR_CONFIG_KEY_PAIR: { step: 'certificate', meaning: 'The key pair did not come from generateKeyPair().' },
   ERR_CONFIG_PROVIDER: { step: 'certificate', meaning: 'The quote provider does not implement getEvidence().' },

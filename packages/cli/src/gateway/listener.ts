@@ -12,6 +12,7 @@ import type { AuditLog, PeerAppraiser, PeerDecision } from '@ratls/verifier';
 import { attestationOf, clientAddressOf, createServer, evaluatePolicy, TLS_ERRORS } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
+import { postgresListener } from './forward/postgres/listener.js';
 import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
 import { createHttpForwardServer } from './http/server.js';
@@ -143,10 +144,14 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     },
   };
 
+  // PostgreSQL: its pre-TLS readers, ALPN, and the cancel keys of this listener's sessions.
+  const pg = lc.forward.kind === 'postgres' ? postgresListener() : undefined;
   const server = createServer({
     ...view().credentials,
     minVersion: 'TLSv1.2',
+    ...(pg?.tlsOptions ?? {}),
     attestation: {
+      ...(pg ? { preTlsReaders: pg.preTlsReaders } : {}),
       verifier: counting,
       // The pre-TLS acceptor's bounds: a source (IPv4 address, IPv6 /64) holds at most
       // maxPendingPerSource of the listener's maxConnections waiting slots.
@@ -244,6 +249,11 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
         hitLimit('idle_timeout', { peer: clientAddressOf(sock).ip });
         sock.destroy();
       });
+    if (target.kind === 'postgres') {
+      if (!pg) sock.destroy();
+      else pg.forward(sock, target, { audit, listener: name, clock, log });
+      return;
+    }
     forwardTcp(sock, target, {
       onBackendError: (e) => log('warn', 'backend connection failed', { listener: name, error: e.message }),
       onBackendTlsRefused: (e) => {

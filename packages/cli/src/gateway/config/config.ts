@@ -64,7 +64,36 @@ export interface HttpForwardTarget {
 export type ForwardTarget =
   | HttpForwardTarget
   | { kind: 'tcp'; host: string; port: number; proxyProtocol: boolean; tls?: BackendTls }
-  | { kind: 'unix'; path: string; proxyProtocol: boolean };
+  | { kind: 'unix'; path: string; proxyProtocol: boolean }
+  | PostgresForwardTarget;
+
+// --- PostgreSQL forwarding (issue 14) ---------------------------------------------------------
+/** `forward: { postgres: "host:port" | "/path/.s.PGSQL.5432", roles: { identity: role } }`. */
+export interface PostgresForwardTarget {
+  kind: 'postgres';
+  /** The backend: loopback TCP or the server's UNIX socket file. */
+  backend: { host: string; port: number } | { path: string };
+  /** Policy identity → the PostgreSQL role its sessions must log in as. */
+  roles: Record<string, string>;
+  /** From hand-off to a complete StartupMessage. */
+  startupTimeoutMs: number;
+}
+const postgresForwardSchema = z.strictObject({
+  postgres: z.string().min(1),
+  roles: z
+    .record(
+      z.string().min(1).max(128),
+      // NAMEDATALEN - 1 bytes; no NUL (it would end the startup packet's C string).
+      z
+        .string()
+        .min(1)
+        .max(63)
+        .regex(/^[^\0]+$/, 'a PostgreSQL role name'),
+    )
+    .refine((r) => Object.keys(r).length > 0, { message: 'map at least one identity to a role' }),
+  startupTimeoutMs: z.number().int().positive().max(60_000).optional(),
+});
+// --- end PostgreSQL forwarding ------------------------------------------------------------------
 
 /** The limits a listener may set for itself (`listeners[].limits`); the others are gateway-wide. */
 export type ListenerLimits = Pick<
@@ -212,6 +241,7 @@ const forwardSchema = z.union([
   }),
   z.strictObject({ tcp: address, proxyProtocol: z.boolean().optional(), tls: backendTlsSchema.optional() }),
   z.strictObject({ unix: z.string().min(1), proxyProtocol: z.boolean().optional() }),
+  postgresForwardSchema,
 ]);
 
 const listenerLimitsSchema = {
@@ -382,7 +412,9 @@ function normalize(
         proxyProtocol: f.proxyProtocol ?? false,
         ...backendTls(f.tls, ['listeners', k, 'forward', 'tls']),
       };
-    } else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
+    } else if ('postgres' in f)
+      forward = postgresForward(f, (m) => at(['listeners', k, 'forward', 'postgres'], m), abs);
+    else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
     const own = stripUndefined(l.limits ?? {});
     return {
       name: l.name,
@@ -472,6 +504,25 @@ export function normalizeTrust(
 // --- issue 12 (per-source handshake rate) ---
 function perSourceRate(n: number | undefined): Pick<ListenerLimits, 'maxHandshakesPerSecondPerSource'> {
   return n === undefined ? {} : { maxHandshakesPerSecondPerSource: n };
+}
+
+/** A UNIX socket path (absolute, or `./` relative to the config file) or host:port with a real port. */
+function postgresForward(
+  f: z.infer<typeof postgresForwardSchema>,
+  at: (msg: string) => string,
+  abs: (p: string) => string,
+): PostgresForwardTarget {
+  const common = { roles: { ...f.roles }, startupTimeoutMs: f.startupTimeoutMs ?? 10_000 };
+  if (f.postgres.startsWith('/') || f.postgres.startsWith('./'))
+    return { kind: 'postgres', backend: { path: abs(f.postgres) }, ...common };
+  const hp = parseHostPort(f.postgres);
+  if (!hp || hp.port === 0)
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at('expected host:port or the path of the server socket (/run/postgresql/.s.PGSQL.5432)'),
+    );
+  return { kind: 'postgres', backend: hp, ...common };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<GatewayLimits> {

@@ -23,7 +23,7 @@ export function createChannelAttester(opts: ChannelAttesterOptions): ChannelAtte
   return {
     gate,
     async answer(socket, nonce, source): Promise<ChannelAnswer> {
-      const reportData = channelReportDataFor(socket, nonce, 'local');
+      const reportData = channelReportDataFor(socket, nonce);
       const ev = await gate.run(source, () => provider.getEvidence(reportData));
       const out: ChannelAnswer = { type: 'answer', tee: ev.tee, evidence: ev.evidence };
       if (ev.aux) out.aux = ev.aux;

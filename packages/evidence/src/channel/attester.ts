@@ -11,7 +11,6 @@ export interface ChannelSocket {
   getCipher(): { name: string; standardName?: string; version: string };
   getProtocol(): string | null;
   getX509Certificate(): { publicKey: { export(o: { type: 'spki'; format: 'der' }): Buffer } } | undefined;
-  getPeerX509Certificate?(): { publicKey: { export(o: { type: 'spki'; format: 'der' }): Buffer } } | undefined;
 }
 
 export interface ChannelAttester {

@@ -16,13 +16,16 @@ import { CHANNEL_NONCE_BYTES } from './frame.js';
 
 /**
  * The 64 report-data bytes this socket's evidence must carry for `nonce`: the suite hash over our
- * certificate's SubjectPublicKeyInfo and the exporter value, in the ratls channel layout.
- * @example const rd = channelReportDataFor(tlsSocket, nonce, 'local')
+ * certificate's SubjectPublicKeyInfo and the exporter value, in the ratls channel layout. (A verifier
+ * passes the peer key it read at handshake time: Node's client drops the peer certificate from the
+ * socket once a session ticket arrives.)
+ * @example const rd = channelReportDataFor(tlsSocket, nonce) // the verifier: (socket, nonce, peerSpkiDer)
  */
 export function channelReportDataFor(
   socket: ChannelSocket,
   nonce: Uint8Array,
-  side: 'local' | 'peer' = 'local',
+  /** The attester's SubjectPublicKeyInfo DER: omit for our own certificate; the verifier passes the peer's. */
+  publicKeySpki?: Uint8Array,
 ): Uint8Array {
   if (socket.getProtocol() !== 'TLSv1.3') {
     throw new RatlsError(
@@ -36,15 +39,14 @@ export function channelReportDataFor(
   }
   const cipher = socket.getCipher();
   const hash = suiteHash(cipher.standardName ?? cipher.name);
-  const cert = side === 'local' ? socket.getX509Certificate() : socket.getPeerX509Certificate?.();
-  if (!cert) {
-    throw new RatlsError(
-      'ERR_CHANNEL_UNSUPPORTED',
-      'channel',
-      `channel binding: no ${side} certificate on this connection`,
-    );
+  let spki = publicKeySpki;
+  if (!spki) {
+    const cert = socket.getX509Certificate();
+    if (!cert) {
+      throw new RatlsError('ERR_CHANNEL_UNSUPPORTED', 'channel', 'channel binding: no local certificate on this connection');
+    }
+    spki = new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
   }
-  const spki = new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
   const exported = new Uint8Array(
     socket.exportKeyingMaterial(CHANNEL_EXPORTER_BYTES, CHANNEL_EXPORTER_LABEL, Buffer.from(nonce)),
   );

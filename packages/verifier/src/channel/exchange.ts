@@ -27,7 +27,8 @@ import type { PeerDecision } from '../decide/types.js';
 /** How the exchange reads and writes: the server reads in paused mode, the client through its gate. */
 export interface ChannelIo {
   next(what: string): Promise<ChannelMessage | 'app'>;
-  send(bytes: Uint8Array): void;
+  /** Resolves once the bytes are handed to TLS (the client writes beside its gate, one write at a time). */
+  send(bytes: Uint8Array): Promise<void> | void;
   /** True when bytes already received begin another frame (a second answer). */
   moreFrames(): boolean;
 }
@@ -92,7 +93,7 @@ export async function runChannelExchange(
   const hello = encodeChannelFrame(nonce ? { type: 'hello', nonce } : { type: 'hello' });
   let decision: PeerDecision | undefined;
   if (o.role === 'client') {
-    io.send(hello);
+    await io.send(hello);
     const peer = await io.next('the server channel hello');
     if (peer === 'app') throw noBinding('the server sent application data instead of its channel hello');
     if (peer.type !== 'hello') throw unexpected(`expected the server hello, got a ${peer.type}`);
@@ -101,7 +102,7 @@ export async function runChannelExchange(
       if (!decision.accept) return { kind: 'done', decision };
     }
     if (io.moreFrames()) throw unexpected('the server sent a channel frame after its answer');
-    if (peer.nonce) io.send(await answerWith(o.attester, socket, peer.nonce, o.source));
+    if (peer.nonce) await io.send(await answerWith(o.attester, socket, peer.nonce, o.source));
     return decision ? { kind: 'done', decision } : { kind: 'done' };
   }
   const first = await io.next('the client channel hello');
@@ -111,8 +112,8 @@ export async function runChannelExchange(
   }
   if (first.type !== 'hello') throw unexpected(`expected the client hello, got a ${first.type}`);
   const answer = first.nonce ? await answerWith(o.attester, socket, first.nonce, o.source) : undefined;
-  io.send(hello);
-  if (answer) io.send(answer);
+  await io.send(hello);
+  if (answer) await io.send(answer);
   if (nonce) {
     decision = await readAnswer(io, o, nonce);
     if (io.moreFrames()) throw unexpected('the client sent a second channel frame after its answer');

@@ -10,6 +10,8 @@ export interface ChannelVerifyOptions {
   appraiser: PeerAppraiser;
   /** The peer's accepted certificate decision (`freshness: 'channel'`). */
   certificate: PeerDecision;
+  /** The peer certificate's SubjectPublicKeyInfo DER, read when the handshake completed. */
+  peerPublicKey: Uint8Array;
   ctx: PeerContext;
 }
 
@@ -17,7 +19,7 @@ export interface ChannelVerifyOptions {
  * Appraises a peer's answer to `nonce` on `socket`. Throws (RatlsError) only before appraisal: not
  * TLS 1.3, unknown suite, no channel appraisal. Otherwise the appraiser's decision, which records
  * the audit event (ERR_CHANNEL_BINDING_MISMATCH for evidence bound to another connection, key or nonce).
- * @example const d = await channelVerify(tlsSocket, answer, nonce, { appraiser, certificate, ctx })
+ * @example const d = await channelVerify(tlsSocket, answer, nonce, { appraiser, certificate, peerPublicKey, ctx })
  */
 export async function channelVerify(
   socket: ChannelSocket,
@@ -28,6 +30,6 @@ export async function channelVerify(
   if (!o.appraiser.appraiseChannel) {
     throw new RatlsError('ERR_CHANNEL_UNSUPPORTED', 'channel', 'the appraiser has no channel appraisal');
   }
-  const reportData = channelReportDataFor(socket, nonce, 'peer');
+  const reportData = channelReportDataFor(socket, nonce, o.peerPublicKey);
   return o.appraiser.appraiseChannel({ answer, reportData, certificate: o.certificate }, o.ctx);
 }

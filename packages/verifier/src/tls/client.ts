@@ -296,7 +296,7 @@ export function gateClientSocket(
   }
 
   /** The client's side of the channel exchange (../channel/exchange.ts) after an accepted certificate. */
-  async function channelPhase(d: PeerDecision): Promise<PeerDecision> {
+  async function channelPhase(d: PeerDecision, peerPublicKey: Uint8Array): Promise<PeerDecision> {
     const want = d.freshness === 'channel';
     const buffer = new ChannelFrameBuffer(maxFrame);
     channelBuf = buffer;
@@ -319,7 +319,14 @@ export function gateClientSocket(
         socket,
         {
           next: (what) => nextFrame(deadline, what),
-          send: (bytes) => origWrite.call(socket, Buffer.from(bytes), 'buffer' as BufferEncoding, () => undefined),
+          // Beside the gate, straight to the TLS stream: one write in flight at a time (TLSWrap
+          // allows no more), finished before any held application write is released.
+          send: (bytes) =>
+            new Promise<void>((resolve, rejectSend) =>
+              origWrite.call(socket, Buffer.from(bytes), 'buffer' as BufferEncoding, (e?: Error | null) =>
+                e ? rejectSend(e) : resolve(),
+              ),
+            ),
           moreFrames: () => buffer.startsFrame(),
         },
         {
@@ -331,6 +338,7 @@ export function gateClientSocket(
             channelVerify(socket, answer, nonce, {
               appraiser,
               certificate: d,
+              peerPublicKey,
               ctx: { at: clock(), peer: peerOf(), signal: ac.signal, freshness: 'channel' },
             }),
         },
@@ -363,7 +371,11 @@ export function gateClientSocket(
       ...(opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {}),
       ...(opts.channel?.require ? { freshness: 'channel' as const } : {}),
     })
-      .then((d) => (d.accept && (d.freshness === 'channel' || opts.channel) ? channelPhase(d) : d))
+      .then((d) =>
+        d.accept && (d.freshness === 'channel' || opts.channel)
+          ? channelPhase(d, new Uint8Array(x.publicKey.export({ type: 'spki', format: 'der' })))
+          : d,
+      )
       .then((d) => {
         if (state !== 'pending') return;
         if (!d.accept) {

@@ -103,6 +103,10 @@ interface ConnState {
 
 type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
 
+/** SubjectPublicKeyInfo DER of a peer certificate as TLS saw it. */
+const spkiOf = (x: { publicKey: { export(o: { type: 'spki'; format: 'der' }): Buffer } }): Uint8Array =>
+  new Uint8Array(x.publicKey.export({ type: 'spki', format: 'der' }));
+
 const portOf = (port: number | undefined): { port?: number } => (port !== undefined ? { port } : {});
 
 /** The attestation of an accepted socket, or undefined for anything else. */
@@ -325,7 +329,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     st.appraising = true;
     const state = st;
     void runAppraisal(appraiser, new Uint8Array(x.raw), { ...ctxOf(state), signal: state.ac.signal })
-      .then((d) => (d.accept && (d.freshness === 'channel' || channel) ? channelPhase(sock, state, d) : d))
+      .then((d) => (d.accept && (d.freshness === 'channel' || channel) ? channelPhase(sock, state, d, spkiOf(x)) : d))
       .then((d) => {
         if (!settle(state)) {
           sock.destroy();
@@ -348,7 +352,12 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
    * the channel step records the one audit event; otherwise a client that does not speak the
    * protocol keeps its certificate-mode accept, and its first bytes go back to the stream.
    */
-  async function channelPhase(sock: tls.TLSSocket, st: ConnState, d: PeerDecision): Promise<PeerDecision> {
+  async function channelPhase(
+    sock: tls.TLSSocket,
+    st: ConnState,
+    d: PeerDecision,
+    peerPublicKey: Uint8Array,
+  ): Promise<PeerDecision> {
     const want = d.freshness === 'channel';
     st.appraising = false;
     const buffer = new ChannelFrameBuffer(maxFrame);
@@ -391,6 +400,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
               return await channelVerify(sock, answer, nonce, {
                 appraiser,
                 certificate: d,
+                peerPublicKey,
                 ctx: { ...ctxOf(st), signal: st.ac.signal, freshness: 'channel' },
               });
             } finally {

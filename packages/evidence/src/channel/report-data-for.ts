@@ -43,7 +43,11 @@ export function channelReportDataFor(
   if (!spki) {
     const cert = socket.getX509Certificate();
     if (!cert) {
-      throw new RatlsError('ERR_CHANNEL_UNSUPPORTED', 'channel', 'channel binding: no local certificate on this connection');
+      throw new RatlsError(
+        'ERR_CHANNEL_UNSUPPORTED',
+        'channel',
+        'channel binding: no local certificate on this connection',
+      );
     }
     spki = new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
   }

@@ -76,6 +76,8 @@ async function readAnswer(io: ChannelIo, o: ChannelExchangeOptions, nonce: Uint8
   const m = await io.next('the answer to our channel challenge');
   if (m === 'app') throw noBinding('the peer sent application data instead of answering the channel challenge');
   if (m.type !== 'answer') throw unexpected(`expected the answer to our challenge, got a ${m.type}`);
+  // One answer per challenge: a second frame already behind it refuses before any appraisal.
+  if (io.moreFrames()) throw unexpected('the peer sent a second channel frame after its answer');
   return o.verify(m, nonce);
 }
 
@@ -116,7 +118,6 @@ export async function runChannelExchange(
   if (answer) await io.send(answer);
   if (nonce) {
     decision = await readAnswer(io, o, nonce);
-    if (io.moreFrames()) throw unexpected('the client sent a second channel frame after its answer');
   } else if (io.moreFrames()) {
     throw unexpected('the client sent a channel frame nobody asked for');
   }

@@ -133,6 +133,17 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       if (limit) hitLimit(limit, { peer: ctx.peer.ip });
       appraiser().reject?.(error, ctx);
     },
+    // Channel mode: the fresh evidence is appraised (and audited) by the same current appraiser.
+    async appraiseChannel(input, ctx) {
+      const current = appraiser();
+      const d = current.appraiseChannel
+        ? await current.appraiseChannel(input, ctx)
+        : { accept: false, error: { code: 'ERR_CHANNEL_UNSUPPORTED', message: 'appraiser has no channel appraisal' } };
+      if (!d.accept) {
+        metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
+      }
+      return d;
+    },
   };
 
   const server = createServer({
@@ -148,6 +159,18 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       maxConcurrentHandshakes: lc.limits.maxConnections,
       listener: name,
       clock,
+      // Nothing reaches the backend before the channel decision: hand-off waits for it.
+      // (Identities whose policy says `freshness: channel` get the exchange without this.)
+      ...(lc.freshness === 'channel'
+        ? {
+            channel: {
+              require: true,
+              ...(lc.channelTimeoutMs !== undefined ? { timeoutMs: lc.channelTimeoutMs } : {}),
+            },
+          }
+        : lc.channelTimeoutMs !== undefined
+          ? { channel: { timeoutMs: lc.channelTimeoutMs } }
+          : {}),
     },
   });
   server.maxConnections = lc.limits.maxConnections;

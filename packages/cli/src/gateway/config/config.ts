@@ -71,6 +71,10 @@ export interface ListenerConfig {
   forward: ForwardTarget;
   /** Absolute path of this listener's policy (the global one unless overridden). */
   policy: string;
+  /** `channel`: every client must answer a challenge with bound fresh evidence (policy identities may also require it). */
+  freshness?: 'certificate' | 'channel';
+  /** Bound of the channel exchange (default 5 s). */
+  channelTimeoutMs?: number;
 }
 
 export type CollateralConfig =
@@ -182,6 +186,10 @@ const schema = z.strictObject({
         forward: forwardSchema,
         policy: z.string().min(1).optional(),
         limits: z.strictObject(listenerLimitsSchema).optional(),
+        // --- channel mode (issue 13): listener-level freshness; identities can also ask in the policy ---
+        freshness: z.enum(['certificate', 'channel']).optional(),
+        channelTimeoutMs: positiveInt(60_000).optional(),
+        // --- end channel mode ---
       }),
     )
     .min(1),
@@ -365,6 +373,8 @@ function normalize(
       tls: { cert: abs(l.tls.cert), key: abs(l.tls.key) },
       forward,
       policy: abs(l.policy ?? raw.policy),
+      ...(l.freshness !== undefined ? { freshness: l.freshness } : {}),
+      ...(l.channelTimeoutMs !== undefined ? { channelTimeoutMs: l.channelTimeoutMs } : {}),
     };
   });
 

@@ -6,7 +6,7 @@
  */
 import { optionsFromArgv } from './stats.js';
 
-const SUITES = ['dcap', 'snp-nitro', 'handshake', 'memory', 'gateway'] as const;
+const SUITES = ['dcap', 'snp-nitro', 'handshake', 'channel', 'memory', 'gateway'] as const;
 
 const opts = optionsFromArgv(process.argv);
 const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--workers');

@@ -546,3 +546,30 @@ describe('channel mode: relay through a machine in the middle', () => {
     }
   });
 });
+
+describe('channel mode: policy key', () => {
+  test('freshness in defaults and per identity; any other value is refused on load', () => {
+    const p = parsePolicy(
+      `version: 1
+defaults: { freshness: channel }
+identities:
+  - name: a
+    sgx: { mrEnclave: [ "${MR_A}" ] }
+  - name: b
+    freshness: certificate
+    sgx: { mrEnclave: [ "${MR_B}" ] }
+`,
+      { source: 'fresh' },
+    );
+    assert.equal(p.identities[0]?.effective.freshness, 'channel');
+    assert.equal(p.identities[1]?.effective.freshness, 'certificate');
+    assert.throws(
+      () =>
+        parsePolicy(
+          `version: 1\ndefaults: { freshness: sometimes }\nidentities:\n  - name: a\n    sgx: { mrEnclave: [ "${MR_A}" ] }\n`,
+          { source: 'bad' },
+        ),
+      (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_POLICY'),
+    );
+  });
+});

@@ -7,7 +7,7 @@
  */
 import { optionsFromArgv, VALUE_OPTIONS } from './stats.js';
 
-const SUITES = ['dcap', 'snp-nitro', 'handshake', 'memory', 'gateway', 'fleet', 'postgres'] as const;
+const SUITES = ['dcap', 'snp-nitro', 'handshake', 'channel', 'memory', 'gateway', 'fleet', 'postgres'] as const;
 
 const opts = optionsFromArgv(process.argv);
 const args = process.argv

@@ -650,6 +650,57 @@ export const ERROR_CODES = {
     meaning:
       'The source started more than maxHandshakesPerSecondPerSource handshakes per second; refused before any TLS work.',
   },
+  ERR_CHANNEL_NO_BINDING: {
+    step: 'channel',
+    meaning:
+      'The policy requires channel-bound evidence (freshness: channel) and the peer did not speak the channel protocol (a plain TLS client, application bytes first, no challenge answered): no fallback to certificate mode.',
+  },
+  ERR_CHANNEL_BINDING_MISMATCH: {
+    step: 'channel',
+    meaning:
+      "The fresh evidence's report data is not the binder of this connection (stolen key, replayed or relayed evidence): treat the peer as an impostor.",
+  },
+  ERR_CHANNEL_IDENTITY_MISMATCH: {
+    step: 'channel',
+    meaning:
+      'The fresh evidence names another enclave (TEE, measurement or signer) than the evidence in the certificate.',
+  },
+  ERR_CHANNEL_TLS_VERSION: {
+    step: 'channel',
+    meaning:
+      'Channel binding needs TLS 1.3 (exporter and suite hash of RFC 8446); the connection negotiated an older version.',
+  },
+  ERR_CHANNEL_RESUMED: {
+    step: 'channel',
+    meaning:
+      'The TLS session was resumed; channel mode refuses resumption (draft-fossati-seat-expat) so every connection gets fresh evidence.',
+  },
+  ERR_CHANNEL_TIMEOUT: {
+    step: 'channel',
+    meaning: 'The peer did not answer the channel challenge within the bound (channelTimeoutMs).',
+  },
+  ERR_CHANNEL_FRAME_INVALID: {
+    step: 'channel',
+    meaning:
+      'A channel frame is malformed (bad magic, version, type, CBOR or field): the peer is not a ratls attester or is hostile.',
+  },
+  ERR_CHANNEL_FRAME_TOO_LARGE: {
+    step: 'channel',
+    meaning: 'A channel frame declares more bytes than the bound (maxChannelFrameBytes).',
+  },
+  ERR_CHANNEL_UNEXPECTED_FRAME: {
+    step: 'channel',
+    meaning: 'The peer sent a channel frame out of order or one too many (two answers to one challenge).',
+  },
+  ERR_CHANNEL_UNSUPPORTED: {
+    step: 'channel',
+    meaning:
+      'Channel mode cannot run here: the appraiser has no channel appraisal, the cipher suite hash is unknown, or the side that must answer has no quote provider.',
+  },
+  ERR_CHANNEL_QUOTE_RATE_LIMITED: {
+    step: 'channel',
+    meaning: 'The attester refused to generate a quote: too many challenges from this source or too many queued.',
+  },
   ERR_HTTP_BAD_TARGET: { step: 'http', meaning: 'The request target is not a valid origin-form path (RFC 9112 §3.2).' },
   ERR_HTTP_ABSOLUTE_FORM: {
     step: 'http',

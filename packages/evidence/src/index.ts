@@ -3,6 +3,7 @@
 export * from './asn1/index.js';
 export * from './bytes.js';
 export * from './cert/index.js';
+export * from './channel/index.js';
 export * from './dcap-formats.js';
 export * from './error-codes.js';
 export * from './errors.js';

@@ -34,6 +34,17 @@ export {
   verifyCertificate,
 } from './certificate/index.js';
 export {
+  type ChannelExchangeOptions,
+  type ChannelIo,
+  type ChannelOptions,
+  type ChannelOutcome,
+  type ChannelVerifyOptions,
+  channelVerify,
+  DEFAULT_CHANNEL_TIMEOUT_MS,
+  enclaveDifference,
+  runChannelExchange,
+} from './channel/index.js';
+export {
   type CollateralFacts,
   type CollateralRequest,
   type CollateralSource,
@@ -109,8 +120,10 @@ export {
   type AppraiserOptions,
   type Attestation,
   AttestationRejectedError,
+  type ChannelAppraisalInput,
   createPeerVerifier,
   createPeerVerifierCore,
+  type Freshness,
   type PeerAppraiser,
   type PeerAuditInput,
   type PeerAuditLog,

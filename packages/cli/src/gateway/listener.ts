@@ -142,6 +142,17 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       if (limit) hitLimit(limit, { peer: ctx.peer.ip });
       appraiser().reject?.(error, ctx);
     },
+    // Channel mode: the fresh evidence is appraised (and audited) by the same current appraiser.
+    async appraiseChannel(input, ctx) {
+      const current = appraiser();
+      const d = current.appraiseChannel
+        ? await current.appraiseChannel(input, ctx)
+        : { accept: false, error: { code: 'ERR_CHANNEL_UNSUPPORTED', message: 'appraiser has no channel appraisal' } };
+      if (!d.accept) {
+        metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
+      }
+      return d;
+    },
   };
 
   // PostgreSQL: its pre-TLS readers, ALPN, and the cancel keys of this listener's sessions.
@@ -151,7 +162,6 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     minVersion: 'TLSv1.2',
     ...(pg?.tlsOptions ?? {}),
     attestation: {
-      ...(pg ? { preTlsReaders: pg.preTlsReaders } : {}),
       verifier: counting,
       // The pre-TLS acceptor's bounds: a source (IPv4 address, IPv6 /64) holds at most
       // maxPendingPerSource of the listener's maxConnections waiting slots.
@@ -166,9 +176,30 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       clock,
       // Behind a balancer, its PROXY v2 header comes first; the acceptor's first-byte deadline
       // (clientHelloTimeoutMs) bounds the wait for it and for the TLS record after it.
-      ...(lc.proxyProtocol ? { preTlsReaders: [proxyProtocolReader(lc.proxyProtocol.from)] } : {}),
+      // PostgreSQL's SSLRequest/GSSENCRequest readers come after it: the balancer's header is first on the wire.
+      ...(lc.proxyProtocol || pg
+        ? {
+            preTlsReaders: [
+              ...(lc.proxyProtocol ? [proxyProtocolReader(lc.proxyProtocol.from)] : []),
+              ...(pg ? pg.preTlsReaders : []),
+            ],
+          }
+        : {}),
+      // Nothing reaches the backend before the channel decision: hand-off waits for it.
+      // (Identities whose policy says `freshness: channel` get the exchange without this.)
+      ...(lc.freshness === 'channel'
+        ? {
+            channel: {
+              require: true,
+              ...(lc.channelTimeoutMs !== undefined ? { timeoutMs: lc.channelTimeoutMs } : {}),
+            },
+          }
+        : lc.channelTimeoutMs !== undefined
+          ? { channel: { timeoutMs: lc.channelTimeoutMs } }
+          : {}),
     },
-    ...(lc.alpn ? { ALPNProtocols: lc.alpn } : {}),
+    // A postgres listener selects ALPN itself (pg.tlsOptions); the config refuses `alpn` there.
+    ...(lc.alpn && !pg ? { ALPNProtocols: lc.alpn } : {}),
   });
   server.maxConnections = lc.limits.maxConnections;
 

@@ -32,6 +32,8 @@ export interface AuditInput {
   listener?: string;
   /** Evidence format that carried the evidence (e.g. 'dice', 'gramine', 'nitro'). */
   format?: string;
+  /** Which evidence decided: the certificate's or fresh channel-bound evidence. */
+  freshness?: 'certificate' | 'channel';
   /** ECS event.action; default 'ratls-handshake'. */
   action?: string;
   at?: Date;
@@ -64,6 +66,8 @@ export interface AuditAttestation {
   closest_identity?: string;
   policy_hash?: string;
   quote_sha256?: string;
+  /** 'certificate' or 'channel': which evidence decided. */
+  freshness?: 'certificate' | 'channel';
 }
 
 interface Endpoint {
@@ -126,6 +130,7 @@ function attestationFields(input: AuditInput): AuditAttestation | undefined {
   const a: AuditAttestation = {};
   const r = input.result;
   if (input.format) a.format = cap(input.format);
+  if (input.freshness) a.freshness = input.freshness;
   if (r) {
     a.tee = r.tee;
     a.simulated = r.simulated;

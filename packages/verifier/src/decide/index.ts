@@ -22,6 +22,8 @@ export {
 } from './peer-verifier-core.js';
 export type {
   Attestation,
+  ChannelAppraisalInput,
+  Freshness,
   PeerAppraiser,
   PeerCertificateInfo,
   PeerContext,

@@ -5,15 +5,24 @@
  * The wrappers' clock reading (`PeerContext.at`, unix milliseconds) is converted to unix seconds
  * once, here at the wrappers' boundary; everything below takes seconds.
  */
-import { MAX_RATLS_CERT_BYTES, RatlsError, sha256Hex, toRatlsError } from '@ratls/evidence';
+import { type ChannelAnswer, MAX_RATLS_CERT_BYTES, RatlsError, sha256Hex, toRatlsError } from '@ratls/evidence';
 import { raceAbort } from '../abort.js';
 import { Lru } from '../cache/lru.js';
+import { enclaveDifference } from '../channel/same-enclave.js';
 import { deepFreeze } from '../freeze.js';
 import type { Decision } from '../policy/types.js';
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import { secondsFromMs, type UnixSeconds } from '../time.js';
 import { TLS_ERRORS } from './errors.js';
-import type { PeerAppraiser, PeerCertificateInfo, PeerContext, PeerDecision, PeerRole } from './types.js';
+import type {
+  ChannelAppraisalInput,
+  Freshness,
+  PeerAppraiser,
+  PeerCertificateInfo,
+  PeerContext,
+  PeerDecision,
+  PeerRole,
+} from './types.js';
 
 /** What certificate verification hands back (the shape of certificate/'s `CertificateVerification`). */
 export interface PeerVerification {
@@ -31,6 +40,7 @@ export interface PeerAuditInput {
   local?: { ip?: string; port?: number };
   listener?: string;
   format?: string;
+  freshness?: Freshness;
   at?: Date;
 }
 
@@ -50,6 +60,10 @@ export interface PeerVerifierCoreOptions {
   appraisalTimeoutMs?: number;
   /** Bound on the peer certificate's size (default evidence's MAX_RATLS_CERT_BYTES, 256 KiB). */
   maxCertificateBytes?: number;
+  /** The freshness the policy requires of an accepted peer (default: certificate for everyone). */
+  freshness?(decision: Decision): Freshness;
+  /** Appraises fresh channel evidence at `at` through the same appraisal code; throws a RatlsError on failure. */
+  appraiseFresh?(answer: ChannelAnswer, at: UnixSeconds): Promise<AttestationResult>;
 }
 
 export interface PeerVerifier extends PeerAppraiser {
@@ -128,6 +142,59 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
     };
   }
 
+  /** Fresh evidence → same appraisal → binder → same enclave → policy again, same identity. */
+  async function decideChannel(input: ChannelAppraisalInput, ctx: PeerContext): Promise<PeerDecision> {
+    const cert = input.certificate;
+    if (!opts.appraiseFresh) {
+      throw new RatlsError('ERR_CHANNEL_UNSUPPORTED', 'channel', 'this appraiser cannot appraise channel evidence');
+    }
+    if (!cert.accept || !cert.result || !isVerifiedResult(cert.result) || !cert.decision?.accept) {
+      throw new RatlsError(TLS_ERRORS.RESULT_UNVERIFIED, 'channel', 'channel evidence without an accepted certificate');
+    }
+    const atSec = secondsFromMs(ctx.at);
+    const fresh = await withTimeout(opts.appraiseFresh(input.answer, atSec), timeoutMs);
+    if (!isVerifiedResult(fresh)) {
+      throw new RatlsError(
+        TLS_ERRORS.RESULT_UNVERIFIED,
+        'channel',
+        'channel appraisal returned a result no appraiser made',
+      );
+    }
+    const want = Buffer.from(input.reportData).toString('hex');
+    const got = fresh.tee === 'nitro' ? fresh.measurements.userData : fresh.measurements.reportData;
+    if (got !== want) {
+      throw new RatlsError(
+        'ERR_CHANNEL_BINDING_MISMATCH',
+        'channel',
+        `fresh ${fresh.tee} evidence is not bound to this connection: report data ${(got ?? 'absent').slice(0, 32)}… is not this connection's binder ${want.slice(0, 32)}…`,
+      );
+    }
+    const diff = enclaveDifference(cert.result, fresh);
+    if (diff) {
+      throw new RatlsError(
+        'ERR_CHANNEL_IDENTITY_MISMATCH',
+        'channel',
+        `fresh evidence names another enclave than the certificate (${diff} differs)`,
+      );
+    }
+    const notBefore = cert.certificate?.notBefore ?? 0;
+    const decision = opts.evaluate(fresh, { certificate: { notBefore }, at: atSec });
+    if (decision.accept && decision.identity !== cert.decision.identity) {
+      throw new RatlsError(
+        'ERR_CHANNEL_IDENTITY_MISMATCH',
+        'channel',
+        `fresh evidence matches identity ${decision.identity}, the certificate ${cert.decision.identity}`,
+      );
+    }
+    return {
+      accept: decision.accept === true,
+      result: fresh,
+      decision,
+      ...(cert.certificate ? { certificate: cert.certificate } : {}),
+      freshness: 'channel',
+    };
+  }
+
   return {
     get cacheSize() {
       return cache.size;
@@ -155,6 +222,13 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'tls');
         out = { accept: false, error: { code: err.code, message: err.message } };
       }
+      const channel =
+        out.accept &&
+        out.decision !== undefined &&
+        (ctx.freshness === 'channel' || opts.freshness?.(out.decision) === 'channel');
+      const { format: _format, ...decision } = out;
+      // Channel mode: the certificate alone decides nothing; the channel step records the one event.
+      if (channel) return { ...decision, freshness: 'channel' };
       audit({
         ...(out.decision ? { decision: out.decision } : {}),
         ...(out.result ? { result: out.result } : {}),
@@ -162,15 +236,41 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         peer,
         ...(listener ? { listener } : {}),
         ...(out.format ? { format: out.format } : {}),
+        freshness: 'certificate',
         at: new Date(ctx.at),
       });
-      const { format: _format, ...decision } = out;
-      return decision;
+      return out.accept ? { ...decision, freshness: 'certificate' } : decision;
+    },
+    async appraiseChannel(input, ctx) {
+      const listener = ctx.listener ?? opts.listener;
+      const fp = input.certificate.certificate?.fingerprintSha256;
+      const peer = { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role, ...(fp ? { certSha256: fp } : {}) };
+      let out: PeerDecision;
+      try {
+        const work = decideChannel(input, ctx);
+        const signal = ctx.signal;
+        out = signal ? await raceAbort(work, signal, () => abortReason(signal)) : await work;
+      } catch (e) {
+        const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'channel');
+        out = { accept: false, error: { code: err.code, message: err.message }, freshness: 'channel' };
+      }
+      audit({
+        ...(out.decision ? { decision: out.decision } : {}),
+        ...(out.result ? { result: out.result } : input.certificate.result ? { result: input.certificate.result } : {}),
+        ...(out.error ? { error: out.error } : {}),
+        peer,
+        ...(listener ? { listener } : {}),
+        format: `channel:${input.answer.tee}`,
+        freshness: 'channel',
+        at: new Date(ctx.at),
+      });
+      return out;
     },
     reject(error, ctx) {
       const listener = ctx.listener ?? opts.listener;
       audit({
         error: { code: error.code, message: error.message },
+        ...(ctx.freshness ? { freshness: ctx.freshness } : {}),
         peer: { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role },
         ...(listener ? { listener } : {}),
         at: new Date(ctx.at),

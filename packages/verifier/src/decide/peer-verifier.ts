@@ -2,7 +2,9 @@
  * The real composition: `verifyCertificate` (X.509, binding, DCAP/SNP/Nitro appraisal) →
  * `evaluatePolicy` against the policy in force → one audit event.
  */
+import type { ExtractedEvidence } from '@ratls/evidence';
 import type { AuditLog } from '../audit/log.js';
+import { appraiseEvidence, prepareAppraisal } from '../certificate/appraise-evidence.js';
 import { type VerifyCertificateOptions, verifyCertificate } from '../certificate/verify-certificate.js';
 import { createQuoteVerifier } from '../dcap/quote-verifier.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
@@ -64,6 +66,24 @@ export function createPeerVerifier(opts: PeerVerifierOptions): PeerVerifier {
   return createPeerVerifierCore({
     verify: (der, o) => verifyCertificate(der, { ...verifyOptions, ...o }),
     evaluate: (result, ctx) => evaluatePolicy(currentPolicy(policy), result, ctx),
+    freshness: (d) => {
+      if (!d.accept) return 'certificate';
+      const id = currentPolicy(policy).identities.find((i) => i.name === d.identity);
+      return id?.effective.freshness ?? 'certificate';
+    },
+    // Fresh evidence goes through the very appraisal a certificate's evidence does (same trust,
+    // collateral and quote verifier); only the wrapper differs, so the format is the TEE's own.
+    appraiseFresh: (answer, at) => {
+      const ev: ExtractedEvidence = {
+        format: answer.tee === 'nitro' ? 'nitro-san' : 'tcg-dice',
+        tee: answer.tee,
+        oid: null,
+        evidence: answer.evidence,
+        raw: new Uint8Array(0),
+      };
+      const o = prepareAppraisal({ ...verifyOptions, at });
+      return appraiseEvidence(ev, o, undefined, answer.tee === 'sev-snp' ? answer.aux : undefined);
+    },
     ...(audit ? { audit } : {}),
     ...(cache ? { cache } : {}),
     ...(listener ? { listener } : {}),

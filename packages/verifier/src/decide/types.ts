@@ -3,6 +3,7 @@
  * The wrappers only ever ask one question — "does this certificate's peer get in?" — and hand
  * the answer to the application; everything about evidence, collateral and policy sits behind it.
  */
+import type { ChannelAnswer } from '@ratls/evidence';
 import type { Decision } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 
@@ -30,6 +31,20 @@ export interface PeerContext {
   signal?: AbortSignal;
   /** Client-side freshness: the nonce the server's evidence must carry (disables result caching). */
   expectedNonce?: Uint8Array;
+  /** `channel`: this listener or connection requires channel-bound evidence whatever the policy says. */
+  freshness?: Freshness;
+}
+
+/** Which evidence decides: the certificate's (made when it was issued) or fresh evidence bound to this connection. */
+export type Freshness = 'certificate' | 'channel';
+
+/** What the channel step hands the appraiser: the peer's answer and the report data this connection expects. */
+export interface ChannelAppraisalInput {
+  answer: ChannelAnswer;
+  /** The 64 bytes the fresh evidence must carry (binder of this connection, see `channelReportData`). */
+  reportData: Uint8Array;
+  /** The accepted certificate decision (`freshness: 'channel'`) the fresh evidence must agree with. */
+  certificate: PeerDecision;
 }
 
 export interface PeerDecision {
@@ -38,6 +53,11 @@ export interface PeerDecision {
   decision?: PeerPolicyDecision;
   error?: { code: string; message: string };
   certificate?: PeerCertificateInfo;
+  /**
+   * The mode that decided. An accepted certificate with `channel` is not final: the wrapper must
+   * run the channel exchange and call `appraiseChannel` (or `reject`), which records the one audit event.
+   */
+  freshness?: Freshness;
 }
 
 /**
@@ -52,6 +72,12 @@ export interface PeerAppraiser {
    * audit event in one place.
    */
   reject?(error: { code: string; message: string }, ctx: Omit<PeerContext, 'signal'>): void;
+  /**
+   * Channel mode: appraises the peer's fresh evidence through the same appraisal code, checks its
+   * report data against this connection's binder and that it names the same enclave as the
+   * certificate, applies the policy again and records the one audit event. Must never throw.
+   */
+  appraiseChannel?(input: ChannelAppraisalInput, ctx: PeerContext): Promise<PeerDecision>;
 }
 
 /** What an accepted socket carries as `socket.attestation` (and `req.attestation`). */

@@ -264,6 +264,7 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
     debug: d.debug ?? false,
     simulated: d.simulated ?? false,
     ...(d.maxCertificateAge !== undefined ? { maxCertificateAge: d.maxCertificateAge } : {}),
+    ...(d.freshness !== undefined ? { freshness: d.freshness } : {}),
   };
   const identities: PolicyIdentity[] = p.identities.map((id) => {
     const effective: PolicyDefaults = {
@@ -276,6 +277,8 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
     };
     const maxAge = id.maxCertificateAge ?? defaults.maxCertificateAge;
     if (maxAge !== undefined) effective.maxCertificateAge = maxAge;
+    const fresh = id.freshness ?? defaults.freshness;
+    if (fresh !== undefined) effective.freshness = fresh;
     const kind = TEE_KEYS.find((k) => id[k] !== undefined);
     if (kind === 'sgx' && id.sgx) return { kind, sgx: id.sgx, name: id.name, effective };
     if (kind === 'tdx' && id.tdx) return { kind, tdx: id.tdx, name: id.name, effective };

@@ -140,6 +140,20 @@ const advisories = z.strictObject({
   deny: z.array(advisory).max(MAX_LIST).optional(),
 });
 
+// --- freshness (issue 13: channel-bound fresh attestation) ---
+/** `certificate`: evidence in the peer certificate suffices; `channel`: fresh evidence bound to this connection. */
+const freshness = z.unknown().transform((v, ctx) => {
+  if (v !== 'certificate' && v !== 'channel') {
+    ctx.addIssue({ code: 'custom', message: `expected freshness certificate or channel, got ${show(v)}` });
+    return z.NEVER;
+  }
+  return v;
+});
+function freshnessFields() {
+  return { freshness: freshness.optional() };
+}
+// --- end freshness ---
+
 /** Ten years: anything longer is a typo, not a policy. */
 const MAX_AGE = 10 * 366 * 86400;
 
@@ -149,6 +163,7 @@ const gateFields = {
   debug: bool.optional(),
   simulated: bool.optional(),
   maxCertificateAge: int(1, MAX_AGE).optional(),
+  ...freshnessFields(),
 };
 
 function masked(bytes: number) {

@@ -24,6 +24,8 @@ export interface PolicyDefaults {
   simulated: boolean;
   /** Seconds since the peer certificate's notBefore. */
   maxCertificateAge?: number;
+  /** `channel`: the peer must answer a challenge with fresh evidence bound to this TLS connection (default `certificate`). */
+  freshness?: 'certificate' | 'channel';
 }
 
 export interface SgxIdentity {

@@ -24,7 +24,8 @@ export class Agent extends https.Agent {
 
   constructor(options: AttestedAgentOptions) {
     const { attestation, ...agentOptions } = options;
-    super({ ...agentOptions, rejectUnauthorized: false });
+    // Channel mode never resumes a TLS session, so the agent keeps none.
+    super({ ...agentOptions, rejectUnauthorized: false, ...(attestation.channel ? { maxCachedSessions: 0 } : {}) });
     // One appraiser for every socket of this agent, so its result cache is shared.
     this.attestation = { ...attestation, verifier: resolveAppraiser(attestation) };
   }

@@ -10,11 +10,20 @@
  * destroyed with an `AttestationRejectedError`.
  */
 import tls from 'node:tls';
-import { RatlsError } from '@ratls/evidence';
-import { runAppraisal, toAttestation } from '../decide/appraise.js';
+import {
+  ChannelFrameBuffer,
+  type ChannelMessage,
+  DEFAULT_MAX_CHANNEL_FRAME_BYTES,
+  RatlsError,
+  toRatlsError,
+} from '@ratls/evidence';
+import { runChannelExchange } from '../channel/exchange.js';
+import { type ChannelOptions, DEFAULT_CHANNEL_TIMEOUT_MS } from '../channel/options.js';
+import { channelVerify } from '../channel/verify.js';
+import { recordPreReject, runAppraisal, toAttestation } from '../decide/appraise.js';
 import { AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
 import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier.js';
-import type { Attestation, PeerAppraiser } from '../decide/types.js';
+import type { Attestation, PeerAppraiser, PeerDecision } from '../decide/types.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './server.js';
 
 /** Bounds and freshness for one client connection. */
@@ -26,6 +35,12 @@ export interface ClientAttestationLimits {
   /** Freshness: the nonce the server's evidence must carry. */
   expectedNonce?: Uint8Array;
   clock?: () => number;
+  /**
+   * Channel-bound fresh attestation: with this set the client speaks the channel protocol (it
+   * challenges the server when the policy says `freshness: channel` or `require` is set, and answers
+   * the server's challenge with `attester`). No TLS session is reused in this mode.
+   */
+  channel?: ChannelOptions;
 }
 
 /**
@@ -53,7 +68,10 @@ type WritevChunks = Array<{ chunk: unknown; encoding: BufferEncoding }>;
  * s.on('error', (e) => console.error(e.code));
  */
 export function connect(options: AttestedConnectionOptions, cb?: () => void): AttestedClientSocket {
-  const { attestation, ...tlsOptions } = options;
+  const { attestation, ...given } = options;
+  // Channel mode never resumes (draft-fossati-seat-expat): no session is offered.
+  const { session: _session, ...withoutSession } = given;
+  const tlsOptions = attestation.channel ? withoutSession : given;
   const socket = tls.connect({
     ...tlsOptions,
     rejectUnauthorized: false,
@@ -149,9 +167,31 @@ export function gateClientSocket(
       heldWrites.push(() => origFinal.call(socket, cb));
     };
   }
+  // Channel phase: the server's frames are read here, never held for the application.
+  let channelBuf: ChannelFrameBuffer | undefined;
+  let channelEnded = false;
+  let wake: (() => void) | undefined;
+  const maxFrame = opts.channel?.maxFrameBytes ?? DEFAULT_MAX_CHANNEL_FRAME_BYTES;
+
   socket.push = function gatedPush(chunk: unknown, encoding?: BufferEncoding): boolean {
     if (state === 'accepted') return origPush.call(socket, chunk, encoding);
     if (state === 'rejected') return false;
+    if (channelBuf) {
+      if (chunk === null) channelEnded = true;
+      else if (chunk instanceof Uint8Array) channelBuf.push(chunk);
+      if (channelBuf.size > 2 * maxFrame) {
+        reject(
+          new RatlsError(
+            TLS_ERRORS.EARLY_DATA_OVERFLOW,
+            'tls',
+            `server sent more than ${2 * maxFrame} bytes during the channel exchange`,
+          ),
+        );
+        return false;
+      }
+      wake?.();
+      return true;
+    }
     if (chunk !== null && typeof chunk === 'object' && 'byteLength' in chunk) {
       heldBytes += (chunk as Uint8Array).byteLength;
     }
@@ -213,6 +253,111 @@ export function gateClientSocket(
       new RatlsError(TLS_ERRORS.CLOSED_BEFORE_DECISION, 'tls', 'connection closed before the attestation decision'),
     ),
   );
+  const channelMs = opts.channel?.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+  const peerOf = () => ({ ip: socket.remoteAddress, port: socket.remotePort, role: 'server' as const });
+
+  /** Next server frame from the channel buffer, bounded by `deadline`. */
+  function nextFrame(deadline: number, what: string): Promise<ChannelMessage | 'app'> {
+    return new Promise((resolve, rejectNext) => {
+      const t = setTimeout(
+        () => {
+          wake = undefined;
+          rejectNext(new RatlsError('ERR_CHANNEL_TIMEOUT', 'channel', `no ${what} within ${channelMs} ms`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      const check = (): void => {
+        try {
+          const m = channelBuf?.next() ?? 'more';
+          if (m !== 'more') {
+            clearTimeout(t);
+            wake = undefined;
+            resolve(m);
+          } else if (channelEnded || state !== 'pending') {
+            clearTimeout(t);
+            wake = undefined;
+            rejectNext(
+              new RatlsError(
+                TLS_ERRORS.CLOSED_BEFORE_DECISION,
+                'channel',
+                `connection ended while waiting for ${what}`,
+              ),
+            );
+          }
+        } catch (e) {
+          clearTimeout(t);
+          wake = undefined;
+          rejectNext(e);
+        }
+      };
+      wake = check;
+      check();
+    });
+  }
+
+  /** The client's side of the channel exchange (../channel/exchange.ts) after an accepted certificate. */
+  async function channelPhase(d: PeerDecision, peerPublicKey: Uint8Array): Promise<PeerDecision> {
+    const want = d.freshness === 'channel';
+    const buffer = new ChannelFrameBuffer(maxFrame);
+    channelBuf = buffer;
+    // Frames already held (the server wrote before our decision) are the channel's now.
+    for (const [chunk] of heldReads.splice(0)) if (chunk instanceof Uint8Array) buffer.push(chunk);
+    heldBytes = 0;
+    try {
+      if (want && socket.getProtocol() !== 'TLSv1.3') {
+        throw new RatlsError(
+          'ERR_CHANNEL_TLS_VERSION',
+          'channel',
+          `channel mode needs TLS 1.3; the server negotiated ${socket.getProtocol() ?? 'nothing'}`,
+        );
+      }
+      if (want && socket.isSessionReused()) {
+        throw new RatlsError('ERR_CHANNEL_RESUMED', 'channel', 'a resumed TLS session cannot carry fresh evidence');
+      }
+      const deadline = Date.now() + channelMs;
+      const out = await runChannelExchange(
+        socket,
+        {
+          next: (what) => nextFrame(deadline, what),
+          // Beside the gate, straight to the TLS stream: one write in flight at a time (TLSWrap
+          // allows no more), finished before any held application write is released.
+          send: (bytes) =>
+            new Promise<void>((resolve, rejectSend) =>
+              origWrite.call(socket, Buffer.from(bytes), 'buffer' as BufferEncoding, (e?: Error | null) =>
+                e ? rejectSend(e) : resolve(),
+              ),
+            ),
+          moreFrames: () => buffer.startsFrame(),
+        },
+        {
+          role: 'client',
+          challenge: want,
+          ...(opts.channel?.attester ? { attester: opts.channel.attester } : {}),
+          source: socket.remoteAddress ?? '',
+          verify: (answer, nonce) =>
+            channelVerify(socket, answer, nonce, {
+              appraiser,
+              certificate: d,
+              peerPublicKey,
+              ctx: { at: clock(), peer: peerOf(), signal: ac.signal, freshness: 'channel' },
+            }),
+        },
+      );
+      channelBuf = undefined;
+      const rest = buffer.take();
+      if (rest.byteLength > 0) heldReads.push([Buffer.from(rest), undefined]);
+      return out.kind === 'done' && out.decision ? out.decision : d;
+    } catch (e) {
+      channelBuf = undefined;
+      const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'channel');
+      const error = { code: err.code, message: err.message };
+      if (want && state === 'pending') {
+        recordPreReject(appraiser, error, { at: clock(), peer: peerOf(), freshness: 'channel' });
+      }
+      return { accept: false, error, freshness: want ? 'channel' : 'certificate' };
+    }
+  }
+
   socket.once('secureConnect', () => {
     const x = socket.getPeerX509Certificate();
     if (!x) {
@@ -221,20 +366,27 @@ export function gateClientSocket(
     }
     void runAppraisal(appraiser, new Uint8Array(x.raw), {
       at: clock(),
-      peer: { ip: socket.remoteAddress, port: socket.remotePort, role: 'server' },
+      peer: peerOf(),
       signal: ac.signal,
       ...(opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {}),
-    }).then((d) => {
-      if (state !== 'pending') return;
-      if (!d.accept) {
-        reject(AttestationRejectedError.fromDecision(d));
-        return;
-      }
-      clearTimeout(timer);
-      state = 'accepted';
-      heldCallbacks.length = 0;
-      Object.defineProperty(socket, 'attestation', { value: toAttestation(d), enumerable: true });
-      release();
-    });
+      ...(opts.channel?.require ? { freshness: 'channel' as const } : {}),
+    })
+      .then((d) =>
+        d.accept && (d.freshness === 'channel' || opts.channel)
+          ? channelPhase(d, new Uint8Array(x.publicKey.export({ type: 'spki', format: 'der' })))
+          : d,
+      )
+      .then((d) => {
+        if (state !== 'pending') return;
+        if (!d.accept) {
+          reject(AttestationRejectedError.fromDecision(d));
+          return;
+        }
+        clearTimeout(timer);
+        state = 'accepted';
+        heldCallbacks.length = 0;
+        Object.defineProperty(socket, 'attestation', { value: toAttestation(d), enumerable: true });
+        release();
+      });
   });
 }

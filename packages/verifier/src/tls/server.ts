@@ -15,11 +15,21 @@
  */
 import type net from 'node:net';
 import tls from 'node:tls';
-import { RatlsError } from '@ratls/evidence';
+import {
+  ChannelFrameBuffer,
+  DEFAULT_MAX_CHANNEL_FRAME_BYTES,
+  nextChannelMessage,
+  RatlsError,
+  releaseChannelStream,
+  toRatlsError,
+} from '@ratls/evidence';
+import { runChannelExchange } from '../channel/exchange.js';
+import { type ChannelOptions, DEFAULT_CHANNEL_TIMEOUT_MS } from '../channel/options.js';
+import { channelVerify } from '../channel/verify.js';
 import { recordPreReject, runAppraisal, toAttestation } from '../decide/appraise.js';
 import { AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
 import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier.js';
-import type { Attestation, PeerAppraiser } from '../decide/types.js';
+import type { Attestation, PeerAppraiser, PeerDecision } from '../decide/types.js';
 import { frontListener, readPreTls } from './acceptor.js';
 import type { DeclaredSource, PreTlsReader } from './pre-tls.js';
 import { SourceRateLimiter, sourceGroup } from './source-group.js';
@@ -55,6 +65,12 @@ export interface AttestationLimits {
   listener?: string;
   /** Decision clock, Unix milliseconds (default Date.now). */
   clock?: () => number;
+  /**
+   * Channel-bound fresh attestation (see docs/concepts.md): with this set, the listener speaks the
+   * channel protocol with clients that do, and `require` (or the policy's `freshness: channel`)
+   * makes it refuse any client that does not answer its challenge with bound fresh evidence.
+   */
+  channel?: ChannelOptions;
 }
 
 /** How a server gets its appraiser: a ready one (`{ verifier }`) or the options to build one, plus bounds. */
@@ -72,6 +88,7 @@ export function limitsOf(o: AttestationLimits): AttestationLimits {
   if (o.preTlsReaders !== undefined) l.preTlsReaders = o.preTlsReaders;
   if (o.listener !== undefined) l.listener = o.listener;
   if (o.clock !== undefined) l.clock = o.clock;
+  if (o.channel !== undefined) l.channel = o.channel;
   return l;
 }
 
@@ -93,6 +110,10 @@ interface ConnState {
 }
 
 type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+
+/** SubjectPublicKeyInfo DER of a peer certificate as TLS saw it. */
+const spkiOf = (x: { publicKey: { export(o: { type: 'spki'; format: 'der' }): Buffer } }): Uint8Array =>
+  new Uint8Array(x.publicKey.export({ type: 'spki', format: 'der' }));
 
 const portOf = (port: number | undefined): { port?: number } => (port !== undefined ? { port } : {});
 
@@ -164,7 +185,15 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   const perSource = new Map<string, number>();
   const emit = server.emit.bind(server) as Emit;
 
-  const ctxOf = (st: ConnState) => ({ at: clock(), peer: st.peer, ...(listener ? { listener } : {}) });
+  const channel = limits.channel;
+  const channelMs = channel?.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+  const maxFrame = channel?.maxFrameBytes ?? DEFAULT_MAX_CHANNEL_FRAME_BYTES;
+  const ctxOf = (st: ConnState) => ({
+    at: clock(),
+    peer: st.peer,
+    ...(listener ? { listener } : {}),
+    ...(channel?.require ? { freshness: 'channel' as const } : {}),
+  });
 
   function report(err: RatlsError<string>, st: ConnState): void {
     if (server.listenerCount('attestationRejected') > 0) emit('attestationRejected', err, st.peer);
@@ -343,24 +372,99 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     }
     st.appraising = true;
     const state = st;
-    void runAppraisal(appraiser, new Uint8Array(x.raw), { ...ctxOf(state), signal: state.ac.signal }).then((d) => {
-      if (!settle(state)) {
-        sock.destroy();
-        return;
-      }
-      if (!d.accept || sock.destroyed) {
-        sock.destroy();
-        if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
-        return;
-      }
-      clientAddresses.set(sock, {
-        ...(state.peer.ip ? { ip: state.peer.ip } : {}),
-        ...portOf(state.peer.port),
+    void runAppraisal(appraiser, new Uint8Array(x.raw), { ...ctxOf(state), signal: state.ac.signal })
+      .then((d) => (d.accept && (d.freshness === 'channel' || channel) ? channelPhase(sock, state, d, spkiOf(x)) : d))
+      .then((d) => {
+        if (!settle(state)) {
+          sock.destroy();
+          return;
+        }
+        if (!d.accept || sock.destroyed) {
+          sock.destroy();
+          if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
+          return;
+        }
+        clientAddresses.set(sock, {
+          ...(state.peer.ip ? { ip: state.peer.ip } : {}),
+          ...portOf(state.peer.port),
+        });
+        Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
+        emit('secureConnection', sock);
+        emit('attestedConnection', sock);
       });
-      Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
-      emit('secureConnection', sock);
-      emit('attestedConnection', sock);
-    });
+  }
+
+  /**
+   * After an accepted certificate: the channel exchange (../channel/exchange.ts). With a decision
+   * that requires channel mode, anything but bound fresh evidence of the same enclave rejects and
+   * the channel step records the one audit event; otherwise a client that does not speak the
+   * protocol keeps its certificate-mode accept, and its first bytes go back to the stream.
+   */
+  async function channelPhase(
+    sock: tls.TLSSocket,
+    st: ConnState,
+    d: PeerDecision,
+    peerPublicKey: Uint8Array,
+  ): Promise<PeerDecision> {
+    const want = d.freshness === 'channel';
+    st.appraising = false;
+    const buffer = new ChannelFrameBuffer(maxFrame);
+    const fail = (e: unknown): PeerDecision => {
+      const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'channel');
+      const error = { code: err.code, message: err.message };
+      // The certificate-mode accept was already recorded; a channel-mode one is recorded here.
+      if (want && !st.decided) recordPreReject(appraiser, error, { ...ctxOf(st), freshness: 'channel' });
+      return { accept: false, error, freshness: want ? 'channel' : 'certificate' };
+    };
+    try {
+      if (want && sock.getProtocol() !== 'TLSv1.3') {
+        throw new RatlsError(
+          'ERR_CHANNEL_TLS_VERSION',
+          'channel',
+          `channel mode needs TLS 1.3; the client negotiated ${sock.getProtocol() ?? 'nothing'}`,
+        );
+      }
+      if (want && sock.isSessionReused()) {
+        throw new RatlsError('ERR_CHANNEL_RESUMED', 'channel', 'a resumed TLS session cannot carry fresh evidence');
+      }
+      const deadline = Date.now() + channelMs;
+      const out = await runChannelExchange(
+        sock,
+        {
+          next: (what) => nextChannelMessage(sock, buffer, deadline, what),
+          send: (bytes) => {
+            sock.write(bytes);
+          },
+          moreFrames: () => buffer.startsFrame(),
+        },
+        {
+          role: 'server',
+          challenge: want,
+          ...(channel?.attester ? { attester: channel.attester } : {}),
+          source: sourceGroup(st.peer.ip),
+          verify: async (answer, nonce) => {
+            st.appraising = true;
+            try {
+              return await channelVerify(sock, answer, nonce, {
+                appraiser,
+                certificate: d,
+                peerPublicKey,
+                ctx: { ...ctxOf(st), signal: st.ac.signal, freshness: 'channel' },
+              });
+            } finally {
+              st.appraising = false;
+            }
+          },
+        },
+      );
+      releaseChannelStream(sock, buffer);
+      if (out.kind === 'legacy' || !out.decision) return d;
+      return out.decision;
+    } catch (e) {
+      // Certificate mode and a client that never speaks (a server-first protocol): keep the accept.
+      if (!want && e instanceof RatlsError && e.code === 'ERR_CHANNEL_TIMEOUT' && buffer.size === 0) return d;
+      return fail(e);
+    }
   }
 
   server.emit = function attestedEmit(event: string | symbol, ...args: unknown[]): boolean {

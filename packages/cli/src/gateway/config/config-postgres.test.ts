@@ -68,4 +68,12 @@ describe('gateway config: forward.postgres', () => {
       /forward/,
     );
   });
+
+  it('refuses alpn on a postgres listener: the forwarder selects postgresql itself', () => {
+    const text = withForward('{ postgres: /run/postgresql/.s.PGSQL.5432, roles: { payments: app } }').replace(
+      '    forward:',
+      '    alpn: [h2]\n    forward:',
+    );
+    assert.match(refuse(text), /listeners\[0\]\.alpn: a postgres listener selects ALPN itself/);
+  });
 });

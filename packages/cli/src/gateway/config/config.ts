@@ -153,6 +153,10 @@ export interface ListenerConfig {
   proxyProtocol?: ProxyProtocolInput;
   /** ALPN protocols this listener offers, in preference order; none selected when absent. */
   alpn?: string[];
+  /** `channel`: every client must answer a challenge with bound fresh evidence (policy identities may also require it). */
+  freshness?: 'certificate' | 'channel';
+  /** Bound of the channel exchange (default 5 s). */
+  channelTimeoutMs?: number;
 }
 
 export type CollateralConfig =
@@ -302,6 +306,10 @@ const schema = z.strictObject({
         limits: z.strictObject({ ...listenerLimitsSchema, ...listenerConnectionLimitsSchema }).optional(),
         proxyProtocol: proxyProtocolSchema.optional(),
         alpn: alpnSchema.optional(),
+        // --- channel mode (issue 13): listener-level freshness; identities can also ask in the policy ---
+        freshness: z.enum(['certificate', 'channel']).optional(),
+        channelTimeoutMs: positiveInt(60_000).optional(),
+        // --- end channel mode ---
       }),
     )
     .min(1),
@@ -412,9 +420,16 @@ function normalize(
         proxyProtocol: f.proxyProtocol ?? false,
         ...backendTls(f.tls, ['listeners', k, 'forward', 'tls']),
       };
-    } else if ('postgres' in f)
+    } else if ('postgres' in f) {
+      // PostgreSQL's ALPN rule (only `postgresql`, and only for direct TLS) is the forwarder's own.
+      if (l.alpn !== undefined)
+        throw new ConfigError(
+          'ERR_GATEWAY_CONFIG',
+          'config',
+          at(['listeners', k, 'alpn'], 'a postgres listener selects ALPN itself (postgresql); remove alpn'),
+        );
       forward = postgresForward(f, (m) => at(['listeners', k, 'forward', 'postgres'], m), abs);
-    else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
+    } else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
     const own = stripUndefined(l.limits ?? {});
     return {
       name: l.name,
@@ -440,6 +455,8 @@ function normalize(
       policy: abs(l.policy ?? raw.policy),
       ...(l.proxyProtocol ? { proxyProtocol: { from: [...l.proxyProtocol.from] } } : {}),
       ...(l.alpn ? { alpn: [...l.alpn] } : {}),
+      ...(l.freshness !== undefined ? { freshness: l.freshness } : {}),
+      ...(l.channelTimeoutMs !== undefined ? { channelTimeoutMs: l.channelTimeoutMs } : {}),
     };
   });
 

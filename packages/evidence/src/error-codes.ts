@@ -725,6 +725,14 @@ export const ERROR_CODES = {
     step: 'tls',
     meaning: 'A listener already held maxConnections connections, so Node closed the new one before TLS.',
   },
+  ERR_ADMIN_UNAUTHORIZED: {
+    step: 'config',
+    meaning: 'An admin path beyond /livez, /readyz and /metrics was asked for without the bearer token (adminAuth).',
+  },
+  ERR_ADMIN_HOST: {
+    step: 'config',
+    meaning: 'The admin request named a Host or Origin that is not an address of the gateway (DNS rebinding).',
+  },
   ERR_CONFIG_KEY_TYPE: { step: 'keys', meaning: 'The key type is not P-256 or P-384.' },
   ERR_CONFIG_KEY_PAIR: { step: 'certificate', meaning: 'The key pair did not come from generateKeyPair().' },
   ERR_CONFIG_PROVIDER: { step: 'certificate', meaning: 'The quote provider does not implement getEvidence().' },

@@ -9,7 +9,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { AuditLog, PeerAppraiser, PeerDecision } from '@ratls/verifier';
-import { createServer, TLS_ERRORS } from '@ratls/verifier';
+import { attestationOf, createServer, TLS_ERRORS } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
 import { forwardTcp } from './forward/tcp.js';
@@ -80,6 +80,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
   const { view, audit, metrics, log, clock, limits } = deps;
   const name = lc.name;
   const sockets = new Set<tls.TLSSocket>();
+  /** Sockets the gateway itself ended (idle limit, drain deadline), for the close event's reason. */
+  const endedByGateway = new WeakSet<tls.TLSSocket>();
 
   // The appraiser is rebuilt only when the verification path changes, so its caches survive reloads.
   const appraiserFor = (verification: Verification): PeerAppraiser =>
@@ -176,9 +178,26 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
   server.on('secureConnection', (sock: tls.TLSSocket) => {
     sockets.add(sock);
     metrics.activeConnections.inc({ listener: name });
+    // Duration is wall time (like the drain deadline): `clock` is the decision clock, which tests fix.
+    const t0 = performance.now();
+    const peer = { ip: sock.remoteAddress, port: sock.remotePort };
+    const local = { ip: sock.localAddress, port: sock.localPort };
     sock.once('close', () => {
       sockets.delete(sock);
       metrics.activeConnections.dec({ listener: name });
+      const identity = attestationOf(sock)?.identity;
+      // Application bytes of this TLS connection (a TLSSocket counts its cleartext), as HAProxy logs them.
+      audit.recordConnectionClose({
+        listener: name,
+        peer,
+        local,
+        ...(identity ? { identity } : {}),
+        bytesIn: sock.bytesRead,
+        bytesOut: sock.bytesWritten,
+        durationMs: performance.now() - t0,
+        closedBy: endedByGateway.has(sock) ? 'gateway' : 'peer',
+        at: new Date(clock()),
+      });
     });
     let target: ListenerView['config']['forward'];
     try {
@@ -196,6 +215,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     }
     sock.setTimeout(limits.idleTimeoutMs, () => {
       hitLimit('idle_timeout', { peer: sock.remoteAddress });
+      endedByGateway.add(sock);
       sock.destroy();
     });
     forwardTcp(sock, target, (e) => log('warn', 'backend connection failed', { listener: name, error: e.message }));
@@ -247,7 +267,10 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       httpServer?.closeIdleConnections();
     },
     destroyAll() {
-      for (const s of sockets) s.destroy();
+      for (const s of sockets) {
+        endedByGateway.add(s);
+        s.destroy();
+      }
       httpServer?.closeAllConnections();
       httpForward?.close();
     },

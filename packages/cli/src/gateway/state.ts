@@ -42,6 +42,8 @@ export interface GatewayState {
   collateral: CollateralSource;
   /** Collateral files' facts (file sources only), for health and metrics. */
   fileCollateral: Array<{ path: string; fmspc: string; nextUpdateMs: number }>;
+  /** The configured trust anchors (none: the built-in vendor roots), for startup warnings and /healthz. */
+  anchors: Array<{ vendor: 'intel' | 'amd' | 'aws'; name: string; simulated: boolean }>;
 }
 
 /**
@@ -121,7 +123,17 @@ export async function buildState(
     }
   });
 
-  const common = { config, policies, credentials, verifyKey, fileCollateral };
+  const anchorFacts: GatewayState['anchors'] = [];
+  const describe = (vendor: 'intel' | 'amd' | 'aws', texts: string[] | undefined) => {
+    for (const t of texts ?? []) {
+      const a = trustAnchorFrom(t);
+      anchorFacts.push({ vendor, name: a.name, simulated: a.simulated === true });
+    }
+  };
+  describe('intel', anchorTexts);
+  describe('amd', snpAnchorTexts);
+  describe('aws', nitroAnchorTexts);
+  const common = { config, policies, credentials, verifyKey, fileCollateral, anchors: anchorFacts };
   if (previous && previous.verifyKey === verifyKey && !opts.dangerousVerify) {
     return { ...common, verification: previous.verification, collateral: previous.collateral };
   }

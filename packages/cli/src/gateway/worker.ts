@@ -31,8 +31,9 @@ const send = (m: FromWorker): Promise<void> =>
  * @example await runWorker('/etc/ratls/gateway.yaml') // in a process forked by node:cluster
  */
 export async function runWorker(configPath: string): Promise<void> {
-  // Signals to the process group (a terminal's ^C, SIGHUP) are the primary's to act on.
-  for (const sig of ['SIGHUP', 'SIGINT'] as const) process.on(sig, () => {});
+  // Signals to the process group (a terminal's ^C, SIGHUP, logrotate's SIGUSR2) are the primary's
+  // to act on; SIGUSR1 is caught so the inspector never opens in a worker either (run.ts).
+  for (const sig of ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => {});
   let gw: Awaited<ReturnType<typeof startGateway>>;
   try {
     gw = await startGateway(configPath);

@@ -160,6 +160,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         ...(out.result ? { result: out.result } : {}),
         ...(out.error ? { error: out.error } : {}),
         peer,
+        ...(ctx.local ? { local: ctx.local } : {}),
         ...(listener ? { listener } : {}),
         ...(out.format ? { format: out.format } : {}),
         at: new Date(ctx.at),
@@ -172,6 +173,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
       audit({
         error: { code: error.code, message: error.message },
         peer: { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role },
+        ...(ctx.local ? { local: ctx.local } : {}),
         ...(listener ? { listener } : {}),
         at: new Date(ctx.at),
       });

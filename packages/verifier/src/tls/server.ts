@@ -76,6 +76,8 @@ interface ConnState {
   raw: net.Socket;
   tls?: tls.TLSSocket;
   peer: { ip?: string; port?: number; role: 'client' };
+  /** The listener's end of the TCP connection (audit `destination.*`). */
+  local: { ip?: string; port?: number };
   /** The per-source counter this connection holds a slot in (none yet while its source is to be declared). */
   group: string | undefined;
   decided: boolean;
@@ -132,7 +134,12 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   const perSource = new Map<string, number>();
   const emit = server.emit.bind(server) as Emit;
 
-  const ctxOf = (st: ConnState) => ({ at: clock(), peer: st.peer, ...(listener ? { listener } : {}) });
+  const ctxOf = (st: ConnState) => ({
+    at: clock(),
+    peer: st.peer,
+    local: st.local,
+    ...(listener ? { listener } : {}),
+  });
 
   function report(err: RatlsError<string>, st: ConnState): void {
     if (server.listenerCount('attestationRejected') > 0) emit('attestationRejected', err, st.peer);
@@ -207,6 +214,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     const st: ConnState = {
       raw,
       peer: { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' },
+      local: { ip: raw.localAddress, port: raw.localPort },
       group,
       decided: false,
       appraising: false,

@@ -28,7 +28,7 @@ import type { Gateway, StartGatewayOptions } from './gateway.js';
 import { defaultLog } from './log.js';
 import { createGatewayMetrics, setPolicyHashes } from './metrics.js';
 import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
-import { buildState, type GatewayState, policyHashes } from './state.js';
+import { buildState, buildStateParts, type GatewayState, policyHashes } from './state.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -191,7 +191,7 @@ export async function startPrimary(
   const reload = serializedReload({
     configPath,
     current: () => state,
-    build: (next, old) => buildState(next, old, opts),
+    build: (next, old) => buildStateParts(next, old, opts, true),
     // Validated in full above; each worker then re-reads the same files. A worker refusing
     // (the files changed in between) fails the reload, and it is reported.
     swap: async (built) => {

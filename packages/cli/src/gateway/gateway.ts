@@ -26,7 +26,14 @@ import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
 import { createGatewayMetrics, type GatewayMetrics, setPolicyHashes } from './metrics.js';
 import { type FileWatch, type ReloadResult, serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
-import { buildState, type Credentials, type GatewayState, listenerView, policyHashes } from './state.js';
+import {
+  buildState,
+  buildStateParts,
+  type Credentials,
+  type GatewayState,
+  listenerView,
+  policyHashes,
+} from './state.js';
 
 export type { GatewayLog } from './log.js';
 export type { ReloadResult } from './reload.js';
@@ -150,7 +157,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const reload = serializedReload({
     configPath,
     current: () => state,
-    build: (next, old) => buildState(next, old, buildOpts),
+    build: (next, old) => buildStateParts(next, old, buildOpts, true),
     swap: (built) => {
       for (const l of listeners) l.useCredentials(built.credentials.get(l.name) as Credentials);
       state = built;

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { ConfigError, sha256Hex, toRatlsError } from '@ratls/evidence';
+import { ConfigError, type RatlsError, sha256Hex, toRatlsError } from '@ratls/evidence';
 import {
   type CollateralSource,
   collateralFacts,
@@ -96,12 +96,59 @@ export async function buildState(
   previous: GatewayState | undefined,
   opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource },
 ): Promise<GatewayState> {
+  return (await buildStateParts(config, previous, opts, false)).state;
+}
+
+/** One part of a reload that could not be applied: the previous one stays in force for it. */
+export interface FailedPart {
+  part: 'policy' | 'certificate';
+  /** The policy file, or the listener's certificate file. */
+  source: string;
+  listener?: string;
+  error: RatlsError;
+}
+
+/**
+ * Like `buildState`, but with `keepOnFailure` each policy file and each listener's certificate
+ * and key is a part of its own: a part that fails to load keeps the one in `previous` (when it has
+ * one) and is reported in `failed`, so a bad policy edit does not block a certificate rotation
+ * and the other way round. Configuration, trust anchors and collateral still fail the whole build.
+ * @example const { state, failed } = await buildStateParts(next, current, {}, true); for (const f of failed) log(f.error.code)
+ */
+export async function buildStateParts(
+  config: GatewayConfig,
+  previous: GatewayState | undefined,
+  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource },
+  keepOnFailure: boolean,
+): Promise<{ state: GatewayState; failed: FailedPart[] }> {
+  const failed: FailedPart[] = [];
   const policies = new Map<string, Policy>();
   for (const path of new Set([config.policy, ...config.listeners.map((l) => l.policy)])) {
-    policies.set(path, await loadPolicyFile(path));
+    try {
+      policies.set(path, await loadPolicyFile(path));
+    } catch (e) {
+      const kept = previous?.policies.get(path);
+      if (!keepOnFailure || !kept) throw e;
+      policies.set(path, kept);
+      failed.push({ part: 'policy', source: path, error: toRatlsError(e, 'ERR_GATEWAY_POLICY', 'policy') });
+    }
   }
   const credentials = new Map<string, Credentials>();
-  for (const l of config.listeners) credentials.set(l.name, readCredentials(l));
+  for (const l of config.listeners) {
+    try {
+      credentials.set(l.name, readCredentials(l));
+    } catch (e) {
+      const kept = previous?.credentials.get(l.name);
+      if (!keepOnFailure || !kept) throw e;
+      credentials.set(l.name, kept);
+      failed.push({
+        part: 'certificate',
+        source: l.tls.cert,
+        listener: l.name,
+        error: toRatlsError(e, 'ERR_GATEWAY_TLS', 'config'),
+      });
+    }
+  }
 
   const anchorTexts = config.trust.anchors?.map((p) => readText(p, 'trust anchor'));
   const snpAnchorTexts = config.trust.snp?.anchors?.map((p) => readText(p, 'SEV-SNP trust anchor'));
@@ -135,7 +182,7 @@ export async function buildState(
   describe('aws', nitroAnchorTexts);
   const common = { config, policies, credentials, verifyKey, fileCollateral, anchors: anchorFacts };
   if (previous && previous.verifyKey === verifyKey && !opts.dangerousVerify) {
-    return { ...common, verification: previous.verification, collateral: previous.collateral };
+    return { state: { ...common, verification: previous.verification, collateral: previous.collateral }, failed };
   }
   let anchors: TrustAnchor[] | undefined;
   if (anchorTexts) anchors = anchorTexts.map((t) => trustAnchorFrom(t));
@@ -160,7 +207,7 @@ export async function buildState(
           : {}),
         ...(nitroAnchorTexts ? { nitroTrustAnchors: nitroAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
       });
-  return { ...common, verification, collateral };
+  return { state: { ...common, verification, collateral }, failed };
 }
 
 /**

@@ -57,15 +57,15 @@ export async function runWorker(configPath: string): Promise<void> {
         .getMetricsAsJSON()
         .then((all) => send({ t: 'metrics', id: m.id, json: all.filter((x) => WORKER_METRICS.has(x.name)) }));
     } else if (m.t === 'reload') {
-      void gw
-        .reload()
-        .then((r) =>
-          send(
-            r.ok
-              ? { t: 'reload', id: m.id, ok: true }
-              : { t: 'reload', id: m.id, ok: false, code: r.error.code, message: r.error.message },
-          ),
-        );
+      void gw.reload().then((r) =>
+        send(
+          // A partial reload (`parts` present) applied what validated, from the same files the
+          // primary validated: the primary reports the refused parts itself.
+          r.ok || r.parts
+            ? { t: 'reload', id: m.id, ok: true }
+            : { t: 'reload', id: m.id, ok: false, code: r.error.code, message: r.error.message },
+        ),
+      );
     } else if (m.t === 'drain') {
       void drain();
     }

@@ -645,6 +645,11 @@ export const ERROR_CODES = {
     step: 'tls',
     meaning: 'The peer was rejected and the decision carried no more specific code.',
   },
+  ERR_TLS_REFUSED_BY_SERVER: {
+    step: 'tls',
+    meaning:
+      "The server refused this client's attestation: it said so (a 403 with x-ratls-refusal names the reason) or closed right after the handshake.",
+  },
   ERR_HTTP_BAD_TARGET: { step: 'http', meaning: 'The request target is not a valid origin-form path (RFC 9112 §3.2).' },
   ERR_HTTP_ABSOLUTE_FORM: {
     step: 'http',

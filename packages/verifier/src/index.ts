@@ -110,6 +110,7 @@ export {
 export {
   type AppraiserOptions,
   type Attestation,
+  AttestationRefusedError,
   AttestationRejectedError,
   createPeerVerifier,
   createPeerVerifierCore,

@@ -14,6 +14,7 @@ import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
 import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
+import { attestationRefusal } from './http/refusal.js';
 import { createHttpForwardServer } from './http/server.js';
 import type { GatewayLog } from './log.js';
 import type { GatewayMetrics, LimitName } from './metrics.js';
@@ -150,6 +151,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       maxConcurrentHandshakes: lc.limits.maxConnections,
       listener: name,
       clock,
+      // `refusal: http-403` (off by default): a refused peer reads why, as a reason code only.
+      ...(lc.refusal === 'http-403' ? { refusalResponse: attestationRefusal } : {}),
     },
   });
   server.maxConnections = lc.limits.maxConnections;

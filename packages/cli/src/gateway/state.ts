@@ -243,11 +243,12 @@ export function policyHashes(s: GatewayState): string[] {
  */
 export function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string | undefined {
   const key = (l: ListenerConfig) =>
-    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' ? 'http' : 'tcp'}`;
+    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' ? 'http' : 'tcp'}${l.refusal === 'http-403' ? '/refusal=http-403' : ''}`;
   const la = a.listeners.map(key).sort().join(',');
   const lb = b.listeners.map(key).sort().join(',');
   if (la !== lb) return `listeners changed (${la} → ${lb})`;
   if (JSON.stringify(a.admin) !== JSON.stringify(b.admin)) return 'admin address changed';
+  if (JSON.stringify(a.adminAuth) !== JSON.stringify(b.adminAuth)) return 'adminAuth changed';
   if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) return 'audit sink changed';
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) return 'limits changed';
   if (a.workers !== b.workers) return 'workers changed';

@@ -49,7 +49,17 @@ export interface AttestationLimits {
   listener?: string;
   /** Decision clock, Unix milliseconds (default Date.now). */
   clock?: () => number;
+  /**
+   * Tells a refused client why, over the finished handshake, before the close: returns the bytes
+   * to send for a refusal reason (a gateway's `refusal: http-403` sends a 403 naming only the
+   * reason code). Undefined (default): the socket is closed with nothing sent. A channel-mode
+   * refusal message can use the same seam. The server never reads the peer's data for this.
+   */
+  refusalResponse?: (reason: string) => Uint8Array | undefined;
 }
+
+/** How long a refused socket may take to read the refusal and close before it is destroyed. */
+export const REFUSAL_LINGER_MS = 2_000;
 
 /** How a server gets its appraiser: a ready one (`{ verifier }`) or the options to build one, plus bounds. */
 export type AttestationOptions = AppraiserOptions & AttestationLimits;
@@ -64,6 +74,7 @@ export function limitsOf(o: AttestationLimits): AttestationLimits {
   if (o.preTlsReaders !== undefined) l.preTlsReaders = o.preTlsReaders;
   if (o.listener !== undefined) l.listener = o.listener;
   if (o.clock !== undefined) l.clock = o.clock;
+  if (o.refusalResponse !== undefined) l.refusalResponse = o.refusalResponse;
   return l;
 }
 
@@ -89,6 +100,12 @@ interface ConnState {
 type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
 
 const portOf = (port: number | undefined): { port?: number } => (port !== undefined ? { port } : {});
+
+/** The reason a refused client may be told: the policy's reason code, else `verification_failed`. */
+function refusalReason(d: { decision?: { accept: boolean; reasons?: Array<{ code: string }> } }): string {
+  const code = d.decision && !d.decision.accept ? d.decision.reasons?.[0]?.code : undefined;
+  return code && /^[a-z0-9_]{1,64}$/.test(code) ? code : 'verification_failed';
+}
 
 /** The attestation of an accepted socket, or undefined for anything else. */
 export function attestationOf(socket: unknown): Attestation | undefined {
@@ -166,14 +183,15 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   }
 
   /** Rejects without a certificate appraisal result (or interrupts one in flight). */
-  function rejectBeforeAppraisal(st: ConnState, code: string, message: string): void {
+  function rejectBeforeAppraisal(st: ConnState, code: string, message: string, refused = false): void {
     if (!settle(st)) return;
     const err = new RatlsError<string>(code, 'tls', message);
     // An appraisal in flight records this reject itself when its signal aborts: one event per attempt.
     if (st.appraising) st.ac.abort(err);
     else recordPreReject(appraiser, { code, message }, ctxOf(st));
     st.tls?.destroy();
-    st.raw.destroy();
+    // A refusal on its way out owns the TCP handle through the TLS socket, which it closes itself (bounded).
+    if (!refused) st.raw.destroy();
     report(err, st);
   }
 
@@ -285,6 +303,39 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     return (typeof parent === 'object' && parent !== null ? states.get(parent) : undefined) ?? states.get(sock);
   }
 
+  /**
+   * Sends the refusal (when configured) on a handshake that finished, then lets the socket go:
+   * what the peer sends is discarded unread (closing with unread data would reset the connection
+   * and the client would lose the refusal), and the linger is bounded by REFUSAL_LINGER_MS.
+   * The socket handed in is destroyed by the caller; this detaches a lingering copy of it first.
+   */
+  function refuse(sock: tls.TLSSocket, reason: string): boolean {
+    const respond = limits.refusalResponse;
+    if (!respond || sock.destroyed) return false;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = respond(reason);
+    } catch {
+      bytes = undefined;
+    }
+    if (!bytes || bytes.byteLength === 0) return false;
+    const linger = sock;
+    // The caller destroys `sock` next: swap its destroy for a graceful end this once.
+    const destroy = linger.destroy.bind(linger);
+    const t = setTimeout(() => destroy(), REFUSAL_LINGER_MS);
+    t.unref();
+    linger.destroy = ((err?: Error) => {
+      linger.destroy = destroy;
+      if (err) return destroy(err);
+      linger.on('data', () => {});
+      linger.once('close', () => clearTimeout(t));
+      linger.once('error', () => destroy());
+      linger.end(bytes);
+      return linger;
+    }) as typeof linger.destroy;
+    return true;
+  }
+
   function onSecure(sock: tls.TLSSocket): void {
     let st = stateOf(sock);
     if (!st) {
@@ -298,10 +349,12 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     }
     const x = sock.getPeerX509Certificate();
     if (!x) {
+      const refused = !st.decided && refuse(sock, 'no_client_certificate');
       rejectBeforeAppraisal(
         st,
         TLS_ERRORS.NO_PEER_CERTIFICATE,
         'client presented no certificate; attested TLS requires one',
+        refused,
       );
       return;
     }
@@ -313,6 +366,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
         return;
       }
       if (!d.accept || sock.destroyed) {
+        if (!d.accept) refuse(sock, refusalReason(d));
         sock.destroy();
         if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
         return;

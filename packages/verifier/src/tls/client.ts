@@ -222,10 +222,12 @@ export function gateClientSocket(
     socket.push = function refusalPush(chunk: unknown, encoding?: BufferEncoding): boolean {
       if (done) return origPush.call(socket, chunk, encoding);
       if (chunk === null) {
-        // A clean close before any byte: the refusal without words.
-        if (seen === 0 && Date.now() - acceptedAt <= REFUSAL_WINDOW_MS) {
+        // A clean close before any byte, although this client had sent something (a request): the
+        // refusal without words. A client that sent nothing keeps its plain end. Deferred, so a
+        // caller awaiting `connectAttested` has attached its 'error' listener by then.
+        if (seen === 0 && socket.bytesWritten > 0 && Date.now() - acceptedAt <= REFUSAL_WINDOW_MS) {
           stop();
-          socket.destroy(new AttestationRefusedError(undefined));
+          setImmediate(() => socket.destroy(new AttestationRefusedError(undefined)));
           return false;
         }
         stop();
@@ -237,7 +239,8 @@ export function gateClientSocket(
         const m = REFUSAL_RE.exec(head.toString('latin1'));
         if (m?.[1]) {
           stop();
-          socket.destroy(new AttestationRefusedError(m[1].toLowerCase()));
+          const err = new AttestationRefusedError(m[1].toLowerCase());
+          setImmediate(() => socket.destroy(err));
           return false;
         }
       }

@@ -701,6 +701,11 @@ export const ERROR_CODES = {
     step: 'channel',
     meaning: 'The attester refused to generate a quote: too many challenges from this source or too many queued.',
   },
+  ERR_TLS_REFUSED_BY_SERVER: {
+    step: 'tls',
+    meaning:
+      "The server refused this client's attestation: it said so (a 403 with x-ratls-refusal names the reason) or closed right after the handshake.",
+  },
   ERR_HTTP_BAD_TARGET: { step: 'http', meaning: 'The request target is not a valid origin-form path (RFC 9112 §3.2).' },
   ERR_HTTP_ABSOLUTE_FORM: {
     step: 'http',
@@ -899,6 +904,14 @@ export const ERROR_CODES = {
   ERR_PG_BACKEND: {
     step: 'postgres',
     meaning: 'The PostgreSQL backend cannot be reached, or its start-up answer is malformed or too large.',
+  },
+  ERR_ADMIN_UNAUTHORIZED: {
+    step: 'config',
+    meaning: 'An admin path beyond /livez, /readyz and /metrics was asked for without the bearer token (adminAuth).',
+  },
+  ERR_ADMIN_HOST: {
+    step: 'config',
+    meaning: 'The admin request named a Host or Origin that is not an address of the gateway (DNS rebinding).',
   },
   ERR_CONFIG_KEY_TYPE: { step: 'keys', meaning: 'The key type is not P-256 or P-384.' },
   ERR_CONFIG_KEY_PAIR: { step: 'certificate', meaning: 'The key pair did not come from generateKeyPair().' },

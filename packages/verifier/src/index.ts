@@ -14,8 +14,10 @@ export {
   type AuditSink,
   auditPolicyReloads,
   buildAuditEvent,
+  buildConnectionCloseEvent,
   buildHttpRequestEvent,
   buildPolicyReloadEvent,
+  type ConnectionCloseInput,
   createAuditLog,
   ECS_VERSION,
   type HttpRequestAuditInput,
@@ -119,6 +121,7 @@ export {
 export {
   type AppraiserOptions,
   type Attestation,
+  AttestationRefusedError,
   AttestationRejectedError,
   type ChannelAppraisalInput,
   createPeerVerifier,

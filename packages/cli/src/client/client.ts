@@ -213,7 +213,8 @@ export async function startClient(configPath: string, opts: StartClientOptions =
     load: loadClientConfig,
     restartOnly: clientRestartOnly,
     current: () => state,
-    build: (next, old) => buildClientState(next, old, opts),
+    // The client's state is built whole: any refusal keeps the previous one (no partial parts).
+    build: async (next, old) => ({ state: await buildClientState(next, old, opts), failed: [] }),
     swap: (built) => {
       state = built;
     },

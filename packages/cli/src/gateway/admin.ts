@@ -4,16 +4,18 @@
  * gauge, and the admin HTTP server that serves /healthz and /metrics. It sees listeners only as
  * `{ name, listening }` and the state only to read it.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { ConfigError } from '@ratls/evidence';
 import { PccsCollateralSource } from '@ratls/verifier';
-import type { HostPort } from './config/config.js';
+import type { AdminAuthConfig, ForwardTarget, HostPort } from './config/config.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayState } from './state.js';
 
-/** The /healthz answer: 200 with `ok`, 503 with the reasons. */
+/** The /healthz answer: 200 with `ok` (warnings, if any, under `warnings`), 503 with the reasons. */
 export interface Health {
   ok: boolean;
   body: Record<string, unknown>;
@@ -28,7 +30,60 @@ export interface HealthInputs {
 }
 
 /**
- * Health of one gateway at `now`.
+ * How long before a collateral's nextUpdate the gateway starts to warn (a long weekend: PCCS or
+ * the operator has time to refresh before every handshake needing it is refused).
+ */
+export const COLLATERAL_WARN_MS = 3 * 86_400_000;
+
+/** One collateral entry the gateway holds, whatever its source. */
+interface HeldCollateral {
+  label: string;
+  nextUpdateMs: number;
+}
+
+function heldCollateral(s: GatewayState): HeldCollateral[] {
+  if (s.collateral instanceof PccsCollateralSource) {
+    return s.collateral.status().entries.map((e) => ({ label: `${e.tee}/${e.fmspc}`, nextUpdateMs: e.nextUpdate }));
+  }
+  return s.fileCollateral.map((f) => ({ label: `${f.fmspc} (${basename(f.path)})`, nextUpdateMs: f.nextUpdateMs }));
+}
+
+/**
+ * What an operator must hear at startup and on /healthz although the gateway serves: simulated
+ * trust anchors (anyone holding the simulator's state folder can mint "attested" peers) and
+ * collateral within COLLATERAL_WARN_MS of its nextUpdate or past it.
+ * @example for (const w of gatewayWarnings(state, Date.now())) log('warn', w.message, w)
+ */
+export function gatewayWarnings(s: GatewayState, now: number): Array<{ kind: string; message: string }> {
+  const out: Array<{ kind: string; message: string }> = [];
+  for (const a of s.anchors) {
+    if (a.simulated) {
+      out.push({
+        kind: 'simulated_anchor',
+        message: `${a.vendor} trust anchor "${a.name}" is the ratls SIMULATOR's root: peers need no real TEE; never in production`,
+      });
+    }
+  }
+  for (const c of heldCollateral(s)) {
+    if (c.nextUpdateMs <= now) {
+      out.push({
+        kind: 'collateral_expired',
+        message: `collateral ${c.label} is past its nextUpdate (${new Date(c.nextUpdateMs).toISOString()}): peers needing it are refused`,
+      });
+    } else if (c.nextUpdateMs - now <= COLLATERAL_WARN_MS) {
+      out.push({
+        kind: 'collateral_near_expiry',
+        message: `collateral ${c.label} reaches its nextUpdate at ${new Date(c.nextUpdateMs).toISOString()}: refresh it`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Health of one gateway at `now`. Warnings (simulated anchors, collateral near nextUpdate, a failed
+ * PCCS fetch with the cache still valid) keep it `ok` with `degraded: true`, so a balancer does not
+ * pull a fleet for a warning; a listener down or collateral past nextUpdate make it 503.
  * @example gatewayHealth({ state, listeners: [{ name: 'api', listening: true }], now: Date.now(), version: RATLS_VERSION }).ok
  */
 export function gatewayHealth({ state: s, listeners, now, version }: HealthInputs): Health {
@@ -39,6 +94,9 @@ export function gatewayHealth({ state: s, listeners, now, version }: HealthInput
     if (!l.listening) problems.push(`listener ${l.name} is not listening`);
   }
   let collateral: Record<string, unknown>;
+  const warnings = gatewayWarnings(s, now)
+    .filter((w) => w.kind !== 'collateral_expired')
+    .map((w) => w.message);
   if (s.collateral instanceof PccsCollateralSource) {
     const st = s.collateral.status();
     for (const e of st.entries) {
@@ -46,6 +104,7 @@ export function gatewayHealth({ state: s, listeners, now, version }: HealthInput
     }
     // A failed fetch alone is a warning: cached collateral keeps serving until its nextUpdate, and
     // a PCCS blip must not pull every gateway of a fleet out of its balancer at once.
+    if (!st.healthy) warnings.push(`the last PCCS fetch failed (${st.lastError?.code ?? 'unknown'})`);
     collateral = {
       source: 'pccs',
       healthy: st.healthy,
@@ -68,12 +127,88 @@ export function gatewayHealth({ state: s, listeners, now, version }: HealthInput
   const body: Record<string, unknown> = {
     status: problems.length === 0 ? 'ok' : 'unhealthy',
     ...(problems.length ? { reasons: problems } : {}),
+    ...(warnings.length ? { degraded: true, warnings } : {}),
     version,
     listeners: ls,
     policies: [...s.policies.values()].map((p) => ({ source: basename(p.source), hash: p.hash })),
+    anchors: s.anchors.map((a) => ({ vendor: a.vendor, name: a.name, simulated: a.simulated })),
     collateral,
   };
   return { ok: problems.length === 0, body };
+}
+
+/** The /readyz answer: 200 when every listener asked about can decide, 503 with the reasons. */
+export interface Readiness {
+  ok: boolean;
+  body: { status: 'ready' | 'not_ready'; listeners: Record<string, { ready: boolean; reasons?: string[] }> };
+}
+
+/** How long /readyz?backend=1 waits for a backend to accept a connection. */
+export const BACKEND_PROBE_TIMEOUT_MS = 1_000;
+
+/** True when a TCP (or UNIX socket) connection to the backend opens within the probe timeout. */
+function probeBackend(target: ForwardTarget): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock =
+      target.kind === 'unix'
+        ? net.connect(target.path)
+        : target.kind === 'tcp'
+          ? net.connect(target.port, target.host)
+          : target.kind === 'postgres'
+            ? 'path' in target.backend
+              ? net.connect(target.backend.path)
+              : net.connect(target.backend.port, target.backend.host)
+            : net.connect(
+                Number(target.url.port || (target.url.protocol === 'https:' ? 443 : 80)),
+                target.url.hostname.replace(/^\[|\]$/g, ''),
+              );
+    const done = (ok: boolean) => {
+      clearTimeout(t);
+      sock.destroy();
+      resolve(ok);
+    };
+    const t = setTimeout(() => done(false), BACKEND_PROBE_TIMEOUT_MS);
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/**
+ * Readiness per listener: bound, collateral available for its trust (file collateral not all past
+ * nextUpdate; PCCS with a valid cached entry, or no fetch failed yet), and with `backend` its
+ * backend accepting a connection. One listener's trouble does not make the others unready.
+ * @example const r = await gatewayReadiness({ state, listeners, now: Date.now(), version }, { listener: 'api', backend: true })
+ */
+export async function gatewayReadiness(
+  { state: s, listeners, now }: HealthInputs,
+  ask: { listener?: string; backend?: boolean } = {},
+): Promise<Readiness> {
+  const collateralReasons: string[] = [];
+  const held = heldCollateral(s);
+  const valid = held.some((c) => c.nextUpdateMs > now);
+  if (s.collateral instanceof PccsCollateralSource) {
+    const st = s.collateral.status();
+    if (!valid && st.lastError) {
+      collateralReasons.push(`no valid collateral cached and the PCCS fetch failed (${st.lastError.code})`);
+    }
+  } else if (!valid) {
+    collateralReasons.push('every collateral file is past its nextUpdate');
+  }
+  const out: Readiness['body']['listeners'] = {};
+  const chosen = listeners.filter((l) => ask.listener === undefined || l.name === ask.listener);
+  await Promise.all(
+    chosen.map(async (l) => {
+      const reasons = [...collateralReasons];
+      if (!l.listening) reasons.push('not listening');
+      if (ask.backend) {
+        const target = s.config.listeners.find((c) => c.name === l.name)?.forward;
+        if (target && !(await probeBackend(target))) reasons.push('backend does not accept connections');
+      }
+      out[l.name] = { ready: reasons.length === 0, ...(reasons.length ? { reasons } : {}) };
+    }),
+  );
+  const ok = chosen.length > 0 && Object.values(out).every((l) => l.ready);
+  return { ok, body: { status: ok ? 'ready' : 'not_ready', listeners: out } };
 }
 
 /**
@@ -92,30 +227,130 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** Paths a probe or a scraper may read without credentials (they reveal no configuration). */
+const OPEN_PATHS = new Set(['/livez', '/readyz', '/metrics']);
+/** Longest bearer token file read. */
+const MAX_TOKEN_BYTES = 4096;
+
+function readToken(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = Math.min(fstatSync(fd).size, MAX_TOKEN_BYTES);
+    const buf = Buffer.alloc(size);
+    const n = readSync(fd, buf, 0, size, 0);
+    const t = buf.subarray(0, n).toString('utf8').trim();
+    return t.length > 0 ? t : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
- * Serves GET/HEAD /healthz and /metrics on `addr`; anything else is 404 (405 for other methods).
- * @example const admin = await startAdmin({ host: '127.0.0.1', port: 9090 }, { health: () => gw.health(), metrics });
+ * True when the request carries the bearer token in `tokenFile` (read per request, so rotating the
+ * file takes effect at once). Compared as SHA-256 digests in constant time; an unreadable or
+ * empty file admits nobody.
+ */
+function bearerOk(req: http.IncomingMessage, tokenFile: string): boolean {
+  const m = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(req.headers.authorization ?? '');
+  const want = readToken(tokenFile);
+  if (!m?.[1] || !want) return false;
+  const h = (x: string) => createHash('sha256').update(x).digest();
+  return timingSafeEqual(h(m[1]), h(want));
+}
+
+/**
+ * DNS rebinding: a page on evil.example whose name later resolves to 127.0.0.1 makes the browser
+ * send `Host: evil.example`. Only IP literals, `localhost` and the configured names are admitted;
+ * an `Origin` (browsers only) must name one of them too.
+ */
+function hostAllowed(req: http.IncomingMessage, allowed: ReadonlySet<string>): boolean {
+  const nameOk = (hostport: string): boolean => {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(hostport);
+    if (!m?.[1]) return false;
+    const host = m[1].toLowerCase();
+    return host === 'localhost' || net.isIP(host.replace(/^\[|\]$/g, '')) !== 0 || allowed.has(host);
+  };
+  const host = req.headers.host;
+  if (host !== undefined && !nameOk(host)) return false;
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (!nameOk(u.host)) return false;
+  }
+  return true;
+}
+
+const json = (res: http.ServerResponse, status: number, body: unknown, extra: http.OutgoingHttpHeaders = {}) =>
+  res.writeHead(status, { 'content-type': 'application/json', ...extra }).end(JSON.stringify(body));
+
+/**
+ * Serves GET/HEAD /livez, /readyz (all listeners, or `/readyz/<listener>`; `?backend=1` also probes
+ * the backend), /healthz and /metrics on `addr`; anything else is 404 (405 for other methods).
+ * Every request's Host/Origin is checked (DNS rebinding, 403 ERR_ADMIN_HOST); with `auth`,
+ * everything but /livez, /readyz and /metrics needs the bearer token (401 ERR_ADMIN_UNAUTHORIZED).
+ * @example const admin = await startAdmin({ host: '127.0.0.1', port: 9090 }, { health: () => gw.health(), ready: (q) => gw.ready(q), metrics });
  */
 export async function startAdmin(
   addr: HostPort,
   deps: {
     health: () => Health;
+    ready?: (ask: { listener?: string; backend?: boolean }) => Promise<Readiness>;
     metrics: Pick<GatewayMetrics, 'registry'>;
     /** The exposition text (a cluster primary: aggregated over its workers); default the registry's. */
     metricsText?: () => Promise<string>;
+    auth?: AdminAuthConfig;
   },
 ): Promise<AdminServer> {
   const { registry } = deps.metrics;
   const text = deps.metricsText ?? (() => registry.metrics());
+  const allowedHosts = new Set((deps.auth?.allowedHosts ?? []).map((h) => h.toLowerCase()));
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
+    if (!hostAllowed(req, allowedHosts)) {
+      json(res, 403, { error: 'ERR_ADMIN_HOST', message: 'Host or Origin is not an address of this gateway' });
+      return;
+    }
+    const open = OPEN_PATHS.has(path) || path.startsWith('/readyz/');
+    if (!open && deps.auth?.tokenFile && !bearerOk(req, deps.auth.tokenFile)) {
+      json(res, 401, { error: 'ERR_ADMIN_UNAUTHORIZED' }, { 'www-authenticate': 'Bearer realm="ratls-admin"' });
+      return;
+    }
+    if (path === '/livez') {
+      json(res, 200, { status: 'live' });
+      return;
+    }
+    if (path === '/readyz' || path.startsWith('/readyz/')) {
+      // Listener names are [A-Za-z0-9_-]: no decoding needed, and none that could throw on `%zz`.
+      const listener = path.startsWith('/readyz/') ? path.slice(8) : undefined;
+      const backend = new URLSearchParams(query).get('backend') === '1';
+      if (!deps.ready) {
+        json(res, 200, { status: 'ready', listeners: {} });
+        return;
+      }
+      deps.ready({ ...(listener !== undefined ? { listener } : {}), backend }).then(
+        (r) => {
+          if (listener !== undefined && !(listener in r.body.listeners)) json(res, 404, { error: 'no such listener' });
+          else json(res, r.ok ? 200 : 503, r.body);
+        },
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
     if (path === '/healthz') {
       const h = deps.health();
-      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h.body));
+      json(res, h.ok ? 200 : 503, h.body);
       return;
     }
     if (path === '/metrics') {
@@ -125,7 +360,7 @@ export async function startAdmin(
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+    json(res, 404, { error: 'not found' });
   });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -13,14 +13,22 @@ import { ConfigError } from '@ratls/evidence';
 import { createAuditLog, KdsCollateralSource } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
 import { RATLS_VERSION } from '../version.js';
-import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
+import {
+  type AdminServer,
+  collateralNextUpdates,
+  gatewayHealth,
+  gatewayReadiness,
+  gatewayWarnings,
+  type Health,
+  startAdmin,
+} from './admin.js';
 import { answerCollateral, KdsAnswerer } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
 import { defaultLog } from './log.js';
 import { createGatewayMetrics, setPolicyHashes } from './metrics.js';
 import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
-import { buildState, type GatewayState, policyHashes, restartOnlyChanges } from './state.js';
+import { buildState, buildStateParts, type GatewayState, policyHashes, restartOnlyChanges } from './state.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -58,8 +66,13 @@ export async function startPrimary(
   // Validated here first, so a bad configuration fails before any fork; also feeds /healthz.
   let state: GatewayState = await buildState(config, undefined, opts);
   const audit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
-  const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));
+  const metrics = createGatewayMetrics(
+    RATLS_VERSION,
+    () => collateralNextUpdates(state),
+    () => gatewayWarnings(state, clock()),
+  );
   setPolicyHashes(metrics, policyHashes(state));
+  for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });
 
   // One AMD KDS client for every worker (KDS rate-limits), rebuilt only when the URL changes.
   let kdsClient: { url: string; source: KdsCollateralSource } | undefined;
@@ -162,19 +175,27 @@ export async function startPrimary(
     const own = await metrics.registry.getMetricsAsJSON();
     return AggregatorRegistry.aggregate([own, ...parts]).metrics();
   };
-  const health = (): Health => {
+  const inputs = () => {
     const bound = new Set([...ready.values()].flatMap((a) => Object.keys(a)));
-    return gatewayHealth({
+    return {
       state,
       listeners: state.config.listeners.map((l) => ({ name: l.name, listening: bound.has(l.name) })),
       now: clock(),
       version: RATLS_VERSION,
-    });
+    };
   };
+  const health = (): Health => gatewayHealth(inputs());
+  const readiness = (ask: { listener?: string; backend?: boolean } = {}) => gatewayReadiness(inputs(), ask);
   let admin: AdminServer | undefined;
   if (config.admin) {
     try {
-      admin = await startAdmin(config.admin, { health, metrics, metricsText });
+      admin = await startAdmin(config.admin, {
+        health,
+        ready: readiness,
+        metrics,
+        metricsText,
+        ...(config.adminAuth ? { auth: config.adminAuth } : {}),
+      });
     } catch (e) {
       killAll();
       await audit.close();
@@ -187,7 +208,7 @@ export async function startPrimary(
     load: loadGatewayConfig,
     restartOnly: restartOnlyChanges,
     current: () => state,
-    build: (next, old) => buildState(next, old, opts),
+    build: (next, old) => buildStateParts(next, old, opts, true),
     // Validated in full above; each worker then re-reads the same files. A worker refusing
     // (the files changed in between) fails the reload, and it is reported.
     swap: async (built) => {
@@ -242,5 +263,6 @@ export async function startPrimary(
     return closed;
   };
 
-  return { addresses, reload, close, metrics, health };
+  // The audit writer lives here, so rotation (SIGUSR2/SIGHUP reach the primary, run.ts) reopens it here.
+  return { addresses, reload, close, metrics, health, ready: readiness, reopenAudit: () => audit.reopen() };
 }

@@ -8,7 +8,16 @@ import cluster from 'node:cluster';
 import { ConfigError } from '@ratls/evidence';
 import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
 import { RATLS_VERSION } from '../version.js';
-import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
+import {
+  type AdminServer,
+  collateralNextUpdates,
+  gatewayHealth,
+  gatewayReadiness,
+  gatewayWarnings,
+  type Health,
+  type Readiness,
+  startAdmin,
+} from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
 import { workerAudit } from './audit-ipc.js';
 import { startPrimary } from './cluster.js';
@@ -20,6 +29,7 @@ import { createGatewayMetrics, type GatewayMetrics, setPolicyHashes } from './me
 import { type FileWatch, type ReloadResult, serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
 import {
   buildState,
+  buildStateParts,
   type Credentials,
   type GatewayState,
   listenerView,
@@ -56,6 +66,10 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** The /healthz answer. */
   health(): Health;
+  /** The /readyz answer: all listeners, or one; `backend` also probes its backend. */
+  ready(ask?: { listener?: string; backend?: boolean }): Promise<Readiness>;
+  /** Reopens a file audit sink at its path (log rotation: SIGUSR2 and SIGHUP in run.ts). */
+  reopenAudit(): Promise<void>;
 }
 
 /**
@@ -88,19 +102,26 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       }
     : (opts.auditSink ?? config.audit);
   const audit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
-  const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));
+  const metrics = createGatewayMetrics(
+    RATLS_VERSION,
+    () => collateralNextUpdates(state),
+    () => gatewayWarnings(state, clock()),
+  );
   setPolicyHashes(metrics, policyHashes(state));
+  // A worker's warnings are its primary's: one loud line per gateway, not one per process.
+  if (!worker) for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });
 
   const listeners: AttestedListener[] = [];
   let closing = false;
   let admin: AdminServer | undefined;
-  const health = (): Health =>
-    gatewayHealth({
-      state,
-      listeners: listeners.map((l) => ({ name: l.name, listening: l.listening() })),
-      now: clock(),
-      version: RATLS_VERSION,
-    });
+  const inputs = () => ({
+    state,
+    listeners: listeners.map((l) => ({ name: l.name, listening: l.listening() })),
+    now: clock(),
+    version: RATLS_VERSION,
+  });
+  const health = (): Health => gatewayHealth(inputs());
+  const ready = (ask: { listener?: string; backend?: boolean } = {}) => gatewayReadiness(inputs(), ask);
   try {
     for (const own of config.listeners) {
       const lc = worker ? splitPerSourceCap(own, config.workers) : own;
@@ -115,7 +136,12 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   }
   if (config.admin && !worker) {
     try {
-      admin = await startAdmin(config.admin, { health, metrics });
+      admin = await startAdmin(config.admin, {
+        health,
+        ready,
+        metrics,
+        ...(config.adminAuth ? { auth: config.adminAuth } : {}),
+      });
     } catch (e) {
       await Promise.all(listeners.map((l) => l.stopAccepting()));
       await audit.close();
@@ -128,7 +154,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     load: loadGatewayConfig,
     restartOnly: restartOnlyChanges,
     current: () => state,
-    build: (next, old) => buildState(next, old, buildOpts),
+    build: (next, old) => buildStateParts(next, old, buildOpts, true),
     swap: (built) => {
       for (const l of listeners) l.useCredentials(built.credentials.get(l.name) as Credentials);
       state = built;
@@ -180,7 +206,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     return closed;
   };
 
-  return { addresses, reload, close, metrics, health };
+  return { addresses, reload, close, metrics, health, ready, reopenAudit: () => audit.reopen() };
 }
 
 /**

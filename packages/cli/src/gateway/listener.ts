@@ -15,6 +15,7 @@ import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js
 import { postgresListener } from './forward/postgres/listener.js';
 import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
+import { attestationRefusal } from './http/refusal.js';
 import { createHttpForwardServer } from './http/server.js';
 import type { GatewayLog } from './log.js';
 import type { GatewayMetrics, LimitName } from './metrics.js';
@@ -89,6 +90,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
   const { view, audit, metrics, log, clock, limits } = deps;
   const name = lc.name;
   const sockets = new Set<tls.TLSSocket>();
+  /** Sockets the gateway itself ended (idle limit, drain deadline), for the close event's reason. */
+  const endedByGateway = new WeakSet<tls.TLSSocket>();
 
   // The appraiser is rebuilt only when the verification path changes, so its caches survive reloads.
   const appraiserFor = (verification: Verification): PeerAppraiser =>
@@ -197,6 +200,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
         : lc.channelTimeoutMs !== undefined
           ? { channel: { timeoutMs: lc.channelTimeoutMs } }
           : {}),
+      // `refusal: http-403` (off by default): a refused peer reads why, as a reason code only.
+      ...(lc.refusal === 'http-403' ? { refusalResponse: attestationRefusal } : {}),
     },
     // A postgres listener selects ALPN itself (pg.tlsOptions); the config refuses `alpn` there.
     ...(lc.alpn && !pg ? { ALPNProtocols: lc.alpn } : {}),
@@ -235,6 +240,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       action,
       at: new Date(clock()),
     });
+    endedByGateway.add(sock);
     sock.destroy();
   };
 
@@ -242,6 +248,11 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
   server.on('secureConnection', (sock: tls.TLSSocket) => {
     sockets.add(sock);
     metrics.activeConnections.inc({ listener: name });
+    // Duration is wall time (like the drain deadline): `clock` is the decision clock, which tests fix.
+    const t0 = performance.now();
+    // The real client (behind a balancer, the PROXY v2 source), as the handshake event names it.
+    const peer = clientAddressOf(sock);
+    const local = { ip: sock.localAddress, port: sock.localPort };
     let ageTimer: NodeJS.Timeout | undefined;
     if (lc.connection.maxConnectionAgeMs > 0) {
       // A session that outlives this re-attests on its next connection: the decision is not forever.
@@ -260,6 +271,19 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       if (ageTimer) clearTimeout(ageTimer);
       sockets.delete(sock);
       metrics.activeConnections.dec({ listener: name });
+      const identity = attestationOf(sock)?.identity;
+      // Application bytes of this TLS connection (a TLSSocket counts its cleartext), as HAProxy logs them.
+      audit.recordConnectionClose({
+        listener: name,
+        peer,
+        local,
+        ...(identity ? { identity } : {}),
+        bytesIn: sock.bytesRead,
+        bytesOut: sock.bytesWritten,
+        durationMs: performance.now() - t0,
+        closedBy: endedByGateway.has(sock) ? 'gateway' : 'peer',
+        at: new Date(clock()),
+      });
     });
     let target: ListenerView['config']['forward'];
     try {
@@ -278,6 +302,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     if (lc.connection.idleTimeoutMs > 0)
       sock.setTimeout(lc.connection.idleTimeoutMs, () => {
         hitLimit('idle_timeout', { peer: clientAddressOf(sock).ip });
+        endedByGateway.add(sock);
         sock.destroy();
       });
     if (target.kind === 'postgres') {
@@ -340,7 +365,10 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       httpServer?.closeIdleConnections();
     },
     destroyAll() {
-      for (const s of sockets) s.destroy();
+      for (const s of sockets) {
+        endedByGateway.add(s);
+        s.destroy();
+      }
       httpServer?.closeAllConnections();
       httpForward?.close();
     },

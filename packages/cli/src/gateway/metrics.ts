@@ -27,6 +27,8 @@ export interface GatewayMetrics {
   buildInfo: Gauge<'version'>;
   limitHits: Counter<'listener' | 'limit'>;
   reloads: Counter<'result'>;
+  /** Operator warnings in force by kind (simulated_anchor, collateral_near_expiry, collateral_expired). */
+  warnings: Gauge<'kind'>;
 }
 
 /**
@@ -35,6 +37,7 @@ export interface GatewayMetrics {
 export function createGatewayMetrics(
   version: string,
   collectCollateral?: () => Array<{ fmspc: string; nextUpdateMs: number }>,
+  collectWarnings?: () => Array<{ kind: string }>,
 ): GatewayMetrics {
   const registry = new Registry();
   // process_* and nodejs_* (RSS, heap, event-loop lag, fds): what an operator needs to tell a leak
@@ -102,6 +105,24 @@ export function createGatewayMetrics(
       help: 'Configuration, policy and certificate reload attempts by result (ok, failed).',
       labelNames: ['result'],
       registers,
+    }),
+    warnings: new Gauge({
+      name: 'ratls_warnings',
+      help: 'Operator warnings in force, by kind (simulated_anchor, collateral_near_expiry, collateral_expired).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        if (!collectWarnings) return;
+        this.reset();
+        // Every kind is exported, at 0 when absent, so an alert can say `> 0` without `absent()`.
+        const counts: Record<string, number> = {
+          simulated_anchor: 0,
+          collateral_near_expiry: 0,
+          collateral_expired: 0,
+        };
+        for (const w of collectWarnings()) counts[w.kind] = (counts[w.kind] ?? 0) + 1;
+        for (const [kind, n] of Object.entries(counts)) this.set({ kind }, n);
+      },
     }),
   };
   m.buildInfo.set({ version }, 1);

@@ -1,8 +1,11 @@
 /**
- * Hot reload: re-read the configuration and every file it names, validate all of it, and only
- * then swap (a bad edit changes nothing). Reloads are serialized, and triggered by SIGHUP
- * (run.ts), by `gateway.reload()` or by the file watcher below. Each attempt counts in
- * `ratls_reloads_total` and is audited (one policy-reload event per policy, or one failure).
+ * Hot reload: re-read the configuration and every file it names, validate it, and only then
+ * swap. Each policy file and each listener's certificate is a part of its own: a part that fails
+ * keeps its previous version and is reported, the others are applied (a bad policy edit does not
+ * block a certificate rotation). A bad configuration, trust or collateral changes nothing.
+ * Reloads are serialized, and triggered by SIGHUP (run.ts), by `gateway.reload()` or by the file
+ * watcher below. Each attempt counts in `ratls_reloads_total` (`failed` when any part failed) and
+ * is audited: one policy-reload event per policy applied, one failure event per part refused.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -10,14 +13,34 @@ import { ConfigError, type RatlsError, toRatlsError } from '@ratls/evidence';
 import type { AuditLog, Policy } from '@ratls/verifier';
 import type { GatewayLog } from './log.js';
 import { type GatewayMetrics, setPolicyHashes } from './metrics.js';
-import type { GatewayState } from './state.js';
+import type { FailedPart, GatewayState } from './state.js';
 
-export type ReloadResult = { ok: true; policyHashes: string[] } | { ok: false; error: RatlsError };
+/** How one part of a reload went: a policy file, or one listener's certificate and key. */
+export interface ReloadPart {
+  part: 'policy' | 'certificate';
+  source: string;
+  listener?: string;
+  ok: boolean;
+  /** The refusal's code when `ok` is false. */
+  code?: string;
+}
 
-/** What a reload replaces as a whole: the gateway's state, or `ratls client`'s. */
+/**
+ * `ok` only when every part applied. With `parts` on a failure, the reload was partial: the parts
+ * with `ok: true` are in force, the others kept their previous version. Without `parts`, nothing changed.
+ */
+export type ReloadResult =
+  | { ok: true; policyHashes: string[]; parts: ReloadPart[] }
+  | { ok: false; error: RatlsError; parts?: ReloadPart[] };
+
+/** What a reload replaces: the gateway's state, or `ratls client`'s. */
 export interface ReloadableState {
   /** The configuration it was built from; `policy` is the default policy's path, when there is one. */
-  config: { policy?: string | undefined };
+  config: {
+    policy?: string | undefined;
+    /** Listeners whose certificate is a reload part of its own (the gateway's). */
+    listeners?: ReadonlyArray<{ name: string; tls?: { cert: string } }>;
+  };
   /** Policies by file path. */
   policies: Map<string, Policy>;
 }
@@ -30,8 +53,11 @@ export interface ReloadDeps<S extends ReloadableState = GatewayState> {
   restartOnly: (running: S['config'], next: S['config']) => string | undefined;
   /** The state in force. */
   current: () => S;
-  /** Builds and validates the next state (state.ts `buildState`). */
-  build: (next: S['config'], old: S) => Promise<S>;
+  /**
+   * Builds and validates the next state, part by part (the gateway: state.ts `buildStateParts` with
+   * keepOnFailure); `failed` lists the parts that kept their previous version.
+   */
+  build: (next: S['config'], old: S) => Promise<{ state: S; failed: FailedPart[] }>;
   /** Puts a validated state in force (the gateway: its state and each listener's credentials). */
   swap: (built: S) => void | Promise<void>;
   audit: Pick<AuditLog, 'recordPolicyReload'>;
@@ -56,12 +82,18 @@ export function serializedReload<S extends ReloadableState = GatewayState>(
       const restart = deps.restartOnly(old.config, next);
       if (restart)
         throw new ConfigError('ERR_GATEWAY_RELOAD_RESTART', 'config', `${restart}: restart the gateway to apply`);
-      const built = await deps.build(next, old);
-      // Everything validated: swap. New handshakes use the new credentials and policies at once.
+      const { state: built, failed } = await deps.build(next, old);
+      // Every part validated or kept: swap. New handshakes use the new credentials and policies at once.
       await deps.swap(built);
       setPolicyHashes(metrics, policyHashes(built));
-      metrics.reloads.inc({ result: 'ok' });
+      metrics.reloads.inc({ result: failed.length === 0 ? 'ok' : 'failed' });
+      const refused = (part: 'policy' | 'certificate', source: string) =>
+        failed.find((f) => f.part === part && f.source === source);
+      const parts: ReloadPart[] = [];
       for (const [path, p] of built.policies) {
+        const f = refused('policy', path);
+        parts.push({ part: 'policy', source: path, ok: !f, ...(f ? { code: f.error.code } : {}) });
+        if (f) continue;
         const prev = old.policies.get(path)?.hash;
         audit.recordPolicyReload({
           ok: true,
@@ -71,8 +103,39 @@ export function serializedReload<S extends ReloadableState = GatewayState>(
           at: new Date(clock()),
         });
       }
-      log('info', 'reloaded', { policies: policyHashes(built) });
-      return { ok: true, policyHashes: policyHashes(built) };
+      for (const l of built.config.listeners ?? []) {
+        if (!l.tls) continue;
+        const f = refused('certificate', l.tls.cert);
+        parts.push({
+          part: 'certificate',
+          source: l.tls.cert,
+          listener: l.name,
+          ok: !f,
+          ...(f ? { code: f.error.code } : {}),
+        });
+      }
+      for (const f of failed) {
+        audit.recordPolicyReload({
+          ok: false,
+          hash: f.part === 'policy' ? built.policies.get(f.source)?.hash : undefined,
+          source: f.source,
+          error: { code: f.error.code, message: f.error.message },
+          at: new Date(clock()),
+        });
+        log('error', `reload: ${f.part} refused; its previous version stays in force`, {
+          source: f.source,
+          ...(f.listener ? { listener: f.listener } : {}),
+          code: f.error.code,
+          error: f.error.message,
+        });
+      }
+      if (failed.length > 0) {
+        const first = failed[0] as FailedPart;
+        log('warn', 'reloaded in part', { parts });
+        return { ok: false, error: first.error, parts };
+      }
+      log('info', 'reloaded', { policies: policyHashes(built), parts });
+      return { ok: true, policyHashes: policyHashes(built), parts };
     } catch (e) {
       const error = toRatlsError(e, 'ERR_GATEWAY_RELOAD', 'config');
       metrics.reloads.inc({ result: 'failed' });

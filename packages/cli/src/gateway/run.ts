@@ -1,6 +1,8 @@
 /**
  * `ratls gateway --config <file>`: runs the gateway in the foreground until SIGTERM or SIGINT
- * (graceful shutdown, exit 0); SIGHUP reloads. Prints one ready line on stderr once every
+ * (graceful shutdown, exit 0); SIGHUP reopens the audit file and reloads; SIGUSR2 reopens the
+ * audit file (logrotate's rename + signal); SIGUSR1 is caught so Node's inspector never opens in
+ * the process that holds the TLS keys. Prints one ready line on stderr once every
  * listener is bound, e.g. `ratls gateway ready: api=127.0.0.1:8443 admin=127.0.0.1:9090`.
  */
 
@@ -20,6 +22,13 @@ export interface RunGatewayOptions extends StartGatewayOptions {
   onReady?: (gw: Gateway) => void;
 }
 
+/** SIGUSR1 does nothing here; its being handled is what keeps the inspector closed. */
+function ignoreInspectorSignal(): void {
+  process.stderr.write(
+    `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: 'SIGUSR1 ignored: the inspector stays closed' })}\n`,
+  );
+}
+
 /** The ready line for a running gateway. */
 export function readyLine(gw: Gateway): string {
   const parts = Object.entries(gw.addresses()).map(([name, a]) => `${name}=${formatHostPort(a)}`);
@@ -32,6 +41,10 @@ export function readyLine(gw: Gateway): string {
  */
 export async function runGateway(opts: RunGatewayOptions): Promise<number> {
   const err = opts.err ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // Node 20 opens its inspector on 127.0.0.1:9229 on SIGUSR1 unless a listener is installed: anyone
+  // allowed to signal this process could then run code beside the listeners' private keys. Installed
+  // before anything slow (startup), removed never: it stays for the life of the process.
+  process.on('SIGUSR1', ignoreInspectorSignal);
   let gw: Gateway;
   try {
     gw = await startGateway(opts.config, opts);
@@ -43,10 +56,18 @@ export async function runGateway(opts: RunGatewayOptions): Promise<number> {
   err(readyLine(gw));
   opts.onReady?.(gw);
   return new Promise<number>((resolve) => {
-    const onHup = () => void gw.reload();
+    const reopen = (sig: string) =>
+      gw.reopenAudit().catch((e: unknown) => {
+        err(`ratls gateway: ${sig}: audit log not reopened, still writing to the old file: ${String(e)}`);
+      });
+    // logrotate renames the file, then signals: SIGHUP (ghostunnel's, nginx's habit) reopens and
+    // reloads; SIGUSR2 only reopens.
+    const onHup = () => void reopen('SIGHUP').then(() => gw.reload());
+    const onUsr2 = () => void reopen('SIGUSR2');
     const onStop = (sig: string) => () => {
       err(`ratls gateway: ${sig}: draining and shutting down`);
       process.off('SIGHUP', onHup);
+      process.off('SIGUSR2', onUsr2);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       gw.close().then(
@@ -60,6 +81,7 @@ export async function runGateway(opts: RunGatewayOptions): Promise<number> {
     const onTerm = onStop('SIGTERM');
     const onInt = onStop('SIGINT');
     process.on('SIGHUP', onHup);
+    process.on('SIGUSR2', onUsr2);
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { ConfigError, sha256Hex, toRatlsError } from '@ratls/evidence';
+import { ConfigError, type RatlsError, sha256Hex, toRatlsError } from '@ratls/evidence';
 import {
   type CollateralSource,
   collateralFacts,
@@ -43,6 +43,8 @@ export interface GatewayState {
   collateral: CollateralSource;
   /** Collateral files' facts (file sources only), for health and metrics. */
   fileCollateral: Array<{ path: string; fmspc: string; nextUpdateMs: number }>;
+  /** The configured trust anchors (none: the built-in vendor roots), for startup warnings and /healthz. */
+  anchors: Array<{ vendor: 'intel' | 'amd' | 'aws'; name: string; simulated: boolean }>;
 }
 
 /**
@@ -100,19 +102,66 @@ export async function buildState(
   previous: GatewayState | undefined,
   opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource; kdsSource?: SnpCollateralSource },
 ): Promise<GatewayState> {
+  return (await buildStateParts(config, previous, opts, false)).state;
+}
+
+/** One part of a reload that could not be applied: the previous one stays in force for it. */
+export interface FailedPart {
+  part: 'policy' | 'certificate';
+  /** The policy file, or the listener's certificate file. */
+  source: string;
+  listener?: string;
+  error: RatlsError;
+}
+
+/**
+ * Like `buildState`, but with `keepOnFailure` each policy file and each listener's certificate
+ * and key is a part of its own: a part that fails to load keeps the one in `previous` (when it has
+ * one) and is reported in `failed`, so a bad policy edit does not block a certificate rotation
+ * and the other way round. Configuration, trust anchors and collateral still fail the whole build.
+ * @example const { state, failed } = await buildStateParts(next, current, {}, true); for (const f of failed) log(f.error.code)
+ */
+export async function buildStateParts(
+  config: GatewayConfig,
+  previous: GatewayState | undefined,
+  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource; kdsSource?: SnpCollateralSource },
+  keepOnFailure: boolean,
+): Promise<{ state: GatewayState; failed: FailedPart[] }> {
+  const failed: FailedPart[] = [];
   const policies = new Map<string, Policy>();
   for (const path of new Set([config.policy, ...config.listeners.map((l) => l.policy)])) {
-    policies.set(path, await loadPolicyFile(path));
+    try {
+      policies.set(path, await loadPolicyFile(path));
+    } catch (e) {
+      const kept = previous?.policies.get(path);
+      if (!keepOnFailure || !kept) throw e;
+      policies.set(path, kept);
+      failed.push({ part: 'policy', source: path, error: toRatlsError(e, 'ERR_GATEWAY_POLICY', 'policy') });
+    }
   }
   const credentials = new Map<string, Credentials>();
-  for (const l of config.listeners) credentials.set(l.name, readCredentials(l));
+  for (const l of config.listeners) {
+    try {
+      credentials.set(l.name, readCredentials(l));
+    } catch (e) {
+      const kept = previous?.credentials.get(l.name);
+      if (!keepOnFailure || !kept) throw e;
+      credentials.set(l.name, kept);
+      failed.push({
+        part: 'certificate',
+        source: l.tls.cert,
+        listener: l.name,
+        error: toRatlsError(e, 'ERR_GATEWAY_TLS', 'config'),
+      });
+    }
+  }
 
   const trust = await buildTrust(config.trust, previous, opts);
-  return { config, policies, credentials, ...trust };
+  return { state: { config, policies, credentials, ...trust }, failed };
 }
 
 /** The verification path a `trust:` section builds, and the key that tells whether it changed. */
-export type BuiltTrust = Pick<GatewayState, 'verification' | 'verifyKey' | 'collateral' | 'fileCollateral'>;
+export type BuiltTrust = Pick<GatewayState, 'verification' | 'verifyKey' | 'collateral' | 'fileCollateral' | 'anchors'>;
 
 /**
  * Reads the anchors and collateral a `trust:` section names and builds its verification path;
@@ -145,8 +194,19 @@ export async function buildTrust(
     }
   });
 
+  const anchorFacts: GatewayState['anchors'] = [];
+  const describe = (vendor: 'intel' | 'amd' | 'aws', texts: string[] | undefined) => {
+    for (const t of texts ?? []) {
+      const a = trustAnchorFrom(t);
+      anchorFacts.push({ vendor, name: a.name, simulated: a.simulated === true });
+    }
+  };
+  describe('intel', anchorTexts);
+  describe('amd', snpAnchorTexts);
+  describe('aws', nitroAnchorTexts);
+  const common = { verifyKey, fileCollateral, anchors: anchorFacts };
   if (previous && previous.verifyKey === verifyKey && !opts.dangerousVerify) {
-    return { verifyKey, fileCollateral, verification: previous.verification, collateral: previous.collateral };
+    return { ...common, verification: previous.verification, collateral: previous.collateral };
   }
   let anchors: TrustAnchor[] | undefined;
   if (anchorTexts) anchors = anchorTexts.map((t) => trustAnchorFrom(t));
@@ -171,7 +231,7 @@ export async function buildTrust(
           : {}),
         ...(nitroAnchorTexts ? { nitroTrustAnchors: nitroAnchorTexts.map((t) => trustAnchorFrom(t)) } : {}),
       });
-  return { verifyKey, fileCollateral, verification, collateral };
+  return { ...common, verification, collateral };
 }
 
 /**
@@ -207,18 +267,30 @@ export function policyHashes(s: GatewayState): string[] {
  */
 export function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string | undefined {
   const key = (l: ListenerConfig) =>
-    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' || l.forward.kind === 'postgres' ? l.forward.kind : 'tcp'}`;
+    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' || l.forward.kind === 'postgres' ? l.forward.kind : 'tcp'}${l.refusal === 'http-403' ? '/refusal=http-403' : ''}`;
   const la = a.listeners.map(key).sort().join(',');
   const lb = b.listeners.map(key).sort().join(',');
   if (la !== lb) return `listeners changed (${la} → ${lb})`;
   if (JSON.stringify(a.admin) !== JSON.stringify(b.admin)) return 'admin address changed';
+  if (JSON.stringify(a.adminAuth) !== JSON.stringify(b.adminAuth)) return 'adminAuth changed';
   if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) return 'audit sink changed';
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) return 'limits changed';
   if (a.workers !== b.workers) return 'workers changed';
   const own = (c: GatewayConfig) => JSON.stringify(c.listeners.map((l) => [l.name, l.limits]).sort());
   if (own(a) !== own(b)) return 'listener limits changed';
   const edges = (c: GatewayConfig) =>
-    JSON.stringify(c.listeners.map((l) => [l.name, l.connection, l.proxyProtocol ?? null, l.alpn ?? null]).sort());
-  if (edges(a) !== edges(b)) return 'listener proxyProtocol, alpn or connection limits changed';
+    JSON.stringify(
+      c.listeners
+        .map((l) => [
+          l.name,
+          l.connection,
+          l.proxyProtocol ?? null,
+          l.alpn ?? null,
+          l.freshness ?? null,
+          l.channelTimeoutMs ?? null,
+        ])
+        .sort(),
+    );
+  if (edges(a) !== edges(b)) return 'listener proxyProtocol, alpn, freshness or connection limits changed';
   return undefined;
 }

@@ -34,8 +34,9 @@ const send = (m: FromWorker): Promise<void> =>
  * @example await runWorker('/etc/ratls/gateway.yaml') // in a process forked by node:cluster
  */
 export async function runWorker(configPath: string): Promise<void> {
-  // Signals to the process group (a terminal's ^C, SIGHUP) are the primary's to act on.
-  for (const sig of ['SIGHUP', 'SIGINT'] as const) process.on(sig, () => {});
+  // Signals to the process group (a terminal's ^C, SIGHUP, logrotate's SIGUSR2) are the primary's
+  // to act on; SIGUSR1 is caught so the inspector never opens in a worker either (run.ts).
+  for (const sig of ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => {});
   let gw: Awaited<ReturnType<typeof startGateway>>;
   try {
     gw = await startGateway(configPath);
@@ -60,15 +61,15 @@ export async function runWorker(configPath: string): Promise<void> {
         .getMetricsAsJSON()
         .then((all) => send({ t: 'metrics', id: m.id, json: all.filter((x) => WORKER_METRICS.has(x.name)) }));
     } else if (m.t === 'reload') {
-      void gw
-        .reload()
-        .then((r) =>
-          send(
-            r.ok
-              ? { t: 'reload', id: m.id, ok: true }
-              : { t: 'reload', id: m.id, ok: false, code: r.error.code, message: r.error.message },
-          ),
-        );
+      void gw.reload().then((r) =>
+        send(
+          // A partial reload (`parts` present) applied what validated, from the same files the
+          // primary validated: the primary reports the refused parts itself.
+          r.ok || r.parts
+            ? { t: 'reload', id: m.id, ok: true }
+            : { t: 'reload', id: m.id, ok: false, code: r.error.code, message: r.error.message },
+        ),
+      );
     } else if (m.t === 'drain') {
       void drain();
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -12,7 +12,7 @@ import { evaluatePolicy } from '../policy/evaluate.js';
 import { parsePolicy } from '../policy/parse.js';
 import { PolicyStore } from '../policy/store.js';
 import type { SgxResult } from '../result.js';
-import type { AuditEvent } from './event.js';
+import { type AuditEvent, buildConnectionCloseEvent } from './event.js';
 import { auditPolicyReloads, createAuditLog } from './log.js';
 
 const h = (bytes: number, c = 'ab') => c.repeat(bytes);
@@ -297,5 +297,83 @@ await a.close();`;
     const first = JSON.parse(lines[0] as string) as AuditEvent;
     assert.equal(first.error?.message, 'line\nbreak');
     assert.equal((JSON.parse(lines[1] as string) as AuditEvent).event.reason, 'no_decision');
+  });
+});
+
+describe('audit log: rotation and connection-close events (issue 16)', () => {
+  it('reopen() after a rename writes new events to a new file at the path, none to the renamed one', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'ratls-audit-rot-'));
+    try {
+      const file = join(d, 'audit.jsonl');
+      const log = createAuditLog({ sink: { file } });
+      log.record({ error: { code: 'ERR_X', message: 'before' }, at: AT });
+      await rename(file, `${file}.1`);
+      await log.reopen();
+      log.record({ error: { code: 'ERR_X', message: 'after' }, at: AT });
+      await log.close();
+      const read = async (p: string) => (await readFile(p, 'utf8')).split('\n').filter(Boolean);
+      assert.deepEqual(
+        (await read(`${file}.1`)).map((l) => (JSON.parse(l) as AuditEvent).error?.message),
+        ['before'],
+      );
+      assert.deepEqual(
+        (await read(file)).map((l) => (JSON.parse(l) as AuditEvent).error?.message),
+        ['after'],
+      );
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  it('reopen() that cannot open the path fails with ERR_AUDIT_SINK and keeps writing to the old file', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'ratls-audit-rot-'));
+    try {
+      const sub = join(d, 'logs');
+      await mkdir(sub);
+      const file = join(sub, 'audit.jsonl');
+      const log = createAuditLog({ sink: { file } });
+      await rename(sub, join(d, 'moved'));
+      await assert.rejects(log.reopen(), (e: unknown) => (e as { code?: string }).code === 'ERR_AUDIT_SINK');
+      log.record({ error: { code: 'ERR_X', message: 'still logged' }, at: AT });
+      await log.close();
+      assert.match(await readFile(join(d, 'moved', 'audit.jsonl'), 'utf8'), /still logged/);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  it('reopen() is a no-op for callback and stream sinks', async () => {
+    const seen: AuditEvent[] = [];
+    const log = createAuditLog({ sink: { callback: (e) => seen.push(e) } });
+    await log.reopen();
+    log.recordConnectionClose({ bytesIn: 1, bytesOut: 2, durationMs: 3, at: AT });
+    assert.equal(seen.length, 1);
+  });
+
+  it('connection-close events carry bytes, duration and endpoints, bounded and never negative', () => {
+    const ev = buildConnectionCloseEvent({
+      listener: 'api',
+      peer: { ip: '10.0.0.7', port: 51234 },
+      local: { ip: '10.0.0.2', port: 8443 },
+      identity: 'payments',
+      bytesIn: 120,
+      bytesOut: 4096,
+      durationMs: 35.5,
+      closedBy: 'gateway',
+      at: AT,
+    });
+    assert.equal(ev.event.action, 'ratls-connection-close');
+    assert.equal(ev.event.reason, 'closed_by_gateway');
+    assert.deepEqual(ev.event.type, ['end']);
+    assert.equal(ev.event.duration, 35_500_000);
+    assert.deepEqual(ev.source, { ip: '10.0.0.7', port: 51234, bytes: 120 });
+    assert.deepEqual(ev.destination, { ip: '10.0.0.2', port: 8443, bytes: 4096 });
+    assert.equal(ev.attestation?.identity, 'payments');
+    const odd = buildConnectionCloseEvent({ bytesIn: -1, bytesOut: Number.NaN, durationMs: -5, at: AT });
+    assert.equal(odd.source?.bytes, 0);
+    assert.equal(odd.destination?.bytes, 0);
+    assert.equal(odd.event.duration, 0);
+    assert.equal(odd.event.reason, 'closed');
   });
 });

@@ -73,6 +73,8 @@ export interface AuditAttestation {
 interface Endpoint {
   ip?: string;
   port?: number;
+  /** Connection-close events only (ECS source.bytes / destination.bytes). */
+  bytes?: number;
 }
 
 export interface AuditEvent {
@@ -81,11 +83,13 @@ export interface AuditEvent {
   event: {
     kind: 'event';
     category: ('network' | 'configuration' | 'web')[];
-    type: ('allowed' | 'denied' | 'change')[];
+    type: ('allowed' | 'denied' | 'change' | 'end')[];
     action: string;
     /** 'accepted', a policy reason code, 'verification_failed', 'no_decision', 'reloaded' or 'reload_failed'. */
     reason: string;
     outcome: 'success' | 'failure';
+    /** Connection-close events only: nanoseconds (ECS event.duration). */
+    duration?: number;
   };
   message: string;
   source?: Endpoint;
@@ -358,6 +362,61 @@ export function buildHttpRequestEvent(input: HttpRequestAuditInput, now: () => D
     ok
       ? `ratls-http-request ${who}${as}: ${what} → ${status ?? '-'}`
       : `ratls-http-request refused ${who}${as}: ${what}: ${reason}: ${input.refusal?.message ?? ''}`,
+    MAX_MESSAGE_CHARS,
+  );
+  return ev;
+}
+
+export interface ConnectionCloseInput {
+  listener?: string;
+  /** The TLS client. */
+  peer?: { ip?: string; port?: number };
+  /** Our end of the connection (ECS destination). */
+  local?: { ip?: string; port?: number };
+  /** The policy identity the connection was accepted as. */
+  identity?: string;
+  /** Bytes received from the client and sent to it, on the TLS socket (application data). */
+  bytesIn: number;
+  bytesOut: number;
+  /** From the accepted decision to the close, milliseconds. */
+  durationMs: number;
+  /** True when the gateway ended the connection (limit, drain); false when either peer closed it. */
+  closedBy?: 'peer' | 'gateway';
+  at?: Date;
+}
+
+/**
+ * The audit event that ends an accepted connection: bytes in and out and duration (ECS
+ * `source.bytes`, `destination.bytes`, `event.duration` in nanoseconds), so the log shows how
+ * much each attested peer moved and for how long (HAProxy's and Envoy's per-connection log line).
+ * @example buildConnectionCloseEvent({ listener: 'api', bytesIn: 120, bytesOut: 4096, durationMs: 35 }).event.action // 'ratls-connection-close'
+ */
+export function buildConnectionCloseEvent(input: ConnectionCloseInput, now: () => Date = () => new Date()): AuditEvent {
+  const count = (n: number) => (Number.isSafeInteger(n) && n >= 0 ? n : 0);
+  const ms = Number.isFinite(input.durationMs) && input.durationMs >= 0 ? input.durationMs : 0;
+  const ev: AuditEvent = {
+    '@timestamp': (input.at ?? now()).toISOString(),
+    ecs: { version: ECS_VERSION },
+    event: {
+      kind: 'event',
+      category: ['network'],
+      type: ['end'],
+      action: 'ratls-connection-close',
+      reason: input.closedBy === 'gateway' ? 'closed_by_gateway' : 'closed',
+      outcome: 'success',
+      duration: Math.round(ms * 1e6),
+    },
+    message: '',
+  };
+  const src = endpoint(input.peer);
+  const dst = endpoint(input.local);
+  ev.source = { ...src, bytes: count(input.bytesIn) };
+  ev.destination = { ...dst, bytes: count(input.bytesOut) };
+  if (input.listener) ev.labels = { listener: cap(input.listener) };
+  if (input.identity) ev.attestation = { identity: cap(input.identity) };
+  const as = input.identity ? ` as ${cap(input.identity)}` : '';
+  ev.message = cap(
+    `ratls-connection-close ${describePeer(src)}${as}: ${count(input.bytesIn)} bytes in, ${count(input.bytesOut)} bytes out, ${Math.round(ms)} ms`,
     MAX_MESSAGE_CHARS,
   );
   return ev;

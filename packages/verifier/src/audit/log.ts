@@ -3,6 +3,7 @@
  * (pino's SonicBoom destination, synchronous), a caller's stream, or a callback.
  */
 import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
 import { ConfigError } from '@ratls/evidence';
 import { type DestinationStream, pino } from 'pino';
 import type { PolicyStore } from '../policy/store.js';
@@ -10,8 +11,10 @@ import {
   type AuditEvent,
   type AuditInput,
   buildAuditEvent,
+  buildConnectionCloseEvent,
   buildHttpRequestEvent,
   buildPolicyReloadEvent,
+  type ConnectionCloseInput,
   type HttpRequestAuditInput,
   type PolicyReloadInput,
 } from './event.js';
@@ -29,16 +32,24 @@ export interface AuditLog {
   recordPolicyReload(input: PolicyReloadInput): AuditEvent;
   /** Writes one event for one HTTP request on an accepted connection (forwarded or refused). */
   recordHttpRequest(input: HttpRequestAuditInput): AuditEvent;
+  /** Writes the event that ends one accepted connection (bytes in/out, duration). */
+  recordConnectionClose(input: ConnectionCloseInput): AuditEvent;
   /** Writes an event built elsewhere (a gateway worker's, received over IPC by the one writer). */
   write(event: AuditEvent): void;
   /** Resolves when everything recorded so far has been handed to the OS (or the stream). */
   flush(): Promise<void>;
+  /**
+   * Reopens a file sink by its path (log rotation: the file was renamed, the next event goes to a
+   * new file at the configured path). A no-op for stdout, caller streams and callbacks.
+   */
+  reopen(): Promise<void>;
   /** Flushes, then closes a file sink (stdout and caller streams stay open). Later records are dropped. */
   close(): Promise<void>;
 }
 
 type SonicBoomLike = DestinationStream & {
   flushSync?: () => void;
+  reopen?: (file?: string) => void;
   end?: () => void;
   destroyed?: boolean;
 };
@@ -64,8 +75,10 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
       record: (input) => emit(buildAuditEvent(input, now)),
       recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
       recordHttpRequest: (input) => emit(buildHttpRequestEvent(input, now)),
+      recordConnectionClose: (input) => emit(buildConnectionCloseEvent(input, now)),
       write: (ev) => void emit(ev),
       flush: async () => {},
+      reopen: async () => {},
       close: async () => {
         closed = true;
       },
@@ -121,8 +134,26 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
     record: (input) => emit(buildAuditEvent(input, now)),
     recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
     recordHttpRequest: (input) => emit(buildHttpRequestEvent(input, now)),
+    recordConnectionClose: (input) => emit(buildConnectionCloseEvent(input, now)),
     write: (ev) => void emit(ev),
     flush,
+    reopen: async () => {
+      if (closed || !ownsDest || !dest.reopen) return;
+      // Everything recorded so far goes to the old (renamed) file; SonicBoom then opens the
+      // configured path again, synchronously (sync: true), with the same append flag and 0600 mode.
+      // SonicBoom in sync mode reports a failed open to nobody and keeps its old descriptor, so
+      // try the open here first: on failure events keep going to the old file and the caller hears why.
+      const file = (sink as { file: string }).file;
+      try {
+        closeSync(openSync(file, 'a', 0o600));
+      } catch (e) {
+        throw new ConfigError('ERR_AUDIT_SINK', 'audit', `${file}: cannot reopen audit log: ${String(e)}`, {
+          cause: e,
+        });
+      }
+      await flush();
+      dest.reopen();
+    },
     close: async () => {
       if (closed) return;
       await flush();

@@ -43,7 +43,35 @@ export const TLS_ERRORS = {
   NOT_TLS: 'ERR_TLS_NOT_TLS',
   /** The peer was rejected (generic fallback when the decision carries no code). */
   PEER_REJECTED: 'ERR_TLS_PEER_REJECTED',
+  /** The server refused this client's attestation: an explicit refusal, or a close right after the handshake. */
+  REFUSED_BY_SERVER: 'ERR_TLS_REFUSED_BY_SERVER',
 } as const;
+
+/**
+ * The server refused *this client's* attestation (the client had accepted the server). `reason`
+ * is the server's reason code when it sent one (`refusal: http-403` on a ratls gateway:
+ * `measurement_mismatch`, `tcb_status_not_allowed`, …); otherwise `unknown`, inferred from a
+ * reset or close right after the handshake, before any byte from the server.
+ * @example socket.on('error', (e) => { if (e instanceof AttestationRefusedError) console.error(e.reason) })
+ */
+export class AttestationRefusedError extends RatlsError<string> {
+  readonly reason: string;
+  /** True when the server said so explicitly; false when inferred from the connection's end. */
+  readonly explicit: boolean;
+  constructor(reason: string | undefined, options?: { cause?: unknown }) {
+    const explicit = reason !== undefined;
+    super(
+      TLS_ERRORS.REFUSED_BY_SERVER,
+      'tls',
+      explicit
+        ? `attested TLS: the server refused this client's attestation: ${reason}`
+        : "attested TLS: the server closed the connection right after the handshake, before answering: it most likely refused this client's attestation (see the server's audit log)",
+      options,
+    );
+    this.reason = reason ?? 'unknown';
+    this.explicit = explicit;
+  }
+}
 
 /**
  * A peer was refused. `code` is the failing step's own code, or `ERR_POLICY_REJECTED` when the

@@ -5,7 +5,13 @@
  */
 
 export { recordPreReject, runAppraisal, toAttestation } from './appraise.js';
-export { AttestationRejectedError, normalizeDecision, POLICY_REJECTED, TLS_ERRORS } from './errors.js';
+export {
+  AttestationRefusedError,
+  AttestationRejectedError,
+  normalizeDecision,
+  POLICY_REJECTED,
+  TLS_ERRORS,
+} from './errors.js';
 export {
   type AppraiserOptions,
   createPeerVerifier,

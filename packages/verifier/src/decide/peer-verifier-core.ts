@@ -234,6 +234,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         ...(out.result ? { result: out.result } : {}),
         ...(out.error ? { error: out.error } : {}),
         peer,
+        ...(ctx.local ? { local: ctx.local } : {}),
         ...(listener ? { listener } : {}),
         ...(out.format ? { format: out.format } : {}),
         freshness: 'certificate',
@@ -272,6 +273,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         error: { code: error.code, message: error.message },
         ...(ctx.freshness ? { freshness: ctx.freshness } : {}),
         peer: { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role },
+        ...(ctx.local ? { local: ctx.local } : {}),
         ...(listener ? { listener } : {}),
         at: new Date(ctx.at),
       });

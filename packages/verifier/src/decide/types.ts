@@ -26,6 +26,8 @@ export interface PeerContext {
   /** Decision time, Unix milliseconds (the wrappers pass their clock). */
   at: number;
   peer: { ip?: string; port?: number; role: PeerRole };
+  /** Our own end of the connection (the audit event's ECS `destination` when the peer is the client). */
+  local?: { ip?: string; port?: number };
   listener?: string;
   /** Aborted when the connection's deadline passes; the appraiser then rejects with the reason's code. */
   signal?: AbortSignal;

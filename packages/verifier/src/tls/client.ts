@@ -21,7 +21,7 @@ import { runChannelExchange } from '../channel/exchange.js';
 import { type ChannelOptions, DEFAULT_CHANNEL_TIMEOUT_MS } from '../channel/options.js';
 import { channelVerify } from '../channel/verify.js';
 import { recordPreReject, runAppraisal, toAttestation } from '../decide/appraise.js';
-import { AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
+import { AttestationRefusedError, AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
 import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier.js';
 import type { Attestation, PeerAppraiser, PeerDecision } from '../decide/types.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './server.js';
@@ -55,6 +55,15 @@ export type AttestedConnectionOptions = tls.ConnectionOptions & { attestation: C
 export type AttestedClientSocket = tls.TLSSocket & { attestation?: Attestation };
 
 const DEFAULT_MAX_EARLY_DATA = 64 * 1024;
+/**
+ * After this client accepts the server, a reset or close before any byte from the server within
+ * this window is reported as the server refusing this client's attestation (an attested server
+ * decides right after the handshake and closes a refused client then).
+ */
+export const REFUSAL_WINDOW_MS = 5_000;
+/** An explicit refusal: `HTTP/1.1 403` with `x-ratls-refusal: <reason code>` in the first bytes. */
+const REFUSAL_RE = /^HTTP\/1\.[01] 403 [^\r\n]*\r\n(?:[^\r\n]*\r\n)*?x-ratls-refusal: ?([a-z0-9_]{1,64})\r\n/i;
+const REFUSAL_SCAN_BYTES = 1024;
 
 type WriteCb = (error?: Error | null) => void;
 type WritevChunks = Array<{ chunk: unknown; encoding: BufferEncoding }>;
@@ -230,10 +239,78 @@ export function gateClientSocket(
     socket._write = origWrite;
     if (origWritev) socket._writev = origWritev;
     if (origFinal) socket._final = origFinal;
-    socket.push = origPush;
+    watchRefusal();
     for (const w of heldWrites.splice(0)) w();
     socket.emit('attested', socket.attestation);
-    for (const [chunk, enc] of heldReads.splice(0)) origPush.call(socket, chunk, enc);
+    for (const [chunk, enc] of heldReads.splice(0)) socket.push(chunk, enc);
+  }
+
+  /**
+   * The server decides on this client after the handshake, so its refusal comes after ours: an
+   * explicit 403 carrying `x-ratls-refusal`, or a reset/close before any byte. Either becomes an
+   * `AttestationRefusedError` (instead of a bare ECONNRESET or an ordinary-looking 403). Only the
+   * first bytes are looked at; after them, or after REFUSAL_WINDOW_MS, the socket is untouched.
+   */
+  function watchRefusal(): void {
+    const acceptedAt = Date.now();
+    let seen = 0;
+    let done = false;
+    const stop = () => {
+      done = true;
+      socket.push = origPush;
+    };
+    socket.push = function refusalPush(chunk: unknown, encoding?: BufferEncoding): boolean {
+      if (done) return origPush.call(socket, chunk, encoding);
+      if (chunk === null) {
+        // A clean close before any byte, although this client had sent something (a request): the
+        // refusal without words. A client that sent nothing keeps its plain end. Deferred, so a
+        // caller awaiting `connectAttested` has attached its 'error' listener by then.
+        if (seen === 0 && socket.bytesWritten > 0 && Date.now() - acceptedAt <= REFUSAL_WINDOW_MS) {
+          stop();
+          setImmediate(() => socket.destroy(new AttestationRefusedError(undefined)));
+          return false;
+        }
+        stop();
+        return origPush.call(socket, chunk, encoding);
+      }
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+      if (seen === 0) {
+        const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, REFUSAL_SCAN_BYTES));
+        const m = REFUSAL_RE.exec(head.toString('latin1'));
+        if (m?.[1]) {
+          stop();
+          const err = new AttestationRefusedError(m[1].toLowerCase());
+          setImmediate(() => socket.destroy(err));
+          return false;
+        }
+      }
+      seen += bytes.byteLength;
+      stop();
+      return origPush.call(socket, chunk, encoding);
+    };
+    type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+    const emit = socket.emit as Emit;
+    const refusalEmit: Emit = (event, ...args) => {
+      const e = args[0] as NodeJS.ErrnoException | undefined;
+      if (
+        event === 'error' &&
+        !done &&
+        seen === 0 &&
+        (e?.code === 'ECONNRESET' || e?.code === 'EPIPE') &&
+        Date.now() - acceptedAt <= REFUSAL_WINDOW_MS
+      ) {
+        stop();
+        socket.emit = emit as typeof socket.emit;
+        return emit.call(socket, 'error', new AttestationRefusedError(undefined, { cause: e }));
+      }
+      return emit.call(socket, event, ...args);
+    };
+    socket.emit = refusalEmit as typeof socket.emit;
+    const t = setTimeout(() => {
+      if (!done) stop();
+      socket.emit = emit as typeof socket.emit;
+    }, REFUSAL_WINDOW_MS);
+    t.unref();
   }
 
   function reject(err: RatlsError<string>): void {

@@ -71,7 +71,17 @@ export interface AttestationLimits {
    * makes it refuse any client that does not answer its challenge with bound fresh evidence.
    */
   channel?: ChannelOptions;
+  /**
+   * Tells a refused client why, over the finished handshake, before the close: returns the bytes
+   * to send for a refusal reason (a gateway's `refusal: http-403` sends a 403 naming only the
+   * reason code). Undefined (default): the socket is closed with nothing sent. A channel-mode
+   * refusal message can use the same seam. The server never reads the peer's data for this.
+   */
+  refusalResponse?: (reason: string) => Uint8Array | undefined;
 }
+
+/** How long a refused socket may take to read the refusal and close before it is destroyed. */
+export const REFUSAL_LINGER_MS = 2_000;
 
 /** How a server gets its appraiser: a ready one (`{ verifier }`) or the options to build one, plus bounds. */
 export type AttestationOptions = AppraiserOptions & AttestationLimits;
@@ -89,6 +99,7 @@ export function limitsOf(o: AttestationLimits): AttestationLimits {
   if (o.listener !== undefined) l.listener = o.listener;
   if (o.clock !== undefined) l.clock = o.clock;
   if (o.channel !== undefined) l.channel = o.channel;
+  if (o.refusalResponse !== undefined) l.refusalResponse = o.refusalResponse;
   return l;
 }
 
@@ -101,6 +112,8 @@ interface ConnState {
   raw: net.Socket;
   tls?: tls.TLSSocket;
   peer: { ip?: string; port?: number; role: 'client' };
+  /** The listener's end of the TCP connection (audit `destination.*`). */
+  local: { ip?: string; port?: number };
   /** The per-source counter this connection holds a slot in (none yet while its source is to be declared). */
   group: string | undefined;
   decided: boolean;
@@ -137,6 +150,12 @@ export function clientAddressOf(socket: net.Socket): { ip?: string; port?: numbe
       ...portOf(socket.remotePort),
     }
   );
+}
+
+/** The reason a refused client may be told: the policy's reason code, else `verification_failed`. */
+function refusalReason(d: { decision?: { accept: boolean; reasons?: Array<{ code: string }> } }): string {
+  const code = d.decision && !d.decision.accept ? d.decision.reasons?.[0]?.code : undefined;
+  return code && /^[a-z0-9_]{1,64}$/.test(code) ? code : 'verification_failed';
 }
 
 /** The attestation of an accepted socket, or undefined for anything else. */
@@ -191,6 +210,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   const ctxOf = (st: ConnState) => ({
     at: clock(),
     peer: st.peer,
+    local: st.local,
     ...(listener ? { listener } : {}),
     ...(channel?.require ? { freshness: 'channel' as const } : {}),
   });
@@ -220,14 +240,15 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
   }
 
   /** Rejects without a certificate appraisal result (or interrupts one in flight). */
-  function rejectBeforeAppraisal(st: ConnState, code: string, message: string): void {
+  function rejectBeforeAppraisal(st: ConnState, code: string, message: string, refused = false): void {
     if (!settle(st)) return;
     const err = new RatlsError<string>(code, 'tls', message);
     // An appraisal in flight records this reject itself when its signal aborts: one event per attempt.
     if (st.appraising) st.ac.abort(err);
     else recordPreReject(appraiser, { code, message }, ctxOf(st));
     st.tls?.destroy();
-    st.raw.destroy();
+    // A refusal on its way out owns the TCP handle through the TLS socket, which it closes itself (bounded).
+    if (!refused) st.raw.destroy();
     report(err, st);
   }
 
@@ -276,6 +297,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     const st: ConnState = {
       raw,
       peer: { ip: raw.remoteAddress, port: raw.remotePort, role: 'client' },
+      local: { ip: raw.localAddress, port: raw.localPort },
       group,
       decided: false,
       appraising: false,
@@ -350,6 +372,39 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     return (typeof parent === 'object' && parent !== null ? states.get(parent) : undefined) ?? states.get(sock);
   }
 
+  /**
+   * Sends the refusal (when configured) on a handshake that finished, then lets the socket go:
+   * what the peer sends is discarded unread (closing with unread data would reset the connection
+   * and the client would lose the refusal), and the linger is bounded by REFUSAL_LINGER_MS.
+   * The socket handed in is destroyed by the caller; this detaches a lingering copy of it first.
+   */
+  function refuse(sock: tls.TLSSocket, reason: string): boolean {
+    const respond = limits.refusalResponse;
+    if (!respond || sock.destroyed) return false;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = respond(reason);
+    } catch {
+      bytes = undefined;
+    }
+    if (!bytes || bytes.byteLength === 0) return false;
+    const linger = sock;
+    // The caller destroys `sock` next: swap its destroy for a graceful end this once.
+    const destroy = linger.destroy.bind(linger);
+    const t = setTimeout(() => destroy(), REFUSAL_LINGER_MS);
+    t.unref();
+    linger.destroy = ((err?: Error) => {
+      linger.destroy = destroy;
+      if (err) return destroy(err);
+      linger.on('data', () => {});
+      linger.once('close', () => clearTimeout(t));
+      linger.once('error', () => destroy());
+      linger.end(bytes);
+      return linger;
+    }) as typeof linger.destroy;
+    return true;
+  }
+
   function onSecure(sock: tls.TLSSocket): void {
     let st = stateOf(sock);
     if (!st) {
@@ -363,10 +418,12 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     }
     const x = sock.getPeerX509Certificate();
     if (!x) {
+      const refused = !st.decided && refuse(sock, 'no_client_certificate');
       rejectBeforeAppraisal(
         st,
         TLS_ERRORS.NO_PEER_CERTIFICATE,
         'client presented no certificate; attested TLS requires one',
+        refused,
       );
       return;
     }
@@ -380,6 +437,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
           return;
         }
         if (!d.accept || sock.destroyed) {
+          if (!d.accept) refuse(sock, refusalReason(d));
           sock.destroy();
           if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
           return;

@@ -157,6 +157,18 @@ export interface ListenerConfig {
   freshness?: 'certificate' | 'channel';
   /** Bound of the channel exchange (default 5 s). */
   channelTimeoutMs?: number;
+  // --- operations (issue 16): how a refused peer is told ---
+  /** `close` (default): a refused handshake is closed; `http-403`: an HTTP listener answers 403 with the reason code. */
+  refusal?: 'close' | 'http-403';
+}
+
+// --- operations (issue 16): admin authentication ---
+/** `adminAuth`: the bearer token file and the extra Host names the admin server answers to. */
+export interface AdminAuthConfig {
+  /** Absolute path of a file holding the bearer token (read per request). */
+  tokenFile?: string;
+  /** Host names (besides IP literals and localhost) admitted in Host/Origin. */
+  allowedHosts: string[];
 }
 
 export type CollateralConfig =
@@ -175,6 +187,8 @@ export interface GatewayConfig {
   policy: string;
   audit: 'stdout' | { file: string };
   admin: HostPort | undefined;
+  /** Admin authentication and DNS-rebinding names (issue 16); required when admin binds beyond loopback. */
+  adminAuth?: AdminAuthConfig;
   /** Processes serving the listeners (1: this process; N > 1: a cluster primary and N workers). */
   workers: number;
   limits: GatewayLimits;
@@ -281,6 +295,16 @@ const schema = z.strictObject({
   policy: z.string().min(1),
   audit: z.union([z.literal('stdout'), z.strictObject({ file: z.string().min(1) })]).optional(),
   admin: address.optional(),
+  // --- operations (issue 16): admin authentication ---
+  adminAuth: z
+    .strictObject({
+      tokenFile: z.string().min(1).optional(),
+      allowedHosts: z
+        .array(z.string().regex(/^[a-z0-9.-]{1,253}$/i, 'a DNS name'))
+        .max(32)
+        .optional(),
+    })
+    .optional(),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).optional(),
   limits: z
     .strictObject({
@@ -310,6 +334,8 @@ const schema = z.strictObject({
         freshness: z.enum(['certificate', 'channel']).optional(),
         channelTimeoutMs: positiveInt(60_000).optional(),
         // --- end channel mode ---
+        // --- operations (issue 16) ---
+        refusal: z.enum(['close', 'http-403']).optional(),
       }),
     )
     .min(1),
@@ -457,15 +483,42 @@ function normalize(
       ...(l.alpn ? { alpn: [...l.alpn] } : {}),
       ...(l.freshness !== undefined ? { freshness: l.freshness } : {}),
       ...(l.channelTimeoutMs !== undefined ? { channelTimeoutMs: l.channelTimeoutMs } : {}),
+      ...(l.refusal ? { refusal: l.refusal } : {}),
     };
   });
+  // --- operations (issue 16): refusal mode and admin exposure ---
+  raw.listeners.forEach((l, k) => {
+    if (l.refusal === 'http-403' && !('http' in l.forward))
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(['listeners', k, 'refusal'], 'refusal: http-403 needs an http forward (a TCP peer cannot read a 403)'),
+      );
+  });
+  const admin = raw.admin !== undefined ? parseHostPort(raw.admin) : undefined;
+  const adminAuth: AdminAuthConfig | undefined = raw.adminAuth
+    ? {
+        ...(raw.adminAuth.tokenFile ? { tokenFile: abs(raw.adminAuth.tokenFile) } : {}),
+        allowedHosts: raw.adminAuth.allowedHosts ?? [],
+      }
+    : undefined;
+  if (admin && !isLoopback(admin.host) && !adminAuth?.tokenFile)
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at(
+        ['admin'],
+        `admin binds ${admin.host}, beyond loopback: set adminAuth.tokenFile (anyone who reaches the port could read /healthz)`,
+      ),
+    );
 
   return {
     source,
     trust,
     policy: abs(raw.policy),
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
-    admin: raw.admin !== undefined ? parseHostPort(raw.admin) : undefined,
+    admin,
+    ...(adminAuth ? { adminAuth } : {}),
     workers: raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
     limits,
     listeners,
@@ -540,6 +593,11 @@ function postgresForward(
       at('expected host:port or the path of the server socket (/run/postgresql/.s.PGSQL.5432)'),
     );
   return { kind: 'postgres', backend: hp, ...common };
+}
+
+/** 127.0.0.0/8, ::1, localhost: the addresses only this machine reaches. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<GatewayLimits> {

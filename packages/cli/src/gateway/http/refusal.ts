@@ -64,3 +64,25 @@ export function refusal(reason: HttpRefusalReason, detail: string): HttpRefusal 
   const r = HTTP_REFUSALS[reason];
   return { reason, status: r.status, code: r.code, detail };
 }
+
+/** The response header naming the reason an attestation was refused (the client library reads it). */
+export const REFUSAL_HEADER = 'x-ratls-refusal';
+
+/**
+ * The 403 a listener with `refusal: http-403` sends a refused peer over the finished handshake,
+ * before closing: the reason code only (`measurement_mismatch`, `tcb_status_not_allowed`, …),
+ * never an identity, a measurement or the closest match (those stay in the audit log).
+ * @example attestationRefusal('measurement_mismatch') // bytes of "HTTP/1.1 403 Forbidden\r\n…"
+ */
+export function attestationRefusal(reason: string): Uint8Array {
+  const code = /^[a-z0-9_]{1,64}$/.test(reason) ? reason : 'refused';
+  const body = `${JSON.stringify({ error: 'attestation_refused', reason: code })}\n`;
+  const head = [
+    'HTTP/1.1 403 Forbidden',
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `${REFUSAL_HEADER}: ${code}`,
+    'connection: close',
+  ].join('\r\n');
+  return new TextEncoder().encode(`${head}\r\n\r\n${body}`);
+}

@@ -119,6 +119,9 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       const d = await appraiser().appraise(der, ctx);
       metrics.verificationSeconds.observe({ listener: name }, (performance.now() - t0) / 1000);
       metrics.handshakes.inc({ listener: name, result: d.accept ? 'accept' : 'reject' });
+      // Waiver names come from the operator's policy (bounded there), never from the peer.
+      const waivers = d.accept && d.decision?.accept ? d.decision.waivers : undefined;
+      if (waivers?.length) metrics.waivedAccepts.inc({ listener: name, waiver: waivers.join(',') });
       if (!d.accept) {
         metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
         const limit = d.error ? LIMIT_BY_CODE[d.error.code] : undefined;

@@ -25,6 +25,8 @@ export interface GatewayMetrics {
   buildInfo: Gauge<'version'>;
   limitHits: Counter<'listener' | 'limit'>;
   reloads: Counter<'result'>;
+  /** Accepts that only a waiver (or the OutOfDate grace window) allowed; label = waiver names. */
+  waivedAccepts: Counter<'listener' | 'waiver'>;
 }
 
 /**
@@ -51,6 +53,12 @@ export function createGatewayMetrics(
       name: 'ratls_attestation_rejections_total',
       help: 'Rejected attempts by TEE (or none) and stable reason code.',
       labelNames: ['listener', 'tee', 'reason'],
+      registers,
+    }),
+    waivedAccepts: new Counter({
+      name: 'ratls_waived_accepts_total',
+      help: 'Accepted attempts that a policy waiver or the OutOfDate grace window admitted, by waiver name.',
+      labelNames: ['listener', 'waiver'],
       registers,
     }),
     verificationSeconds: new Histogram({

@@ -8,6 +8,7 @@ import { decisionSummary, evaluatePolicy, loadPolicyFile, type Policy } from '@r
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { EXIT_OK, EXIT_REFUSED, errorJson, UsageError } from '../io.js';
+import { registerPolicyIdentity } from './policy-identity.js';
 import { type CertFlags, certOptions, verifyCertFromFlags } from './verify-cert.js';
 
 async function loadPolicyOrUsage(path: string): Promise<Policy> {
@@ -21,6 +22,7 @@ async function loadPolicyOrUsage(path: string): Promise<Policy> {
 
 export function registerPolicy(program: Command, ctx: CommandContext): void {
   const policy = program.command('policy').description('validate and try out policy files');
+  registerPolicyIdentity(policy, ctx);
   policy
     .command('check')
     .description('validate a policy file (exit 0 valid, 2 invalid, with file:line:column of each mistake)')
@@ -36,6 +38,7 @@ export function registerPolicy(program: Command, ctx: CommandContext): void {
         );
         ctx.out(`policyHash ${p.hash}`);
       }
+      for (const w of p.warnings) ctx.err(`warning: ${w}`);
       ctx.exitCode = EXIT_OK;
     });
   certOptions(

@@ -140,9 +140,11 @@ export {
 export {
   type AdvisoryRule,
   type Decision,
+  type DecisionTcb,
   decisionSummary,
   evaluatePolicy,
   formatIssue,
+  GRACE_WAIVER,
   type IdentityTee,
   loadPolicyFile,
   MAX_POLICY_BYTES,
@@ -163,8 +165,13 @@ export {
   type ReasonCode,
   type ReloadOutcome,
   type SgxIdentity,
+  SNP_POLICY_BITS,
   type SnpIdentity,
+  type SnpPolicyBit,
+  TD_ATTRIBUTE_BITS,
+  type TdAttributeBit,
   type TdxIdentity,
+  type Waiver,
 } from './policy/index.js';
 export {
   type AttestationResult,

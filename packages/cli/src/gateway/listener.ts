@@ -22,7 +22,7 @@ import type { Credentials, ListenerView } from './state.js';
 /** The metrics a listener writes (the admin side reads the registry; reload writes its own). */
 export type ListenerMetrics = Pick<
   GatewayMetrics,
-  'handshakes' | 'rejections' | 'verificationSeconds' | 'activeConnections' | 'limitHits'
+  'handshakes' | 'rejections' | 'verificationSeconds' | 'activeConnections' | 'limitHits' | 'waivedAccepts'
 >;
 
 export interface ListenerDeps {

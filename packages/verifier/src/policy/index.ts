@@ -11,6 +11,8 @@ export {
 export {
   type AdvisoryRule,
   type Decision,
+  type DecisionTcb,
+  GRACE_WAIVER,
   type IdentityTee,
   type MaskedHex,
   type NitroIdentity,
@@ -22,6 +24,11 @@ export {
   type Reason,
   type ReasonCode,
   type SgxIdentity,
+  SNP_POLICY_BITS,
   type SnpIdentity,
+  type SnpPolicyBit,
+  TD_ATTRIBUTE_BITS,
+  type TdAttributeBit,
   type TdxIdentity,
+  type Waiver,
 } from './types.js';

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { forgeVerifiedResult } from '@ratls/test-support/forge';
 import { runCli } from '@ratls/test-support/run-cli';
 import { dcapCases, readVector, readVectorText, SKIP_NO_VECTORS, vectorPath } from '@ratls/test-support/vectors';
-import type { AttestationResult, NitroResult, SgxResult } from '@ratls/verifier';
+import type { AttestationResult, NitroResult, SgxResult, SnpResult, TdxResult } from '@ratls/verifier';
 import { evaluatePolicy, parsePolicy, verifyQuote } from '@ratls/verifier';
 import { parseEifJson } from './eif.js';
 import {
@@ -20,8 +20,10 @@ import {
   identityFromEif,
   identityFromResult,
   identityFromSigstruct,
+  identityFromTool,
   renderIdentity,
 } from './identity.js';
+import { parseMeasurementJson } from './measurement-json.js';
 import { parseSigstruct, SIGSTRUCT_BYTES } from './sigstruct.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ratls-identity-'));
@@ -198,6 +200,80 @@ describe('nitro-cli describe-eif JSON', () => {
     assert.throws(() => parseEifJson('{"Measurements":{}}'), { code: 'ERR_ARTIFACT_JSON_MALFORMED' });
     assert.throws(() => parseEifJson('{"Measurements":{"PCR0":"abcd"}}'), { code: 'ERR_ARTIFACT_JSON_MALFORMED' });
     assert.throws(() => parseEifJson('[1'), { code: 'ERR_ARTIFACT_JSON_MALFORMED' });
+  });
+});
+
+describe('TDX and SNP measurement tool JSON', () => {
+  const hx = (c: string, n = 48) => c.repeat(n);
+  const td = (m: Partial<TdxResult['measurements']>) =>
+    forgeVerifiedResult<TdxResult>({
+      tee: 'tdx',
+      simulated: false,
+      evidenceSha256: 'ee'.repeat(32),
+      debug: false,
+      collateralWindow: { notBefore: 0, notAfter: 2e9 },
+      quoteVersion: 4,
+      tcbStatus: 'UpToDate',
+      platformTcbStatus: 'UpToDate',
+      qeTcbStatus: 'UpToDate',
+      tdxModuleTcbStatus: 'UpToDate',
+      advisoryIds: [],
+      fmspc: '00806f050000',
+      measurements: {
+        mrTd: hx('a1'),
+        rtmr0: hx('b0'),
+        rtmr1: hx('b1'),
+        rtmr2: hx('b2'),
+        rtmr3: hx('00'),
+        mrSeam: hx('04'),
+        tdAttributes: '0000001000000000',
+        reportData: '00'.repeat(64),
+        ...m,
+      },
+    });
+  const vm = (m: Partial<SnpResult['measurements']>) =>
+    forgeVerifiedResult<SnpResult>({
+      tee: 'sev-snp',
+      simulated: false,
+      evidenceSha256: 'ee'.repeat(32),
+      debug: false,
+      collateralWindow: { notBefore: 0, notAfter: 2e9 },
+      reportVersion: 2,
+      measurements: {
+        measurement: hx('5a'),
+        hostData: '00'.repeat(32),
+        idKeyDigest: hx('00'),
+        authorKeyDigest: hx('00'),
+        reportData: '00'.repeat(64),
+        policy: '0000000000030000',
+        vmpl: 0,
+        reportedTcb: { bootloader: 3, tee: 0, snp: 8, microcode: 115 },
+        chipId: 'c1'.repeat(64),
+        signingKey: 'vcek',
+        ...m,
+      },
+    });
+
+  it('TDX (dstack-mr / tdx-measure --json): MRTD and RTMR0-2 pin the TD; one changed register refuses', () => {
+    const json = JSON.stringify({ mrtd: hx('a1'), rtmr0: hx('b0'), rtmr1: hx('b1'), rtmr2: `0x${hx('b2')}` });
+    const p = policyOf(identityFromTool('td', parseMeasurementJson(json)));
+    assert.equal(evaluatePolicy(p, td({}), { at: 1 }).accept, true);
+    for (const k of ['mrTd', 'rtmr0', 'rtmr1', 'rtmr2'] as const) {
+      const d = evaluatePolicy(p, td({ [k]: flip(td({}).measurements[k], 7) }), { at: 1 });
+      assert.equal(!d.accept && d.reasons[0]?.code, 'measurement_mismatch', k);
+    }
+  });
+
+  it('SNP launch digest pins the VM (VMPL 0 under version 2); a changed digest or VMPL refuses', () => {
+    const p = policyOf(identityFromTool('vm', parseMeasurementJson(JSON.stringify({ measurement: hx('5a') }))));
+    assert.equal(evaluatePolicy(p, vm({}), { at: 1 }).accept, true);
+    assert.equal(evaluatePolicy(p, vm({ measurement: flip(hx('5a'), 3) }), { at: 1 }).accept, false);
+    assert.equal(evaluatePolicy(p, vm({ vmpl: 1 }), { at: 1 }).accept, false);
+  });
+
+  it('refuses JSON that names neither, or a short register', () => {
+    assert.throws(() => parseMeasurementJson('{"foo":1}'), { code: 'ERR_ARTIFACT_JSON_MALFORMED' });
+    assert.throws(() => parseMeasurementJson(`{"mrtd":"${hx('a1', 47)}"}`), { code: 'ERR_ARTIFACT_JSON_MALFORMED' });
   });
 });
 

@@ -7,6 +7,7 @@
 import type { AttestationResult } from '@ratls/verifier';
 import { stringify } from 'yaml';
 import type { EifMeasurements } from './eif.js';
+import type { ToolMeasurements } from './measurement-json.js';
 import type { Sigstruct } from './sigstruct.js';
 
 /** One entry of a policy's `identities` list, in the policy file's own spelling. */
@@ -51,6 +52,22 @@ export function identityFromEif(name: string, m: EifMeasurements): IdentityBlock
   if (m.pcr2) nitro.pcr2 = [m.pcr2];
   if (m.pcr8 && !isZero(m.pcr8)) nitro.pcr8 = [m.pcr8];
   return { name, nitro };
+}
+
+/**
+ * A TD or SNP guest as a measurement tool computed it from the image (RTMR3 is runtime-extended
+ * and usually absent).
+ * @example identityFromTool('td', parseMeasurementJson(text))
+ */
+export function identityFromTool(name: string, m: ToolMeasurements): IdentityBlock {
+  if (m.tee === 'tdx') {
+    const tdx: Record<string, unknown> = { mrTd: [m.mrTd] };
+    m.rtmr.forEach((v, i) => {
+      if (v !== undefined) tdx[`rtmr${i}`] = [v];
+    });
+    return { name, tdx };
+  }
+  return { name, snp: { measurement: [m.measurement], ...(m.hostData ? { hostData: [m.hostData] } : {}) } };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * `ratls policy identity --from <artifact> [--name N]`: a ready identity block from a build
- * artifact (SGX SIGSTRUCT, nitro-cli describe-eif/build-enclave JSON) or from what an RA-TLS
+ * artifact (SGX SIGSTRUCT, nitro-cli describe-eif/build-enclave JSON, TDX/SNP measurement tool
+ * JSON) or from what an RA-TLS
  * certificate measured (verified first, with the same flags as `ratls verify-cert`).
  */
 import { RatlsError } from '@ratls/evidence';
@@ -11,8 +12,10 @@ import {
   identityFromEif,
   identityFromResult,
   identityFromSigstruct,
+  identityFromTool,
   renderIdentity,
 } from '../artifacts/identity.js';
+import { parseMeasurementJson } from '../artifacts/measurement-json.js';
 import { isSigstruct, parseSigstruct } from '../artifacts/sigstruct.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_OK, looksLikeText, readInputFile, UsageError } from '../io.js';
@@ -38,7 +41,12 @@ async function blockFrom(flags: IdentityFlags, ctx: CommandContext): Promise<{ b
   const text = looksLikeText(bytes) ? Buffer.from(bytes).toString('utf8') : undefined;
   if (text?.trimStart().startsWith('{')) {
     try {
-      return { block: identityFromEif(flags.name, parseEifJson(text)), kind: 'nitro-cli EIF measurements' };
+      // nitro-cli output has a Measurements object; anything else is a TDX/SNP tool's flat object.
+      if (/"Measurements"\s*:/.test(text)) {
+        return { block: identityFromEif(flags.name, parseEifJson(text)), kind: 'nitro-cli EIF measurements' };
+      }
+      const m = parseMeasurementJson(text);
+      return { block: identityFromTool(flags.name, m), kind: `${m.tee.toUpperCase()} measurement tool JSON` };
     } catch (e) {
       usage(e);
     }

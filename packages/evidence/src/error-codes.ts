@@ -1014,6 +1014,22 @@ export const ERROR_CODES = {
     step: 'usage',
     meaning: 'The CLI input is not a certificate, quote, report or document ratls recognises.',
   },
+  // issue 17: reference values from build artifacts (`ratls policy identity --from`).
+  ERR_SIGSTRUCT_MALFORMED: {
+    step: 'artifact',
+    meaning:
+      'The file is not an SGX SIGSTRUCT (1808 bytes with the fixed HEADER/HEADER2 and exponent 3); pass the Gramine .sig or the `sgx_sign dump -cssfile` output.',
+  },
+  ERR_SIGSTRUCT_SIGNATURE: {
+    step: 'artifact',
+    meaning:
+      "The SIGSTRUCT's RSA-3072 signature does not verify under its own modulus: the file was altered after signing; do not take reference values from it.",
+  },
+  ERR_ARTIFACT_JSON_MALFORMED: {
+    step: 'artifact',
+    meaning:
+      'The JSON artifact (nitro-cli describe-eif / build-enclave output) lacks the expected Measurements with 96-hex-digit PCRs.',
+  },
 } as const satisfies Record<`ERR_${string}`, ErrorCodeInfo>;
 
 /** A registered error code: a `RatlsError` with any other code does not typecheck. */

@@ -28,6 +28,10 @@ const EXPECTED_ROOT_EXPORTS = [
   'DEFAULT_HANDSHAKE_TIMEOUT_MS',
   'DEFAULT_MAX_CONCURRENT_HANDSHAKES',
   'ECS_VERSION',
+  // issue 17: policy vocabulary (waiver pseudo-name, bit names of TD attributes and SNP guest policy).
+  'GRACE_WAIVER',
+  'SNP_POLICY_BITS',
+  'TD_ATTRIBUTE_BITS',
   'FileCollateralSource',
   'INTEL_SGX_ROOT_CA_SHA256',
   'KdsCollateralSource',

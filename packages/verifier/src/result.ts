@@ -83,6 +83,14 @@ export interface DcapResultBase extends ResultBase {
   fmspc: string;
   /** tcbDate of the matched TCB level (ISO 8601). */
   tcbDate?: string;
+  /** The signed TCB info's tcbEvaluationDataNumber (Intel's TCB recovery counter) used. */
+  tcbEvaluationDataNumber?: number;
+  /**
+   * When the matched platform level is not the newest: the tcbDate (ISO 8601) of the next newer
+   * level in the same signed TCB info, i.e. the TCB recovery that demoted this level. The anchor of
+   * a policy's `outOfDateGraceDays`; taken only from Intel-signed collateral, never from a clock.
+   */
+  tcbRecoveryDate?: string;
 }
 
 export interface SgxResult extends DcapResultBase {

@@ -3,24 +3,19 @@
  * `ratls policy test <policy> <cert> (--collateral | --pccs) [--at] [--trust-anchor]… [--json]`.
  */
 
-import { RatlsError } from '@ratls/evidence';
-import { decisionSummary, evaluatePolicy, loadPolicyFile, type Policy, PolicyValidationError } from '@ratls/verifier';
+import { decisionSummary, evaluatePolicy, type Policy, PolicyValidationError } from '@ratls/verifier';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, errorJson, UsageError } from '../io.js';
+import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, errorJson } from '../io.js';
+import { registerPolicyDiff } from './policy-diff.js';
+import { registerPolicyIdentity } from './policy-identity.js';
+import { loadPolicyOrUsage } from './policy-load.js';
 import { type CertFlags, certOptions, verifyCertFromFlags } from './verify-cert.js';
-
-async function loadPolicyOrUsage(path: string): Promise<Policy> {
-  try {
-    return await loadPolicyFile(path);
-  } catch (e) {
-    // An invalid policy is the operator's input, not a peer's: exit 2 with the located message.
-    throw new UsageError(e instanceof RatlsError ? e.code : 'ERR_POLICY_INVALID', (e as Error).message, { cause: e });
-  }
-}
 
 export function registerPolicy(program: Command, ctx: CommandContext): void {
   const policy = program.command('policy').description('validate and try out policy files');
+  registerPolicyIdentity(policy, ctx);
+  registerPolicyDiff(policy, ctx);
   policy
     .command('check')
     .description('validate a policy file (exit 0 valid, 2 invalid, with file:line:column of each mistake)')
@@ -47,6 +42,7 @@ export function registerPolicy(program: Command, ctx: CommandContext): void {
         );
         ctx.out(`policyHash ${p.hash}`);
       }
+      for (const w of p.warnings) ctx.err(`warning: ${w}`);
       ctx.exitCode = EXIT_OK;
     });
   certOptions(

@@ -25,7 +25,7 @@ import type { Credentials, ListenerView } from './state.js';
 /** The metrics a listener writes (the admin side reads the registry; reload writes its own). */
 export type ListenerMetrics = Pick<
   GatewayMetrics,
-  'handshakes' | 'rejections' | 'verificationSeconds' | 'activeConnections' | 'limitHits'
+  'handshakes' | 'rejections' | 'verificationSeconds' | 'activeConnections' | 'limitHits' | 'waivedAccepts'
 >;
 
 export interface ListenerDeps {
@@ -131,6 +131,9 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       const d = await appraiser().appraise(der, ctx);
       metrics.verificationSeconds.observe({ listener: name }, (performance.now() - t0) / 1000);
       metrics.handshakes.inc({ listener: name, result: d.accept ? 'accept' : 'reject' });
+      // Waiver names come from the operator's policy (bounded there), never from the peer.
+      const waivers = d.accept && d.decision?.accept ? d.decision.waivers : undefined;
+      if (waivers?.length) metrics.waivedAccepts.inc({ listener: name, waiver: waivers.join(',') });
       if (!d.accept) {
         metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
         const limit = d.error ? LIMIT_BY_CODE[d.error.code] : undefined;

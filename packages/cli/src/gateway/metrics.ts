@@ -29,6 +29,8 @@ export interface GatewayMetrics {
   reloads: Counter<'result'>;
   /** Operator warnings in force by kind (simulated_anchor, collateral_near_expiry, collateral_expired). */
   warnings: Gauge<'kind'>;
+  /** Accepts that only a waiver (or the OutOfDate grace window) allowed; label = waiver names. */
+  waivedAccepts: Counter<'listener' | 'waiver'>;
 }
 
 /**
@@ -56,6 +58,12 @@ export function createGatewayMetrics(
       name: 'ratls_attestation_rejections_total',
       help: 'Rejected attempts by TEE (or none) and stable reason code.',
       labelNames: ['listener', 'tee', 'reason'],
+      registers,
+    }),
+    waivedAccepts: new Counter({
+      name: 'ratls_waived_accepts_total',
+      help: 'Accepted attempts that a policy waiver or the OutOfDate grace window admitted, by waiver name.',
+      labelNames: ['listener', 'waiver'],
       registers,
     }),
     verificationSeconds: new Histogram({

@@ -64,6 +64,11 @@ export interface AuditAttestation {
   advisory_ids?: string[];
   identity?: string;
   closest_identity?: string;
+  /** Waivers (or `outOfDateGrace`) without which the peer would have been refused, comma-joined. */
+  waiver?: string;
+  /** ISO 8601: when the waiver/grace that admitted the peer ends (the connection closes then). */
+  valid_until?: string;
+  tcb_evaluation_data_number?: number;
   policy_hash?: string;
   quote_sha256?: string;
   /** 'certificate' or 'channel': which evidence decided. */
@@ -171,6 +176,11 @@ function attestationFields(input: AuditInput): AuditAttestation | undefined {
     a.policy_hash = hexField(d.policyHash);
     if (d.accept) a.identity = cap(d.identity);
     else if (d.closest) a.closest_identity = cap(d.closest.identity);
+    if (d.accept && d.waivers?.length) a.waiver = cap(d.waivers.join(','));
+    if (d.accept && d.validUntil !== undefined && Number.isFinite(d.validUntil)) {
+      a.valid_until = new Date(d.validUntil * 1000).toISOString();
+    }
+    if (d.tcbEvaluationDataNumber !== undefined) a.tcb_evaluation_data_number = d.tcbEvaluationDataNumber;
   }
   for (const k of Object.keys(a) as (keyof AuditAttestation)[]) if (a[k] === undefined) delete a[k];
   return Object.keys(a).length ? a : undefined;

@@ -22,6 +22,7 @@ import { checkQeReportData, verifyQeReportSignature } from './qe-report.js';
 import { attestationKeyOf, verifyQuoteSignature } from './quote-signature.js';
 import { checkPckRevocation } from './revocation.js';
 import { mergeTcbStatus } from './status.js';
+import type { TcbLevel } from './tcb-info.js';
 import { matchTcbLevel } from './tcb-level.js';
 import { checkTdxModule, type TdxModuleResult } from './tdx-module.js';
 import { assertVerifiedInputs } from './verified-inputs.js';
@@ -107,6 +108,8 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
     advisoryIds,
     fmspc: toHex(pck.ext.fmspc),
     tcbDate: level.tcbDate,
+    tcbEvaluationDataNumber: vc.tcbInfo.tcbEvaluationDataNumber,
+    ...demotionOf(vc.tcbInfo.tcbLevels, level),
   };
   if (quote.body.kind === 'sgx') {
     const r = quote.body.report;
@@ -123,6 +126,16 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
     measurements: tdxMeasurements(t),
   };
   return markVerified(result);
+}
+
+/**
+ * Levels are ordered newest first (Intel PCS TCB info v3), so the level just before the matched
+ * one is the recovery that made it stale; its signed tcbDate anchors grace windows.
+ */
+function demotionOf(levels: readonly TcbLevel[], matched: TcbLevel): { tcbRecoveryDate?: string } {
+  const i = levels.indexOf(matched);
+  const newer = i > 0 ? levels[i - 1] : undefined;
+  return newer ? { tcbRecoveryDate: newer.tcbDate } : {};
 }
 
 function sgxMeasurements(r: SgxReportBody): SgxResult['measurements'] {

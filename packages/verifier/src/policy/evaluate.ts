@@ -5,7 +5,21 @@
  */
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import type { UnixSeconds } from '../time.js';
-import type { Decision, MaskedHex, Policy, PolicyDefaults, PolicyIdentity, Reason, ReasonCode } from './types.js';
+import {
+  type Decision,
+  GRACE_WAIVER,
+  type MaskedHex,
+  type Policy,
+  type PolicyDefaults,
+  type PolicyIdentity,
+  type Reason,
+  type ReasonCode,
+  SNP_POLICY_BITS,
+  type SnpPolicyBit,
+  TD_ATTRIBUTE_BITS,
+  type TdAttributeBit,
+  type Waiver,
+} from './types.js';
 
 interface FieldCheck {
   field: string;
@@ -52,6 +66,42 @@ function maskedMatch(field: string, actual: string, rule: MaskedHex | undefined,
   out.push({ field, ok, detail: ok ? '' : `${field} ${short(actual.toLowerCase())} & mask ≠ ${short(rule.value)}` });
 }
 
+/** Named bits: `isSet(bit)` reads the result; each pinned name must be set (true) or clear (false). */
+function bitsMatch<K extends string>(
+  field: string,
+  rule: Partial<Record<K, boolean>> | undefined,
+  isSet: (name: K) => boolean | undefined,
+  out: FieldCheck[],
+): void {
+  if (!rule) return;
+  for (const [name, want] of Object.entries(rule) as [K, boolean | undefined][]) {
+    if (want === undefined) continue;
+    const got = isSet(name);
+    // A field the result does not carry cannot prove a bit either way: fail closed.
+    const ok = got === want;
+    const state = got === undefined ? 'not reported' : got ? 'set' : 'clear';
+    out.push({
+      field: `${field}.${name}`,
+      ok,
+      detail: ok ? '' : `${field}.${name} is ${state}, policy requires ${want ? 'set' : 'clear'}`,
+    });
+  }
+}
+
+/** TDATTRIBUTES is a little-endian 64-bit field in the TD report (TDX module ABI, TDREPORT_STRUCT). */
+function tdBit(hex: string, name: TdAttributeBit): boolean | undefined {
+  const bytes = Buffer.from(hex, 'hex');
+  if (bytes.length !== 8 || hex.length !== 16) return undefined;
+  const n = TD_ATTRIBUTE_BITS[name];
+  return (((bytes[n >> 3] as number) >> (n & 7)) & 1) === 1;
+}
+
+/** The SNP result carries POLICY as the 64-bit number in hex (16 digits). */
+function snpBit(hex: string, name: SnpPolicyBit): boolean | undefined {
+  if (!/^[0-9a-f]{16}$/i.test(hex)) return undefined;
+  return ((BigInt(`0x${hex}`) >> BigInt(SNP_POLICY_BITS[name])) & 1n) === 1n;
+}
+
 /** Measurement checks of one identity against a result of the same TEE. */
 function measurementChecks(id: PolicyIdentity, r: AttestationResult): FieldCheck[] {
   const out: FieldCheck[] = [];
@@ -76,6 +126,9 @@ function measurementChecks(id: PolicyIdentity, r: AttestationResult): FieldCheck
     inList('mrOwner', m.mrOwner ?? '', t.mrOwner, out);
     inList('mrOwnerConfig', m.mrOwnerConfig ?? '', t.mrOwnerConfig, out);
     maskedMatch('tdAttributes', m.tdAttributes, t.tdAttributes, out);
+    inList('mrServiceTd', m.mrServiceTd ?? '', t.mrServiceTd, out);
+    maskedMatch('xfam', m.xfam ?? '', t.xfam, out);
+    bitsMatch('tdAttributes', t.tdAttributeBits, (n) => tdBit(m.tdAttributes, n), out);
   } else if (id.kind === 'snp' && r.tee === 'sev-snp') {
     const m = r.measurements;
     const s = id.snp;
@@ -88,6 +141,8 @@ function measurementChecks(id: PolicyIdentity, r: AttestationResult): FieldCheck
     atLeast('tcb.snp', m.reportedTcb.snp, s.minTcb?.snp, out);
     atLeast('tcb.microcode', m.reportedTcb.microcode, s.minTcb?.microcode, out);
     equal('vmpl', m.vmpl, s.vmpl, out);
+    inList('chipId', m.chipId, s.chipId, out);
+    bitsMatch('policy', s.policyBits, (n) => snpBit(m.policy, n), out);
   } else if (id.kind === 'nitro' && r.tee === 'nitro') {
     const pcrs = r.measurements.pcrs;
     for (const n of [0, 1, 2, 3, 4, 8] as const) {
@@ -97,6 +152,35 @@ function measurementChecks(id: PolicyIdentity, r: AttestationResult): FieldCheck
   return out;
 }
 
+interface Gates {
+  reasons: Reason[];
+  /** Waivers (or the grace window) that turned a refusal into an accept. */
+  waivers: string[];
+  validUntil?: number;
+}
+
+/** Unix seconds of an ISO 8601 date from signed collateral, or undefined when unusable. */
+function isoSeconds(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const ms = Date.parse(s);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
+}
+
+/**
+ * The grace window's end for an OutOfDate peer, or undefined when it does not apply. Only the
+ * platform level's demotion has a signed anchor (the next newer level's tcbDate in the TCB info),
+ * so a QE or TDX module that is itself out of date gets no grace: fail closed.
+ */
+function graceEnd(eff: PolicyDefaults, r: AttestationResult): number | undefined {
+  if (eff.outOfDateGraceDays === undefined || (r.tee !== 'sgx' && r.tee !== 'tdx')) return undefined;
+  if (r.tcbStatus !== 'OutOfDate' || r.platformTcbStatus !== 'OutOfDate' || r.qeTcbStatus === 'OutOfDate') {
+    return undefined;
+  }
+  if (r.tee === 'tdx' && r.tdxModuleTcbStatus === 'OutOfDate') return undefined;
+  const anchor = isoSeconds(r.tcbRecoveryDate);
+  return anchor === undefined ? undefined : anchor + eff.outOfDateGraceDays * 86400;
+}
+
 /** The effective conditions besides measurements; each failure carries its reason code. */
 function gateReasons(
   eff: PolicyDefaults,
@@ -104,9 +188,13 @@ function gateReasons(
   name: string,
   certNotBefore: number | undefined,
   at: number,
-): Reason[] {
+  allWaivers: readonly Waiver[],
+): Gates {
   const out: Reason[] = [];
+  const used = new Map<string, number>();
   const add = (code: ReasonCode, message: string) => out.push({ code, message, identity: name });
+  // An expired waiver, or one for other identities, is filtered out here: it then refuses exactly as if absent.
+  const waivers = allWaivers.filter((w) => at < w.until && (!w.identities || w.identities.includes(name)));
   if (r.debug && !eff.debug)
     add('debug_not_allowed', `${name}: the peer runs in debug mode, which its policy does not allow`);
   if (r.simulated && !eff.simulated) {
@@ -114,15 +202,36 @@ function gateReasons(
   }
   if (r.tee === 'sgx' || r.tee === 'tdx') {
     if (!eff.tcbStatus.includes(r.tcbStatus)) {
-      add('tcb_status_not_allowed', `${name}: TCB status ${r.tcbStatus} is not in [${eff.tcbStatus.join(', ')}]`);
+      const grace = graceEnd(eff, r);
+      const w = waivers.find((x) => x.tcbStatus.includes(r.tcbStatus));
+      if (grace !== undefined && at < grace) used.set(GRACE_WAIVER, grace);
+      else if (w) used.set(w.name, w.until);
+      else add('tcb_status_not_allowed', `${name}: TCB status ${r.tcbStatus} is not in [${eff.tcbStatus.join(', ')}]`);
     }
     const ids = r.advisoryIds.map((a) => a.toUpperCase());
-    const denied = ids.filter((a) => eff.advisories.deny.includes(a));
     const allow = eff.advisories.allow;
-    const notAllowed = allow ? ids.filter((a) => !allow.includes(a)) : [];
+    // Each advisory the policy refuses must be named by some live waiver, one by one.
+    const waive = (list: string[]) =>
+      list.filter((a) => {
+        const w = waivers.find((x) => x.advisories.includes(a));
+        if (w) used.set(w.name, w.until);
+        return !w;
+      });
+    const denied = waive(ids.filter((a) => eff.advisories.deny.includes(a)));
+    const notAllowed = allow ? waive(ids.filter((a) => !allow.includes(a) && !eff.advisories.deny.includes(a))) : [];
     if (denied.length > 0) add('advisory_not_allowed', `${name}: advisories ${denied.join(', ')} are denied`);
     else if (notAllowed.length > 0) {
       add('advisory_not_allowed', `${name}: advisories ${notAllowed.join(', ')} are not in the allow list`);
+    }
+    if (eff.minTcbDate !== undefined) {
+      const tcbDate = isoSeconds(r.tcbDate);
+      if (tcbDate === undefined || tcbDate < eff.minTcbDate) {
+        const want = new Date(eff.minTcbDate * 1000).toISOString();
+        add(
+          'tcb_date_too_old',
+          `${name}: TCB level date ${r.tcbDate ?? '(not reported)'} is before minTcbDate ${want}`,
+        );
+      }
     }
   }
   if (eff.maxCertificateAge !== undefined) {
@@ -135,7 +244,12 @@ function gateReasons(
       );
     }
   }
-  return out;
+  const ends = [...used.values()];
+  return {
+    reasons: out,
+    waivers: [...used.keys()].sort(),
+    ...(ends.length > 0 ? { validUntil: Math.min(...ends) } : {}),
+  };
 }
 
 const TEE_OF_KIND = { sgx: 'sgx', tdx: 'tdx', snp: 'sev-snp', nitro: 'nitro' } as const;
@@ -168,11 +282,16 @@ export function evaluatePolicy(
     };
   }
   const at = ctx.at;
+  const tcb =
+    (result.tee === 'sgx' || result.tee === 'tdx') && result.tcbEvaluationDataNumber !== undefined
+      ? { tcbEvaluationDataNumber: result.tcbEvaluationDataNumber }
+      : {};
   const candidates = policy.identities.filter((id) => TEE_OF_KIND[id.kind] === result.tee);
   if (candidates.length === 0) {
     return {
       accept: false,
       policyHash,
+      ...tcb,
       reasons: [{ code: 'tee_not_allowed', message: `the policy has no identity for TEE ${result.tee}` }],
     };
   }
@@ -186,10 +305,20 @@ export function evaluatePolicy(
     const matched = checks.filter((c) => c.ok).length;
     // An identity that pins nothing (only possible in a hand-built Policy) matches nothing.
     if (checks.length > 0 && matched === checks.length) {
-      const gates = gateReasons(id.effective, result, id.name, ctx.certificate?.notBefore, at);
-      if (gates.length === 0) return { accept: true, identity: id.name, policyHash, reasons: [] };
-      gateFailures.push(...gates);
-      gateClosest ??= { identity: id.name, mismatches: gates.map((g) => g.message) };
+      const gates = gateReasons(id.effective, result, id.name, ctx.certificate?.notBefore, at, policy.waivers ?? []);
+      if (gates.reasons.length === 0) {
+        return {
+          accept: true,
+          identity: id.name,
+          policyHash,
+          reasons: [],
+          ...tcb,
+          ...(gates.waivers.length > 0 ? { waivers: gates.waivers } : {}),
+          ...(gates.validUntil !== undefined ? { validUntil: gates.validUntil } : {}),
+        };
+      }
+      gateFailures.push(...gates.reasons);
+      gateClosest ??= { identity: id.name, mismatches: gates.reasons.map((g) => g.message) };
       continue;
     }
     partial.push({ id, checks });
@@ -201,6 +330,7 @@ export function evaluatePolicy(
     return {
       accept: false,
       policyHash,
+      ...tcb,
       reasons: gateFailures.slice(0, MAX_REASONS),
       ...(gateClosest ? { closest: gateClosest } : {}),
     };
@@ -217,6 +347,7 @@ export function evaluatePolicy(
   const decision: Decision = {
     accept: false,
     policyHash,
+    ...tcb,
     reasons: [{ code: 'measurement_mismatch', message: `no ${result.tee} identity matched: ${parts.join('; ')}` }],
   };
   if (best)
@@ -230,7 +361,10 @@ export function evaluatePolicy(
  */
 export function decisionSummary(decision: Decision): string {
   const policy = `policy=${decision.policyHash.slice(0, 8)}`;
-  if (decision.accept) return `accept identity=${decision.identity} ${policy}`;
+  if (decision.accept) {
+    const w = decision.waivers?.length ? ` waiver=${decision.waivers.join(',')}` : '';
+    return `accept identity=${decision.identity}${w} ${policy}`;
+  }
   const first = decision.reasons[0];
   const more = decision.reasons.length > 1 ? ` (+${decision.reasons.length - 1} more)` : '';
   const closest = decision.closest ? ` closest=${decision.closest.identity}` : '';

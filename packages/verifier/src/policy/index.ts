@@ -12,6 +12,8 @@ export { closestName, knownKeysAt, unknownKeyMessage } from './suggest.js';
 export {
   type AdvisoryRule,
   type Decision,
+  type DecisionTcb,
+  GRACE_WAIVER,
   type IdentityTee,
   type MaskedHex,
   type NitroIdentity,
@@ -23,6 +25,11 @@ export {
   type Reason,
   type ReasonCode,
   type SgxIdentity,
+  SNP_POLICY_BITS,
   type SnpIdentity,
+  type SnpPolicyBit,
+  TD_ATTRIBUTE_BITS,
+  type TdAttributeBit,
   type TdxIdentity,
+  type Waiver,
 } from './types.js';

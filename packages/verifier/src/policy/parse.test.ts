@@ -181,8 +181,8 @@ describe('parsePolicy', () => {
   });
 
   it('refuses a wrong or missing version', () => {
-    const e = refuse(`version: 2\nidentities:\n  - name: a\n    sgx: { mrSigner: "${h(32)}" }\n`);
-    assert.equal(e.message, 'policy.yaml:1:10: version: unsupported policy version 2; expected 1');
+    const e = refuse(`version: 3\nidentities:\n  - name: a\n    sgx: { mrSigner: "${h(32)}" }\n`);
+    assert.equal(e.message, 'policy.yaml:1:10: version: unsupported policy version 3; expected 1 or 2');
     const e2 = refuse(`identities:\n  - name: a\n    sgx: { mrSigner: "${h(32)}" }\n`);
     assert.match(e2.message, /version: required field is missing/);
   });

@@ -8,7 +8,7 @@ import { PolicyError } from '@ratls/evidence';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { PlainNumber, policySchema, structuralIssues, TEE_KEYS } from './schema.js';
 import { knownKeysAt, unknownKeyMessage } from './suggest.js';
-import type { Policy, PolicyDefaults, PolicyIdentity, PolicyIssue } from './types.js';
+import type { Policy, PolicyDefaults, PolicyIdentity, PolicyIssue, Waiver } from './types.js';
 
 /** Policy files are small; anything larger is a mistake or an attack on the parser. */
 export const MAX_POLICY_BYTES = 1024 * 1024;
@@ -265,6 +265,8 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
     simulated: d.simulated ?? false,
     ...(d.maxCertificateAge !== undefined ? { maxCertificateAge: d.maxCertificateAge } : {}),
     ...(d.freshness !== undefined ? { freshness: d.freshness } : {}),
+    ...(d.minTcbDate !== undefined ? { minTcbDate: d.minTcbDate } : {}),
+    ...(d.outOfDateGraceDays !== undefined ? { outOfDateGraceDays: d.outOfDateGraceDays } : {}),
   };
   const identities: PolicyIdentity[] = p.identities.map((id) => {
     const effective: PolicyDefaults = {
@@ -279,15 +281,54 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
     if (maxAge !== undefined) effective.maxCertificateAge = maxAge;
     const fresh = id.freshness ?? defaults.freshness;
     if (fresh !== undefined) effective.freshness = fresh;
+    const minTcbDate = id.minTcbDate ?? defaults.minTcbDate;
+    if (minTcbDate !== undefined) effective.minTcbDate = minTcbDate;
+    const grace = id.outOfDateGraceDays ?? defaults.outOfDateGraceDays;
+    if (grace !== undefined) effective.outOfDateGraceDays = grace;
     const kind = TEE_KEYS.find((k) => id[k] !== undefined);
     if (kind === 'sgx' && id.sgx) return { kind, sgx: id.sgx, name: id.name, effective };
     if (kind === 'tdx' && id.tdx) return { kind, tdx: id.tdx, name: id.name, effective };
-    if (kind === 'snp' && id.snp) return { kind, snp: id.snp, name: id.name, effective };
+    if (kind === 'snp' && id.snp) {
+      // Version 2: a VM at a higher VMPL sits under a paravisor that can forge its view, so VMPL 0
+      // is required unless the identity names another level (AMD SEV-SNP ABI, VMPL in the report).
+      const snp = p.version === 2 && id.snp.vmpl === undefined ? { ...id.snp, vmpl: 0 } : id.snp;
+      return { kind, snp, name: id.name, effective };
+    }
     if (kind === 'nitro' && id.nitro) return { kind, nitro: id.nitro, name: id.name, effective };
     // The schema guarantees exactly one tee section; reaching here is a bug, so fail closed.
     throw at1(`identity '${id.name}' has no tee section`);
   });
-  return freezeDeep({ version: 1, defaults, identities, hash, source });
+  const names = new Set(identities.map((i) => i.name));
+  const waiverIssues: PolicyIssue[] = [];
+  const waivers: Waiver[] = (p.waivers ?? []).map((w, i) => {
+    w.identities?.forEach((n, j) => {
+      if (!names.has(n)) {
+        const path = ['waivers', i, 'identities', j];
+        waiverIssues.push({
+          source,
+          ...pos(locate(locs, path, false)),
+          path: formatPath(path),
+          message: `waiver names identity '${n}', which the policy does not define`,
+        });
+      }
+    });
+    return {
+      name: w.name,
+      ...(w.identities ? { identities: w.identities } : {}),
+      tcbStatus: w.tcbStatus ?? [],
+      advisories: w.advisories ?? [],
+      until: w.until,
+      reason: w.reason,
+    };
+  });
+  if (waiverIssues.length > 0) throw new PolicyValidationError(waiverIssues);
+  const warnings =
+    p.version === 1
+      ? [
+          `${source}: policy version 1 is deprecated; version 2 requires SEV-SNP vmpl 0 unless an identity names a level`,
+        ]
+      : [];
+  return freezeDeep({ version: p.version, defaults, identities, waivers, warnings, hash, source });
 }
 
 /**

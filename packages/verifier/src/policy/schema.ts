@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { TcbStatus } from '../result.js';
-import { TCB_STATUSES } from './types.js';
+import { SNP_POLICY_BITS, TCB_STATUSES, TD_ATTRIBUTE_BITS } from './types.js';
 
 /** A plain (unquoted) YAML scalar that the core schema resolves to a number. */
 export class PlainNumber {
@@ -157,6 +157,45 @@ function freshnessFields() {
 /** Ten years: anything longer is a typo, not a policy. */
 const MAX_AGE = 10 * 366 * 86400;
 
+// ---- issue 17 (TCB lifecycle, new pinnable fields, version 2) ----
+
+/** RFC 3339 date or date-time in UTC (`2026-03-01` or `2026-03-01T12:00:00Z`), as unix seconds. */
+const ISO_DATE_RE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z)?$/;
+const isoDate = z.unknown().transform((v, ctx) => {
+  const ms = typeof v === 'string' && ISO_DATE_RE.test(v) ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a UTC date like 2026-03-01 or 2026-03-01T00:00:00Z, got ${show(v)}`,
+    });
+    return z.NEVER;
+  }
+  return Math.floor(ms / 1000);
+});
+
+/** `{ BIT_NAME: true|false }` over a fixed vocabulary: an unknown name is an error, not ignored. */
+function namedBits<T extends Record<string, number>>(bits: T) {
+  const shape = Object.fromEntries(Object.keys(bits).map((k) => [k, bool.optional()])) as {
+    [K in keyof T]: z.ZodOptional<typeof bool>;
+  };
+  return z.strictObject(shape);
+}
+
+const reasonText = z.unknown().transform((v, ctx) => {
+  if (typeof v !== 'string' || v.trim().length === 0 || v.length > 512) {
+    ctx.addIssue({ code: 'custom', message: `expected a reason of 1..512 characters, got ${show(v)}` });
+    return z.NEVER;
+  }
+  return v;
+});
+
+const lifecycleFields = {
+  minTcbDate: isoDate.optional(),
+  outOfDateGraceDays: int(1, 366).optional(),
+};
+
+// ---- end issue 17 block ----
+
 const gateFields = {
   tcbStatus: tcbStatusList.optional(),
   advisories: advisories.optional(),
@@ -164,6 +203,7 @@ const gateFields = {
   simulated: bool.optional(),
   maxCertificateAge: int(1, MAX_AGE).optional(),
   ...freshnessFields(),
+  ...lifecycleFields,
 };
 
 function masked(bytes: number) {
@@ -213,6 +253,10 @@ const tdx = z
     mrOwner: hexList(48).optional(),
     mrOwnerConfig: hexList(48).optional(),
     tdAttributes: masked(8).optional(),
+    // issue 17
+    mrServiceTd: hexList(48).optional(),
+    xfam: masked(8).optional(),
+    tdAttributeBits: namedBits(TD_ATTRIBUTE_BITS).optional(),
   })
   .superRefine(requireOneOf('tdx', ['mrTd', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3']));
 
@@ -231,6 +275,9 @@ const snp = z
       })
       .optional(),
     vmpl: int(0, 3).optional(),
+    // issue 17
+    chipId: hexList(64).optional(),
+    policyBits: namedBits(SNP_POLICY_BITS).optional(),
   })
   .superRefine(requireOneOf('snp', ['measurement', 'idKeyDigest', 'authorKeyDigest']));
 
@@ -313,17 +360,38 @@ const version = z.unknown().transform((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'required field is missing' });
     return z.NEVER;
   }
-  if (n !== 1) {
-    ctx.addIssue({ code: 'custom', message: `unsupported policy version ${show(v)}; expected 1` });
+  if (n !== 1 && n !== 2) {
+    ctx.addIssue({ code: 'custom', message: `unsupported policy version ${show(v)}; expected 1 or 2` });
     return z.NEVER;
   }
-  return 1 as const;
+  return n as 1 | 2;
 });
+
+// issue 17: dated waivers.
+const waiver = z
+  .strictObject({
+    name,
+    identities: z.array(name).min(1).max(MAX_LIST).optional(),
+    tcbStatus: tcbStatusList.optional(),
+    advisories: z.array(advisory).max(MAX_LIST).optional(),
+    until: isoDate,
+    reason: reasonText,
+  })
+  .superRefine((w, ctx) => {
+    if ((w.tcbStatus?.length ?? 0) === 0 && (w.advisories?.length ?? 0) === 0) {
+      ctx.addIssue({ code: 'custom', message: 'a waiver must name at least one tcbStatus or advisory' });
+    }
+    if (w.name === 'outOfDateGrace') {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: "'outOfDateGrace' is reserved for the grace window" });
+    }
+  });
 
 export const policySchema = z.strictObject({
   version,
   defaults: z.strictObject(gateFields).optional(),
   identities: z.array(identity).min(1, 'expected at least one identity').max(MAX_LIST),
+  // issue 17
+  waivers: z.array(waiver).max(MAX_LIST).optional(),
 });
 
 export type PolicyInput = z.output<typeof policySchema>;

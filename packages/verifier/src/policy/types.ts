@@ -26,7 +26,57 @@ export interface PolicyDefaults {
   maxCertificateAge?: number;
   /** `channel`: the peer must answer a challenge with fresh evidence bound to this TLS connection (default `certificate`). */
   freshness?: 'certificate' | 'channel';
+  /** Unix seconds: the matched TCB level's tcbDate must be at least this (SGX, TDX). */
+  minTcbDate?: number;
+  /**
+   * Days after the signed TCB recovery that demoted the level (result `tcbRecoveryDate`) during
+   * which `OutOfDate` is still accepted; the connection is valid only until the window ends.
+   */
+  outOfDateGraceDays?: number;
 }
+
+/**
+ * A named, dated exception: accepts the listed TCB statuses and/or advisory IDs for the listed
+ * identities (all when absent) strictly before `until`. Past `until` it does nothing at all.
+ */
+export interface Waiver {
+  name: string;
+  identities?: string[];
+  tcbStatus: TcbStatus[];
+  /** Upper case. */
+  advisories: string[];
+  /** Unix seconds (exclusive). */
+  until: number;
+  reason: string;
+}
+
+/** The pseudo-waiver name recorded when `outOfDateGraceDays` admitted a peer. */
+export const GRACE_WAIVER = 'outOfDateGrace';
+
+/** Intel TDX module ABI, TDATTRIBUTES bit positions (bit n is byte n>>3 of the little-endian field). */
+export const TD_ATTRIBUTE_BITS = {
+  DEBUG: 0,
+  SEPT_VE_DISABLE: 28,
+  MIGRATABLE: 29,
+  PKS: 30,
+  KL: 31,
+  PERFMON: 63,
+} as const;
+export type TdAttributeBit = keyof typeof TD_ATTRIBUTE_BITS;
+
+/** AMD SEV-SNP ABI (56860) section 4.3, guest POLICY bit positions. */
+export const SNP_POLICY_BITS = {
+  SMT: 16,
+  MIGRATE_MA: 18,
+  DEBUG: 19,
+  SINGLE_SOCKET: 20,
+  CXL_ALLOW: 21,
+  MEM_AES_256_XTS: 22,
+  RAPL_DIS: 23,
+  CIPHERTEXT_HIDING: 24,
+  PAGE_SWAP_DISABLE: 25,
+} as const;
+export type SnpPolicyBit = keyof typeof SNP_POLICY_BITS;
 
 export interface SgxIdentity {
   mrEnclave?: string[];
@@ -47,6 +97,10 @@ export interface TdxIdentity {
   mrOwner?: string[];
   mrOwnerConfig?: string[];
   tdAttributes?: MaskedHex;
+  mrServiceTd?: string[];
+  xfam?: MaskedHex;
+  /** true: the bit must be set; false: it must be clear. */
+  tdAttributeBits?: Partial<Record<TdAttributeBit, boolean>>;
 }
 
 export interface SnpIdentity {
@@ -56,6 +110,9 @@ export interface SnpIdentity {
   authorKeyDigest?: string[];
   minTcb?: { bootloader?: number; tee?: number; snp?: number; microcode?: number };
   vmpl?: number;
+  chipId?: string[];
+  /** true: the bit must be set; false: it must be clear. */
+  policyBits?: Partial<Record<SnpPolicyBit, boolean>>;
 }
 
 export interface NitroIdentity {
@@ -80,9 +137,13 @@ export type PolicyIdentity = IdentityTee & {
 };
 
 export interface Policy {
-  readonly version: 1;
+  /** 2 adds `vmpl: 0` to every SNP identity that names no level; 1 is deprecated. */
+  readonly version: 1 | 2;
   readonly defaults: PolicyDefaults;
   readonly identities: readonly PolicyIdentity[];
+  readonly waivers: readonly Waiver[];
+  /** Non-fatal findings on load (deprecations), for `policy check` and reload logs. */
+  readonly warnings: readonly string[];
   /** SHA-256 of the exact file bytes, hex: recorded in every decision and audit event. */
   readonly hash: string;
   /** Where the policy came from (file path or the `source` given to parsePolicy). */
@@ -108,7 +169,8 @@ export type ReasonCode =
   | 'simulated_not_allowed'
   | 'certificate_too_old'
   | 'tee_not_allowed'
-  | 'unverified_result';
+  | 'unverified_result'
+  | 'tcb_date_too_old';
 
 export const REASON_CODES: readonly ReasonCode[] = [
   'measurement_mismatch',
@@ -119,6 +181,7 @@ export const REASON_CODES: readonly ReasonCode[] = [
   'certificate_too_old',
   'tee_not_allowed',
   'unverified_result',
+  'tcb_date_too_old',
 ];
 
 export interface Reason {
@@ -127,11 +190,25 @@ export interface Reason {
   identity?: string;
 }
 
+/** What every decision records about the collateral it relied on (DCAP only). */
+export interface DecisionTcb {
+  tcbEvaluationDataNumber?: number;
+}
+
 export type Decision =
-  | { accept: true; identity: string; policyHash: string; reasons: [] }
-  | {
+  | ({
+      accept: true;
+      identity: string;
+      policyHash: string;
+      reasons: [];
+      /** Names of the waivers (or GRACE_WAIVER) without which this peer would be refused. */
+      waivers?: string[];
+      /** Unix seconds: the earliest waiver/grace end; the connection must close by then. */
+      validUntil?: number;
+    } & DecisionTcb)
+  | ({
       accept: false;
       reasons: Reason[];
       closest?: { identity: string; mismatches: string[] };
       policyHash: string;
-    };
+    } & DecisionTcb);

@@ -31,6 +31,7 @@ import { AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
 import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier.js';
 import type { Attestation, PeerAppraiser, PeerDecision } from '../decide/types.js';
 import { frontListener, readPreTls } from './acceptor.js';
+import { closeAtExpiry } from './expiry.js';
 import type { DeclaredSource, PreTlsReader } from './pre-tls.js';
 import { SourceRateLimiter, sourceGroup } from './source-group.js';
 
@@ -447,6 +448,10 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
           ...portOf(state.peer.port),
         });
         Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
+        // Accepted under a waiver or grace window: the connection ends when that does.
+        if (d.decision?.accept && d.decision.validUntil !== undefined)
+          closeAtExpiry(sock, d.decision.validUntil, clock);
+        if (sock.destroyed) return;
         emit('secureConnection', sock);
         emit('attestedConnection', sock);
       });

@@ -83,6 +83,8 @@ export interface DcapResultBase extends ResultBase {
   fmspc: string;
   /** tcbDate of the matched TCB level (ISO 8601). */
   tcbDate?: string;
+  /** Which signed collateral decided the TCB status (recorded in decision traces; unix seconds). */
+  collateralVersions?: { tcbInfoIssueDate: number; qeIdentityIssueDate: number; tcbEvaluationDataNumber: number };
 }
 
 export interface SgxResult extends DcapResultBase {

@@ -1,23 +1,16 @@
 /**
  * `ratls policy check <policy>` and
- * `ratls policy test <policy> <cert> (--collateral | --pccs) [--at] [--trust-anchor]… [--json]`.
+ * `ratls policy test <policy> <cert> (--collateral | --pccs) [--at] [--trust-anchor]… [--json]`,
+ * and `ratls policy replay` (policy-replay.ts).
  */
 
-import { RatlsError } from '@ratls/evidence';
-import { decisionSummary, evaluatePolicy, loadPolicyFile, type Policy } from '@ratls/verifier';
+import { decisionSummary, evaluatePolicy } from '@ratls/verifier';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { EXIT_OK, EXIT_REFUSED, errorJson, UsageError } from '../io.js';
+import { EXIT_OK, EXIT_REFUSED, errorJson } from '../io.js';
+import { loadPolicyOrUsage } from './policy-load.js';
+import { registerPolicyReplay } from './policy-replay.js';
 import { type CertFlags, certOptions, verifyCertFromFlags } from './verify-cert.js';
-
-async function loadPolicyOrUsage(path: string): Promise<Policy> {
-  try {
-    return await loadPolicyFile(path);
-  } catch (e) {
-    // An invalid policy is the operator's input, not a peer's: exit 2 with the located message.
-    throw new UsageError(e instanceof RatlsError ? e.code : 'ERR_POLICY_INVALID', (e as Error).message);
-  }
-}
 
 export function registerPolicy(program: Command, ctx: CommandContext): void {
   const policy = program.command('policy').description('validate and try out policy files');
@@ -74,4 +67,5 @@ export function registerPolicy(program: Command, ctx: CommandContext): void {
     if (flags.json) ctx.out(JSON.stringify(out));
     ctx.exitCode = out.decision === 'accept' ? EXIT_OK : EXIT_REFUSED;
   });
+  registerPolicyReplay(policy, ctx);
 }

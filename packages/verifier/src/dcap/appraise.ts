@@ -107,6 +107,11 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
     advisoryIds,
     fmspc: toHex(pck.ext.fmspc),
     tcbDate: level.tcbDate,
+    collateralVersions: {
+      tcbInfoIssueDate: vc.tcbInfo.issueDate,
+      qeIdentityIssueDate: vc.qeIdentity.issueDate,
+      tcbEvaluationDataNumber: vc.tcbInfo.tcbEvaluationDataNumber,
+    },
   };
   if (quote.body.kind === 'sgx') {
     const r = quote.body.report;

@@ -9,6 +9,7 @@ import { MAX_RATLS_CERT_BYTES, RatlsError, sha256Hex, toRatlsError } from '@ratl
 import { raceAbort } from '../abort.js';
 import { Lru } from '../cache/lru.js';
 import { deepFreeze } from '../freeze.js';
+import type { IdentityCheck } from '../policy/claims.js';
 import type { Decision } from '../policy/types.js';
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import { secondsFromMs, type UnixSeconds } from '../time.js';
@@ -32,6 +33,9 @@ export interface PeerAuditInput {
   listener?: string;
   format?: string;
   at?: Date;
+  /** What the policy tried, and the certificate's notBefore: the decision trace's inputs. */
+  checks?: IdentityCheck[];
+  certificate?: { notBefore: number };
 }
 
 export interface PeerAuditLog {
@@ -42,7 +46,10 @@ export interface PeerVerifierCoreOptions {
   /** Verifies the certificate and its evidence at `at`; throws a RatlsError on failure. */
   verify(certDer: Uint8Array, opts: { at: UnixSeconds; expectedNonce?: Uint8Array }): Promise<PeerVerification>;
   /** Applies the current policy; called on every connection so a reload applies at once. */
-  evaluate(result: AttestationResult, ctx: { certificate: { notBefore: number }; at: UnixSeconds }): Decision;
+  evaluate(
+    result: AttestationResult,
+    ctx: { certificate: { notBefore: number }; at: UnixSeconds; checks?: IdentityCheck[] },
+  ): Decision;
   audit?: PeerAuditLog;
   cache?: { maxEntries?: number };
   listener?: string;
@@ -102,7 +109,9 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
     return p;
   }
 
-  async function decide(der: Uint8Array, ctx: PeerContext, fp: string): Promise<PeerDecision & { format?: string }> {
+  type Decided = PeerDecision & { format?: string; checks?: IdentityCheck[] };
+
+  async function decide(der: Uint8Array, ctx: PeerContext, fp: string): Promise<Decided> {
     const atSec = secondsFromMs(ctx.at);
     let v: PeerVerification | undefined;
     if (ctx.expectedNonce) {
@@ -118,8 +127,14 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         'certificate verifier returned a result no appraiser made',
       );
     }
-    const decision = opts.evaluate(v.result, { certificate: { notBefore: v.certificate.notBefore }, at: atSec });
+    const checks: IdentityCheck[] = [];
+    const decision = opts.evaluate(v.result, {
+      certificate: { notBefore: v.certificate.notBefore },
+      at: atSec,
+      checks,
+    });
     return {
+      checks,
       accept: decision.accept === true,
       result: v.result,
       decision,
@@ -139,7 +154,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
       const fp = sha256Hex(certDer);
       const peer = { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role, certSha256: fp };
       const listener = ctx.listener ?? opts.listener;
-      let out: PeerDecision & { format?: string };
+      let out: Decided;
       try {
         if (certDer.byteLength > maxBytes) {
           throw new RatlsError(
@@ -162,9 +177,11 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         peer,
         ...(listener ? { listener } : {}),
         ...(out.format ? { format: out.format } : {}),
+        ...(out.checks ? { checks: out.checks } : {}),
+        ...(out.certificate ? { certificate: { notBefore: out.certificate.notBefore } } : {}),
         at: new Date(ctx.at),
       });
-      const { format: _format, ...decision } = out;
+      const { format: _format, checks: _checks, ...decision } = out;
       return decision;
     },
     reject(error, ctx) {

@@ -41,8 +41,22 @@ export interface TraceCollateral {
   reportedTcb?: { bootloader: number; tee: number; snp: number; microcode: number; fmc?: number };
 }
 
-/** The attestation result, versioned: the exact `AttestationResult` JSON plus `v`. Recorded, not verified. */
-export type TraceAttestation = { v: typeof TRACE_VERSION } & AttestationResult;
+/**
+ * The attestation result, versioned: the `AttestationResult` JSON plus `v`, without what binds the
+ * TLS key (report data; Nitro's user data, public key and nonce), which audit events never log and
+ * no policy reads. Recorded, not verified.
+ */
+export type TraceAttestation = { v: typeof TRACE_VERSION } & Record<string, unknown>;
+
+/** Every policy input of the result; the key binding stays out of the log (docs/audit.md). */
+function recordable(r: AttestationResult): TraceAttestation {
+  if (r.tee === 'nitro') {
+    const { userData: _u, publicKey: _p, nonce: _n, ...measurements } = r.measurements;
+    return { v: TRACE_VERSION, ...r, measurements };
+  }
+  const { reportData: _r, ...measurements } = r.measurements;
+  return { v: TRACE_VERSION, ...r, measurements };
+}
 
 export interface DecisionTrace {
   v: typeof TRACE_VERSION;
@@ -125,7 +139,7 @@ export function buildDecisionTrace(input: TraceInput): DecisionTrace {
     const c = collateralOf(input.result);
     if (c) t.collateral = c;
     if (input.certificate) t.certNotBefore = input.certificate.notBefore;
-    t.attestation = { v: TRACE_VERSION, ...input.result };
+    t.attestation = recordable(input.result);
   }
   return t;
 }

@@ -46,7 +46,6 @@ const sgx = z.object({
     isvProdId: u32,
     isvSvn: u32,
     attributes: hex,
-    reportData: hex,
     configSvn: u32.optional(),
     miscSelect: hex.optional(),
   }),
@@ -64,7 +63,6 @@ const tdx = z.object({
     rtmr3: hex,
     mrSeam: hex,
     tdAttributes: hex,
-    reportData: hex,
     xfam: hex.optional(),
     mrConfigId: hex.optional(),
     mrOwner: hex.optional(),
@@ -82,7 +80,6 @@ const snp = z.object({
     hostData: hex,
     idKeyDigest: hex,
     authorKeyDigest: hex,
-    reportData: hex,
     policy: hex,
     vmpl: u32,
     reportedTcb: z.object({
@@ -104,9 +101,6 @@ const nitro = z.object({
     moduleId: z.string().max(256),
     digest: z.string().max(32),
     pcrs: z.record(z.string().regex(/^\d{1,2}$/), hex),
-    userData: hex.optional(),
-    publicKey: hex.optional(),
-    nonce: hex.optional(),
     timestamp: z.number().int().min(0),
   }),
 });
@@ -138,5 +132,8 @@ export function parseRecordedAttestation(value: unknown): RecordedClaims {
     );
   }
   const { v: _v, ...claims } = r.data;
+  // Report data binds the TLS key; it is not recorded (docs/audit.md) and no policy reads it.
+  if (claims.tee !== 'nitro')
+    return { ...claims, measurements: { ...claims.measurements, reportData: '' } } as RecordedClaims;
   return claims as RecordedClaims;
 }

@@ -6,7 +6,7 @@ import type { IdentityCheck } from '../policy/claims.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { Policy } from '../policy/types.js';
-import type { SgxResult } from '../result.js';
+import type { AttestationResult, NitroResult, SgxResult, SnpResult, TdxResult } from '../result.js';
 import { type BoundedLine, boundedLines } from './read-lines.js';
 import { parseRecordedAttestation } from './recorded-attestation.js';
 import { replayAudit } from './replay-audit.js';
@@ -49,7 +49,7 @@ function sgx(mrEnclave: string, isvSvn: number): SgxResult {
 }
 
 /** A handshake audit line exactly as the live path writes it (evaluatePolicy with checks → buildAuditEvent). */
-function liveLine(p: Policy, r: SgxResult, at = AT, notBefore = AT - 60): string {
+function liveLine(p: Policy, r: AttestationResult, at = AT, notBefore = AT - 60): string {
   const checks: IdentityCheck[] = [];
   const decision = evaluatePolicy(p, r, { at, checks, certificate: { notBefore } });
   const ev = buildAuditEvent({
@@ -222,6 +222,86 @@ describe('recorded claims stay unverified', () => {
     assert.equal(d.accept, false);
     assert.equal(d.accept === false && d.reasons[0]?.code, 'unverified_result');
   });
+});
+
+describe('recorded attestation round trip (every TEE)', () => {
+  const common = {
+    simulated: true,
+    debug: false,
+    evidenceSha256: 'ab'.repeat(32),
+    collateralWindow: { notBefore: AT - 10, notAfter: AT + 10 },
+  };
+  const dcap = {
+    ...common,
+    quoteVersion: 4,
+    tcbStatus: 'UpToDate' as const,
+    platformTcbStatus: 'UpToDate' as const,
+    qeTcbStatus: 'UpToDate' as const,
+    advisoryIds: ['INTEL-SA-00001'],
+    fmspc: '00806f050000',
+  };
+  const results: AttestationResult[] = [
+    forgeVerifiedResult<TdxResult>({
+      ...dcap,
+      tee: 'tdx',
+      tdxModuleTcbStatus: 'UpToDate',
+      measurements: {
+        mrTd: '91'.repeat(48),
+        rtmr0: '00'.repeat(48),
+        rtmr1: '00'.repeat(48),
+        rtmr2: '00'.repeat(48),
+        rtmr3: '00'.repeat(48),
+        mrSeam: '5e'.repeat(48),
+        tdAttributes: '00'.repeat(8),
+        reportData: '77'.repeat(64),
+        xfam: 'e7'.padEnd(16, '0'),
+      },
+    }),
+    forgeVerifiedResult<SnpResult>({
+      ...common,
+      tee: 'sev-snp',
+      reportVersion: 3,
+      measurements: {
+        measurement: '5a'.repeat(48),
+        hostData: '00'.repeat(32),
+        idKeyDigest: '00'.repeat(48),
+        authorKeyDigest: '00'.repeat(48),
+        reportData: '77'.repeat(64),
+        policy: '30000',
+        vmpl: 0,
+        reportedTcb: { bootloader: 3, tee: 0, snp: 8, microcode: 115 },
+        chipId: 'c1'.repeat(64),
+        signingKey: 'vcek',
+        product: 'Milan',
+      },
+    }),
+    forgeVerifiedResult<NitroResult>({
+      ...common,
+      tee: 'nitro',
+      measurements: {
+        moduleId: 'i-0abc-enc0',
+        digest: 'SHA384',
+        pcrs: { '0': 'a0'.repeat(48), '1': 'a1'.repeat(48), '2': 'a2'.repeat(48) },
+        publicKey: '04'.repeat(33),
+        userData: '77'.repeat(32),
+        timestamp: AT * 1000,
+      },
+    }),
+  ];
+  const p = policy(
+    `  - name: td\n    tdx: { mrTd: "${'91'.repeat(48)}" }\n  - name: vm\n    snp: { measurement: "${'5a'.repeat(48)}", minTcb: { snp: 9 } }\n  - name: enclave\n    nitro: { pcr0: "${'a0'.repeat(48)}" }\n`,
+  );
+
+  for (const r of results) {
+    it(`${r.tee}: replay decides what the live path decided, and the key binding is not recorded`, async () => {
+      const line = liveLine(p, r);
+      assert.doesNotMatch(line, /7777777777/, 'report data / user data reached the audit log');
+      const rep = await replayAudit(asLines([line]), p);
+      assert.deepEqual(rep.problems, []);
+      assert.equal(rep.counts.replayed, 1);
+      assert.equal(rep.counts.unchanged, 1);
+    });
+  }
 });
 
 describe('boundedLines', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { forgeVerifiedResult } from '@ratls/test-support/forge';
 import { buildAuditEvent } from '../audit/event.js';
+import * as root from '../index.js';
 import type { IdentityCheck } from '../policy/claims.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { parsePolicy } from '../policy/parse.js';
@@ -221,6 +222,11 @@ describe('recorded claims stay unverified', () => {
     const d = evaluatePolicy(LIVE, claims, { at: AT });
     assert.equal(d.accept, false);
     assert.equal(d.accept === false && d.reasons[0]?.code, 'unverified_result');
+  });
+
+  it('the claims evaluator is not public: only replayAudit reaches it from the package root', () => {
+    assert.equal('evaluateClaims' in root, false);
+    assert.equal(typeof root.replayAudit, 'function');
   });
 });
 

@@ -50,7 +50,7 @@ export function registerPolicyReplay(policy: Command, ctx: CommandContext): void
     )
     .requiredOption('--audit <audit.jsonl>', 'audit log written by the gateway or the verifier (JSON lines)')
     .requiredOption('--policy <candidate.yaml>', 'the candidate policy')
-    .option('--at <time>', 'evaluate every event at this time (ISO 8601 or unix seconds) instead of its recorded time')
+    .option('--at <time>', 'evaluate every event at this unix time (seconds) instead of its recorded decision time')
     .option('--listener <name>', 'only the decisions of this gateway listener')
     .option('--json', 'print one JSON object (for CI)')
     .action(async (flags: ReplayFlags) => {

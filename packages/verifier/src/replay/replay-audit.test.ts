@@ -205,6 +205,16 @@ describe('replayAudit', () => {
     assert.match(r.problems[4]?.message ?? '', /measurements\.isvSvn/);
   });
 
+  it("--listener keeps only that listener's decisions", async () => {
+    const other = JSON.stringify({ ...JSON.parse(liveLine(LIVE, sgx(MRE_A, 1))), labels: { listener: 'admin' } });
+    const candidate = policy(`  - name: family\n    sgx: { mrSigner: "${MRS}", minIsvSvn: 3 }\n`);
+    const r = await replayAudit(asLines([other, liveLine(LIVE, sgx(MRE_B, 5))]), candidate, { listener: 'api' });
+    assert.equal(r.counts.handshakes, 1);
+    assert.equal(r.counts.acceptToRefuse, 0);
+    const all = await replayAudit(asLines([other]), candidate, { listener: 'admin' });
+    assert.equal(all.counts.acceptToRefuse, 1);
+  });
+
   it('verification failures are counted as not replayable, other events as other events', async () => {
     const failed = JSON.stringify(buildAuditEvent({ error: { code: 'ERR_QUOTE_SIGNATURE', message: 'bad' } }));
     const reload = JSON.stringify({ '@timestamp': 'x', ecs: {}, event: { action: 'policy-reload' } });

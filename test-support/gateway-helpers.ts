@@ -222,6 +222,7 @@ export function writeFile(dir: string, name: string, text: string): string {
 export interface SimCertOptions {
   mrEnclave: string;
   debug?: boolean;
+  isvSvn?: number;
   subject?: string;
 }
 
@@ -233,7 +234,12 @@ export async function simCert(simDir: string, out: string, o: SimCertOptions): P
   const { buildRaTlsCertificate, exportPrivateKeyPem, generateKeyPair } = await import('@ratls/attester');
   const { loadSimulation, SimulatedQuoteProvider } = await import('@ratls/sim');
   const state = await loadSimulation(simDir);
-  const provider = new SimulatedQuoteProvider(state, { tee: 'sgx', mrEnclave: o.mrEnclave, debug: o.debug ?? false });
+  const provider = new SimulatedQuoteProvider(state, {
+    tee: 'sgx',
+    mrEnclave: o.mrEnclave,
+    debug: o.debug ?? false,
+    ...(o.isvSvn !== undefined ? { isvSvn: o.isvSvn } : {}),
+  });
   const keyPair = await generateKeyPair('P-256');
   const cert = await buildRaTlsCertificate({
     keyPair,

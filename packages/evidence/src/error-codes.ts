@@ -585,6 +585,21 @@ export const ERROR_CODES = {
       'The evidence verified but the policy refused the peer; the reasons name the closest identity and the field that differed.',
   },
   ERR_AUDIT_SINK: { step: 'audit', meaning: 'The audit sink is invalid or its file cannot be opened.' },
+  ERR_REPLAY_LINE_MALFORMED: {
+    step: 'replay',
+    meaning:
+      '`ratls policy replay`: an audit line is not a JSON object or is longer than 64 KiB; it is reported and skipped.',
+  },
+  ERR_REPLAY_LINE_FOREIGN: {
+    step: 'replay',
+    meaning:
+      '`ratls policy replay`: an audit line is JSON but not a ratls audit event (another program shares the file); reported and skipped.',
+  },
+  ERR_REPLAY_RECORD_INVALID: {
+    step: 'replay',
+    meaning:
+      '`ratls policy replay`: a handshake event has no version 1 decision trace or its recorded attestation is invalid; it cannot be replayed.',
+  },
   ERR_TLS_NO_PEER_CERTIFICATE: {
     step: 'tls',
     meaning: 'The peer presented no certificate; attested TLS requires one.',

@@ -15,14 +15,21 @@ export {
   auditPolicyReloads,
   buildAuditEvent,
   buildConnectionCloseEvent,
+  buildDecisionTrace,
   buildHttpRequestEvent,
   buildPolicyReloadEvent,
   type ConnectionCloseInput,
   createAuditLog,
+  type DecisionTrace,
   ECS_VERSION,
   type HttpRequestAuditInput,
   MAX_MESSAGE_CHARS,
   type PolicyReloadInput,
+  TRACE_VERSION,
+  type TraceAttestation,
+  type TraceCollateral,
+  type TraceDecidedBy,
+  type TraceStep,
 } from './audit/index.js';
 export {
   type CertificateVerification,
@@ -192,6 +199,20 @@ export {
   unknownKeyMessage,
   type Waiver,
 } from './policy/index.js';
+export {
+  type BoundedLine,
+  boundedLines,
+  MAX_REPLAY_LINE_BYTES,
+  parseRecordedAttestation,
+  type ReplayChange,
+  type ReplayChangeKind,
+  type ReplayOptions,
+  type ReplayOutcome,
+  type ReplayProblem,
+  type ReplayProblemCode,
+  type ReplayReport,
+  replayAudit,
+} from './replay/index.js';
 export {
   type AttestationResult,
   type DcapResult,

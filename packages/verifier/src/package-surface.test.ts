@@ -66,6 +66,13 @@ const EXPECTED_ROOT_EXPORTS = [
   'buildConnectionCloseEvent',
   'buildHttpRequestEvent',
   'buildPolicyReloadEvent',
+  // Decision traces and policy replay (issue 17); evaluateClaims stays internal.
+  'buildDecisionTrace',
+  'TRACE_VERSION',
+  'boundedLines',
+  'MAX_REPLAY_LINE_BYTES',
+  'parseRecordedAttestation',
+  'replayAudit',
   'certificateDer',
   'checkPckRevocation',
   'checkQeIdentityTee',

@@ -91,6 +91,8 @@ export interface DcapResultBase extends ResultBase {
    * a policy's `outOfDateGraceDays`; taken only from Intel-signed collateral, never from a clock.
    */
   tcbRecoveryDate?: string;
+  /** Which signed collateral decided the TCB status (recorded in decision traces; unix seconds). */
+  collateralVersions?: { tcbInfoIssueDate: number; qeIdentityIssueDate: number; tcbEvaluationDataNumber: number };
 }
 
 export interface SgxResult extends DcapResultBase {

@@ -1,6 +1,7 @@
 /**
  * `ratls policy check <policy>` and
- * `ratls policy test <policy> <cert> (--collateral | --pccs) [--at] [--trust-anchor]… [--json]`.
+ * `ratls policy test <policy> <cert> (--collateral | --pccs) [--at] [--trust-anchor]… [--json]`,
+ * and `ratls policy replay` (policy-replay.ts).
  */
 
 import { decisionSummary, evaluatePolicy, type Policy, PolicyValidationError } from '@ratls/verifier';
@@ -10,6 +11,7 @@ import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, errorJson } from '../io.js';
 import { registerPolicyDiff } from './policy-diff.js';
 import { registerPolicyIdentity } from './policy-identity.js';
 import { loadPolicyOrUsage } from './policy-load.js';
+import { registerPolicyReplay } from './policy-replay.js';
 import { type CertFlags, certOptions, verifyCertFromFlags } from './verify-cert.js';
 
 export function registerPolicy(program: Command, ctx: CommandContext): void {
@@ -81,4 +83,5 @@ export function registerPolicy(program: Command, ctx: CommandContext): void {
     if (flags.json) ctx.out(JSON.stringify(out));
     ctx.exitCode = out.decision === 'accept' ? EXIT_OK : EXIT_REFUSED;
   });
+  registerPolicyReplay(policy, ctx);
 }

@@ -52,6 +52,11 @@ function capture() {
   return { stream, lines: () => text.split('\n').filter((l) => l !== '') };
 }
 
+function withoutReportData<T extends { reportData: string }>(m: T): Omit<T, 'reportData'> {
+  const { reportData: _r, ...rest } = m;
+  return rest;
+}
+
 describe('audit log', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ratls-audit-'));
   after(() => rm(dir, { recursive: true, force: true }));
@@ -105,6 +110,20 @@ describe('audit log', async () => {
         advisory_ids: ['INTEL-SA-00334'],
         policy_hash: POLICY.hash,
         identity: 'payments',
+      },
+      trace: {
+        v: 1,
+        at: AT.getTime() / 1000,
+        steps: [
+          { step: 'certificate', ok: true },
+          { step: 'binding', ok: true },
+          { step: 'appraisal', ok: true },
+          { step: 'policy', ok: true },
+        ],
+        decidedBy: { identity: 'payments' },
+        collateral: { fmspc: '00906ed50000' },
+        // Everything the policy reads; not the report data (the key binding is never logged).
+        attestation: { v: 1, ...result, measurements: { ...withoutReportData(result.measurements) } },
       },
     });
     await log.close();

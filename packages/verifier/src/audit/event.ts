@@ -3,8 +3,10 @@
  * pipeline and SIEM can alert on them. Pure: input in, bounded event out; nothing from the peer
  * beyond measurements and addresses is copied, never keys or raw evidence.
  */
+import type { IdentityCheck } from '../policy/claims.js';
 import type { Decision } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
+import { buildDecisionTrace, type DecisionTrace } from './trace.js';
 
 export const ECS_VERSION = '8.11.0';
 /** Longest `message` / `error.message` written; longer text is cut with an ellipsis. */
@@ -37,6 +39,10 @@ export interface AuditInput {
   /** ECS event.action; default 'ratls-handshake'. */
   action?: string;
   at?: Date;
+  /** The identities the policy tried (`evaluatePolicy`'s `ctx.checks`), for the decision trace. */
+  checks?: readonly IdentityCheck[];
+  /** The peer certificate's notBefore (unix seconds), for the decision trace. */
+  certificate?: { notBefore: number };
 }
 
 export interface AuditAttestation {
@@ -112,6 +118,8 @@ export interface AuditEvent {
   url?: { path?: string; query?: string; original?: string };
   /** ECS process.pid: the gateway worker that handled the attempt (cluster mode only). */
   process?: { pid: number };
+  /** Handshake events only: the decision trace (docs/audit.md "Decision trace"), replayable. */
+  trace?: DecisionTrace;
 }
 
 export function cap(s: string, max = MAX_SHORT_CHARS): string {
@@ -208,8 +216,9 @@ export function buildAuditEvent(input: AuditInput, now: () => Date = () => new D
   const role = input.peer?.role ?? 'client';
   const peer = endpoint(input.peer);
   const local = endpoint(input.local);
+  const at = input.at ?? now();
   const ev: AuditEvent = {
-    '@timestamp': (input.at ?? now()).toISOString(),
+    '@timestamp': at.toISOString(),
     ecs: { version: ECS_VERSION },
     event: {
       kind: 'event',
@@ -244,6 +253,14 @@ export function buildAuditEvent(input: AuditInput, now: () => Date = () => new D
   if (input.listener) ev.labels = { listener: cap(input.listener) };
   const att = attestationFields(input);
   if (att) ev.attestation = att;
+  ev.trace = buildDecisionTrace({
+    at,
+    ...(decision ? { decision } : {}),
+    ...(input.result ? { result: input.result } : {}),
+    ...(error ? { error } : {}),
+    ...(input.checks ? { checks: input.checks } : {}),
+    ...(input.certificate ? { certificate: input.certificate } : {}),
+  });
 
   const tee = input.result ? ` (${input.result.tee})` : '';
   const who = describePeer(peer);

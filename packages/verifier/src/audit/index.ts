@@ -15,3 +15,12 @@ export {
   type PolicyReloadInput,
 } from './event.js';
 export { type AuditLog, type AuditSink, auditPolicyReloads, createAuditLog } from './log.js';
+export {
+  buildDecisionTrace,
+  type DecisionTrace,
+  TRACE_VERSION,
+  type TraceAttestation,
+  type TraceCollateral,
+  type TraceDecidedBy,
+  type TraceStep,
+} from './trace.js';

@@ -110,6 +110,11 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
     tcbDate: level.tcbDate,
     tcbEvaluationDataNumber: vc.tcbInfo.tcbEvaluationDataNumber,
     ...demotionOf(vc.tcbInfo.tcbLevels, level),
+    collateralVersions: {
+      tcbInfoIssueDate: vc.tcbInfo.issueDate,
+      qeIdentityIssueDate: vc.qeIdentity.issueDate,
+      tcbEvaluationDataNumber: vc.tcbInfo.tcbEvaluationDataNumber,
+    },
   };
   if (quote.body.kind === 'sgx') {
     const r = quote.body.report;

@@ -10,6 +10,7 @@ import { raceAbort } from '../abort.js';
 import { Lru } from '../cache/lru.js';
 import { enclaveDifference } from '../channel/same-enclave.js';
 import { deepFreeze } from '../freeze.js';
+import type { IdentityCheck } from '../policy/claims.js';
 import type { Decision } from '../policy/types.js';
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import { secondsFromMs, type UnixSeconds } from '../time.js';
@@ -42,6 +43,9 @@ export interface PeerAuditInput {
   format?: string;
   freshness?: Freshness;
   at?: Date;
+  /** What the policy tried, and the certificate's notBefore: the decision trace's inputs. */
+  checks?: IdentityCheck[];
+  certificate?: { notBefore: number };
 }
 
 export interface PeerAuditLog {
@@ -52,7 +56,10 @@ export interface PeerVerifierCoreOptions {
   /** Verifies the certificate and its evidence at `at`; throws a RatlsError on failure. */
   verify(certDer: Uint8Array, opts: { at: UnixSeconds; expectedNonce?: Uint8Array }): Promise<PeerVerification>;
   /** Applies the current policy; called on every connection so a reload applies at once. */
-  evaluate(result: AttestationResult, ctx: { certificate: { notBefore: number }; at: UnixSeconds }): Decision;
+  evaluate(
+    result: AttestationResult,
+    ctx: { certificate: { notBefore: number }; at: UnixSeconds; checks?: IdentityCheck[] },
+  ): Decision;
   audit?: PeerAuditLog;
   cache?: { maxEntries?: number };
   listener?: string;
@@ -116,7 +123,9 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
     return p;
   }
 
-  async function decide(der: Uint8Array, ctx: PeerContext, fp: string): Promise<PeerDecision & { format?: string }> {
+  type Decided = PeerDecision & { format?: string; checks?: IdentityCheck[] };
+
+  async function decide(der: Uint8Array, ctx: PeerContext, fp: string): Promise<Decided> {
     const atSec = secondsFromMs(ctx.at);
     let v: PeerVerification | undefined;
     if (ctx.expectedNonce) {
@@ -132,8 +141,14 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         'certificate verifier returned a result no appraiser made',
       );
     }
-    const decision = opts.evaluate(v.result, { certificate: { notBefore: v.certificate.notBefore }, at: atSec });
+    const checks: IdentityCheck[] = [];
+    const decision = opts.evaluate(v.result, {
+      certificate: { notBefore: v.certificate.notBefore },
+      at: atSec,
+      checks,
+    });
     return {
+      checks,
       accept: decision.accept === true,
       result: v.result,
       decision,
@@ -206,7 +221,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
       const fp = sha256Hex(certDer);
       const peer = { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role, certSha256: fp };
       const listener = ctx.listener ?? opts.listener;
-      let out: PeerDecision & { format?: string };
+      let out: Decided;
       try {
         if (certDer.byteLength > maxBytes) {
           throw new RatlsError(
@@ -226,7 +241,7 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         out.accept &&
         out.decision !== undefined &&
         (ctx.freshness === 'channel' || opts.freshness?.(out.decision) === 'channel');
-      const { format: _format, ...decision } = out;
+      const { format: _format, checks: _checks, ...decision } = out;
       // Channel mode: the certificate alone decides nothing; the channel step records the one event.
       if (channel) return { ...decision, freshness: 'channel' };
       audit({
@@ -238,6 +253,8 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         ...(listener ? { listener } : {}),
         ...(out.format ? { format: out.format } : {}),
         freshness: 'certificate',
+        ...(out.checks ? { checks: out.checks } : {}),
+        ...(out.certificate ? { certificate: { notBefore: out.certificate.notBefore } } : {}),
         at: new Date(ctx.at),
       });
       return out.accept ? { ...decision, freshness: 'certificate' } : decision;

@@ -5,6 +5,7 @@
  */
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import type { UnixSeconds } from '../time.js';
+import type { IdentityCheck, RecordedClaims } from './claims.js';
 import {
   type Decision,
   GRACE_WAIVER,
@@ -266,13 +267,12 @@ const TEE_OF_KIND = { sgx: 'sgx', tdx: 'tdx', snp: 'sev-snp', nitro: 'nitro' } a
 export function evaluatePolicy(
   policy: Policy,
   result: AttestationResult,
-  ctx: { certificate?: { notBefore: number }; at: UnixSeconds | number },
+  ctx: { certificate?: { notBefore: number }; at: UnixSeconds | number; checks?: IdentityCheck[] },
 ): Decision {
-  const policyHash = policy.hash;
   if (!isVerifiedResult(result)) {
     return {
       accept: false,
-      policyHash,
+      policyHash: policy.hash,
       reasons: [
         {
           code: 'unverified_result',
@@ -281,6 +281,24 @@ export function evaluatePolicy(
       ],
     };
   }
+  return evaluateClaims(policy, result, ctx);
+}
+
+/**
+ * The policy logic itself, over claims that may be merely recorded: for `evaluatePolicy` (after its
+ * verified-result check) and for replay, which must decide exactly as the live path does. The
+ * Decision it returns admits nothing by itself. `ctx.checks`, when given, receives one entry per
+ * identity tried (the decision trace of audit events).
+ *
+ * @example
+ * const d = evaluateClaims(candidate, recorded, { at: recordedAt }); // what the candidate would decide
+ */
+export function evaluateClaims(
+  policy: Policy,
+  result: RecordedClaims,
+  ctx: { certificate?: { notBefore: number }; at: UnixSeconds | number; checks?: IdentityCheck[] },
+): Decision {
+  const policyHash = policy.hash;
   const at = ctx.at;
   const tcb =
     (result.tee === 'sgx' || result.tee === 'tdx') && result.tcbEvaluationDataNumber !== undefined
@@ -303,9 +321,11 @@ export function evaluatePolicy(
   for (const id of candidates) {
     const checks = measurementChecks(id, result);
     const matched = checks.filter((c) => c.ok).length;
+    const failed = checks.filter((c) => !c.ok).map((c) => c.field);
     // An identity that pins nothing (only possible in a hand-built Policy) matches nothing.
     if (checks.length > 0 && matched === checks.length) {
       const gates = gateReasons(id.effective, result, id.name, ctx.certificate?.notBefore, at, policy.waivers ?? []);
+      ctx.checks?.push({ identity: id.name, failed, refused: gates.reasons.map((g) => g.code) });
       if (gates.reasons.length === 0) {
         return {
           accept: true,
@@ -321,6 +341,7 @@ export function evaluatePolicy(
       gateClosest ??= { identity: id.name, mismatches: gates.reasons.map((g) => g.message) };
       continue;
     }
+    ctx.checks?.push({ identity: id.name, failed: checks.length ? failed : ['(nothing pinned)'], refused: [] });
     partial.push({ id, checks });
     if (!best || matched > best.matched) best = { id, checks, matched };
   }

@@ -44,11 +44,19 @@ export interface PcsServer {
   url: string;
   hits: string[];
   override: Override | undefined;
+  /** Requests so far whose path and query contain `part` (the stand-in counts every request). */
+  count(part: string): number;
   close(): Promise<void>;
 }
 
 export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promise<PcsServer> {
-  const state: PcsServer = { url: '', hits: [], override: undefined, close: async () => {} };
+  const state: PcsServer = {
+    url: '',
+    hits: [],
+    override: undefined,
+    count: (part) => state.hits.filter((h) => h.includes(part)).length,
+    close: async () => {},
+  };
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
     state.hits.push(u.pathname + u.search);

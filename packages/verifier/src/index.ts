@@ -33,6 +33,7 @@ export {
   type VerifyCertificateOptions,
   verifyCertificate,
 } from './certificate/index.js';
+// Collateral cache controls (issue 17): per-host throttle and back-off, anti-rollback.
 export {
   type CollateralFacts,
   type CollateralRequest,
@@ -44,17 +45,26 @@ export {
   crlTimes,
   type DcapCollateral,
   decodeIssuerChain,
+  type EvaluationNumbers,
+  evaluationNumbers,
   extractSignedJson,
   FileCollateralSource,
+  HostThrottle,
+  type HostThrottleOptions,
+  type HostThrottleStatus,
   MAX_COLLATERAL_JSON_BYTES,
   MAX_CRL_BYTES,
   MAX_ISSUER_CHAIN_BYTES,
   normalizeCrl,
   PccsCollateralSource,
   type PccsCollateralSourceOptions,
+  type PccsCounters,
   type PccsStatus,
   type PcsResponses,
+  parseRetryAfter,
   type QuoteCollateralV3Json,
+  RateLimitedError,
+  RollbackGuard,
 } from './collateral/index.js';
 export {
   attestationKeyOf,
@@ -193,6 +203,7 @@ export {
   checkSnpTcbMatchesCert,
   KdsCollateralSource,
   type KdsCollateralSourceOptions,
+  type KdsStatus,
   SNP_MAX_CRL,
   type SnpChainInput,
   type SnpChainOptions,

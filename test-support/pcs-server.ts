@@ -100,3 +100,40 @@ export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promi
     });
   return state;
 }
+
+/** One route of the KDS stand-in: the exact path and query, and what it answers. */
+export interface KdsRoute {
+  body: Uint8Array | string;
+  contentType: string;
+}
+
+/**
+ * Test-only AMD KDS look-alike on 127.0.0.1: exact-path routes (VCEK, cert_chain, CRL), every
+ * request counted in `hits`, `override` to answer 429 or hang.
+ */
+export async function startKdsServer(routes: Record<string, KdsRoute>): Promise<PcsServer> {
+  const state: PcsServer = {
+    url: '',
+    hits: [],
+    override: undefined,
+    count: (part) => state.hits.filter((h) => h.includes(part)).length,
+    close: async () => {},
+  };
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    state.hits.push(path);
+    if (state.override?.(req, res, path)) return;
+    const r = routes[path];
+    if (!r) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': r.contentType });
+    res.end(r.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return state;
+}

@@ -71,7 +71,10 @@ describe('collateral cache (issue 17)', { skip: SKIP_NO_VECTORS }, () => {
       assert.equal(s.count('/tcb?'), 2);
       assert.equal(src.status().counters.refreshes, 1);
       // Outage past nextUpdate: never served stale, the fetch error is the answer.
-      s.override = (_q, res) => (res.writeHead(500).end(), true);
+      s.override = (_q, res) => {
+        res.writeHead(500).end();
+        return true;
+      };
       now = next + 1;
       await assert.rejects(src.getCollateral(SGX), code('ERR_COLLATERAL_HTTP'));
     }));
@@ -79,7 +82,10 @@ describe('collateral cache (issue 17)', { skip: SKIP_NO_VECTORS }, () => {
   test('429 with Retry-After backs the host off: no upstream request until it ends', () =>
     withServer(NEW, async (s) => {
       let now = T_NEW;
-      s.override = (_q, res) => (res.writeHead(429, { 'retry-after': '120' }).end(), true);
+      s.override = (_q, res) => {
+        res.writeHead(429, { 'retry-after': '120' }).end();
+        return true;
+      };
       const src = new PccsCollateralSource(s.url, { clock: () => now });
       await assert.rejects(src.getCollateral(SGX), code('ERR_COLLATERAL_RATE_LIMITED'));
       const sent = s.hits.length;

@@ -33,8 +33,11 @@ export {
   type VerifyCertificateOptions,
   verifyCertificate,
 } from './certificate/index.js';
-// Collateral cache controls (issue 17): per-host throttle and back-off, anti-rollback.
+// Collateral cache controls (issue 17): per-host throttle and back-off, anti-rollback, offline bundles.
 export {
+  BundleCollateralSource,
+  type BundleManifest,
+  bundleKdsSource,
   type CollateralFacts,
   type CollateralRequest,
   type CollateralSource,
@@ -65,6 +68,8 @@ export {
   type QuoteCollateralV3Json,
   RateLimitedError,
   RollbackGuard,
+  readBundleManifest,
+  writeBundleManifest,
 } from './collateral/index.js';
 export {
   attestationKeyOf,

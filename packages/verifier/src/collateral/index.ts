@@ -1,3 +1,10 @@
+export {
+  BundleCollateralSource,
+  type BundleManifest,
+  bundleKdsSource,
+  readBundleManifest,
+  writeBundleManifest,
+} from './bundle.js';
 export { crlTimes, MAX_CRL_BYTES, normalizeCrl } from './crl.js';
 export { type CollateralFacts, collateralFacts } from './facts.js';
 export { FileCollateralSource } from './file-source.js';

@@ -62,10 +62,7 @@ test('kds: a 429 backs off for its Retry-After; VCEK requests are spaced per hos
     assert.equal(s.hits.length, 2);
     // Another chip right away: the 10 s VCEK budget per host is spent; refused locally.
     const other = new Uint8Array(64).fill(7);
-    await assert.rejects(
-      kds.getVcek({ product: 'Milan', chipId: other, tcb }),
-      code('ERR_COLLATERAL_RATE_LIMITED'),
-    );
+    await assert.rejects(kds.getVcek({ product: 'Milan', chipId: other, tcb }), code('ERR_COLLATERAL_RATE_LIMITED'));
     assert.equal(s.hits.length, 2);
     assert.equal(kds.status().vcek.rateLimited, 1);
   }),

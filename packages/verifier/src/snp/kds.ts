@@ -25,6 +25,11 @@ export interface KdsCollateralSourceOptions {
   throttle?: HostThrottle | HostThrottleOptions;
   /** ms since epoch, for the throttles. Default Date.now. */
   clock?: () => number;
+  /**
+   * Air-gapped: answer only from `cacheDir` (an offline bundle written by `ratls collateral fetch`)
+   * and never open a connection; a miss is `ERR_COLLATERAL_NOT_FOUND`.
+   */
+  offline?: boolean;
 }
 
 export interface KdsStatus {
@@ -69,6 +74,7 @@ export class KdsCollateralSource implements SnpCollateralSource {
   readonly #cacheDir: string | undefined;
   readonly #fetch: typeof fetch;
   readonly #memory = new Map<string, Uint8Array>();
+  readonly #offline: boolean;
   readonly #inflight = new Map<string, Promise<Uint8Array>>();
   readonly #vcekThrottle: HostThrottle;
   readonly #throttle: HostThrottle;
@@ -82,6 +88,7 @@ export class KdsCollateralSource implements SnpCollateralSource {
     this.#cacheDir = opts.cacheDir;
     this.#fetch = opts.fetch ?? globalThis.fetch;
     const clock = opts.clock ?? Date.now;
+    this.#offline = opts.offline === true;
     this.#vcekThrottle =
       opts.vcekThrottle instanceof HostThrottle
         ? opts.vcekThrottle
@@ -161,6 +168,13 @@ export class KdsCollateralSource implements SnpCollateralSource {
         this.#memory.set(key, hit);
         return hit;
       }
+    }
+    if (this.#offline) {
+      throw new CollateralError(
+        'ERR_COLLATERAL_NOT_FOUND',
+        'collateral',
+        `AMD KDS ${what}: not in the offline bundle ${this.#cacheDir ?? '(no directory)'} (${url})`,
+      );
     }
     // Concurrent callers for one URL share one request (one VCEK request per chip and TCB, however
     // many handshakes arrive at once). The shared request is not tied to any one caller's signal.

@@ -19,6 +19,8 @@ export interface PcsFixture {
   pckCrlChain: string;
   /** PCCS returns the Root CA CRL as hex text or DER. */
   rootCaCrl: Uint8Array | string;
+  /** Served for `update=early` requests of TCB info and QE identity (default: standard). */
+  update?: 'standard' | 'early';
 }
 
 /** Wraps a QuoteCollateralV3 case back into PCS responses (exact signed strings kept). */
@@ -67,10 +69,12 @@ export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promi
     if (!m) return void res.writeHead(404).end();
     const tee = m[1] as 'sgx' | 'tdx';
     const fmspc = (u.searchParams.get('fmspc') ?? '').toLowerCase();
+    const update = u.searchParams.get('update') === 'early' ? 'early' : 'standard';
+    const ofUpdate = fixtures.filter((f) => (f.update ?? 'standard') === update);
     const fx =
       m[2] === 'tcb'
-        ? fixtures.find((f) => f.tee === tee && f.fmspc === fmspc)
-        : (fixtures.find((f) => f.tee === tee) ?? fixtures[0]);
+        ? ofUpdate.find((f) => f.tee === tee && f.fmspc === fmspc)
+        : (ofUpdate.find((f) => f.tee === tee) ?? ofUpdate[0]);
     if (!fx) return void res.writeHead(404).end();
     const enc = encodeURIComponent;
     switch (m[2]) {

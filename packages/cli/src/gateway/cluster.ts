@@ -13,7 +13,14 @@ import { ConfigError } from '@ratls/evidence';
 import { createAuditLog } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
 import { RATLS_VERSION } from '../version.js';
-import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
+import {
+  type AdminServer,
+  collateralCacheEvents,
+  collateralNextUpdates,
+  gatewayHealth,
+  type Health,
+  startAdmin,
+} from './admin.js';
 import { answerCollateral } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
@@ -58,7 +65,11 @@ export async function startPrimary(
   // Validated here first, so a bad configuration fails before any fork; also feeds /healthz.
   let state: GatewayState = await buildState(config, undefined, opts);
   const audit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
-  const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));
+  const metrics = createGatewayMetrics(
+    RATLS_VERSION,
+    () => collateralNextUpdates(state),
+    () => collateralCacheEvents(state),
+  );
   setPolicyHashes(metrics, policyHashes(state));
 
   cluster.schedulingPolicy = cluster.SCHED_RR;

@@ -8,7 +8,14 @@ import cluster from 'node:cluster';
 import { ConfigError } from '@ratls/evidence';
 import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
 import { RATLS_VERSION } from '../version.js';
-import { type AdminServer, collateralNextUpdates, gatewayHealth, type Health, startAdmin } from './admin.js';
+import {
+  type AdminServer,
+  collateralCacheEvents,
+  collateralNextUpdates,
+  gatewayHealth,
+  type Health,
+  startAdmin,
+} from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
 import { startPrimary } from './cluster.js';
 import { IpcCollateralSource } from './collateral-ipc.js';
@@ -94,7 +101,11 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       }
     : (opts.auditSink ?? config.audit);
   const audit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
-  const metrics = createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state));
+  const metrics = createGatewayMetrics(
+    RATLS_VERSION,
+    () => collateralNextUpdates(state),
+    () => collateralCacheEvents(state),
+  );
   setPolicyHashes(metrics, policyHashes(state));
 
   const listeners: AttestedListener[] = [];

@@ -45,6 +45,13 @@ export interface PccsCollateralSourceOptions {
    * Keep it where cache writers cannot write when the cache directory is shared.
    */
   rollbackStatePath?: string;
+  /**
+   * Which TCB evaluation data to fetch (PCS API v4 `update` parameter on TCB info and QE
+   * identity). `early` is Intel's preview of the next TCB recovery: use it beside a `standard`
+   * source to see demotions coming (`EarlyTcbWatch`), never as the source that decides. An early
+   * source keeps its disk cache and anti-rollback state in `{cacheDir}/early`. Default `standard`.
+   */
+  update?: 'standard' | 'early';
   /** After a failed fetch, serve a still-valid cached entry without retrying for this long (ms). Default 30 s. */
   retryAfterMs?: number;
   /** Most (tee, fmspc, pckCa) entries kept in memory; the least recently fetched is dropped. Default 1024. */
@@ -136,6 +143,8 @@ function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<
  */
 export class PccsCollateralSource implements CollateralSource {
   readonly baseUrl: string;
+  /** `standard` or `early` TCB evaluation data. */
+  readonly update: 'standard' | 'early';
   readonly #timeoutMs: number;
   readonly #maxBodyBytes: number;
   readonly #refreshAfterMs: number;
@@ -186,10 +195,15 @@ export class PccsCollateralSource implements CollateralSource {
     this.#throttle =
       opts.throttle instanceof HostThrottle ? opts.throttle : new HostThrottle({ clock: opts.clock, ...opts.throttle });
     this.#guard = new RollbackGuard(
-      opts.rollbackStatePath ?? (opts.cacheDir ? join(opts.cacheDir, 'tcb-evaluation-numbers.json') : undefined),
+      opts.rollbackStatePath ?? (this.#cacheDir ? join(this.#cacheDir, 'tcb-evaluation-numbers.json') : undefined),
     );
     this.#maxEntries = positive(opts.maxEntries, 1024, 'maxEntries');
-    this.#cacheDir = opts.cacheDir;
+    this.update = opts.update ?? 'standard';
+    if (this.update !== 'standard' && this.update !== 'early')
+      throw new ConfigError('ERR_CONFIG_PCCS_OPTION', 'config', 'update must be standard or early');
+    // Early numbers run ahead of standard ones: separate cache and anti-rollback state, or the
+    // standard set would be refused as a rollback after the early one was seen.
+    this.#cacheDir = opts.cacheDir && this.update === 'early' ? join(opts.cacheDir, 'early') : opts.cacheDir;
     this.#fetch = opts.fetch ?? globalThis.fetch;
     this.#clock = opts.clock ?? Date.now;
     this.#rootCaCrlUrl = opts.rootCaCrlUrl ?? `${this.baseUrl}/sgx/certification/v4/rootcacrl`;
@@ -198,9 +212,10 @@ export class PccsCollateralSource implements CollateralSource {
   /** The four URLs fetched for a request (for logs and docs). */
   urls(req: CollateralRequest): { tcbInfo: string; qeIdentity: string; pckCrl: string; rootCaCrl: string } {
     const b = this.baseUrl;
+    const early = this.update === 'early';
     return {
-      tcbInfo: `${b}/${req.tee}/certification/v4/tcb?fmspc=${req.fmspc.toLowerCase()}`,
-      qeIdentity: `${b}/${req.tee}/certification/v4/qe/identity`,
+      tcbInfo: `${b}/${req.tee}/certification/v4/tcb?fmspc=${req.fmspc.toLowerCase()}${early ? '&update=early' : ''}`,
+      qeIdentity: `${b}/${req.tee}/certification/v4/qe/identity${early ? '?update=early' : ''}`,
       pckCrl: `${b}/sgx/certification/v4/pckcrl?ca=${req.pckCa}&encoding=der`,
       rootCaCrl: this.#rootCaCrlUrl,
     };

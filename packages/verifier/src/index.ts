@@ -37,7 +37,6 @@ export {
 export {
   BundleCollateralSource,
   type BundleManifest,
-  bundleKdsSource,
   type CollateralFacts,
   type CollateralRequest,
   type CollateralSource,
@@ -71,6 +70,12 @@ export {
   readBundleManifest,
   writeBundleManifest,
 } from './collateral/index.js';
+export {
+  type EarlyAssessment,
+  type EarlyIdentityStatus,
+  EarlyTcbWatch,
+  type EarlyTcbWatchOptions,
+} from './dcap/early-watch.js';
 export {
   attestationKeyOf,
   checkPckRevocation,
@@ -202,6 +207,7 @@ export {
   amdArkAnchors,
   amdArkDer,
   amdIntermediateDer,
+  bundleKdsSource,
   checkSnpChipId,
   checkSnpReportHeader,
   checkSnpRevocation,

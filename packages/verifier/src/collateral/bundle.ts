@@ -9,7 +9,6 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollateralError } from '@ratls/evidence';
-import { AMD_KDS_URL, KdsCollateralSource } from '../snp/kds.js';
 import { readCacheFile } from './disk-cache.js';
 import type { CollateralRequest, CollateralSource, DcapCollateral } from './types.js';
 
@@ -88,13 +87,4 @@ export class BundleCollateralSource implements CollateralSource {
     }
     return e.collateral;
   }
-}
-
-/**
- * AMD KDS answers (VCEKs, cert chains) from a bundle directory, never from the network.
- * @example await verifySnpReport(report, { at, kds: bundleKdsSource('bundle/'), product: 'Milan' })
- */
-export function bundleKdsSource(dir: string): KdsCollateralSource {
-  const m = readBundleManifest(dir);
-  return new KdsCollateralSource(m.kdsUrl ?? AMD_KDS_URL, { cacheDir: dir, offline: true });
 }

@@ -1,17 +1,10 @@
 export {
   BundleCollateralSource,
   type BundleManifest,
-  bundleKdsSource,
   readBundleManifest,
   writeBundleManifest,
 } from './bundle.js';
 export { crlTimes, MAX_CRL_BYTES, normalizeCrl } from './crl.js';
-export {
-  type EarlyAssessment,
-  type EarlyIdentityStatus,
-  EarlyTcbWatch,
-  type EarlyTcbWatchOptions,
-} from './early-watch.js';
 export { type CollateralFacts, collateralFacts } from './facts.js';
 export { FileCollateralSource } from './file-source.js';
 export { collateralFromPcsResponses, type PcsResponses } from './from-pcs.js';

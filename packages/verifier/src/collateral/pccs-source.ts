@@ -194,9 +194,6 @@ export class PccsCollateralSource implements CollateralSource {
     this.#refreshBeforeNextUpdateMs = positive(opts.refreshBeforeNextUpdateMs, 86_400_000, 'refreshBeforeNextUpdateMs');
     this.#throttle =
       opts.throttle instanceof HostThrottle ? opts.throttle : new HostThrottle({ clock: opts.clock, ...opts.throttle });
-    this.#guard = new RollbackGuard(
-      opts.rollbackStatePath ?? (this.#cacheDir ? join(this.#cacheDir, 'tcb-evaluation-numbers.json') : undefined),
-    );
     this.#maxEntries = positive(opts.maxEntries, 1024, 'maxEntries');
     this.update = opts.update ?? 'standard';
     if (this.update !== 'standard' && this.update !== 'early')
@@ -207,6 +204,9 @@ export class PccsCollateralSource implements CollateralSource {
     this.#fetch = opts.fetch ?? globalThis.fetch;
     this.#clock = opts.clock ?? Date.now;
     this.#rootCaCrlUrl = opts.rootCaCrlUrl ?? `${this.baseUrl}/sgx/certification/v4/rootcacrl`;
+    this.#guard = new RollbackGuard(
+      opts.rollbackStatePath ?? (this.#cacheDir ? join(this.#cacheDir, 'tcb-evaluation-numbers.json') : undefined),
+    );
   }
 
   /** The four URLs fetched for a request (for logs and docs). */

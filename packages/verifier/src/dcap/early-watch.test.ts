@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildCollateral, initSimulation, type SimState, SimulatedQuoteProvider } from '@ratls/sim';
 import { fixtureFromCase, type PcsServer, startPcsServer } from '@ratls/test-support/pcs-server';
-import { createQuoteVerifier } from '../dcap/quote-verifier.js';
+import { PccsCollateralSource } from '../collateral/pccs-source.js';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
 import { type EarlyAssessment, EarlyTcbWatch } from './early-watch.js';
-import { PccsCollateralSource } from './pccs-source.js';
+import { createQuoteVerifier } from './quote-verifier.js';
 
 const AT = new Date('2026-03-01T12:00:00Z');
 const LATER = new Date(AT.getTime() + 3_600_000);

@@ -7,9 +7,9 @@
  * appraisal and the policy do; it records, per identity, what the early set would make of the
  * peer, and reports each peer at risk once (for one audit warning per peer).
  */
-import { type RatlsError, TCB_STATUSES, type TcbStatus } from '@ratls/evidence';
-import type { QuoteVerifier } from '../dcap/quote-verifier.js';
+import { ERROR_CODES, isErrorCode, type RatlsError, TCB_STATUSES, type TcbStatus } from '@ratls/evidence';
 import type { DcapResult } from '../result.js';
+import type { QuoteVerifier } from './quote-verifier.js';
 
 /** What the early set made of one accepted peer. */
 export interface EarlyAssessment {
@@ -51,6 +51,8 @@ export interface EarlyTcbWatchOptions {
 }
 
 const rank = (s: TcbStatus): number => TCB_STATUSES.indexOf(s);
+/** Codes of the collateral step: the early set was unavailable, which says nothing about the peer. */
+const unavailable = (code: string): boolean => isErrorCode(code) && ERROR_CODES[code].step === 'collateral';
 
 /**
  * @example
@@ -112,7 +114,7 @@ export class EarlyTcbWatch {
         standardStatus: o.standard.tcbStatus,
         addedAdvisoryIds: [],
         earlyError: String(code),
-        atRisk: !String(code).startsWith('ERR_COLLATERAL_'),
+        atRisk: !unavailable(String(code)),
       };
     }
     this.#remember(a);
@@ -143,7 +145,7 @@ export class EarlyTcbWatch {
       this.#byIdentity.set(a.identity, peers);
     }
     // Only definite outcomes are remembered: an unavailable early set is retried next time.
-    if (a.earlyError?.startsWith('ERR_COLLATERAL_')) return;
+    if (a.earlyError !== undefined && unavailable(a.earlyError)) return;
     if (peers.size >= this.#maxPeers) {
       const oldest = peers.keys().next().value;
       if (oldest !== undefined) peers.delete(oldest);

@@ -19,6 +19,8 @@ export interface PcsFixture {
   pckCrlChain: string;
   /** PCCS returns the Root CA CRL as hex text or DER. */
   rootCaCrl: Uint8Array | string;
+  /** Served for `update=early` requests of TCB info and QE identity (default: standard). */
+  update?: 'standard' | 'early';
 }
 
 /** Wraps a QuoteCollateralV3 case back into PCS responses (exact signed strings kept). */
@@ -44,11 +46,19 @@ export interface PcsServer {
   url: string;
   hits: string[];
   override: Override | undefined;
+  /** Requests so far whose path and query contain `part` (the stand-in counts every request). */
+  count(part: string): number;
   close(): Promise<void>;
 }
 
 export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promise<PcsServer> {
-  const state: PcsServer = { url: '', hits: [], override: undefined, close: async () => {} };
+  const state: PcsServer = {
+    url: '',
+    hits: [],
+    override: undefined,
+    count: (part) => state.hits.filter((h) => h.includes(part)).length,
+    close: async () => {},
+  };
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
     state.hits.push(u.pathname + u.search);
@@ -59,10 +69,12 @@ export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promi
     if (!m) return void res.writeHead(404).end();
     const tee = m[1] as 'sgx' | 'tdx';
     const fmspc = (u.searchParams.get('fmspc') ?? '').toLowerCase();
+    const update = u.searchParams.get('update') === 'early' ? 'early' : 'standard';
+    const ofUpdate = fixtures.filter((f) => (f.update ?? 'standard') === update);
     const fx =
       m[2] === 'tcb'
-        ? fixtures.find((f) => f.tee === tee && f.fmspc === fmspc)
-        : (fixtures.find((f) => f.tee === tee) ?? fixtures[0]);
+        ? ofUpdate.find((f) => f.tee === tee && f.fmspc === fmspc)
+        : (ofUpdate.find((f) => f.tee === tee) ?? ofUpdate[0]);
     if (!fx) return void res.writeHead(404).end();
     const enc = encodeURIComponent;
     switch (m[2]) {
@@ -85,6 +97,43 @@ export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promi
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`;
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return state;
+}
+
+/** One route of the KDS stand-in: the exact path and query, and what it answers. */
+export interface KdsRoute {
+  body: Uint8Array | string;
+  contentType: string;
+}
+
+/**
+ * Test-only AMD KDS look-alike on 127.0.0.1: exact-path routes (VCEK, cert_chain, CRL), every
+ * request counted in `hits`, `override` to answer 429 or hang.
+ */
+export async function startKdsServer(routes: Record<string, KdsRoute>): Promise<PcsServer> {
+  const state: PcsServer = {
+    url: '',
+    hits: [],
+    override: undefined,
+    count: (part) => state.hits.filter((h) => h.includes(part)).length,
+    close: async () => {},
+  };
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    state.hits.push(path);
+    if (state.override?.(req, res, path)) return;
+    const r = routes[path];
+    if (!r) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': r.contentType });
+    res.end(r.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   state.close = () =>
     new Promise<void>((r) => {
       server.closeAllConnections();

@@ -4,6 +4,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, nitroDocumentFromText, parseQuoteText, RatlsError, SNP_REPORT_SIZE } from '@ratls/evidence';
 import {
+  BundleCollateralSource,
+  bundleKdsSource,
   type CollateralSource,
   defaultTrustAnchors,
   FileCollateralSource,
@@ -122,6 +124,8 @@ export interface SnpFlags {
   kds?: string;
   kdsCacheDir?: string;
   product?: string;
+  /** A single directory here is an offline bundle: its KDS answers serve when no --kds is given. */
+  collateral?: string[];
 }
 
 const SNP_PRODUCT_NAMES = ['Milan', 'Genoa', 'Turin'] as const;
@@ -142,6 +146,9 @@ export function loadSnpFlags(f: SnpFlags): {
   if (f.kds) {
     if (!/^https?:\/\//.test(f.kds)) throw new UsageError('ERR_USAGE', '--kds: expected an http(s) URL');
     out.kds = new KdsCollateralSource(f.kds, f.kdsCacheDir ? { cacheDir: f.kdsCacheDir } : {});
+  } else {
+    const dir = bundleDir(f.collateral);
+    if (dir) out.kds = bundleKdsSource(dir);
   }
   if (f.product !== undefined) {
     const p = SNP_PRODUCT_NAMES.find((n) => n.toLowerCase() === f.product?.toLowerCase());
@@ -184,9 +191,28 @@ export interface CollateralFlags {
   pccsCacheDir?: string;
 }
 
+/** The bundle directory when `--collateral` names exactly one directory (`ratls collateral fetch --out`). */
+function bundleDir(paths: string[] | undefined): string | undefined {
+  if (!paths || paths.length !== 1) return undefined;
+  const p = paths[0] as string;
+  try {
+    return statSync(p).isDirectory() ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadCollateralSource(flags: CollateralFlags): CollateralSource {
   if (flags.collateral && flags.collateral.length > 0 && flags.pccs) {
     throw new UsageError('ERR_USAGE', 'give either --collateral or --pccs, not both');
+  }
+  const bundle = bundleDir(flags.collateral);
+  if (bundle) {
+    try {
+      return new BundleCollateralSource(bundle);
+    } catch (e) {
+      throw new UsageError('ERR_INPUT_UNREADABLE', `--collateral ${bundle}: ${(e as Error).message}`);
+    }
   }
   if (flags.collateral && flags.collateral.length > 0) {
     const files = flags.collateral.flatMap(collateralFiles);

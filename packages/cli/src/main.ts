@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAttest } from './commands/attest.js';
 import { registerClient } from './commands/client.js';
+import { registerCollateral } from './commands/collateral.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
@@ -32,6 +33,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerGatewayCommand(program, ctx);
   registerClient(program, ctx);
   registerAttest(program, ctx);
+  registerCollateral(program, ctx);
   return program;
 }
 

@@ -483,6 +483,16 @@ export const ERROR_CODES = {
     meaning:
       'A gateway worker got a malformed collateral answer from the cluster primary over IPC, or the primary is gone; check the primary process.',
   },
+  ERR_COLLATERAL_RATE_LIMITED: {
+    step: 'collateral',
+    meaning:
+      'The collateral server rate-limited us (HTTP 429/503 with Retry-After) or the per-host request budget is spent; requests to that host back off until the time given, cached collateral still serves.',
+  },
+  ERR_COLLATERAL_ROLLBACK: {
+    step: 'collateral',
+    meaning:
+      'Collateral carries a lower tcbEvaluationDataNumber than one already accepted for the same FMSPC (or QE identity); refused so older, better-rated collateral cannot be restored.',
+  },
   ERR_CONFIG_PCCS_URL: { step: 'config', meaning: 'The PCCS URL is not an http(s) URL.' },
   ERR_CONFIG_PCCS_OPTION: { step: 'config', meaning: 'A PCCS source option (timeout, size) is not a positive number.' },
   ERR_SNP_PRODUCT_UNKNOWN: { step: 'snp', meaning: 'The SEV-SNP product is not Milan, Genoa or Turin.' },

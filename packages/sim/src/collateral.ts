@@ -19,8 +19,16 @@ export type SimCollateralJson = QuoteCollateralV3Json;
 
 export const COLLATERAL_FILES = { sgx: 'collateral.json', tdx: 'collateral-tdx.json' } as const;
 
-/** Builds both collateral sets from the state (CRLs list `state.revokedPckSerials`). */
-export async function buildCollateral(s: SimState): Promise<{ sgx: SimCollateralJson; tdx: SimCollateralJson }> {
+/**
+ * Builds both collateral sets from the state (CRLs list `state.revokedPckSerials`). With
+ * `{ early: true }`, the `update=early` set: a TCB recovery that demotes today's UpToDate level to
+ * OutOfDate, with tcbEvaluationDataNumber one higher.
+ */
+export async function buildCollateral(
+  s: SimState,
+  opts: { early?: boolean } = {},
+): Promise<{ sgx: SimCollateralJson; tdx: SimCollateralJson }> {
+  const early = opts.early === true;
   const window = {
     issueDate: new Date(s.at.getTime() - HOUR),
     nextUpdate: new Date(s.at.getTime() + s.collateralDays * DAY),
@@ -35,8 +43,8 @@ export async function buildCollateral(s: SimState): Promise<{ sgx: SimCollateral
   });
   const tcbChain = `${s.tcbSigning.certPem}${s.root.certPem}`;
   const one = (tee: 'sgx' | 'tdx'): SimCollateralJson => {
-    const tcbInfo = tcbInfoJson(tee, s.fmspc[tee], window);
-    const qeIdentity = qeIdentityJson(tee, window);
+    const tcbInfo = tcbInfoJson(tee, s.fmspc[tee], window, early);
+    const qeIdentity = qeIdentityJson(tee, window, early);
     const enc = new TextEncoder();
     return {
       pck_crl_issuer_chain: `${s.platformCa.certPem}${s.root.certPem}`,

@@ -41,8 +41,27 @@ export interface ValidityWindow {
   nextUpdate: Date;
 }
 
+/** Advisory the simulated early set cites for the level it demotes (a made-up, clearly simulated ID). */
+export const SIM_EARLY_ADVISORY = 'INTEL-SA-99999';
+
+/**
+ * The simulated `update=early` TCB levels: Intel publishes a TCB recovery in the early set before
+ * the standard one (PCS API v4, `update` parameter). The early set adds a newer UpToDate level
+ * (every SVN + 1) and demotes today's UpToDate level to OutOfDate, as a recovery does.
+ */
+function earlyLevels(): SimTcbLevel[] {
+  const [top, ...rest] = SIM_TCB_LEVELS as [SimTcbLevel, ...SimTcbLevel[]];
+  const newer: SimTcbLevel = {
+    ...top,
+    sgxComponents: top.sgxComponents.map((v, i) => (i < 2 ? v + 1 : v)),
+    pceSvn: top.pceSvn + 1,
+    tcbDate: '2025-03-13T00:00:00Z',
+  };
+  return [newer, { ...top, status: 'OutOfDate', advisoryIds: [SIM_EARLY_ADVISORY] }, ...rest];
+}
+
 /** TCB info v3 text for the given TEE and FMSPC. */
-export function tcbInfoJson(tee: 'sgx' | 'tdx', fmspc: string, w: ValidityWindow): string {
+export function tcbInfoJson(tee: 'sgx' | 'tdx', fmspc: string, w: ValidityWindow, early = false): string {
   const head: Record<string, unknown> = {
     id: tee === 'sgx' ? 'SGX' : 'TDX',
     version: 3,
@@ -51,7 +70,7 @@ export function tcbInfoJson(tee: 'sgx' | 'tdx', fmspc: string, w: ValidityWindow
     fmspc: fmspc.toUpperCase(),
     pceId: PCE_ID,
     tcbType: 0,
-    tcbEvaluationDataNumber: TCB_EVALUATION_DATA_NUMBER,
+    tcbEvaluationDataNumber: TCB_EVALUATION_DATA_NUMBER + (early ? 1 : 0),
   };
   if (tee === 'tdx') {
     // The module signer/attributes the quote's MR_SIGNER_SEAM / SEAM_ATTRIBUTES must match (zero,
@@ -71,19 +90,19 @@ export function tcbInfoJson(tee: 'sgx' | 'tdx', fmspc: string, w: ValidityWindow
       },
     ];
   }
-  head.tcbLevels = SIM_TCB_LEVELS.map((l) => levelJson(l, tee === 'tdx'));
+  head.tcbLevels = (early ? earlyLevels() : SIM_TCB_LEVELS).map((l) => levelJson(l, tee === 'tdx'));
   return JSON.stringify(head);
 }
 
 /** QE identity v2 text (id QE for SGX, TD_QE for TDX). */
-export function qeIdentityJson(tee: 'sgx' | 'tdx', w: ValidityWindow): string {
+export function qeIdentityJson(tee: 'sgx' | 'tdx', w: ValidityWindow, early = false): string {
   const qe = SIM_QE[tee];
   return JSON.stringify({
     id: qe.id,
     version: 2,
     issueDate: intelDate(w.issueDate),
     nextUpdate: intelDate(w.nextUpdate),
-    tcbEvaluationDataNumber: TCB_EVALUATION_DATA_NUMBER,
+    tcbEvaluationDataNumber: TCB_EVALUATION_DATA_NUMBER + (early ? 1 : 0),
     miscselect: '00000000',
     miscselectMask: 'FFFFFFFF',
     attributes: SIM_QE_ATTRIBUTES,

@@ -91,6 +91,7 @@ export async function verifyCertFromFlags(
     ...(flags.kds ? { kds: flags.kds } : {}),
     ...(flags.kdsCacheDir ? { kdsCacheDir: flags.kdsCacheDir } : {}),
     ...(flags.product ? { product: flags.product } : {}),
+    ...(flags.collateral ? { collateral: flags.collateral } : {}),
   });
   const snpArks = loadOptionalAnchors(flags.snpArk, ctx.err);
   const snp: SnpAppraisalOptions = { ...snpInputs, ...(snpArks ? { trustAnchors: snpArks } : {}) };

@@ -42,7 +42,12 @@ export interface VerifyQuoteFlags extends VerifyFlags, SnpFlags {
  */
 export function verificationOptions(cmd: Command): Command {
   return cmd
-    .option('--collateral <file>', 'QuoteCollateralV3 JSON (repeatable; picked by TEE and FMSPC)', collect, [])
+    .option(
+      '--collateral <file>',
+      'QuoteCollateralV3 JSON (repeatable; picked by TEE and FMSPC), or one offline bundle directory (ratls collateral fetch)',
+      collect,
+      [],
+    )
     .option('--pccs <url>', 'Intel PCS/PCCS base URL')
     .option('--pccs-cache-dir <dir>', 'on-disk cache for PCCS collateral')
     .option('--at <unix-seconds>', 'verification time (default: now)')

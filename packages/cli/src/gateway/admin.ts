@@ -114,6 +114,8 @@ export function gatewayHealth({ state: s, listeners, now, version }: HealthInput
         fmspc: e.fmspc,
         nextUpdate: new Date(e.nextUpdate).toISOString(),
       })),
+      cache: collateralCacheEvents(s),
+      tcbEvaluationDataNumbers: st.rollback.seen,
     };
   } else {
     for (const f of s.fileCollateral) {
@@ -209,6 +211,26 @@ export async function gatewayReadiness(
   );
   const ok = chosen.length > 0 && Object.values(out).every((l) => l.ready);
   return { ok, body: { status: ok ? 'ready' : 'not_ready', listeners: out } };
+}
+
+/**
+ * The PCCS cache's counters for `ratls_collateral_cache_events` (undefined for file collateral).
+ * @example createGatewayMetrics(RATLS_VERSION, () => collateralNextUpdates(state), () => collateralCacheEvents(state))
+ */
+export function collateralCacheEvents(s: GatewayState): Record<string, number> | undefined {
+  if (!(s.collateral instanceof PccsCollateralSource)) return undefined;
+  const st = s.collateral.status();
+  const c = st.counters;
+  return {
+    hit: c.hits,
+    miss: c.misses,
+    fetch: c.fetches,
+    coalesced: c.coalesced,
+    refresh: c.refreshes,
+    failure: c.failures,
+    rate_limited: st.throttle.rateLimited + st.throttle.refused,
+    rollback_refused: st.rollback.refused,
+  };
 }
 
 /**

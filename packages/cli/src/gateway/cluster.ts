@@ -15,6 +15,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { RATLS_VERSION } from '../version.js';
 import {
   type AdminServer,
+  collateralCacheEvents,
   collateralNextUpdates,
   gatewayHealth,
   gatewayReadiness,
@@ -70,6 +71,7 @@ export async function startPrimary(
     RATLS_VERSION,
     () => collateralNextUpdates(state),
     () => gatewayWarnings(state, clock()),
+    () => collateralCacheEvents(state),
   );
   setPolicyHashes(metrics, policyHashes(state));
   for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });

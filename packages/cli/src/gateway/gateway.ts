@@ -10,6 +10,7 @@ import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
 import { RATLS_VERSION } from '../version.js';
 import {
   type AdminServer,
+  collateralCacheEvents,
   collateralNextUpdates,
   gatewayHealth,
   gatewayReadiness,
@@ -106,6 +107,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     RATLS_VERSION,
     () => collateralNextUpdates(state),
     () => gatewayWarnings(state, clock()),
+    () => collateralCacheEvents(state),
   );
   setPolicyHashes(metrics, policyHashes(state));
   // A worker's warnings are its primary's: one loud line per gateway, not one per process.

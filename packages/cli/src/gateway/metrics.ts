@@ -22,6 +22,7 @@ export interface GatewayMetrics {
   rejections: Counter<'listener' | 'tee' | 'reason'>;
   verificationSeconds: Histogram<'listener'>;
   collateralNextUpdate: Gauge<'fmspc'>;
+  collateralCache: Gauge<'event'>;
   activeConnections: Gauge<'listener'>;
   policyInfo: Gauge<'hash'>;
   buildInfo: Gauge<'version'>;
@@ -40,6 +41,7 @@ export function createGatewayMetrics(
   version: string,
   collectCollateral?: () => Array<{ fmspc: string; nextUpdateMs: number }>,
   collectWarnings?: () => Array<{ kind: string }>,
+  collectCache?: () => Record<string, number> | undefined,
 ): GatewayMetrics {
   const registry = new Registry();
   // process_* and nodejs_* (RSS, heap, event-loop lag, fds): what an operator needs to tell a leak
@@ -82,6 +84,21 @@ export function createGatewayMetrics(
         if (!collectCollateral) return;
         this.reset();
         for (const e of collectCollateral()) this.set({ fmspc: e.fmspc }, Math.floor(e.nextUpdateMs / 1000));
+      },
+    }),
+    // Issue 17: the collateral cache's counters (hits, misses, upstream fetches, coalesced callers,
+    // refreshes, failures, rate-limited, rollback-refused). Monotonic since start; a gauge because
+    // the values are read from the source at scrape time. `event` is a fixed vocabulary.
+    collateralCache: new Gauge({
+      name: 'ratls_collateral_cache_events',
+      help: 'Collateral cache events since start, by event (hit, miss, fetch, coalesced, refresh, failure, rate_limited, rollback_refused).',
+      labelNames: ['event'],
+      registers,
+      collect() {
+        const c = collectCache?.();
+        if (!c) return;
+        this.reset();
+        for (const [event, v] of Object.entries(c)) this.set({ event }, v);
       },
     }),
     activeConnections: new Gauge({

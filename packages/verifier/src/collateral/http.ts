@@ -1,6 +1,38 @@
 /** One bounded HTTP GET: a timeout over the whole exchange, a body size cap, a status check. */
 import { CollateralError } from '@ratls/evidence';
 
+/**
+ * A collateral server asked us to slow down. `retryAfterMs` is what it said (Retry-After), if anything.
+ * @example if (e instanceof RateLimitedError) backOff(e.retryAfterMs ?? 60_000)
+ */
+export class RateLimitedError extends CollateralError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined) {
+    super('ERR_COLLATERAL_RATE_LIMITED', 'collateral', message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Longest Retry-After honoured (a day): a hostile or broken server cannot park us for a year. */
+const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * Retry-After as milliseconds from `now` (delay-seconds or HTTP-date), bounded to one day.
+ * @example parseRetryAfter('10', Date.now()) // 10000
+ */
+export function parseRetryAfter(v: string | null, now: number): number | undefined {
+  if (v === null) return undefined;
+  const t = v.trim();
+  let ms: number;
+  if (/^\d{1,9}$/.test(t)) ms = Number(t) * 1000;
+  else {
+    const d = Date.parse(t);
+    if (!Number.isFinite(d)) return undefined;
+    ms = d - now;
+  }
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
 export interface BoundedGetOptions {
   fetch: typeof fetch;
   timeoutMs: number;
@@ -50,7 +82,7 @@ async function readCapped(res: Response, what: string, max: number): Promise<Uin
 /**
  * GET `url`; any failure is a `CollateralError`: `ERR_COLLATERAL_TIMEOUT`, `ERR_COLLATERAL_ABORTED`,
  * `ERR_COLLATERAL_UNREACHABLE`, `ERR_COLLATERAL_TOO_LARGE`, `ERR_COLLATERAL_HTTP` (non-2xx; 404 is
- * `ERR_COLLATERAL_NOT_FOUND`).
+ * `ERR_COLLATERAL_NOT_FOUND`; 429, or 503 with Retry-After, is `RateLimitedError`).
  * @example const r = await boundedGet(url, 'TCB info', { fetch, timeoutMs: 5000, maxBodyBytes: 1 << 20 })
  */
 export async function boundedGet(url: string, what: string, o: BoundedGetOptions): Promise<BoundedResponse> {
@@ -69,6 +101,14 @@ export async function boundedGet(url: string, what: string, o: BoundedGetOptions
       res = await o.fetch(url, { signal: ctl.signal, redirect: 'error', headers: { accept: '*/*' } });
     } catch (e) {
       throw classify(e, what, url, o, timedOut);
+    }
+    if (res.status === 429 || (res.status === 503 && res.headers.has('retry-after'))) {
+      await res.body?.cancel().catch(() => {});
+      // RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP-date; absent or unreadable → undefined.
+      throw new RateLimitedError(
+        `${what}: HTTP ${res.status} (rate limited) from ${url}`,
+        parseRetryAfter(res.headers.get('retry-after'), Date.now()),
+      );
     }
     if (res.status < 200 || res.status > 299) {
       await res.body?.cancel().catch(() => {});

@@ -255,9 +255,10 @@ describe('PccsCollateralSource', { skip: SKIP_NO_VECTORS }, () => {
         url = s.url;
         await new PccsCollateralSource(s.url, { clock: () => T0, cacheDir: dir }).getCollateral(GOTDX);
       });
-      const files = readdirSync(dir);
-      assert.deepEqual(files, ['tdx-50806f000000-platform.json']);
-      assert.equal(statSync(join(dir, files[0] as string)).mode & 0o777, 0o600);
+      // The cache entry and the anti-rollback state beside it; no temp file left behind.
+      const files = readdirSync(dir).sort();
+      assert.deepEqual(files, ['tcb-evaluation-numbers.json', 'tdx-50806f000000-platform.json']);
+      for (const f of files) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600);
       // PCCS is gone now (server closed): the new instance serves from disk.
       const b = new PccsCollateralSource(url, { clock: () => T0 + 5 * HOUR, cacheDir: dir, timeoutMs: 500 });
       assert.deepEqual(await b.getCollateral(GOTDX), want);

@@ -5,12 +5,15 @@
  * When PCCS fails, a cached entry before its nextUpdate is served; after it, the fetch error
  * is thrown (fail closed).
  */
+import { join } from 'node:path';
 import { CollateralError, ConfigError, RatlsError } from '@ratls/evidence';
 import { raceAbort } from '../abort.js';
 import { type CacheEntry, cacheKey, readCacheFile, writeCacheFile } from './disk-cache.js';
 import { collateralFacts } from './facts.js';
 import { collateralFromPcsResponses } from './from-pcs.js';
+import { HostThrottle, type HostThrottleOptions, type HostThrottleStatus } from './host-throttle.js';
 import { type BoundedGetOptions, boundedGet } from './http.js';
+import { RollbackGuard } from './rollback-guard.js';
 import type { CollateralRequest, CollateralSource, DcapCollateral } from './types.js';
 
 export interface PccsCollateralSourceOptions {
@@ -26,6 +29,29 @@ export interface PccsCollateralSourceOptions {
   clock?: () => number;
   /** Refetch an entry older than this (ms), serving the cached one meanwhile. Default 1 h. */
   refreshAfterMs?: number;
+  /**
+   * Also refetch in the background once an entry is this close to its nextUpdate (ms), so a
+   * fresh set is in place before the old one stops being usable. Default 24 h.
+   */
+  refreshBeforeNextUpdateMs?: number;
+  /**
+   * Per-host request spacing and 429 back-off (Retry-After honoured). Default: no spacing, back-off
+   * on 429. Pass a `HostThrottle` to share one budget between sources that talk to one host.
+   */
+  throttle?: HostThrottle | HostThrottleOptions;
+  /**
+   * Anti-rollback state file (highest `tcbEvaluationDataNumber` accepted per FMSPC and QE
+   * identity). Default `{cacheDir}/tcb-evaluation-numbers.json` with a cache dir, else in memory.
+   * Keep it where cache writers cannot write when the cache directory is shared.
+   */
+  rollbackStatePath?: string;
+  /**
+   * Which TCB evaluation data to fetch (PCS API v4 `update` parameter on TCB info and QE
+   * identity). `early` is Intel's preview of the next TCB recovery: use it beside a `standard`
+   * source to see demotions coming (`EarlyTcbWatch`), never as the source that decides. An early
+   * source keeps its disk cache and anti-rollback state in `{cacheDir}/early`. Default `standard`.
+   */
+  update?: 'standard' | 'early';
   /** After a failed fetch, serve a still-valid cached entry without retrying for this long (ms). Default 30 s. */
   retryAfterMs?: number;
   /** Most (tee, fmspc, pckCa) entries kept in memory; the least recently fetched is dropped. Default 1024. */
@@ -49,6 +75,26 @@ export interface PccsStatus {
   lastError?: { code: string; message: string; at: number };
   /** False when the most recent PCCS fetch failed (cached entries may still be serving). */
   healthy: boolean;
+  /** Monotonic counters since start (for metrics). */
+  counters: PccsCounters;
+  throttle: HostThrottleStatus;
+  /** Highest tcbEvaluationDataNumber accepted per key, and how many older sets were refused. */
+  rollback: { seen: Record<string, number>; refused: number };
+}
+
+export interface PccsCounters {
+  /** getCollateral answered from a usable cached entry. */
+  hits: number;
+  /** getCollateral had to wait for a fetch. */
+  misses: number;
+  /** Upstream collateral sets requested (each is four GETs). */
+  fetches: number;
+  /** Callers that joined a fetch already in flight instead of starting one. */
+  coalesced: number;
+  /** Background refreshes started (by age or nearness to nextUpdate). */
+  refreshes: number;
+  /** Fetches that failed. */
+  failures: number;
 }
 
 const FMSPC_RE = /^[0-9a-fA-F]{12}$/;
@@ -97,9 +143,15 @@ function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<
  */
 export class PccsCollateralSource implements CollateralSource {
   readonly baseUrl: string;
+  /** `standard` or `early` TCB evaluation data. */
+  readonly update: 'standard' | 'early';
   readonly #timeoutMs: number;
   readonly #maxBodyBytes: number;
   readonly #refreshAfterMs: number;
+  readonly #refreshBeforeNextUpdateMs: number;
+  readonly #throttle: HostThrottle;
+  readonly #guard: RollbackGuard;
+  readonly #counters: PccsCounters = { hits: 0, misses: 0, fetches: 0, coalesced: 0, refreshes: 0, failures: 0 };
   readonly #retryAfterMs: number;
   readonly #maxEntries: number;
   readonly #cacheDir: string | undefined;
@@ -139,19 +191,31 @@ export class PccsCollateralSource implements CollateralSource {
     this.#maxBodyBytes = positive(opts.maxBodyBytes, 1024 * 1024, 'maxBodyBytes');
     this.#refreshAfterMs = positive(opts.refreshAfterMs, 3_600_000, 'refreshAfterMs');
     this.#retryAfterMs = positive(opts.retryAfterMs, 30_000, 'retryAfterMs');
+    this.#refreshBeforeNextUpdateMs = positive(opts.refreshBeforeNextUpdateMs, 86_400_000, 'refreshBeforeNextUpdateMs');
+    this.#throttle =
+      opts.throttle instanceof HostThrottle ? opts.throttle : new HostThrottle({ clock: opts.clock, ...opts.throttle });
     this.#maxEntries = positive(opts.maxEntries, 1024, 'maxEntries');
-    this.#cacheDir = opts.cacheDir;
+    this.update = opts.update ?? 'standard';
+    if (this.update !== 'standard' && this.update !== 'early')
+      throw new ConfigError('ERR_CONFIG_PCCS_OPTION', 'config', 'update must be standard or early');
+    // Early numbers run ahead of standard ones: separate cache and anti-rollback state, or the
+    // standard set would be refused as a rollback after the early one was seen.
+    this.#cacheDir = opts.cacheDir && this.update === 'early' ? join(opts.cacheDir, 'early') : opts.cacheDir;
     this.#fetch = opts.fetch ?? globalThis.fetch;
     this.#clock = opts.clock ?? Date.now;
     this.#rootCaCrlUrl = opts.rootCaCrlUrl ?? `${this.baseUrl}/sgx/certification/v4/rootcacrl`;
+    this.#guard = new RollbackGuard(
+      opts.rollbackStatePath ?? (this.#cacheDir ? join(this.#cacheDir, 'tcb-evaluation-numbers.json') : undefined),
+    );
   }
 
   /** The four URLs fetched for a request (for logs and docs). */
   urls(req: CollateralRequest): { tcbInfo: string; qeIdentity: string; pckCrl: string; rootCaCrl: string } {
     const b = this.baseUrl;
+    const early = this.update === 'early';
     return {
-      tcbInfo: `${b}/${req.tee}/certification/v4/tcb?fmspc=${req.fmspc.toLowerCase()}`,
-      qeIdentity: `${b}/${req.tee}/certification/v4/qe/identity`,
+      tcbInfo: `${b}/${req.tee}/certification/v4/tcb?fmspc=${req.fmspc.toLowerCase()}${early ? '&update=early' : ''}`,
+      qeIdentity: `${b}/${req.tee}/certification/v4/qe/identity${early ? '?update=early' : ''}`,
       pckCrl: `${b}/sgx/certification/v4/pckcrl?ca=${req.pckCa}&encoding=der`,
       rootCaCrl: this.#rootCaCrlUrl,
     };
@@ -166,12 +230,18 @@ export class PccsCollateralSource implements CollateralSource {
     if (valid) {
       const failedAt = this.#failedAt.get(key);
       const backingOff = failedAt !== undefined && now - failedAt < this.#retryAfterMs;
-      if (now - cached.fetchedAt >= this.#refreshAfterMs && !backingOff) {
-        // Stale by age but still valid: refresh in the background, keep serving the cached set.
+      const due =
+        now - cached.fetchedAt >= this.#refreshAfterMs || cached.nextUpdate - now <= this.#refreshBeforeNextUpdateMs;
+      if (due && !backingOff && !this.#inflight.has(key)) {
+        // Stale-while-revalidate, strictly inside nextUpdate: keep serving the cached set while a
+        // background fetch replaces it; past nextUpdate the branch below makes callers wait.
+        this.#counters.refreshes++;
         this.#fetchShared(key, req).catch(() => {});
       }
+      this.#counters.hits++;
       return cached.collateral;
     }
+    this.#counters.misses++;
     try {
       return (await withSignal(this.#fetchShared(key, req), opts?.signal)).collateral;
     } catch (e) {
@@ -191,7 +261,13 @@ export class PccsCollateralSource implements CollateralSource {
       nextUpdate: e.nextUpdate,
       fetchedAt: e.fetchedAt,
     }));
-    const s: PccsStatus = { entries, healthy: this.#lastFetchOk !== false };
+    const s: PccsStatus = {
+      entries,
+      healthy: this.#lastFetchOk !== false,
+      counters: { ...this.#counters },
+      throttle: this.#throttle.status(),
+      rollback: this.#guard.status(),
+    };
     if (this.#lastError) s.lastError = { ...this.#lastError };
     return s;
   }
@@ -207,7 +283,17 @@ export class PccsCollateralSource implements CollateralSource {
     // Bounded like the entries: requests for many unknown FMSPCs must not grow memory without limit.
     if (this.#diskChecked.size >= this.#maxEntries * 4) this.#diskChecked.clear();
     this.#diskChecked.add(key);
-    const disk = await readCacheFile(this.#cacheDir, req, this.#clock());
+    let disk = await readCacheFile(this.#cacheDir, req, this.#clock());
+    if (disk) {
+      try {
+        await this.#guard.check(disk.collateral);
+      } catch (e) {
+        // Someone wrote older collateral into the cache: ignore the file, fetch upstream.
+        if (!(e instanceof RatlsError) || e.code !== 'ERR_COLLATERAL_ROLLBACK') throw e;
+        this.#lastError = { code: e.code, message: `disk cache: ${e.message}`, at: this.#clock() };
+        disk = undefined;
+      }
+    }
     const raced = this.#entries.get(key);
     if (raced) return raced;
     if (disk) this.#store(key, disk);
@@ -228,7 +314,11 @@ export class PccsCollateralSource implements CollateralSource {
 
   #fetchShared(key: string, req: CollateralRequest): Promise<CacheEntry> {
     const running = this.#inflight.get(key);
-    if (running) return running;
+    if (running) {
+      this.#counters.coalesced++;
+      return running;
+    }
+    this.#counters.fetches++;
     const p = this.#fetchAndStore(key, req).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, p);
     return p;
@@ -236,7 +326,7 @@ export class PccsCollateralSource implements CollateralSource {
 
   async #fetchAndStore(key: string, req: CollateralRequest): Promise<CacheEntry> {
     try {
-      const collateral = await this.#fetch4(req);
+      const collateral = await this.#throttle.run(this.urls(req).tcbInfo, () => this.#fetch4(req));
       const facts = collateralFacts(collateral);
       const expectQe = req.tee === 'tdx' ? 'TD_QE' : 'QE';
       if (facts.tee !== req.tee || facts.fmspc !== req.fmspc.toLowerCase() || facts.qeId !== expectQe) {
@@ -246,6 +336,8 @@ export class PccsCollateralSource implements CollateralSource {
           `PCCS answered ${facts.tee} fmspc ${facts.fmspc} with QE identity ${facts.qeId} for a ${req.tee} request for fmspc ${req.fmspc.toLowerCase()}`,
         );
       }
+      await this.#guard.check(collateral);
+      await this.#guard.record(collateral);
       const entry: CacheEntry = { req: { ...req }, collateral, fetchedAt: this.#clock(), nextUpdate: facts.nextUpdate };
       this.#store(key, entry);
       this.#failedAt.delete(key);
@@ -258,6 +350,7 @@ export class PccsCollateralSource implements CollateralSource {
           ? e
           : new CollateralError('ERR_COLLATERAL_MALFORMED', 'collateral', `PCCS response: ${String(e)}`, { cause: e });
       const at = this.#clock();
+      this.#counters.failures++;
       if (this.#failedAt.size >= this.#maxEntries * 4) this.#failedAt.clear();
       this.#failedAt.set(key, at);
       this.#lastFetchOk = false;

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CollateralError, type SnpProduct, toHex } from '@ratls/evidence';
+import { raceAbort } from '../abort.js';
+import { HostThrottle, type HostThrottleOptions, type HostThrottleStatus } from '../collateral/host-throttle.js';
 import { boundedGet } from '../collateral/http.js';
 import type { SnpCollateralSource, SnpVcekRequest } from './collateral.js';
 import { SNP_MAX_CHAIN_PEM } from './x509util.js';
@@ -13,6 +15,42 @@ export interface KdsCollateralSourceOptions {
   cacheDir?: string;
   /** Injected fetch (tests, proxies). Default: global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Budget for VCEK requests per KDS host. Default one request per 10 s (AMD KDS is reported to
+   * allow about that per client address), a caller waits at most 10 s for its slot, and a 429
+   * backs off for its Retry-After. Pass a `HostThrottle` to share the budget between sources.
+   */
+  vcekThrottle?: HostThrottle | HostThrottleOptions;
+  /** Back-off for cert_chain and CRL requests (no spacing by default; 429 backs off). */
+  throttle?: HostThrottle | HostThrottleOptions;
+  /** ms since epoch, for the throttles. Default Date.now. */
+  clock?: () => number;
+  /**
+   * Air-gapped: answer only from `cacheDir` (an offline bundle written by `ratls collateral fetch`)
+   * and never open a connection; a miss is `ERR_COLLATERAL_NOT_FOUND`.
+   */
+  offline?: boolean;
+}
+
+export interface KdsStatus {
+  /** Requests sent to KDS. */
+  fetches: number;
+  /** Callers that joined a request already in flight. */
+  coalesced: number;
+  /** Answers from the memory or disk cache. */
+  hits: number;
+  vcek: HostThrottleStatus;
+  other: HostThrottleStatus;
+}
+
+/** Races shared work against one caller's signal without cancelling the work for the others. */
+function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return raceAbort(
+    p,
+    signal,
+    () => new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', 'AMD KDS request aborted by caller'),
+  );
 }
 
 /** AMD's public Key Distribution Service. */
@@ -36,12 +74,38 @@ export class KdsCollateralSource implements SnpCollateralSource {
   readonly #cacheDir: string | undefined;
   readonly #fetch: typeof fetch;
   readonly #memory = new Map<string, Uint8Array>();
+  readonly #offline: boolean;
+  readonly #inflight = new Map<string, Promise<Uint8Array>>();
+  readonly #vcekThrottle: HostThrottle;
+  readonly #throttle: HostThrottle;
+  #fetches = 0;
+  #coalesced = 0;
+  #hits = 0;
 
   constructor(baseUrl: string = AMD_KDS_URL, opts: KdsCollateralSourceOptions = {}) {
     this.#base = baseUrl.replace(/\/+$/, '');
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#cacheDir = opts.cacheDir;
     this.#fetch = opts.fetch ?? globalThis.fetch;
+    const clock = opts.clock ?? Date.now;
+    this.#offline = opts.offline === true;
+    this.#vcekThrottle =
+      opts.vcekThrottle instanceof HostThrottle
+        ? opts.vcekThrottle
+        : new HostThrottle({ minIntervalMs: 10_000, maxWaitMs: 10_000, clock, ...opts.vcekThrottle });
+    this.#throttle =
+      opts.throttle instanceof HostThrottle ? opts.throttle : new HostThrottle({ clock, ...opts.throttle });
+  }
+
+  /** Counters and throttle state (for metrics and /healthz). */
+  status(): KdsStatus {
+    return {
+      fetches: this.#fetches,
+      coalesced: this.#coalesced,
+      hits: this.#hits,
+      vcek: this.#vcekThrottle.status(),
+      other: this.#throttle.status(),
+    };
   }
 
   /** The VCEK URL for a request (exposed for logs and tests). */
@@ -60,7 +124,7 @@ export class KdsCollateralSource implements SnpCollateralSource {
   }
 
   async getVcek(req: SnpVcekRequest, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-    return this.#get(this.vcekUrl(req), `VCEK (${req.product})`, opts.signal);
+    return this.#get(this.vcekUrl(req), `VCEK (${req.product})`, opts.signal, true, this.#vcekThrottle);
   }
 
   async getCertChain(product: SnpProduct, kind: 'vcek' | 'vlek', opts: { signal?: AbortSignal } = {}): Promise<string> {
@@ -89,20 +153,47 @@ export class KdsCollateralSource implements SnpCollateralSource {
     );
   }
 
-  async #get(url: string, what: string, signal: AbortSignal | undefined, cache = true): Promise<Uint8Array> {
+  async #get(
+    url: string,
+    what: string,
+    signal: AbortSignal | undefined,
+    cache = true,
+    throttle: HostThrottle = this.#throttle,
+  ): Promise<Uint8Array> {
     const key = createHash('sha256').update(url).digest('hex');
     if (cache) {
       const hit = this.#memory.get(key) ?? (await this.#readDisk(key));
       if (hit) {
+        this.#hits++;
         this.#memory.set(key, hit);
         return hit;
       }
     }
+    if (this.#offline) {
+      throw new CollateralError(
+        'ERR_COLLATERAL_NOT_FOUND',
+        'collateral',
+        `AMD KDS ${what}: not in the offline bundle ${this.#cacheDir ?? '(no directory)'} (${url})`,
+      );
+    }
+    // Concurrent callers for one URL share one request (one VCEK request per chip and TCB, however
+    // many handshakes arrive at once). The shared request is not tied to any one caller's signal.
+    const running = this.#inflight.get(key);
+    if (running) {
+      this.#coalesced++;
+      return raceSignal(running, signal);
+    }
+    const p = throttle.run(url, () => this.#download(url, what, key, cache)).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, p);
+    return raceSignal(p, signal);
+  }
+
+  async #download(url: string, what: string, key: string, cache: boolean): Promise<Uint8Array> {
+    this.#fetches++;
     const res = await boundedGet(url, `AMD KDS ${what}`, {
       fetch: this.#fetch,
       timeoutMs: this.#timeoutMs,
       maxBodyBytes: MAX_BODY,
-      ...(signal ? { signal } : {}),
     });
     if (res.body.length === 0)
       throw new CollateralError('ERR_COLLATERAL_EMPTY', 'collateral', `AMD KDS ${what}: empty body from ${url}`);

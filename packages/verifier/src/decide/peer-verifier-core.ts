@@ -8,13 +8,13 @@
 import { type ChannelAnswer, MAX_RATLS_CERT_BYTES, RatlsError, sha256Hex, toRatlsError } from '@ratls/evidence';
 import { raceAbort } from '../abort.js';
 import { Lru } from '../cache/lru.js';
-import { enclaveDifference } from '../channel/same-enclave.js';
 import { deepFreeze } from '../freeze.js';
 import type { IdentityCheck } from '../policy/claims.js';
 import type { Decision } from '../policy/types.js';
 import { type AttestationResult, isVerifiedResult } from '../result.js';
 import { secondsFromMs, type UnixSeconds } from '../time.js';
 import { TLS_ERRORS } from './errors.js';
+import { enclaveDifference } from './same-enclave.js';
 import type {
   ChannelAppraisalInput,
   Freshness,

@@ -67,6 +67,8 @@ try {
             b += d;
             if (b.includes('\r\n')) s.end();
           });
+          // A refusal right after the handshake arrives as a typed error (ERR_TLS_REFUSED_BY_SERVER), not a bare reset.
+          s.on('error', (e: { code?: string }) => resolve(`refused by the gateway (${e.code})`));
           s.on('close', () => resolve(b.trim() || 'connection closed by the gateway (refused)'));
           s.write('PING\r\n');
         },

@@ -5,6 +5,7 @@
  * Nothing from a refused peer reaches the application handler.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type net from 'node:net';
@@ -120,11 +121,16 @@ interface Started {
   close(): Promise<void>;
 }
 
-async function startServer(freshness: 'certificate' | 'channel', timeoutMs = 2_000): Promise<Started> {
+async function startServer(
+  freshness: 'certificate' | 'channel',
+  timeoutMs = 2_000,
+  tlsExtra: tls.TlsOptions = {},
+): Promise<Started> {
   const events: AuditEvent[] = [];
   const received: string[] = [];
   const server = createServer(
     {
+      ...tlsExtra,
       key: serverCreds.key,
       cert: serverCreds.cert,
       attestation: {
@@ -457,16 +463,36 @@ describe('channel mode: protocol-speaking attackers', () => {
     }
   });
 
+  /**
+   * The resumption attempt is made the way an attacker would: a plain TLS server with the same
+   * certificate and the same ticket keys (a sibling behind the balancer, or the attacker's copy of
+   * the keys) issues the ticket, and the client offers it to the attested server, which must refuse
+   * the resumed connection (ERR_CHANNEL_RESUMED, server.ts channel phase, isSessionReused()).
+   * Still `todo`: in our runs no NewSessionTicket reaches a client presenting these simulated RA-TLS
+   * certificates, neither from the attested server nor from the plain sibling (a plain Node server
+   * does issue two tickets to a client with a small self-signed certificate); the cause is not
+   * found yet, so the refusal is wired but not exercised by a real resumed session here.
+   */
   test('resumption: a resumed session is refused in channel mode', {
-    todo: 'no session ticket reaches this client from the attested server yet (a plain Node server issues one); the isSessionReused() refusal is wired but not yet exercised here',
+    todo: 'no session ticket reaches a client presenting a simulated RA-TLS certificate (see above)',
   }, async () => {
-    const s = await startServer('channel');
+    const ticketKeys = randomBytes(48);
+    const s = await startServer('channel', 2_000, { ticketKeys });
+    const sibling = tls.createServer(
+      { key: serverCreds.key, cert: serverCreds.cert, ticketKeys, requestCert: true, rejectUnauthorized: false },
+      (sock) => {
+        sock.on('error', () => undefined);
+        sock.on('data', () => undefined);
+      },
+    );
+    sibling.listen(0, '127.0.0.1');
+    await once(sibling, 'listening');
     try {
-      const genuine = createChannelAttester({ provider: enclaveA.provider });
       let session: Buffer | undefined;
+      // Node asks OpenSSL for tickets only when a 'session' listener exists before the handshake.
       const first = tls.connect({
         host: '127.0.0.1',
-        port: s.port,
+        port: (sibling.address() as net.AddressInfo).port,
         key: enclaveA.key,
         cert: enclaveA.cert,
         rejectUnauthorized: false,
@@ -476,25 +502,20 @@ describe('channel mode: protocol-speaking attackers', () => {
         session = b;
       });
       await once(first, 'secureConnect');
-      const frames = readFrames(first, 1);
-      first.write(encodeChannelFrame({ type: 'hello' }));
-      const [hello] = await frames;
-      assert.ok(hello?.type === 'hello' && hello.nonce);
-      first.write(encodeChannelFrame(await genuine.answer(first, hello.nonce, 'me')));
-      first.write('GET / HTTP/1.1\n');
-      await closed(first);
-      await eventsSettled(s, 1);
-      for (let i = 0; i < 40 && !session; i++) await new Promise((r) => setTimeout(r, 25));
+      first.write('x');
+      for (let i = 0; i < 80 && !session; i++) await new Promise((r) => setTimeout(r, 25));
       first.destroy();
-      assert.ok(session, 'the server issued a session ticket');
+      assert.ok(session, 'the sibling issued a session ticket');
       const again = await rawClient(s.port, enclaveA, { session });
-      assert.equal(again.isSessionReused(), true);
+      assert.equal(again.isSessionReused(), true, 'the attested server accepted the PSK: a real resumption');
       again.write(encodeChannelFrame({ type: 'hello' }));
       await closed(again);
-      const ev = await eventsSettled(s, 2);
+      const ev = await eventsSettled(s, 1);
+      assert.equal(ev.length, 1, 'one audit event for the attempt');
       assert.equal(lastError(ev), 'ERR_CHANNEL_RESUMED');
       assert.equal(s.received.length, 0);
     } finally {
+      await new Promise<void>((r) => sibling.close(() => r()));
       await s.close();
     }
   });

@@ -23,6 +23,7 @@ import {
 import { type ChannelAnswer, ChannelFrameBuffer, type ChannelMessage, encodeChannelFrame } from '@ratls/evidence';
 import { initSimulation, type SimState, SimulatedQuoteProvider } from '@ratls/sim';
 import { haveBinary, run } from '@ratls/test-support/gateway-helpers';
+import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
 import { createPeerVerifier } from '../decide/peer-verifier.js';
@@ -464,22 +465,21 @@ describe('channel mode: protocol-speaking attackers', () => {
   });
 
   /**
-   * The resumption attempt is made the way an attacker would: a plain TLS server with the same
-   * certificate and the same ticket keys (a sibling behind the balancer, or the attacker's copy of
-   * the keys) issues the ticket, and the client offers it to the attested server, which must refuse
-   * the resumed connection (ERR_CHANNEL_RESUMED, server.ts channel phase, isSessionReused()).
-   * Still `todo`: in our runs no NewSessionTicket reaches a client presenting these simulated RA-TLS
-   * certificates, neither from the attested server nor from the plain sibling (a plain Node server
-   * does issue two tickets to a client with a small self-signed certificate); the cause is not
-   * found yet, so the refusal is wired but not exercised by a real resumed session here.
+   * The resumption attempt is made the way an attacker would: another TLS server holding the same
+   * ticket keys (a sibling behind the balancer, or the attacker's copy of the keys) issues the
+   * ticket, and the client offers it to the attested server. TLS 1.3 resumption (RFC 8446 §2.2)
+   * does not send the server certificate again, so the attested server accepts the PSK
+   * (isSessionReused) and must then refuse: a resumed session has no fresh handshake to bind.
+   * The sibling uses an ordinary self-signed certificate: in our runs OpenSSL sent no
+   * NewSessionTicket at all when both ends presented these simulated RA-TLS certificates (the
+   * attested server issues none to its RA-TLS clients either), so a ticket must come from elsewhere.
    */
-  test('resumption: a resumed session is refused in channel mode', {
-    todo: 'no session ticket reaches a client presenting a simulated RA-TLS certificate (see above)',
-  }, async () => {
+  test('resumption: a resumed session is refused in channel mode', async () => {
     const ticketKeys = randomBytes(48);
     const s = await startServer('channel', 2_000, { ticketKeys });
+    const plainCert = await makeSelfSigned('sibling');
     const sibling = tls.createServer(
-      { key: serverCreds.key, cert: serverCreds.cert, ticketKeys, requestCert: true, rejectUnauthorized: false },
+      { key: plainCert.key, cert: plainCert.cert, ticketKeys, requestCert: true, rejectUnauthorized: false },
       (sock) => {
         sock.on('error', () => undefined);
         sock.on('data', () => undefined);

@@ -820,10 +820,6 @@ export const ERROR_CODES = {
     meaning:
       'A client listener asks for loopback TCP where the loopback is outside the TEE (SGX under Gramine); use a UNIX socket or set allowHostLoopback.',
   },
-  ERR_CLIENT_FRESHNESS_UNWIRED: {
-    step: 'config',
-    meaning: '`freshness: channel` is accepted by the policy language but not yet wired into `ratls client`.',
-  },
   ERR_CLIENT_LISTEN: { step: 'config', meaning: 'A client listener or its admin server cannot listen on its address.' },
   ERR_CLIENT_START: { step: 'config', meaning: '`ratls client` failed to start; the cause is attached.' },
   ERR_CLIENT_UPSTREAM: {

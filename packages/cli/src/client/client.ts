@@ -6,7 +6,12 @@
  * verifier's audit writer, and reloads on SIGHUP (run.ts) or file change like the gateway.
  */
 import tls from 'node:tls';
-import { type AttestedCredentials, createAttestedCredentials, type QuoteProvider } from '@ratls/attester';
+import {
+  type AttestedCredentials,
+  createAttestedCredentials,
+  createChannelAttester,
+  type QuoteProvider,
+} from '@ratls/attester';
 import { ConfigError } from '@ratls/evidence';
 import { type AuditLog, type AuditSink, createAuditLog, loadPolicyFile, type Policy } from '@ratls/verifier';
 import { Gauge } from 'prom-client';
@@ -19,7 +24,7 @@ import { type FileWatch, type ReloadResult, serializedReload, watchConfigFiles }
 import { type BuiltTrust, buildTrust, readText } from '../gateway/state.js';
 import { RATLS_VERSION } from '../version.js';
 import { type ClientConfig, clientRestartOnly, type LocalAddress, loadClientConfig } from './config.js';
-import { type AfterHandshake, certificateMode } from './freshness.js';
+import { type AfterHandshake, channelMode } from './freshness.js';
 import { checkLoopback, openProvider, SIMULATION_WARNING } from './provider.js';
 import { startTunnel, type Tunnel, type TunnelView } from './tunnel.js';
 
@@ -113,8 +118,9 @@ export async function startClient(configPath: string, opts: StartClientOptions =
   const provider = opts.provider ?? (await openProvider(config.attester));
   if (config.attester.kind === 'simulated') log('warn', SIMULATION_WARNING, { provider: provider.name });
   for (const w of checkLoopback(config.listeners, provider)) log('warn', w, { provider: provider.name });
-  // Certificate mode today; channel mode is refused at load until it is wired here.
-  const afterHandshake: AfterHandshake = certificateMode;
+  // One gate for every tunnel: quotes are serialized and rate-limited per server across them.
+  const channelAttester = createChannelAttester({ provider });
+  const afterHandshake: AfterHandshake = channelMode(channelAttester, config.limits.channelTimeoutMs);
 
   let state = await buildClientState(config, undefined, opts);
   const credentials = await createAttestedCredentials({
@@ -193,6 +199,7 @@ export async function startClient(configPath: string, opts: StartClientOptions =
           view: () => viewOf(state, lc.name),
           credentials: () => current,
           afterHandshake,
+          channelAttester,
           audit,
           metrics,
           log,

@@ -38,17 +38,14 @@ describe('ratls client configuration', () => {
     );
   });
 
-  it('freshness: channel is refused with its own code, pointing at the key', () => {
-    refused(
-      `version: 1\nfreshness: channel\n${TRUST}${ONE}`,
-      'ERR_CLIENT_FRESHNESS_UNWIRED',
-      /:2:\d+: freshness: .*not wired/,
-    );
-    refused(
-      `version: 1\n${TRUST}${ONE}    freshness: channel\n`,
-      'ERR_CLIENT_FRESHNESS_UNWIRED',
-      /listeners\[0\]\.freshness/,
-    );
+  it('freshness: channel is accepted at the top (the default of every listener) and per listener', () => {
+    const top = parseClientConfig(`version: 1\nfreshness: channel\n${TRUST}${ONE}`, SRC);
+    assert.equal(top.freshness, 'channel');
+    assert.equal(top.listeners[0]?.freshness, 'channel');
+    const one = parseClientConfig(`version: 1\n${TRUST}${ONE}    freshness: channel\n`, SRC);
+    assert.equal(one.freshness, 'certificate');
+    assert.equal(one.listeners[0]?.freshness, 'channel');
+    refused(`version: 1\nfreshness: fresh\n${TRUST}${ONE}`, 'ERR_CLIENT_CONFIG', /:2:\d+: freshness/);
   });
 
   it('a listener on a routable address is refused: whoever reaches it speaks as the enclave', () => {

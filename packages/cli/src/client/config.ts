@@ -41,6 +41,12 @@ export interface ClientListenerConfig {
   verify: ServerVerify;
   /** Concurrent tunnelled connections; more are closed on accept. */
   maxConnections: number;
+  /**
+   * `channel`: the tunnel speaks the channel exchange (issue 13): it answers the server's challenge
+   * with fresh evidence bound to this connection (after the server was judged), and challenges an
+   * attested server whose policy identity says `freshness: channel`.
+   */
+  freshness: 'certificate' | 'channel';
 }
 
 /** The attester whose credentials the client presents. */
@@ -65,6 +71,8 @@ export interface ClientLimits {
   drainTimeoutMs: number;
   /** Largest server certificate (DER bytes) that is appraised at all. */
   maxCertificateBytes: number;
+  /** From the server's certificate decision to the end of the channel exchange (channel mode). */
+  channelTimeoutMs: number;
 }
 
 export interface ClientConfig {
@@ -76,8 +84,8 @@ export interface ClientConfig {
   trust: GatewayConfig['trust'] | undefined;
   /** The default server policy (absolute path), when there is one. */
   policy: string | undefined;
-  /** Only `certificate` today; `channel` is refused at load (ERR_CLIENT_FRESHNESS_UNWIRED). */
-  freshness: 'certificate';
+  /** The default of each listener's `freshness`. */
+  freshness: 'certificate' | 'channel';
   audit: 'stdout' | { file: string };
   admin: HostPort | undefined;
   limits: ClientLimits;
@@ -89,6 +97,7 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   idleTimeoutMs: 300_000,
   drainTimeoutMs: 10_000,
   maxCertificateBytes: 65_536,
+  channelTimeoutMs: 5_000,
 };
 const DEFAULT_MAX_CONNECTIONS = 256;
 
@@ -157,6 +166,7 @@ const schema = z.strictObject({
         .min(1024)
         .max(1024 * 1024)
         .optional(),
+      channelTimeoutMs: positiveInt(60_000).optional(),
     })
     .optional(),
   listeners: z
@@ -203,17 +213,7 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
   const dir = dirname(source);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
 
-  const freshness = (v: 'certificate' | 'channel' | undefined, path: (string | number)[]) => {
-    if (v === 'channel')
-      // The seam exists (client/freshness.ts); until channel binding lands, refusing is the only
-      // honest answer: accepting the key and tunnelling in certificate mode would be a downgrade.
-      throw new ConfigError(
-        'ERR_CLIENT_FRESHNESS_UNWIRED',
-        'config',
-        at(path, 'freshness: channel is not wired into ratls client yet; use certificate (see docs/client.md)'),
-      );
-  };
-  freshness(raw.freshness, ['freshness']);
+  const freshness = raw.freshness ?? 'certificate';
 
   let attester: AttesterConfig;
   if (raw.simulated !== undefined) {
@@ -237,6 +237,9 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
   if (renewBefore !== undefined && renewBefore >= validitySeconds)
     throw fail(at(['credentials', 'renewBeforeSeconds'], `must be below validitySeconds (${validitySeconds})`));
 
+  const limits: ClientLimits = { ...DEFAULT_CLIENT_LIMITS };
+  for (const [k, v] of Object.entries(raw.limits ?? {})) if (v !== undefined) limits[k as keyof ClientLimits] = v;
+
   const trust = raw.trust ? normalizeTrust(raw.trust, abs, at, 'ERR_CLIENT_CONFIG') : undefined;
   const names = new Set<string>();
   const binds = new Set<string>();
@@ -244,7 +247,6 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
     const here = (key: string) => ['listeners', k, key];
     if (names.has(l.name)) throw fail(at(here('name'), `duplicate listener name ${l.name}`));
     names.add(l.name);
-    freshness(l.freshness, here('freshness'));
     const listen: LocalAddress =
       l.listen === undefined
         ? { kind: 'unix', path: resolve(dir, `${l.name}.sock`) }
@@ -280,11 +282,9 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
       servername: l.servername ?? connect.host,
       verify,
       maxConnections: l.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      freshness: l.freshness ?? freshness,
     };
   });
-
-  const limits: ClientLimits = { ...DEFAULT_CLIENT_LIMITS };
-  for (const [k, v] of Object.entries(raw.limits ?? {})) if (v !== undefined) limits[k as keyof ClientLimits] = v;
 
   return {
     source,
@@ -296,7 +296,7 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
     },
     trust,
     policy: raw.policy !== undefined ? abs(raw.policy) : undefined,
-    freshness: 'certificate',
+    freshness,
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
     admin: raw.admin !== undefined ? parseHostPort(raw.admin) : undefined,
     limits,

@@ -9,7 +9,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { ConfigError, RatlsError, sha256Hex } from '@ratls/evidence';
+import { type ChannelAttester, ConfigError, RatlsError, sha256Hex } from '@ratls/evidence';
 import { type AuditLog, connect, type PeerAppraiser, type PeerDecision, type Policy } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from '../gateway/appraiser.js';
 import type { GatewayLog } from '../gateway/log.js';
@@ -32,6 +32,8 @@ export interface TunnelDeps {
   /** The enclave's current credentials (renewed in place). */
   credentials: () => { key: string; cert: string };
   afterHandshake: AfterHandshake;
+  /** Answers servers' channel challenges (one gate for every tunnel: its rate limit spans them). */
+  channelAttester: ChannelAttester;
   audit: AuditLog;
   metrics: Pick<
     GatewayMetrics,
@@ -138,7 +140,17 @@ export async function startTunnel(lc: ClientListenerConfig, deps: TunnelDeps): P
         }
         sock = connect({
           ...common,
-          attestation: { verifier: counting(appraiser(v.verification)), timeoutMs: limits.handshakeTimeoutMs, clock },
+          attestation: {
+            verifier: counting(appraiser(v.verification)),
+            // The channel phase has its own bound; the whole decision must fit in both.
+            timeoutMs: limits.handshakeTimeoutMs + (v.config.freshness === 'channel' ? limits.channelTimeoutMs : 0),
+            clock,
+            // Channel mode: speak the exchange (answer the server's challenge after judging it;
+            // challenge it when its policy identity says so). `connect` then offers no session.
+            ...(v.config.freshness === 'channel'
+              ? { channel: { attester: deps.channelAttester, timeoutMs: limits.channelTimeoutMs } }
+              : {}),
+          },
         });
         sock.once('attested', () => resolve(sock));
       } else {
@@ -201,8 +213,16 @@ export async function startTunnel(lc: ClientListenerConfig, deps: TunnelDeps): P
         reject(new RatlsError('ERR_CLIENT_UPSTREAM', 'tls', 'the server connection closed before it was accepted')),
       );
     }).then(async (sock) => {
-      // Freshness: certificate mode does nothing here; channel mode will prove this connection.
-      await deps.afterHandshake(sock, { listener: name });
+      try {
+        await deps.afterHandshake(sock, {
+          listener: name,
+          freshness: v.config.freshness,
+          verify: v.config.verify.kind,
+        });
+      } catch (e) {
+        sock.destroy();
+        throw e;
+      }
       return sock;
     });
 

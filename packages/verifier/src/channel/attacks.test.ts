@@ -5,6 +5,7 @@
  * Nothing from a refused peer reaches the application handler.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type net from 'node:net';
@@ -22,6 +23,7 @@ import {
 import { type ChannelAnswer, ChannelFrameBuffer, type ChannelMessage, encodeChannelFrame } from '@ratls/evidence';
 import { initSimulation, type SimState, SimulatedQuoteProvider } from '@ratls/sim';
 import { haveBinary, run } from '@ratls/test-support/gateway-helpers';
+import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
 import { createPeerVerifier } from '../decide/peer-verifier.js';
@@ -120,11 +122,16 @@ interface Started {
   close(): Promise<void>;
 }
 
-async function startServer(freshness: 'certificate' | 'channel', timeoutMs = 2_000): Promise<Started> {
+async function startServer(
+  freshness: 'certificate' | 'channel',
+  timeoutMs = 2_000,
+  tlsExtra: tls.TlsOptions = {},
+): Promise<Started> {
   const events: AuditEvent[] = [];
   const received: string[] = [];
   const server = createServer(
     {
+      ...tlsExtra,
       key: serverCreds.key,
       cert: serverCreds.cert,
       attestation: {
@@ -444,6 +451,48 @@ describe('channel mode: protocol-speaking attackers', () => {
     }
   });
 
+  test('certificate-mode decision on a channel-enabled listener: malformed frames refuse with exactly one audit event', async () => {
+    const s = await startServer('certificate', 800);
+    try {
+      const c = await rawClient(s.port, enclaveA);
+      c.write(new Uint8Array([0x52, 0x41, 0x43, 0x48, 9, 2, 0, 0, 0, 1, 0]));
+      await closed(c);
+      const ev = await eventsSettled(s, 2);
+      assert.equal(ev.length, 1, `one event per attempt: ${JSON.stringify(ev.map((e) => e.event.outcome))}`);
+      assert.deepEqual(s.received, []);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a second answer split across TCP segments is still refused as a second frame', {
+    todo: 'known gap: a second answer whose first bytes arrive after the first answer was read is not detected yet (the re-check after appraisal does not see them); by then those bytes reach the application as its data',
+  }, async () => {
+    const s = await startServer('channel', 800);
+    const genuine = createChannelAttester({ provider: enclaveA.provider, perSourceBurst: 100 });
+    try {
+      const c = await rawClient(s.port, enclaveA);
+      const frames = readFrames(c, 1);
+      c.write(encodeChannelFrame({ type: 'hello' }));
+      const [hello] = await frames;
+      assert.ok(hello?.type === 'hello' && hello.nonce);
+      const f = encodeChannelFrame(await genuine.answer(c, hello.nonce, 'me'));
+      c.write(f);
+      // The second copy's first bytes travel in their own TLS record, right behind the first
+      // answer (while the server appraises it), the rest of it later.
+      c.write(f.subarray(0, 2));
+      await new Promise((r) => setTimeout(r, 150));
+      c.write(f.subarray(2));
+      await closed(c);
+      const ev = await eventsSettled(s, 1);
+      assert.equal(ev.length, 1);
+      assert.equal(lastError(ev), 'ERR_CHANNEL_UNEXPECTED_FRAME');
+      assert.deepEqual(s.received, []);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('TLS 1.2 is refused in channel mode with its own code', async () => {
     const s = await startServer('channel');
     try {
@@ -457,16 +506,35 @@ describe('channel mode: protocol-speaking attackers', () => {
     }
   });
 
-  test('resumption: a resumed session is refused in channel mode', {
-    todo: 'no session ticket reaches this client from the attested server yet (a plain Node server issues one); the isSessionReused() refusal is wired but not yet exercised here',
-  }, async () => {
-    const s = await startServer('channel');
+  /**
+   * The resumption attempt is made the way an attacker would: another TLS server holding the same
+   * ticket keys (a sibling behind the balancer, or the attacker's copy of the keys) issues the
+   * ticket, and the client offers it to the attested server. TLS 1.3 resumption (RFC 8446 §2.2)
+   * does not send the server certificate again, so the attested server accepts the PSK
+   * (isSessionReused) and must then refuse: a resumed session has no fresh handshake to bind.
+   * The sibling uses an ordinary self-signed certificate: in our runs OpenSSL sent no
+   * NewSessionTicket at all when both ends presented these simulated RA-TLS certificates (the
+   * attested server issues none to its RA-TLS clients either), so a ticket must come from elsewhere.
+   */
+  test('resumption: a resumed session is refused in channel mode', async () => {
+    const ticketKeys = randomBytes(48);
+    const s = await startServer('channel', 2_000, { ticketKeys });
+    const plainCert = await makeSelfSigned('sibling');
+    const sibling = tls.createServer(
+      { key: plainCert.key, cert: plainCert.cert, ticketKeys, requestCert: true, rejectUnauthorized: false },
+      (sock) => {
+        sock.on('error', () => undefined);
+        sock.on('data', () => undefined);
+      },
+    );
+    sibling.listen(0, '127.0.0.1');
+    await once(sibling, 'listening');
     try {
-      const genuine = createChannelAttester({ provider: enclaveA.provider });
       let session: Buffer | undefined;
+      // Node asks OpenSSL for tickets only when a 'session' listener exists before the handshake.
       const first = tls.connect({
         host: '127.0.0.1',
-        port: s.port,
+        port: (sibling.address() as net.AddressInfo).port,
         key: enclaveA.key,
         cert: enclaveA.cert,
         rejectUnauthorized: false,
@@ -476,25 +544,20 @@ describe('channel mode: protocol-speaking attackers', () => {
         session = b;
       });
       await once(first, 'secureConnect');
-      const frames = readFrames(first, 1);
-      first.write(encodeChannelFrame({ type: 'hello' }));
-      const [hello] = await frames;
-      assert.ok(hello?.type === 'hello' && hello.nonce);
-      first.write(encodeChannelFrame(await genuine.answer(first, hello.nonce, 'me')));
-      first.write('GET / HTTP/1.1\n');
-      await closed(first);
-      await eventsSettled(s, 1);
-      for (let i = 0; i < 40 && !session; i++) await new Promise((r) => setTimeout(r, 25));
+      first.write('x');
+      for (let i = 0; i < 80 && !session; i++) await new Promise((r) => setTimeout(r, 25));
       first.destroy();
-      assert.ok(session, 'the server issued a session ticket');
+      assert.ok(session, 'the sibling issued a session ticket');
       const again = await rawClient(s.port, enclaveA, { session });
-      assert.equal(again.isSessionReused(), true);
+      assert.equal(again.isSessionReused(), true, 'the attested server accepted the PSK: a real resumption');
       again.write(encodeChannelFrame({ type: 'hello' }));
       await closed(again);
-      const ev = await eventsSettled(s, 2);
+      const ev = await eventsSettled(s, 1);
+      assert.equal(ev.length, 1, 'one audit event for the attempt');
       assert.equal(lastError(ev), 'ERR_CHANNEL_RESUMED');
       assert.equal(s.received.length, 0);
     } finally {
+      await new Promise<void>((r) => sibling.close(() => r()));
       await s.close();
     }
   });

@@ -29,7 +29,7 @@ export interface ChannelIo {
   next(what: string): Promise<ChannelMessage | 'app'>;
   /** Resolves once the bytes are handed to TLS (the client writes beside its gate, one write at a time). */
   send(bytes: Uint8Array): Promise<void> | void;
-  /** True when bytes already received begin another frame (a second answer). */
+  /** True when bytes received so far (read from the transport now) begin another frame (a second answer). */
   moreFrames(): boolean;
 }
 
@@ -78,7 +78,12 @@ async function readAnswer(io: ChannelIo, o: ChannelExchangeOptions, nonce: Uint8
   if (m.type !== 'answer') throw unexpected(`expected the answer to our challenge, got a ${m.type}`);
   // One answer per challenge: a second frame already behind it refuses before any appraisal.
   if (io.moreFrames()) throw unexpected('the peer sent a second channel frame after its answer');
-  return o.verify(m, nonce);
+  const d = await o.verify(m, nonce);
+  // …and so does one that arrived while the answer was appraised (a second answer split across
+  // segments: its first bytes came after the first answer was read). After the decision, bytes
+  // are the application's.
+  if (d.accept && io.moreFrames()) throw unexpected('the peer sent a second channel frame after its answer');
+  return d;
 }
 
 /**

@@ -323,6 +323,8 @@ export function gateClientSocket(
     heldWrites.length = 0;
     socket.destroy(err);
     for (const cb of heldCallbacks.splice(0)) cb(err);
+    // A channel read in progress ends now, not at its deadline (the server closed on us).
+    wake?.();
   }
 
   socket.once('close', () =>
@@ -378,8 +380,15 @@ export function gateClientSocket(
     const buffer = new ChannelFrameBuffer(maxFrame);
     channelBuf = buffer;
     // Frames already held (the server wrote before our decision) are the channel's now.
-    for (const [chunk] of heldReads.splice(0)) if (chunk instanceof Uint8Array) buffer.push(chunk);
+    // So is an end of stream that came while the certificate was appraised: a server that closed
+    // on us must end the exchange now, not at its deadline.
+    for (const [chunk] of heldReads.splice(0)) {
+      if (chunk === null) channelEnded = true;
+      else if (chunk instanceof Uint8Array) buffer.push(chunk);
+    }
     heldBytes = 0;
+    // The held push answered false, which stopped reading from the wire; the channel reads again.
+    socket.read(0);
     try {
       if (want && socket.getProtocol() !== 'TLSv1.3') {
         throw new RatlsError(

@@ -498,7 +498,12 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
           send: (bytes) => {
             sock.write(bytes);
           },
-          moreFrames: () => buffer.startsFrame(),
+          moreFrames: () => {
+            // Bytes that came while we appraised wait in the paused stream: look at them too.
+            for (let c = sock.read() as unknown; c !== null; c = sock.read() as unknown)
+              if (c instanceof Uint8Array) buffer.push(c);
+            return buffer.startsFrame();
+          },
         },
         {
           role: 'server',

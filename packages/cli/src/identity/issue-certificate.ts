@@ -8,11 +8,11 @@
  * fresh evidence bound to this connection. Everything the CSR asks for besides its key (names,
  * extensions, lifetime) is ignored; the policy's identity and the authority's TTLs decide.
  */
-import { createHash } from 'node:crypto';
 import { x509 } from '@ratls/attester/x509';
 import { RatlsError } from '@ratls/evidence';
-import { isVerifiedResult, type PeerDecision } from '@ratls/verifier';
+import type { PeerDecision } from '@ratls/verifier';
 import type { IdentityAuthority } from './authority.js';
+import { channelBoundDecision } from './channel-bound-decision.js';
 import { attestedFacts, derUtf8String, type FactName, factOids } from './facts.js';
 import { newSerial } from './serial.js';
 import { spiffeId } from './spiffe-id.js';
@@ -49,11 +49,7 @@ export interface IssuedCertificate {
 }
 
 function refuse(
-  code:
-    | 'ERR_IDENTITY_DECISION_INVALID'
-    | 'ERR_IDENTITY_NOT_CHANNEL_BOUND'
-    | 'ERR_IDENTITY_CSR_INVALID'
-    | 'ERR_IDENTITY_KEY_MISMATCH',
+  code: 'ERR_IDENTITY_DECISION_INVALID' | 'ERR_IDENTITY_CSR_INVALID' | 'ERR_IDENTITY_KEY_MISMATCH',
   msg: string,
   cause?: unknown,
 ): RatlsError {
@@ -83,21 +79,7 @@ export async function issueCertificate(
   ca: IdentityAuthority,
   req: IssueCertificateRequest,
 ): Promise<IssuedCertificate> {
-  const { decision } = req;
-  const policy = decision.decision;
-  if (!decision.accept || !policy?.accept || !isVerifiedResult(decision.result)) {
-    throw refuse('ERR_IDENTITY_DECISION_INVALID', 'no accepted decision with a verified attestation result');
-  }
-  if (decision.freshness !== 'channel') {
-    throw refuse(
-      'ERR_IDENTITY_NOT_CHANNEL_BOUND',
-      `identity ${policy.identity} was accepted under freshness ${decision.freshness ?? 'certificate'}; identities are issued only under freshness: channel`,
-    );
-  }
-  const fp = createHash('sha256').update(req.peerCertDer).digest('hex');
-  if (decision.certificate?.fingerprintSha256 !== fp) {
-    throw refuse('ERR_IDENTITY_DECISION_INVALID', 'the presented certificate is not the one the decision was made on');
-  }
+  const { decision, policy } = channelBoundDecision(req.decision, req.peerCertDer);
   const csr = parseCsr(req.csrDer);
   let selfSigned: boolean;
   try {

@@ -37,11 +37,25 @@ export interface TempPostgres {
 
 const PORT = 5432;
 
+/** A TCP listener on 127.0.0.1 with TLS, for tests of client-certificate logins (`hostssl`). */
+export interface PostgresTls {
+  /** A free port on 127.0.0.1 (also names the UNIX socket). */
+  port: number;
+  serverCertPem: string;
+  serverKeyPem: string;
+  /** `ssl_ca_file`: the CAs whose client certificates the server accepts. */
+  caPem: string;
+  /** Extra pg_hba.conf lines (e.g. `hostssl all all 127.0.0.1/32 cert clientcert=verify-full map=ratls`). */
+  hba: string[];
+  /** Extra pg_ident.conf lines (e.g. `ratls payments app_payments`). */
+  ident: string[];
+}
+
 /**
  * Creates and starts a cluster whose socket admits the test's OS user as `roles` (created, LOGIN).
  * @example const pg = startPostgres(['app', 'other']); pg.sql('select 1'); pg.stop();
  */
-export function startPostgres(roles: readonly string[]): TempPostgres {
+export function startPostgres(roles: readonly string[], tls?: PostgresTls): TempPostgres {
   const bin = serverBin();
   if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
   const me = userInfo().username;
@@ -73,16 +87,35 @@ export function startPostgres(roles: readonly string[]): TempPostgres {
     return r.stdout;
   };
   runAs(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'reject', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  const port = tls?.port ?? PORT;
   writeFileSync(
     join(data, 'postgresql.conf'),
-    `listen_addresses = ''\nunix_socket_directories = '${sock}'\nport = ${PORT}\nfsync = off\nmax_connections = 40\n`,
+    `listen_addresses = '${tls ? '127.0.0.1' : ''}'\nunix_socket_directories = '${sock}'\nport = ${port}\nfsync = off\nmax_connections = 40\n`,
     { flag: 'a' },
   );
+  if (tls) {
+    writeFileSync(join(data, 'server.crt'), tls.serverCertPem);
+    writeFileSync(join(data, 'server.key'), tls.serverKeyPem, { mode: 0o600 });
+    writeFileSync(join(data, 'client-ca.crt'), tls.caPem);
+    writeFileSync(
+      join(data, 'postgresql.conf'),
+      "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'client-ca.crt'\n",
+      { flag: 'a' },
+    );
+    if (asRoot) {
+      const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+      const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+      for (const f of ['server.crt', 'server.key', 'client-ca.crt']) chownSync(join(data, f), uid, gid);
+    }
+  }
   // peer with a map, never trust: the OS user on the socket decides which roles it may become.
-  writeFileSync(join(data, 'pg_hba.conf'), 'local all postgres peer map=admin\nlocal all all peer map=ratls\n');
+  writeFileSync(
+    join(data, 'pg_hba.conf'),
+    ['local all postgres peer map=admin', 'local all all peer map=ratls', ...(tls?.hba ?? [])].join('\n') + '\n',
+  );
   writeFileSync(
     join(data, 'pg_ident.conf'),
-    [`admin ${serverUser} postgres`, ...roles.map((r) => `ratls ${me} ${r}`)].join('\n') + '\n',
+    [`admin ${serverUser} postgres`, ...roles.map((r) => `ratls ${me} ${r}`), ...(tls?.ident ?? [])].join('\n') + '\n',
   );
   runAs(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   const sql = (query: string) =>
@@ -94,7 +127,7 @@ export function startPostgres(roles: readonly string[]): TempPostgres {
       '-h',
       sock,
       '-p',
-      String(PORT),
+      String(port),
       '-U',
       'postgres',
       '-d',
@@ -112,8 +145,8 @@ export function startPostgres(roles: readonly string[]): TempPostgres {
   let stopped = false;
   return {
     socketDir: sock,
-    socketPath: join(sock, `.s.PGSQL.${PORT}`),
-    port: PORT,
+    socketPath: join(sock, `.s.PGSQL.${port}`),
+    port,
     sql,
     stop() {
       if (stopped) return;

@@ -28,5 +28,6 @@ export {
   type StartGatewayOptions,
   startGateway,
 } from './gateway/index.js';
+export * from './identity/index.js';
 export { buildProgram, main } from './main.js';
 export { RATLS_VERSION } from './version.js';

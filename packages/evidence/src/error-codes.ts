@@ -1051,6 +1051,39 @@ export const ERROR_CODES = {
     meaning:
       'The JSON artifact (nitro-cli describe-eif / build-enclave output) lacks the expected Measurements with 96-hex-digit PCRs.',
   },
+  ERR_IDENTITY_CONFIG: {
+    step: 'identity',
+    meaning:
+      'The identity authority configuration is invalid (trust domain, TTLs, CA key or certificate unreadable, mismatched or not a CA); fix the `identity:` section.',
+  },
+  ERR_IDENTITY_NOT_CHANNEL_BOUND: {
+    step: 'identity',
+    meaning:
+      'No identity is issued for a decision that was not accepted under `freshness: channel` (certificate-mode evidence can be replayed by whoever stole the key); require channel freshness on the listener or identity.',
+  },
+  ERR_IDENTITY_DECISION_INVALID: {
+    step: 'identity',
+    meaning:
+      'The decision handed to the issuer is not an accepted decision with a verified attestation result for the presented certificate; nothing is issued.',
+  },
+  ERR_IDENTITY_CSR_INVALID: {
+    step: 'identity',
+    meaning: 'The CSR is not a well-formed PKCS#10 request with a valid self-signature, or it exceeds the size bound.',
+  },
+  ERR_IDENTITY_KEY_MISMATCH: {
+    step: 'identity',
+    meaning:
+      "The CSR's public key is not the attested TLS key of this connection; an enclave can only obtain a certificate for its own attested key.",
+  },
+  ERR_IDENTITY_NAME_INVALID: {
+    step: 'identity',
+    meaning: 'The identity name cannot be mapped to a SPIFFE ID (empty or too long).',
+  },
+  ERR_IDENTITY_TOKEN_INVALID: {
+    step: 'identity',
+    meaning:
+      'An EAR token request is invalid (audience missing or not allowed, nonce too long) or no signing key is current.',
+  },
 } as const satisfies Record<`ERR_${string}`, ErrorCodeInfo>;
 
 /** A registered error code: a `RatlsError` with any other code does not typecheck. */

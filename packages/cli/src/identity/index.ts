@@ -1,0 +1,28 @@
+/**
+ * Attestation-gated identities: short-lived X.509-SVID-style certificates and EAR tokens for
+ * enclaves accepted under `freshness: channel` (docs/identities.md).
+ *
+ * @example
+ * import { authorityFromFiles, ensureAuthorityFiles, issueCertificate } from 'ratls';
+ * const ca = await authorityFromFiles({ ...(await ensureAuthorityFiles(dir, 'prod.example.org', Date.now())), trustDomain: 'prod.example.org' });
+ * const { chainPem, serial } = await issueCertificate(ca, { csrDer, peerCertDer, decision, at: Date.now() });
+ */
+export {
+  type AuthorityOptions,
+  authorityFromFiles,
+  DEFAULT_TTL_SEC,
+  ensureAuthorityFiles,
+  type IdentityAuthority,
+  loadAuthority,
+  MAX_TTL_SEC,
+} from './authority.js';
+export { EarKeyRing } from './ear-keys.js';
+export { DEFAULT_FACTS_ARC, type FactName, factOids } from './facts.js';
+export {
+  type IssueCertificateRequest,
+  type IssuedCertificate,
+  issueCertificate,
+  MAX_CSR_BYTES,
+} from './issue-certificate.js';
+export { EAR_PROFILE, type EarStatus, earStatus, earStatuses, type IssueEarRequest, issueEar } from './issue-ear.js';
+export { spiffeId, spiffePathSegment } from './spiffe-id.js';

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@ratls/evidence';
 import { createAuditLog, KdsCollateralSource } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
+import { ConsoleHub, tapAudit } from '../console/hub.js';
 import { RATLS_VERSION } from '../version.js';
 import {
   type AdminServer,
@@ -65,7 +66,10 @@ export async function startPrimary(
   const log = opts.log ?? defaultLog;
   // Validated here first, so a bad configuration fails before any fork; also feeds /healthz.
   let state: GatewayState = await buildState(config, undefined, opts);
-  const audit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
+  // The incident console sees what the one writer writes, the workers' events included.
+  const consoleHub = config.admin ? new ConsoleHub() : undefined;
+  const rawAudit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
+  const audit = consoleHub ? tapAudit(rawAudit, (ev) => consoleHub.ingest(ev)) : rawAudit;
   const metrics = createGatewayMetrics(
     RATLS_VERSION,
     () => collateralNextUpdates(state),
@@ -195,6 +199,8 @@ export async function startPrimary(
         metrics,
         metricsText,
         ...(config.adminAuth ? { auth: config.adminAuth } : {}),
+        ...(consoleHub ? { console: consoleHub } : {}),
+        now: clock,
       });
     } catch (e) {
       killAll();
@@ -257,6 +263,7 @@ export async function startPrimary(
       await Promise.all(exited);
       clearTimeout(kill);
       await admin?.close();
+      consoleHub?.close();
       await audit.flush();
       await audit.close();
     })();

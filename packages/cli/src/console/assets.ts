@@ -5,6 +5,10 @@
  * The same script renders the static report, reading its data from an inline JSON element.
  */
 
+/** A shield, so the browser asks the gateway for an icon instead of a 404 at /favicon.ico. */
+export const CONSOLE_ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M8 1l6 2v5c0 3.5-2.6 6-6 7-3.4-1-6-3.5-6-7V3z" fill="#202833"/></svg>';
+
 export const CONSOLE_CSS = `
 :root { --ok: #1b7f3b; --bad: #b3261e; --warn: #a15c00; --bg: #fafafa; --fg: #1c1c1c; --mute: #666; }
 * { box-sizing: border-box; }
@@ -235,5 +239,5 @@ export const CONSOLE_JS = `
  * @example res.end(consolePage())
  */
 export function consolePage(): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ratls console</title><link rel="stylesheet" href="/console/app.css"></head><body>${CONSOLE_BODY}<script src="/console/app.js"></script></body></html>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ratls console</title><link rel="icon" href="/console/favicon.svg"><link rel="stylesheet" href="/console/app.css"></head><body>${CONSOLE_BODY}<script src="/console/app.js"></script></body></html>`;
 }

@@ -4,7 +4,7 @@
  * (Server-Sent Events). Read-only; admin.ts has already checked Host/Origin and the bearer token.
  */
 import type http from 'node:http';
-import { CONSOLE_CSS, CONSOLE_JS, consolePage } from './assets.js';
+import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_JS, consolePage } from './assets.js';
 import type { ConsoleHub, ConsoleMessage } from './hub.js';
 
 /** Every console answer: nothing but the gateway's own assets, never framed, never cached. */
@@ -57,6 +57,8 @@ export function serveConsole(
     send('text/javascript; charset=utf-8', CONSOLE_JS);
   } else if (path === '/console/app.css') {
     send('text/css; charset=utf-8', CONSOLE_CSS);
+  } else if (path === '/console/favicon.svg') {
+    send('image/svg+xml', CONSOLE_ICON);
   } else if (path === '/console/state.json') {
     send(
       'application/json',

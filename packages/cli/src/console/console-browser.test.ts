@@ -4,7 +4,6 @@
  * RATLS_SCREENSHOTS=1 also writes docs/console*.png (committed, shown in docs/console.md).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,27 +22,13 @@ import {
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
+import { chromiumSkip, launchChromium } from './chromium.test-helper.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const skip = !HAVE_VECTORS
-  ? 'needs the collateral vector'
-  : !HAVE_CHROMIUM && !process.env.CI
-    ? `needs ${CHROMIUM} (apt-get install chromium; CI installs it)`
-    : false;
+const skip = !HAVE_VECTORS ? 'needs the collateral vector' : chromiumSkip();
 const TOKEN = 'browser-test-token-9f8e7d6c5b4a';
 const SHOTS = process.env.RATLS_SCREENSHOTS === '1';
-
-/**
- * Chromium as root needs --no-sandbox (its sandbox refuses to run as uid 0).
- * @example const browser = await launchChromium();
- */
-export function launchChromium(): Promise<Browser> {
-  const root = process.getuid?.() === 0;
-  return chromium.launch({ executablePath: CHROMIUM, args: root ? ['--no-sandbox'] : [] });
-}
 
 describe('incident console in Chromium', { skip }, () => {
   let gw: Gateway;
@@ -142,13 +127,9 @@ listeners:
       assert.match(text, /mrEnclave/);
       assert.equal(await page.locator('tr.decision.accepted').count(), 1);
       assert.equal(await page.locator('tr.decision.refused').count(), 2);
-      await page.waitForFunction(
-        () => document.getElementById('count-total')?.textContent === 'decisions 3',
-        undefined,
-        {
-          timeout: 3000,
-        },
-      );
+      await page.waitForFunction("document.getElementById('count-total')?.textContent === 'decisions 3'", undefined, {
+        timeout: 3000,
+      });
       assert.deepEqual((await page.locator('tr[data-identity="payments"] td').allTextContents()).slice(0, 3), [
         'payments',
         '1',

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@ratls/evidence';
 import { createAuditLog, KdsCollateralSource } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
+import { Alerter, DEFAULT_ALERTS } from '../console/alerts.js';
 import { ConsoleHub, tapAudit } from '../console/hub.js';
 import { RATLS_VERSION } from '../version.js';
 import {
@@ -69,7 +70,14 @@ export async function startPrimary(
   // The incident console sees what the one writer writes, the workers' events included.
   const consoleHub = config.admin ? new ConsoleHub() : undefined;
   const rawAudit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
-  const audit = consoleHub ? tapAudit(rawAudit, (ev) => consoleHub.ingest(ev)) : rawAudit;
+  const alerter = config.alerts ? new Alerter({ ...DEFAULT_ALERTS, ...config.alerts }, log) : undefined;
+  const audit =
+    consoleHub || alerter
+      ? tapAudit(rawAudit, (ev) => {
+          consoleHub?.ingest(ev);
+          alerter?.offer(ev);
+        })
+      : rawAudit;
   const metrics = createGatewayMetrics(
     RATLS_VERSION,
     () => collateralNextUpdates(state),
@@ -264,6 +272,7 @@ export async function startPrimary(
       clearTimeout(kill);
       await admin?.close();
       consoleHub?.close();
+      await alerter?.close();
       await audit.flush();
       await audit.close();
     })();

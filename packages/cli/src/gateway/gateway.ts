@@ -7,6 +7,7 @@
 import cluster from 'node:cluster';
 import { ConfigError } from '@ratls/evidence';
 import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
+import { Alerter, DEFAULT_ALERTS } from '../console/alerts.js';
 import { ConsoleHub, tapAudit } from '../console/hub.js';
 import { RATLS_VERSION } from '../version.js';
 import {
@@ -105,7 +106,14 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   // The incident console sees what the one writer writes: here, or in the primary of a cluster.
   const consoleHub = config.admin && !worker ? new ConsoleHub() : undefined;
   const rawAudit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
-  const audit: AuditLog = consoleHub ? tapAudit(rawAudit, (ev) => consoleHub.ingest(ev)) : rawAudit;
+  const alerter = config.alerts && !worker ? new Alerter({ ...DEFAULT_ALERTS, ...config.alerts }, log) : undefined;
+  const audit: AuditLog =
+    consoleHub || alerter
+      ? tapAudit(rawAudit, (ev) => {
+          consoleHub?.ingest(ev);
+          alerter?.offer(ev);
+        })
+      : rawAudit;
   const metrics = createGatewayMetrics(
     RATLS_VERSION,
     () => collateralNextUpdates(state),
@@ -207,6 +215,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       await Promise.all(stopped);
       await admin?.close();
       consoleHub?.close();
+      await alerter?.close();
       await audit.flush();
       await audit.close();
     })();

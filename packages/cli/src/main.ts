@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicy } from './commands/policy.js';
+import { registerReport } from './commands/report.js';
 import { registerSim } from './commands/sim.js';
 import { registerVerifyCert } from './commands/verify-cert.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerClient(program, ctx);
   registerAttest(program, ctx);
   registerCollateral(program, ctx);
+  registerReport(program, ctx);
   return program;
 }
 

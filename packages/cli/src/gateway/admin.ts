@@ -11,6 +11,8 @@ import net, { type AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { ConfigError } from '@ratls/evidence';
 import { PccsCollateralSource } from '@ratls/verifier';
+import type { ConsoleHub } from '../console/hub.js';
+import { serveConsole } from '../console/routes.js';
 import type { AdminAuthConfig, ForwardTarget, HostPort } from './config/config.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayState } from './state.js';
@@ -329,6 +331,10 @@ export async function startAdmin(
     /** The exposition text (a cluster primary: aggregated over its workers); default the registry's. */
     metricsText?: () => Promise<string>;
     auth?: AdminAuthConfig;
+    /** The incident console's live data (/console, behind the same Host and token checks). */
+    console?: ConsoleHub;
+    /** Unix ms for the console's "time left" (default Date.now). */
+    now?: () => number;
   },
 ): Promise<AdminServer> {
   const { registry } = deps.metrics;
@@ -348,6 +354,10 @@ export async function startAdmin(
     if (!open && deps.auth?.tokenFile && !bearerOk(req, deps.auth.tokenFile)) {
       json(res, 401, { error: 'ERR_ADMIN_UNAUTHORIZED' }, { 'www-authenticate': 'Bearer realm="ratls-admin"' });
       return;
+    }
+    if (deps.console) {
+      const c = { hub: deps.console, health: () => deps.health().body, now: deps.now ?? Date.now };
+      if (serveConsole(req, res, path, c)) return;
     }
     if (path === '/livez') {
       json(res, 200, { status: 'live' });

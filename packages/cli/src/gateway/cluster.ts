@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@ratls/evidence';
 import { createAuditLog, KdsCollateralSource } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
+import { Alerter, DEFAULT_ALERTS } from '../console/alerts.js';
+import { ConsoleHub, tapAudit } from '../console/hub.js';
 import { RATLS_VERSION } from '../version.js';
 import {
   type AdminServer,
@@ -66,7 +68,17 @@ export async function startPrimary(
   const log = opts.log ?? defaultLog;
   // Validated here first, so a bad configuration fails before any fork; also feeds /healthz.
   let state: GatewayState = await buildState(config, undefined, opts);
-  const audit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
+  // The incident console sees what the one writer writes, the workers' events included.
+  const consoleHub = config.admin ? new ConsoleHub() : undefined;
+  const rawAudit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
+  const alerter = config.alerts ? new Alerter({ ...DEFAULT_ALERTS, ...config.alerts }, log) : undefined;
+  const audit =
+    consoleHub || alerter
+      ? tapAudit(rawAudit, (ev) => {
+          consoleHub?.ingest(ev);
+          alerter?.offer(ev);
+        })
+      : rawAudit;
   const metrics = createGatewayMetrics(
     RATLS_VERSION,
     () => collateralNextUpdates(state),
@@ -197,6 +209,8 @@ export async function startPrimary(
         metrics,
         metricsText,
         ...(config.adminAuth ? { auth: config.adminAuth } : {}),
+        ...(consoleHub ? { console: consoleHub } : {}),
+        now: clock,
       });
     } catch (e) {
       killAll();
@@ -259,6 +273,8 @@ export async function startPrimary(
       await Promise.all(exited);
       clearTimeout(kill);
       await admin?.close();
+      consoleHub?.close();
+      await alerter?.close();
       await audit.flush();
       await audit.close();
     })();

@@ -7,6 +7,8 @@
 import cluster from 'node:cluster';
 import { ConfigError } from '@ratls/evidence';
 import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
+import { Alerter, DEFAULT_ALERTS } from '../console/alerts.js';
+import { ConsoleHub, tapAudit } from '../console/hub.js';
 import { RATLS_VERSION } from '../version.js';
 import {
   type AdminServer,
@@ -102,7 +104,17 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         callback: (ev) => workerAudit.send(ev, (why, n) => log('error', `audit events dropped: ${why}`, { events: n })),
       }
     : (opts.auditSink ?? config.audit);
-  const audit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
+  // The incident console sees what the one writer writes: here, or in the primary of a cluster.
+  const consoleHub = config.admin && !worker ? new ConsoleHub() : undefined;
+  const rawAudit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
+  const alerter = config.alerts && !worker ? new Alerter({ ...DEFAULT_ALERTS, ...config.alerts }, log) : undefined;
+  const audit: AuditLog =
+    consoleHub || alerter
+      ? tapAudit(rawAudit, (ev) => {
+          consoleHub?.ingest(ev);
+          alerter?.offer(ev);
+        })
+      : rawAudit;
   const metrics = createGatewayMetrics(
     RATLS_VERSION,
     () => collateralNextUpdates(state),
@@ -143,6 +155,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         ready,
         metrics,
         ...(config.adminAuth ? { auth: config.adminAuth } : {}),
+        ...(consoleHub ? { console: consoleHub } : {}),
+        now: clock,
       });
     } catch (e) {
       await Promise.all(listeners.map((l) => l.stopAccepting()));
@@ -202,6 +216,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       for (const l of listeners) l.destroyAll();
       await Promise.all(stopped);
       await admin?.close();
+      consoleHub?.close();
+      await alerter?.close();
       await audit.flush();
       await audit.close();
     })();

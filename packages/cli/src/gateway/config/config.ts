@@ -171,6 +171,17 @@ export interface AdminAuthConfig {
   allowedHosts: string[];
 }
 
+// --- incident console (issue 18): alerts ---
+/** `alerts`: where alerts for chosen refusal reasons go, how they are batched and rate-limited. */
+export interface AlertsConfig {
+  webhook?: string;
+  /** Absolute path of a JSON-lines file. */
+  file?: string;
+  reasons?: string[];
+  batchMs?: number;
+  maxBatchesPerMinute?: number;
+}
+
 export type CollateralConfig =
   | { kind: 'files'; paths: string[] }
   | { kind: 'pccs'; url: string; cacheDir?: string; timeoutMs?: number };
@@ -189,6 +200,9 @@ export interface GatewayConfig {
   admin: HostPort | undefined;
   /** Admin authentication and DNS-rebinding names (issue 16); required when admin binds beyond loopback. */
   adminAuth?: AdminAuthConfig;
+  // --- incident console (issue 18): alerts ---
+  /** Alerts for chosen refusal reasons to a webhook and/or a file (issue 18, docs/console.md). */
+  alerts?: AlertsConfig;
   /** Processes serving the listeners (1: this process; N > 1: a cluster primary and N workers). */
   workers: number;
   limits: GatewayLimits;
@@ -304,6 +318,21 @@ const schema = z.strictObject({
         .max(32)
         .optional(),
     })
+    .optional(),
+  // --- incident console (issue 18): alerts ---
+  alerts: z
+    .strictObject({
+      webhook: z.url({ protocol: /^https?$/ }).optional(),
+      file: z.string().min(1).optional(),
+      reasons: z
+        .array(z.string().regex(/^[a-z_]{1,64}$/, 'a reason code'))
+        .min(1)
+        .max(32)
+        .optional(),
+      batchMs: z.number().int().min(10).max(600_000).optional(),
+      maxBatchesPerMinute: z.number().int().min(1).max(600).optional(),
+    })
+    .refine((a) => a.webhook !== undefined || a.file !== undefined, 'alerts needs a webhook or a file')
     .optional(),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).optional(),
   limits: z
@@ -519,6 +548,7 @@ function normalize(
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
     admin,
     ...(adminAuth ? { adminAuth } : {}),
+    ...(raw.alerts ? { alerts: { ...raw.alerts, ...(raw.alerts.file ? { file: abs(raw.alerts.file) } : {}) } } : {}),
     workers: raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
     limits,
     listeners,

@@ -1,0 +1,102 @@
+/**
+ * The live side of the console: the primary's audit stream (its own events and those its workers
+ * send over IPC) goes through `ingest`; the page's Server-Sent Events subscribers hear each
+ * decision at once and a coalesced summary shortly after. Bounded: a ring of recent events, a
+ * cap on subscribers, and a subscriber that stops reading is dropped, never buffered forever.
+ */
+import type { AuditEvent, AuditLog } from '@ratls/verifier';
+import { type ConsoleSummary, eventId, isDecision, Tally } from './tally.js';
+
+/** One decision as the page holds it: the audit event whole, under its id. */
+export interface ConsoleEntry {
+  id: string;
+  ev: AuditEvent;
+}
+
+export type ConsoleMessage = { kind: 'decision'; entry: ConsoleEntry } | { kind: 'summary'; summary: ConsoleSummary };
+
+/** Recent decisions kept for a page that connects later (and for the detail view). */
+export const MAX_RECENT = 500;
+/** How long summary updates are coalesced: a burst of refusals is one summary, not thousands. */
+export const SUMMARY_COALESCE_MS = 150;
+
+/**
+ * @example const hub = new ConsoleHub(); const audit = tapAudit(createAuditLog({ sink }), (ev) => hub.ingest(ev));
+ */
+export class ConsoleHub {
+  #tally = new Tally();
+  #recent: ConsoleEntry[] = [];
+  #subs = new Set<(m: ConsoleMessage) => void>();
+  #timer: NodeJS.Timeout | undefined;
+
+  ingest(ev: AuditEvent): void {
+    this.#tally.add(ev);
+    if (isDecision(ev)) {
+      const entry = { id: eventId(ev), ev };
+      this.#recent.push(entry);
+      if (this.#recent.length > MAX_RECENT) this.#recent.shift();
+      for (const s of this.#subs) s({ kind: 'decision', entry });
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      const summary = this.#tally.summary();
+      for (const s of this.#subs) s({ kind: 'summary', summary });
+    }, SUMMARY_COALESCE_MS).unref();
+  }
+
+  summary(): ConsoleSummary {
+    return this.#tally.summary();
+  }
+
+  recent(): ConsoleEntry[] {
+    return [...this.#recent];
+  }
+
+  find(id: string): ConsoleEntry | undefined {
+    return this.#recent.find((e) => e.id === id);
+  }
+
+  get subscribers(): number {
+    return this.#subs.size;
+  }
+
+  subscribe(fn: (m: ConsoleMessage) => void): () => void {
+    this.#subs.add(fn);
+    return () => this.#subs.delete(fn);
+  }
+
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#subs.clear();
+  }
+}
+
+/**
+ * An audit log that also hands every event it writes to `tap` (the console hub, the alerter).
+ * A throwing tap never stops the write: the audit line is the record, the console a view of it.
+ * @example const audit = tapAudit(createAuditLog({ sink: 'stdout' }), (ev) => hub.ingest(ev));
+ */
+export function tapAudit(log: AuditLog, tap: (ev: AuditEvent) => void): AuditLog {
+  const safe = (ev: AuditEvent): AuditEvent => {
+    try {
+      tap(ev);
+    } catch {
+      // A view of the audit stream must not break the stream; the line is already written.
+    }
+    return ev;
+  };
+  return {
+    record: (i) => safe(log.record(i)),
+    recordPolicyReload: (i) => safe(log.recordPolicyReload(i)),
+    recordHttpRequest: (i) => safe(log.recordHttpRequest(i)),
+    recordConnectionClose: (i) => safe(log.recordConnectionClose(i)),
+    write: (ev) => {
+      log.write(ev);
+      safe(ev);
+    },
+    flush: () => log.flush(),
+    reopen: () => log.reopen(),
+    close: () => log.close(),
+  };
+}

@@ -1,6 +1,6 @@
 /** Edge helpers for the CLI: reading files, parsing flags, loading trust and collateral, printing. */
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, nitroDocumentFromText, parseQuoteText, RatlsError, SNP_REPORT_SIZE } from '@ratls/evidence';
 import {
@@ -191,12 +191,16 @@ export interface CollateralFlags {
   pccsCacheDir?: string;
 }
 
-/** The bundle directory when `--collateral` names exactly one directory (`ratls collateral fetch --out`). */
+/**
+ * The bundle directory when `--collateral` names exactly one directory holding a `bundle.json`
+ * manifest (`ratls collateral fetch --out`); any other folder (a simulator's) is read as its
+ * `collateral*.json` files.
+ */
 function bundleDir(paths: string[] | undefined): string | undefined {
   if (!paths || paths.length !== 1) return undefined;
   const p = paths[0] as string;
   try {
-    return statSync(p).isDirectory() ? p : undefined;
+    return statSync(p).isDirectory() && existsSync(join(p, 'bundle.json')) ? p : undefined;
   } catch {
     return undefined;
   }

@@ -127,9 +127,8 @@ listeners:
       assert.match(text, /mrEnclave/);
       assert.equal(await page.locator('tr.decision.accepted').count(), 1);
       assert.equal(await page.locator('tr.decision.refused').count(), 2);
-      await page.waitForFunction("document.getElementById('count-total')?.textContent === 'decisions 3'", undefined, {
-        timeout: 3000,
-      });
+      // A locator wait, not waitForFunction(string): the page's CSP (no 'unsafe-eval') refuses string evaluation.
+      await page.locator('#count-total', { hasText: /^decisions 3$/ }).waitFor({ timeout: 3000 });
       assert.deepEqual((await page.locator('tr[data-identity="payments"] td').allTextContents()).slice(0, 3), [
         'payments',
         '1',

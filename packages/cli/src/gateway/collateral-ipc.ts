@@ -48,6 +48,84 @@ const malformed = (why: string) =>
   new CollateralError('ERR_COLLATERAL_IPC', 'collateral', `collateral answer from the primary: ${why}`);
 
 /**
+ * The error half of an answer from the primary. Only a registered code of the collateral step is
+ * passed on as such; anything else (a policy or appraisal result above all) is the primary misbehaving.
+ */
+function relayedError(m: Record<string, unknown>, what: string): CollateralError {
+  if (m.ok !== false || typeof m.code !== 'string' || typeof m.message !== 'string') {
+    return malformed(`neither ${what} nor an error`);
+  }
+  const code = m.code;
+  if (!isErrorCode(code) || ERROR_CODES[code].step !== 'collateral') return malformed(`unexpected code ${code}`);
+  return new CollateralError(code, 'collateral', m.message.slice(0, 4096));
+}
+
+/**
+ * A worker's requests to the cluster primary of one message kind (`t`): numbered, each answered
+ * once, bounded by `timeoutMs` (the same code a source that does not answer in time gives) and by
+ * the caller's signal. Late, unknown and malformed answers are dropped, never a crash.
+ */
+class PrimaryRequests {
+  readonly #pending = new Map<number, (a: unknown) => void>();
+  #nextId = 1;
+
+  constructor(
+    readonly kind: string,
+    readonly label: string,
+    readonly timeoutMs: number,
+  ) {}
+
+  ask<T>(send: (id: number) => void, decode: (a: unknown) => T, signal: AbortSignal | undefined): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(t);
+        this.#pending.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', `${this.label} request aborted by caller`));
+      };
+      const t = setTimeout(() => {
+        done();
+        reject(
+          new CollateralError(
+            'ERR_COLLATERAL_TIMEOUT',
+            'collateral',
+            `${this.label}: no answer from the cluster primary within ${this.timeoutMs} ms`,
+          ),
+        );
+      }, this.timeoutMs);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending.set(id, (a) => {
+        done();
+        try {
+          resolve(decode(a));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      try {
+        send(id);
+      } catch (e) {
+        done();
+        reject(new CollateralError('ERR_COLLATERAL_IPC', 'collateral', `cannot ask the primary: ${String(e)}`));
+      }
+    });
+  }
+
+  /** Routes one message from the primary; returns whether it was of this kind. */
+  receive(m: unknown): boolean {
+    if (typeof m !== 'object' || m === null || (m as { t?: unknown }).t !== this.kind) return false;
+    const id = (m as { id?: unknown }).id;
+    if (typeof id === 'number') this.#pending.get(id)?.(m);
+    return true;
+  }
+}
+
+/**
  * Encodes collateral for IPC.
  * @example w.send({ t: 'collateral', id, ok: true, collateral: collateralToWire(c) })
  */
@@ -124,56 +202,19 @@ export interface IpcCollateralSourceOptions {
  */
 export class IpcCollateralSource implements CollateralSource {
   readonly #send: (m: CollateralAsk) => void;
-  readonly #timeoutMs: number;
-  readonly #pending = new Map<number, (a: unknown) => void>();
-  #nextId = 1;
+  readonly #requests: PrimaryRequests;
 
   constructor(o: IpcCollateralSourceOptions) {
     this.#send = o.send;
-    this.#timeoutMs = o.timeoutMs;
+    this.#requests = new PrimaryRequests('collateral', 'collateral', o.timeoutMs);
   }
 
   getCollateral(req: CollateralRequest, opts?: { signal?: AbortSignal }): Promise<DcapCollateral> {
-    const id = this.#nextId++;
-    return new Promise<DcapCollateral>((resolve, reject) => {
-      const signal = opts?.signal;
-      const done = () => {
-        clearTimeout(t);
-        this.#pending.delete(id);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        done();
-        reject(new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', 'collateral request aborted by caller'));
-      };
-      // The same code a PCCS that does not answer in time gives: to the verifier it is one source.
-      const t = setTimeout(() => {
-        done();
-        reject(
-          new CollateralError(
-            'ERR_COLLATERAL_TIMEOUT',
-            'collateral',
-            `collateral: no answer from the cluster primary within ${this.#timeoutMs} ms`,
-          ),
-        );
-      }, this.#timeoutMs);
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.set(id, (a) => {
-        done();
-        try {
-          resolve(IpcCollateralSource.#decode(a));
-        } catch (e) {
-          reject(e);
-        }
-      });
-      try {
-        this.#send({ t: 'collateral', id, req: { tee: req.tee, fmspc: req.fmspc, pckCa: req.pckCa } });
-      } catch (e) {
-        done();
-        reject(new CollateralError('ERR_COLLATERAL_IPC', 'collateral', `cannot ask the primary: ${String(e)}`));
-      }
-    });
+    return this.#requests.ask(
+      (id) => this.#send({ t: 'collateral', id, req: { tee: req.tee, fmspc: req.fmspc, pckCa: req.pckCa } }),
+      (a) => IpcCollateralSource.#decode(a),
+      opts?.signal,
+    );
   }
 
   /**
@@ -181,23 +222,13 @@ export class IpcCollateralSource implements CollateralSource {
    * @example process.on('message', (m) => { if (!src.receive(m)) handleOther(m) })
    */
   receive(m: unknown): boolean {
-    if (typeof m !== 'object' || m === null || (m as { t?: unknown }).t !== 'collateral') return false;
-    const id = (m as { id?: unknown }).id;
-    if (typeof id === 'number') this.#pending.get(id)?.(m);
-    return true;
+    return this.#requests.receive(m);
   }
 
   static #decode(a: unknown): DcapCollateral {
     const m = a as Record<string, unknown>;
     if (m.ok === true) return collateralFromWire(m.collateral);
-    if (m.ok !== false || typeof m.code !== 'string' || typeof m.message !== 'string') {
-      throw malformed('neither collateral nor an error');
-    }
-    // Only a registered code of the collateral step is passed on as such; anything else (a policy
-    // or appraisal result above all) is the primary misbehaving.
-    const code = m.code;
-    if (!isErrorCode(code) || ERROR_CODES[code].step !== 'collateral') throw malformed(`unexpected code ${code}`);
-    throw new CollateralError(code, 'collateral', m.message.slice(0, 4096));
+    throw relayedError(m, 'collateral');
   }
 }
 
@@ -318,13 +349,11 @@ export class KdsAnswerer {
  */
 export class IpcKdsSource implements SnpCollateralSource {
   readonly #send: (m: KdsAsk) => void;
-  readonly #timeoutMs: number;
-  readonly #pending = new Map<number, (a: unknown) => void>();
-  #nextId = 1;
+  readonly #requests: PrimaryRequests;
 
   constructor(o: { send: (m: KdsAsk) => void; timeoutMs: number }) {
     this.#send = o.send;
-    this.#timeoutMs = o.timeoutMs;
+    this.#requests = new PrimaryRequests('kds', 'AMD KDS', o.timeoutMs);
   }
 
   async getVcek(req: SnpVcekRequest, opts?: { signal?: AbortSignal }): Promise<Uint8Array> {
@@ -353,51 +382,15 @@ export class IpcKdsSource implements SnpCollateralSource {
    * @example process.on('message', (m) => { if (!kds.receive(m)) handleOther(m) })
    */
   receive(m: unknown): boolean {
-    if (typeof m !== 'object' || m === null || (m as { t?: unknown }).t !== 'kds') return false;
-    const id = (m as { id?: unknown }).id;
-    if (typeof id === 'number') this.#pending.get(id)?.(m);
-    return true;
+    return this.#requests.receive(m);
   }
 
   #ask(body: KdsAskBody, signal: AbortSignal | undefined): Promise<string> {
-    const id = this.#nextId++;
-    return new Promise<string>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(t);
-        this.#pending.delete(id);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        done();
-        reject(new CollateralError('ERR_COLLATERAL_ABORTED', 'collateral', 'KDS request aborted by caller'));
-      };
-      const t = setTimeout(() => {
-        done();
-        reject(
-          new CollateralError(
-            'ERR_COLLATERAL_TIMEOUT',
-            'collateral',
-            `AMD KDS: no answer from the cluster primary within ${this.#timeoutMs} ms`,
-          ),
-        );
-      }, this.#timeoutMs);
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.set(id, (a) => {
-        done();
-        try {
-          resolve(IpcKdsSource.#decode(a));
-        } catch (e) {
-          reject(e);
-        }
-      });
-      try {
-        this.#send({ t: 'kds', id, ...body } as KdsAsk);
-      } catch (e) {
-        done();
-        reject(new CollateralError('ERR_COLLATERAL_IPC', 'collateral', `cannot ask the primary: ${String(e)}`));
-      }
-    });
+    return this.#requests.ask(
+      (id) => this.#send({ t: 'kds', id, ...body } as KdsAsk),
+      (a) => IpcKdsSource.#decode(a),
+      signal,
+    );
   }
 
   static #decode(a: unknown): string {
@@ -408,12 +401,7 @@ export class IpcKdsSource implements SnpCollateralSource {
       }
       return m.body;
     }
-    if (m.ok !== false || typeof m.code !== 'string' || typeof m.message !== 'string') {
-      throw malformed('neither a KDS body nor an error');
-    }
-    const code = m.code;
-    if (!isErrorCode(code) || ERROR_CODES[code].step !== 'collateral') throw malformed(`unexpected code ${code}`);
-    throw new CollateralError(code, 'collateral', m.message.slice(0, 4096));
+    throw relayedError(m, 'a KDS body');
   }
 
   static #bytes(b64: string): Uint8Array {

@@ -12,26 +12,22 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@ratls/evidence';
 import { createAuditLog, KdsCollateralSource } from '@ratls/verifier';
 import { AggregatorRegistry } from 'prom-client';
-import { Alerter, DEFAULT_ALERTS } from '../console/alerts.js';
-import { ConsoleHub, tapAudit } from '../console/hub.js';
 import { RATLS_VERSION } from '../version.js';
 import {
   type AdminServer,
-  collateralCacheEvents,
-  collateralNextUpdates,
   gatewayHealth,
   gatewayReadiness,
   gatewayWarnings,
   type Health,
   startAdmin,
 } from './admin.js';
+import { auditWriter, stateMetrics } from './audit-writer.js';
 import { answerCollateral, KdsAnswerer } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
 import { defaultLog } from './log.js';
-import { createGatewayMetrics, setPolicyHashes } from './metrics.js';
 import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
-import { buildState, buildStateParts, type GatewayState, policyHashes, restartOnlyChanges } from './state.js';
+import { buildState, buildStateParts, type GatewayState, restartOnlyChanges } from './state.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -69,23 +65,14 @@ export async function startPrimary(
   // Validated here first, so a bad configuration fails before any fork; also feeds /healthz.
   let state: GatewayState = await buildState(config, undefined, opts);
   // The incident console sees what the one writer writes, the workers' events included.
-  const consoleHub = config.admin ? new ConsoleHub() : undefined;
-  const rawAudit = createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) });
-  const alerter = config.alerts ? new Alerter({ ...DEFAULT_ALERTS, ...config.alerts }, log) : undefined;
-  const audit =
-    consoleHub || alerter
-      ? tapAudit(rawAudit, (ev) => {
-          consoleHub?.ingest(ev);
-          alerter?.offer(ev);
-        })
-      : rawAudit;
-  const metrics = createGatewayMetrics(
-    RATLS_VERSION,
-    () => collateralNextUpdates(state),
-    () => gatewayWarnings(state, clock()),
-    () => collateralCacheEvents(state),
+  const writer = auditWriter(
+    createAuditLog({ sink: opts.auditSink ?? config.audit, now: () => new Date(clock()) }),
+    config,
+    log,
+    true,
   );
-  setPolicyHashes(metrics, policyHashes(state));
+  const { audit, consoleHub } = writer;
+  const metrics = stateMetrics(() => state, clock);
   for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });
 
   // One AMD KDS client for every worker (KDS rate-limits), rebuilt only when the URL changes.
@@ -273,8 +260,7 @@ export async function startPrimary(
       await Promise.all(exited);
       clearTimeout(kill);
       await admin?.close();
-      consoleHub?.close();
-      await alerter?.close();
+      await writer.closeReaders();
       await audit.flush();
       await audit.close();
     })();

@@ -6,14 +6,10 @@
  */
 import cluster from 'node:cluster';
 import { ConfigError } from '@ratls/evidence';
-import { type AuditLog, type AuditSink, createAuditLog } from '@ratls/verifier';
-import { Alerter, DEFAULT_ALERTS } from '../console/alerts.js';
-import { ConsoleHub, tapAudit } from '../console/hub.js';
+import { type AuditSink, createAuditLog } from '@ratls/verifier';
 import { RATLS_VERSION } from '../version.js';
 import {
   type AdminServer,
-  collateralCacheEvents,
-  collateralNextUpdates,
   gatewayHealth,
   gatewayReadiness,
   gatewayWarnings,
@@ -23,12 +19,13 @@ import {
 } from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
 import { workerAudit } from './audit-ipc.js';
+import { auditWriter, stateMetrics } from './audit-writer.js';
 import { startPrimary } from './cluster.js';
 import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
-import { createGatewayMetrics, type GatewayMetrics, setPolicyHashes } from './metrics.js';
+import type { GatewayMetrics } from './metrics.js';
 import { type FileWatch, type ReloadResult, serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
 import {
   buildState,
@@ -36,7 +33,6 @@ import {
   type Credentials,
   type GatewayState,
   listenerView,
-  policyHashes,
   restartOnlyChanges,
 } from './state.js';
 
@@ -105,23 +101,9 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       }
     : (opts.auditSink ?? config.audit);
   // The incident console sees what the one writer writes: here, or in the primary of a cluster.
-  const consoleHub = config.admin && !worker ? new ConsoleHub() : undefined;
-  const rawAudit: AuditLog = createAuditLog({ sink, now: () => new Date(clock()) });
-  const alerter = config.alerts && !worker ? new Alerter({ ...DEFAULT_ALERTS, ...config.alerts }, log) : undefined;
-  const audit: AuditLog =
-    consoleHub || alerter
-      ? tapAudit(rawAudit, (ev) => {
-          consoleHub?.ingest(ev);
-          alerter?.offer(ev);
-        })
-      : rawAudit;
-  const metrics = createGatewayMetrics(
-    RATLS_VERSION,
-    () => collateralNextUpdates(state),
-    () => gatewayWarnings(state, clock()),
-    () => collateralCacheEvents(state),
-  );
-  setPolicyHashes(metrics, policyHashes(state));
+  const writer = auditWriter(createAuditLog({ sink, now: () => new Date(clock()) }), config, log, !worker);
+  const { audit, consoleHub } = writer;
+  const metrics = stateMetrics(() => state, clock);
   // A worker's warnings are its primary's: one loud line per gateway, not one per process.
   if (!worker) for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });
 
@@ -216,8 +198,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       for (const l of listeners) l.destroyAll();
       await Promise.all(stopped);
       await admin?.close();
-      consoleHub?.close();
-      await alerter?.close();
+      await writer.closeReaders();
       await audit.flush();
       await audit.close();
     })();

@@ -119,8 +119,8 @@ export async function runChannelExchange(
   }
   if (first.type !== 'hello') throw unexpected(`expected the client hello, got a ${first.type}`);
   const answer = first.nonce ? await answerWith(o.attester, socket, first.nonce, o.source) : undefined;
-  await io.send(hello);
-  if (answer) await io.send(answer);
+  // One write for both frames: one TLS record, one segment, no wait between them.
+  await io.send(answer ? Buffer.concat([hello, answer]) : hello);
   if (nonce) {
     decision = await readAnswer(io, o, nonce);
   } else if (io.moreFrames()) {

@@ -253,6 +253,9 @@ export function gateClientSocket(
    */
   function watchRefusal(): void {
     const acceptedAt = Date.now();
+    // Bytes already on the wire by now are the channel exchange's frames, not a request: a server
+    // that ends right after it (a handler that only closes) is not refusing this client.
+    const exchangeBytes = socket.bytesWritten;
     let seen = 0;
     let done = false;
     const stop = () => {
@@ -265,7 +268,7 @@ export function gateClientSocket(
         // A clean close before any byte, although this client had sent something (a request): the
         // refusal without words. A client that sent nothing keeps its plain end. Deferred, so a
         // caller awaiting `connectAttested` has attached its 'error' listener by then.
-        if (seen === 0 && socket.bytesWritten > 0 && Date.now() - acceptedAt <= REFUSAL_WINDOW_MS) {
+        if (seen === 0 && socket.bytesWritten > exchangeBytes && Date.now() - acceptedAt <= REFUSAL_WINDOW_MS) {
           stop();
           setImmediate(() => socket.destroy(new AttestationRefusedError(undefined)));
           return false;
@@ -400,6 +403,10 @@ export function gateClientSocket(
       if (want && socket.isSessionReused()) {
         throw new RatlsError('ERR_CHANNEL_RESUMED', 'channel', 'a resumed TLS session cannot carry fresh evidence');
       }
+      // Each frame is a small write the peer answers; with Nagle on, a write behind an
+      // unacknowledged one waits for the peer's delayed ACK (40 ms on Linux) — per frame, and
+      // again for the first application write behind our last frame.
+      if (want) socket.setNoDelay(true);
       const deadline = Date.now() + channelMs;
       const out = await runChannelExchange(
         socket,

@@ -490,6 +490,10 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
       if (want && sock.isSessionReused()) {
         throw new RatlsError('ERR_CHANNEL_RESUMED', 'channel', 'a resumed TLS session cannot carry fresh evidence');
       }
+      // Each frame is a small write the peer answers; with Nagle on, a write behind an
+      // unacknowledged one waits for the peer's delayed ACK (40 ms on Linux) — per frame, and
+      // again for the first application write behind our last frame.
+      if (want) sock.setNoDelay(true);
       const deadline = Date.now() + channelMs;
       const out = await runChannelExchange(
         sock,

@@ -527,7 +527,7 @@ describe('channel mode: protocol-speaking attackers', () => {
       await closed(c);
       assert.equal(s.events.length, 1, 'no second decision: the late copy was not appraised');
       assert.equal(s.received.length, 1);
-      assert.equal(Buffer.from(s.received[0] ?? '', 'latin1').subarray(0, 4).toString('latin1'), 'RACH');
+      assert.ok((s.received[0] ?? '').startsWith('RACH'), 'the handler read the late copy as its bytes');
     } finally {
       await s.close();
     }

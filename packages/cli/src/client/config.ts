@@ -14,6 +14,12 @@ import {
   parseHostPort,
   trustSchema,
 } from '../gateway/config/config.js';
+import {
+  type AttestedCredentialsConfig,
+  type AttesterConfig,
+  attesterFields,
+  normalizeAttester,
+} from '../shared/attester-config.js';
 import { parseYamlConfig, readConfigText } from '../shared/yaml-config.js';
 
 /** Where a local program connects: a UNIX socket path or a loopback TCP address. */
@@ -49,18 +55,8 @@ export interface ClientListenerConfig {
   freshness: 'certificate' | 'channel';
 }
 
-/** The attester whose credentials the client presents. */
-export type AttesterConfig =
-  | { kind: 'detect' }
-  | { kind: 'nitro' }
-  | {
-      kind: 'simulated';
-      dir: string;
-      tee: 'sgx' | 'tdx' | 'sev-snp' | 'nitro';
-      mrEnclave?: string;
-      mrTd?: string;
-      debug: boolean;
-    };
+/** The attester whose credentials the client presents (shared with the gateway's `attester:`). */
+export type { AttesterConfig } from '../shared/attester-config.js';
 
 export interface ClientLimits {
   /** From connect to the decision on the server (TCP, TLS, appraisal). */
@@ -79,7 +75,7 @@ export interface ClientConfig {
   /** Absolute path of the file this came from. */
   source: string;
   attester: AttesterConfig;
-  credentials: { validitySeconds: number; renewBeforeSeconds?: number; keyType: 'P-256' | 'P-384' };
+  credentials: AttestedCredentialsConfig;
   /** Absent when every listener verifies its server with a CA. */
   trust: GatewayConfig['trust'] | undefined;
   /** The default server policy (absolute path), when there is one. */
@@ -107,7 +103,6 @@ const positiveInt = (max: number) => z.number().int().positive().max(max);
 const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, {
   message: 'expected host:port (IPv6 as [addr]:port), port 0-65535',
 });
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `${bytes} bytes of hex`);
 
 const listenSchema = z.string().refine(
   (s) => {
@@ -123,33 +118,8 @@ const listenSchema = z.string().refine(
 
 const schema = z.strictObject({
   version: z.literal(1),
-  /** Which attester signs the client's credentials: the detected TEE (default) or Nitro's NSM. */
-  provider: z.enum(['auto', 'nitro']).optional(),
-  /** A simulated TEE instead (development and tests only). */
-  simulated: z
-    .union([
-      z.string().min(1),
-      z.strictObject({
-        dir: z.string().min(1),
-        tee: z.enum(['sgx', 'tdx', 'sev-snp', 'nitro']).optional(),
-        mrEnclave: hex(32).optional(),
-        mrTd: hex(48).optional(),
-        debug: z.boolean().optional(),
-      }),
-    ])
-    .optional(),
-  credentials: z
-    .strictObject({
-      validitySeconds: z
-        .number()
-        .int()
-        .min(2)
-        .max(30 * 86_400)
-        .optional(),
-      renewBeforeSeconds: z.number().positive().optional(),
-      keyType: z.enum(['P-256', 'P-384']).optional(),
-    })
-    .optional(),
+  // provider | simulated, and credentials: the same fields as the gateway's `attester:` block.
+  ...attesterFields,
   trust: trustSchema.optional(),
   policy: z.string().min(1).optional(),
   freshness: z.enum(['certificate', 'channel']).optional(),
@@ -215,27 +185,7 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
 
   const freshness = raw.freshness ?? 'certificate';
 
-  let attester: AttesterConfig;
-  if (raw.simulated !== undefined) {
-    if (raw.provider !== undefined) throw fail(at(['provider'], 'give either provider or simulated, not both'));
-    const s = typeof raw.simulated === 'string' ? { dir: raw.simulated } : raw.simulated;
-    const tee = 'tee' in s && s.tee ? s.tee : 'sgx';
-    if ('mrEnclave' in s && s.mrEnclave && tee !== 'sgx') throw fail(at(['simulated', 'mrEnclave'], 'SGX only'));
-    if ('mrTd' in s && s.mrTd && tee !== 'tdx') throw fail(at(['simulated', 'mrTd'], 'TDX only'));
-    attester = {
-      kind: 'simulated',
-      dir: abs(s.dir),
-      tee,
-      ...('mrEnclave' in s && s.mrEnclave ? { mrEnclave: s.mrEnclave.toLowerCase() } : {}),
-      ...('mrTd' in s && s.mrTd ? { mrTd: s.mrTd.toLowerCase() } : {}),
-      debug: 'debug' in s ? Boolean(s.debug) : false,
-    };
-  } else attester = raw.provider === 'nitro' ? { kind: 'nitro' } : { kind: 'detect' };
-
-  const validitySeconds = raw.credentials?.validitySeconds ?? 3600;
-  const renewBefore = raw.credentials?.renewBeforeSeconds;
-  if (renewBefore !== undefined && renewBefore >= validitySeconds)
-    throw fail(at(['credentials', 'renewBeforeSeconds'], `must be below validitySeconds (${validitySeconds})`));
+  const { attester, credentials } = normalizeAttester(raw, [], abs, at, 'ERR_CLIENT_CONFIG');
 
   const limits: ClientLimits = { ...DEFAULT_CLIENT_LIMITS };
   for (const [k, v] of Object.entries(raw.limits ?? {})) if (v !== undefined) limits[k as keyof ClientLimits] = v;
@@ -289,11 +239,7 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
   return {
     source,
     attester,
-    credentials: {
-      validitySeconds,
-      ...(renewBefore !== undefined ? { renewBeforeSeconds: renewBefore } : {}),
-      keyType: raw.credentials?.keyType ?? 'P-256',
-    },
+    credentials,
     trust,
     policy: raw.policy !== undefined ? abs(raw.policy) : undefined,
     freshness,

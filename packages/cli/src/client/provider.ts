@@ -3,43 +3,12 @@
  * or a simulation (asked for by name only, never detected), and the one fact about it the client
  * acts on: whether loopback TCP is inside the TEE.
  */
-import { detectQuoteProvider, NitroNsmProvider, type QuoteProvider } from '@ratls/attester';
+import type { QuoteProvider } from '@ratls/attester';
 import { ConfigError } from '@ratls/evidence';
-import {
-  loadNitroSimulation,
-  loadSimulation,
-  loadSnpSimulation,
-  SimulatedNitroProvider,
-  SimulatedQuoteProvider,
-  SimulatedSnpProvider,
-} from '@ratls/sim';
-import type { AttesterConfig, ClientListenerConfig } from './config.js';
+import type { ClientListenerConfig } from './config.js';
 
-export const SIMULATION_WARNING =
-  'SIMULATED TEE: these credentials prove nothing about real hardware. For development and tests only.';
-
-/**
- * The quote provider an attester configuration names.
- * @example const provider = await openProvider({ kind: 'simulated', dir: './sim', tee: 'sgx', debug: false })
- */
-export async function openProvider(a: AttesterConfig): Promise<QuoteProvider> {
-  switch (a.kind) {
-    case 'detect':
-      return detectQuoteProvider();
-    case 'nitro':
-      return new NitroNsmProvider();
-    case 'simulated':
-      if (a.tee === 'sev-snp') return new SimulatedSnpProvider(await loadSnpSimulation(a.dir), { debug: a.debug });
-      if (a.tee === 'nitro')
-        return SimulatedNitroProvider.create(await loadNitroSimulation(a.dir), { pcrs: {}, debug: a.debug });
-      return new SimulatedQuoteProvider(await loadSimulation(a.dir), {
-        tee: a.tee,
-        debug: a.debug,
-        ...(a.mrEnclave ? { mrEnclave: a.mrEnclave } : {}),
-        ...(a.mrTd ? { mrTd: a.mrTd } : {}),
-      });
-  }
-}
+// Opening the attester is shared with the gateway and `ratls attest`: one implementation.
+export { openProvider, SIMULATION_WARNING } from '../shared/attester-config.js';
 
 /**
  * Whether loopback TCP is inside the TEE. An SGX enclave (Gramine, the only SGX provider, and

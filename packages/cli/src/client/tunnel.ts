@@ -117,6 +117,16 @@ export async function startTunnel(lc: ClientListenerConfig, deps: TunnelDeps): P
       metrics.rejections.inc({ listener: name, tee: 'none', reason: error.code });
       inner.reject?.(error, ctx);
     },
+    // Channel mode towards a server whose identity says `freshness: channel`: the server's fresh
+    // evidence is appraised (and audited once) by the same appraiser. Without this delegation the
+    // client could answer challenges but never challenge a server (ERR_CHANNEL_UNSUPPORTED).
+    async appraiseChannel(input, ctx) {
+      const d = inner.appraiseChannel
+        ? await inner.appraiseChannel(input, ctx)
+        : { accept: false, error: { code: 'ERR_CHANNEL_UNSUPPORTED', message: 'appraiser has no channel appraisal' } };
+      if (!d.accept) metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
+      return d;
+    },
   });
 
   /** Opens the upstream connection for one local connection; resolves once it may carry bytes. */

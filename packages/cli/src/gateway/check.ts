@@ -11,6 +11,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, toRatlsError } from '@ratls/evidence';
 import { trustAnchorFrom } from '@ratls/verifier';
+import { openProvider, SIMULATION_WARNING } from '../shared/attester-config.js';
 import { formatHostPort, loadGatewayConfig } from './config/config.js';
 import { buildState } from './state.js';
 
@@ -44,19 +45,39 @@ export async function checkGateway(path: string, atMs: number): Promise<CheckRep
   const fail = (code: 'ERR_GATEWAY_TLS' | 'ERR_GATEWAY_COLLATERAL' | 'ERR_GATEWAY_FILE', msg: string) =>
     new ConfigError(code, 'config', msg);
 
+  // --- gateway as an attested server (issue 13) ---
+  if (config.attester) {
+    const a = config.attester.provider;
+    if (a.kind === 'simulated') {
+      // The simulation's files are read as a start would read them; no key or quote is made.
+      try {
+        await openProvider(a);
+      } catch (e) {
+        throw toRatlsError(e, 'ERR_GATEWAY_FILE', 'config');
+      }
+      warnings.push(`attester: ${SIMULATION_WARNING}`);
+    } else {
+      warnings.push(
+        `attester: the ${a.kind === 'nitro' ? 'Nitro NSM' : 'detected'} provider is opened at start, not by --check`,
+      );
+    }
+  }
   for (const l of config.listeners) {
+    // `tls: attested`: the certificate is made at start from the attester's evidence.
+    if (!l.tls) continue;
+    const files = l.tls;
     const pem = state.credentials.get(l.name)?.cert ?? '';
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(pem);
     } catch (e) {
-      throw fail('ERR_GATEWAY_TLS', `listener ${l.name}: certificate ${l.tls.cert}: ${(e as Error).message}`);
+      throw fail('ERR_GATEWAY_TLS', `listener ${l.name}: certificate ${files.cert}: ${(e as Error).message}`);
     }
     const end = Date.parse(cert.validTo);
     if (end <= atMs)
-      throw fail('ERR_GATEWAY_TLS', `listener ${l.name}: certificate ${l.tls.cert} expired ${cert.validTo}`);
+      throw fail('ERR_GATEWAY_TLS', `listener ${l.name}: certificate ${files.cert} expired ${cert.validTo}`);
     if (Date.parse(cert.validFrom) > atMs)
-      throw fail('ERR_GATEWAY_TLS', `listener ${l.name}: certificate ${l.tls.cert} not valid before ${cert.validFrom}`);
+      throw fail('ERR_GATEWAY_TLS', `listener ${l.name}: certificate ${files.cert} not valid before ${cert.validFrom}`);
     if (end - atMs < NEAR_EXPIRY_MS) warnings.push(`listener ${l.name}: certificate expires ${cert.validTo}`);
   }
 

@@ -18,6 +18,7 @@ import {
   startAdmin,
 } from './admin.js';
 import type { CertificateVerify } from './appraiser.js';
+import { openGatewayAttester } from './attested-server.js';
 import { workerAudit } from './audit-ipc.js';
 import { auditWriter, stateMetrics } from './audit-writer.js';
 import { startPrimary } from './cluster.js';
@@ -89,8 +90,21 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const worker = config.workers > 1 && cluster.isWorker;
   const pccsSource = worker ? collateralViaPrimary(config.trust.collateral) : undefined;
   const kdsSource = worker && config.trust.snp?.kds ? kdsViaPrimary() : undefined;
-  const buildOpts = { ...opts, ...(pccsSource ? { pccsSource } : {}), ...(kdsSource ? { kdsSource } : {}) };
-  let state: GatewayState = await buildState(config, undefined, buildOpts);
+  // `tls: attested` listeners: this process's own provider, key and quote (in a cluster, per worker).
+  const attester = config.attester ? await openGatewayAttester(config.attester, log) : undefined;
+  const buildOpts = {
+    ...opts,
+    ...(pccsSource ? { pccsSource } : {}),
+    ...(kdsSource ? { kdsSource } : {}),
+    ...(attester ? { attested: attester.current } : {}),
+  };
+  let state: GatewayState;
+  try {
+    state = await buildState(config, undefined, buildOpts);
+  } catch (e) {
+    attester?.close();
+    throw e;
+  }
   const limits = config.limits;
   const sink: AuditSink = worker
     ? {
@@ -122,11 +136,21 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     for (const own of config.listeners) {
       const lc = worker ? splitPerSourceCap(own, config.workers) : own;
       const view = () => listenerView(state, lc.name);
-      const deps = { view, audit, metrics, log, clock, limits, closing: () => closing };
+      const deps = {
+        view,
+        audit,
+        metrics,
+        log,
+        clock,
+        limits,
+        closing: () => closing,
+        ...(attester && !lc.tls ? { channelAttester: attester.channel } : {}),
+      };
       listeners.push(await startListener(lc, deps));
     }
   } catch (e) {
     await Promise.all(listeners.map((l) => l.stopAccepting()));
+    attester?.close();
     await audit.close();
     throw new ConfigError('ERR_GATEWAY_LISTEN', 'config', `cannot listen: ${(e as Error).message}`, { cause: e });
   }
@@ -142,10 +166,17 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       });
     } catch (e) {
       await Promise.all(listeners.map((l) => l.stopAccepting()));
+      attester?.close();
       await audit.close();
       throw e;
     }
   }
+  // A renewed attested certificate: new handshakes present it at once, open connections keep theirs
+  // (setSecureContext, as a certificate file rotation does on reload).
+  attester?.onRenewed((c) => {
+    for (const l of config.listeners) if (!l.tls) state.credentials.set(l.name, c);
+    for (const l of listeners) if (!state.config.listeners.find((x) => x.name === l.name)?.tls) l.useCredentials(c);
+  });
 
   const reload = serializedReload({
     configPath,
@@ -197,6 +228,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       if (open() > 0) log('warn', 'drain deadline passed; closing remaining connections', { open: open() });
       for (const l of listeners) l.destroyAll();
       await Promise.all(stopped);
+      attester?.close();
       await admin?.close();
       await writer.closeReaders();
       await audit.flush();

@@ -8,7 +8,8 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
-import type { AuditLog, PeerAppraiser, PeerDecision } from '@ratls/verifier';
+import type { ChannelAttester } from '@ratls/evidence';
+import type { AuditLog, ChannelOptions, PeerAppraiser, PeerDecision } from '@ratls/verifier';
 import { attestationOf, clientAddressOf, createServer, evaluatePolicy, TLS_ERRORS } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
@@ -39,6 +40,11 @@ export interface ListenerDeps {
   limits: Pick<GatewayLimits, 'maxCertificateBytes' | 'idleTimeoutMs'>;
   /** True once the gateway drains: HTTP responses then close their connections. */
   closing: () => boolean;
+  /**
+   * `tls: attested` (issue 13): answers clients' channel challenges with fresh evidence from the
+   * gateway's provider. Without one, a client that challenges is refused (ERR_CHANNEL_UNSUPPORTED).
+   */
+  channelAttester?: ChannelAttester;
 }
 
 /** What the gateway (and nothing else) does with a running listener. */
@@ -79,6 +85,19 @@ const LIMIT_BY_CODE: Record<string, LimitName> = {
   [TLS_ERRORS.PRE_TLS_TOO_LARGE]: 'max_pre_tls_bytes',
   [TLS_ERRORS.SOURCE_RATE_LIMITED]: 'max_handshakes_per_second_per_source',
 };
+
+/**
+ * The listener's channel options: `freshness: channel` requires bound evidence of every client;
+ * an attested listener (`tls: attested`) always speaks the exchange, so it can answer a client
+ * whose policy asks for fresh evidence of the gateway, whatever it asks of that client.
+ */
+function channelOptions(lc: ListenerConfig, attester: ChannelAttester | undefined): { channel?: ChannelOptions } {
+  const timeout = lc.channelTimeoutMs !== undefined ? { timeoutMs: lc.channelTimeoutMs } : {};
+  const answer = attester ? { attester } : {};
+  if (lc.freshness === 'channel') return { channel: { require: true, ...timeout, ...answer } };
+  if (attester || lc.channelTimeoutMs !== undefined) return { channel: { ...timeout, ...answer } };
+  return {};
+}
 
 /**
  * Binds one listener and resolves once it is listening.
@@ -193,16 +212,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
         : {}),
       // Nothing reaches the backend before the channel decision: hand-off waits for it.
       // (Identities whose policy says `freshness: channel` get the exchange without this.)
-      ...(lc.freshness === 'channel'
-        ? {
-            channel: {
-              require: true,
-              ...(lc.channelTimeoutMs !== undefined ? { timeoutMs: lc.channelTimeoutMs } : {}),
-            },
-          }
-        : lc.channelTimeoutMs !== undefined
-          ? { channel: { timeoutMs: lc.channelTimeoutMs } }
-          : {}),
+      ...channelOptions(lc, deps.channelAttester),
       // `refusal: http-403` (off by default): a refused peer reads why, as a reason code only.
       ...(lc.refusal === 'http-403' ? { refusalResponse: attestationRefusal } : {}),
     },

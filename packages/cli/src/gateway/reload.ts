@@ -166,7 +166,11 @@ export function serializedReload<S extends ReloadableState = GatewayState>(
  * @example watchConfigFiles(watchedFiles(state), () => void reload(), { debounceMs: 300, log })
  */
 export function watchedFiles(s: GatewayState): string[] {
-  return [s.config.source, ...s.policies.keys(), ...s.config.listeners.flatMap((l) => [l.tls.cert, l.tls.key])];
+  return [
+    s.config.source,
+    ...s.policies.keys(),
+    ...s.config.listeners.flatMap((l) => (l.tls ? [l.tls.cert, l.tls.key] : [])),
+  ];
 }
 
 export interface FileWatch {

@@ -70,7 +70,7 @@ export function readText(path: string, what: string): string {
   }
 }
 
-function readCredentials(l: ListenerConfig): Credentials {
+function readCredentials(l: ListenerConfig & { tls: { cert: string; key: string } }): Credentials {
   const cert = readText(l.tls.cert, `listener ${l.name}: certificate`);
   const key = readText(l.tls.key, `listener ${l.name}: key`);
   try {
@@ -88,6 +88,15 @@ function readCredentials(l: ListenerConfig): Credentials {
   return { cert, key };
 }
 
+/** What `buildState` takes besides the configuration. */
+export interface BuildStateOptions {
+  dangerousVerify?: CertificateVerify;
+  pccsSource?: CollateralSource;
+  kdsSource?: SnpCollateralSource;
+  /** The attested credentials in use, for `tls: attested` listeners (they come from no file). */
+  attested?: () => Credentials;
+}
+
 /**
  * Reads and validates every file the configuration names. With `previous`, the verification path
  * (and its collateral, PCK and result caches) is kept when trust anchors and collateral are unchanged.
@@ -100,7 +109,7 @@ function readCredentials(l: ListenerConfig): Credentials {
 export async function buildState(
   config: GatewayConfig,
   previous: GatewayState | undefined,
-  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource; kdsSource?: SnpCollateralSource },
+  opts: BuildStateOptions,
 ): Promise<GatewayState> {
   return (await buildStateParts(config, previous, opts, false)).state;
 }
@@ -124,7 +133,7 @@ export interface FailedPart {
 export async function buildStateParts(
   config: GatewayConfig,
   previous: GatewayState | undefined,
-  opts: { dangerousVerify?: CertificateVerify; pccsSource?: CollateralSource; kdsSource?: SnpCollateralSource },
+  opts: BuildStateOptions,
   keepOnFailure: boolean,
 ): Promise<{ state: GatewayState; failed: FailedPart[] }> {
   const failed: FailedPart[] = [];
@@ -141,15 +150,23 @@ export async function buildStateParts(
   }
   const credentials = new Map<string, Credentials>();
   for (const l of config.listeners) {
+    if (!l.tls) {
+      // `tls: attested`: the gateway's attested credentials in use (none in a cluster primary,
+      // which serves no listener: each worker makes its own key and quote).
+      const attested = opts.attested?.();
+      if (attested) credentials.set(l.name, attested);
+      continue;
+    }
+    const files = l.tls;
     try {
-      credentials.set(l.name, readCredentials(l));
+      credentials.set(l.name, readCredentials({ ...l, tls: files }));
     } catch (e) {
       const kept = previous?.credentials.get(l.name);
       if (!keepOnFailure || !kept) throw e;
       credentials.set(l.name, kept);
       failed.push({
         part: 'certificate',
-        source: l.tls.cert,
+        source: files.cert,
         listener: l.name,
         error: toRatlsError(e, 'ERR_GATEWAY_TLS', 'config'),
       });
@@ -276,6 +293,15 @@ export function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string |
   if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) return 'audit sink changed';
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) return 'limits changed';
   if (a.workers !== b.workers) return 'workers changed';
+  // The provider and the attested key live as long as the process; so does each listener's choice.
+  if (JSON.stringify(a.attester ?? null) !== JSON.stringify(b.attester ?? null)) return 'attester changed';
+  const attested = (c: GatewayConfig) =>
+    c.listeners
+      .filter((l) => !l.tls)
+      .map((l) => l.name)
+      .sort()
+      .join(',');
+  if (attested(a) !== attested(b)) return 'listeners with tls: attested changed';
   const own = (c: GatewayConfig) => JSON.stringify(c.listeners.map((l) => [l.name, l.limits]).sort());
   if (own(a) !== own(b)) return 'listener limits changed';
   const edges = (c: GatewayConfig) =>

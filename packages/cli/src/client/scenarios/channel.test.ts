@@ -8,36 +8,37 @@
  * are refused, each with exactly one event in the gateway's audit file.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { initSimulation } from '@ratls/sim';
 import {
+  decisionsAfter as decisionsAfterIn,
+  handshakeDecisions,
+  type RedisServer,
+  SKIP_WITHOUT_REDIS,
+  simulatedPolicy,
+  startRedis,
+} from '@ratls/test-support/channel-scenario';
+import {
   type EchoBackend,
   echoBackend,
-  freePort,
   type GatewayProcess,
-  haveBinary,
   run,
   simCert,
   spawnGateway,
   tempDir,
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
-import type { AuditEvent } from '@ratls/verifier';
 import { type Client, startClient } from '../client.js';
 
 const CLIENT_M = '11'.repeat(32);
 const SERVER_M = '33'.repeat(32);
 const IMPOSTOR_M = '44'.repeat(32);
-const HAVE = haveBinary('redis-server') && haveBinary('redis-cli') && haveBinary('curl');
 // In CI the binaries must be there (.ci/run installs them): absence fails instead of skipping.
-const SKIP = HAVE || process.env.CI ? false : 'redis-server, redis-cli or curl not installed';
-
-const policy = (name: string, m: string) =>
-  `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: ${name}\n    sgx: { mrEnclave: ["${m}"] }\n`;
+const SKIP = SKIP_WITHOUT_REDIS;
+const policy = (name: string, m: string) => simulatedPolicy(name, m);
 
 const clientConfig = (m: string, cachePort: number, apiPort: number) => `version: 1
 simulated: { dir: ./sim, mrEnclave: "${m}" }
@@ -57,7 +58,7 @@ listeners:
 describe('ratls client → gateway in channel mode (simulated enclaves, real processes)', { skip: SKIP }, () => {
   let dir: string;
   let backend: EchoBackend;
-  let redis: ChildProcess | undefined;
+  let redis: RedisServer | undefined;
   let gw: GatewayProcess;
   let client: Client;
   let impostor: Client;
@@ -68,16 +69,8 @@ describe('ratls client → gateway in channel mode (simulated enclaves, real pro
     await initSimulation(sim);
     await simCert(sim, join(dir, 'gateway'), { mrEnclave: SERVER_M, subject: 'gateway' });
     backend = await echoBackend();
-    const redisPort = await freePort();
-    redis = spawn(
-      'redis-server',
-      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 50; i++) {
-      if ((await run('redis-cli', ['-p', String(redisPort), 'PING'])).stdout.includes('PONG')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    redis = await startRedis();
+    const redisPort = redis.port;
     writeFile(dir, 'gateway-policy.yaml', policy('enclave-client', CLIENT_M));
     writeFile(
       dir,
@@ -120,7 +113,7 @@ listeners:
     await client?.close();
     await impostor?.close();
     await gw?.stop('SIGKILL');
-    redis?.kill('SIGKILL');
+    redis?.stop();
     await backend?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -131,22 +124,8 @@ listeners:
     return (a as { path: string }).path;
   };
   /** The gateway's handshake decisions so far, from its audit file. */
-  const gatewayDecisions = (): AuditEvent[] => {
-    const file = join(dir, 'gateway-audit.jsonl');
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as AuditEvent)
-      .filter((e) => e.event.action === 'ratls-handshake');
-  };
-  /** Waits (bounded, 10 s on a loaded machine) until the audit file holds `n` decisions after `from`. */
-  const decisionsAfter = async (from: number, n: number): Promise<AuditEvent[]> => {
-    for (let i = 0; i < 100 && gatewayDecisions().length < from + n; i++) await new Promise((r) => setTimeout(r, 100));
-    // A little longer: a second event for the same attempt would show up here.
-    await new Promise((r) => setTimeout(r, 300));
-    return gatewayDecisions().slice(from);
-  };
+  const gatewayDecisions = () => handshakeDecisions(join(dir, 'gateway-audit.jsonl'));
+  const decisionsAfter = (from: number, n: number) => decisionsAfterIn(gatewayDecisions, from, n);
 
   it('redis-cli without TLS reaches the real redis-server; the gateway decided each on fresh bound evidence', async () => {
     const n = gatewayDecisions().length;

@@ -7,6 +7,12 @@ import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type ErrorCode } from '@ratls/evidence';
 import { z } from 'zod';
+import {
+  type AttestedCredentialsConfig,
+  type AttesterConfig,
+  attesterFields,
+  normalizeAttester,
+} from '../../shared/attester-config.js';
 import { parseYamlConfig, readConfigText } from '../../shared/yaml-config.js';
 import { parseCidr } from '../proxy-input.js';
 
@@ -145,7 +151,11 @@ export interface ListenerConfig {
   limits: ListenerLimits;
   /** After the decision (from `listeners[].limits` too): idle timeout, connection age, policy changes. */
   connection: ListenerConnectionLimits;
-  tls: { cert: string; key: string };
+  /**
+   * The certificate and key files this listener presents; absent for `tls: attested`, which
+   * presents the gateway's self-renewing attested credentials (`attester:`) instead.
+   */
+  tls?: { cert: string; key: string };
   forward: ForwardTarget;
   /** Absolute path of this listener's policy (the global one unless overridden). */
   policy: string;
@@ -205,6 +215,13 @@ export interface GatewayConfig {
   alerts?: AlertsConfig;
   /** Processes serving the listeners (1: this process; N > 1: a cluster primary and N workers). */
   workers: number;
+  // --- gateway as an attested server (issue 13) ---
+  /**
+   * The attester behind `tls: attested` listeners (same keys as `ratls client`'s): their
+   * certificate carries its evidence, and they answer clients' channel challenges with it.
+   */
+  attester?: { provider: AttesterConfig; credentials: AttestedCredentialsConfig };
+  // --- end gateway as an attested server ---
   limits: GatewayLimits;
   listeners: ListenerConfig[];
 }
@@ -335,6 +352,8 @@ const schema = z.strictObject({
     .refine((a) => a.webhook !== undefined || a.file !== undefined, 'alerts needs a webhook or a file')
     .optional(),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).optional(),
+  // --- gateway as an attested server (issue 13): provider | simulated, credentials (as ratls client) ---
+  attester: z.strictObject(attesterFields).optional(),
   limits: z
     .strictObject({
       ...listenerLimitsSchema,
@@ -353,7 +372,8 @@ const schema = z.strictObject({
       z.strictObject({
         name: z.string().regex(NAME_RE, 'listener names are 1-32 of [A-Za-z0-9_-]'),
         listen: address,
-        tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }),
+        // `attested`: the gateway's attested credentials (issue 13, the `attester:` block).
+        tls: z.union([z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }), z.literal('attested')]),
         forward: forwardSchema,
         policy: z.string().min(1).optional(),
         limits: z.strictObject({ ...listenerLimitsSchema, ...listenerConnectionLimitsSchema }).optional(),
@@ -505,7 +525,7 @@ function normalize(
         maxConnectionAgeMs: l.limits?.maxConnectionAgeMs ?? 0,
         onPolicyChange: l.limits?.onPolicyChange ?? 'close',
       },
-      tls: { cert: abs(l.tls.cert), key: abs(l.tls.key) },
+      ...(l.tls === 'attested' ? {} : { tls: { cert: abs(l.tls.cert), key: abs(l.tls.key) } }),
       forward,
       policy: abs(l.policy ?? raw.policy),
       ...(l.proxyProtocol ? { proxyProtocol: { from: [...l.proxyProtocol.from] } } : {}),
@@ -524,6 +544,27 @@ function normalize(
         at(['listeners', k, 'refusal'], 'refusal: http-403 needs an http forward (a TCP peer cannot read a 403)'),
       );
   });
+  // --- gateway as an attested server (issue 13) ---
+  const attester = raw.attester
+    ? (({ attester: provider, credentials }) => ({ provider, credentials }))(
+        normalizeAttester(raw.attester, ['attester'], abs, at, 'ERR_GATEWAY_CONFIG'),
+      )
+    : undefined;
+  raw.listeners.forEach((l, k) => {
+    if (l.tls === 'attested' && !attester)
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(['listeners', k, 'tls'], 'tls: attested needs an attester: block (provider or simulated)'),
+      );
+  });
+  if (attester && !raw.listeners.some((l) => l.tls === 'attested'))
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at(['attester'], 'no listener uses it: set tls: attested on the listeners that present attested credentials'),
+    );
+  // --- end gateway as an attested server ---
   const admin = raw.admin !== undefined ? parseHostPort(raw.admin) : undefined;
   const adminAuth: AdminAuthConfig | undefined = raw.adminAuth
     ? {
@@ -550,6 +591,7 @@ function normalize(
     ...(adminAuth ? { adminAuth } : {}),
     ...(raw.alerts ? { alerts: { ...raw.alerts, ...(raw.alerts.file ? { file: abs(raw.alerts.file) } : {}) } } : {}),
     workers: raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
+    ...(attester ? { attester } : {}),
     limits,
     listeners,
   };

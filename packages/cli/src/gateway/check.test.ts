@@ -99,4 +99,20 @@ describe('ratls gateway --check', () => {
       },
     );
   });
+
+  test('an attester: block: tls: attested needs no files; a simulated attester is read and warned about', async () => {
+    const attested = (simDir: string) =>
+      variant(`attested-${simDir}`, (t) =>
+        t
+          .replace('tls: { cert: ./gateway.crt, key: ./gateway.key }', 'tls: attested')
+          .replace('listeners:', `attester: { simulated: ./${simDir} }\nlisteners:`),
+      );
+    const ok = await checkGateway(attested('sim'), Date.now());
+    assert.ok(
+      ok.warnings.some((w) => /^attester: SIMULATED TEE/.test(w)),
+      ok.warnings.join('\n'),
+    );
+    // A simulation folder that is not there fails the check as it would fail the start.
+    await assert.rejects(checkGateway(attested('no-such-sim'), Date.now()), { code: 'ERR_SIM_STATE' });
+  });
 });

@@ -17,11 +17,26 @@ export interface IdentityRow {
   tcb: Record<string, number>;
 }
 
+/** One part of a reload: a policy applied, or a part refused (its previous version kept). */
+export interface ReloadPart {
+  ok: boolean;
+  /** The refusal's code. */
+  code?: string;
+  message: string;
+}
+
+/**
+ * One reload. The gateway writes one policy-reload event per part applied or refused, all at the
+ * same instant (reload.ts), so the events of one reload share their `@timestamp` and gather here.
+ */
 export interface ReloadRow {
   at: string;
+  /** Every part applied. */
   ok: boolean;
+  /** The last policy hash it put in force. */
   hash?: string;
   message: string;
+  parts: ReloadPart[];
 }
 
 export interface TimeBucket {
@@ -36,6 +51,8 @@ export interface ConsoleSummary {
   allowed: number;
   denied: number;
   reasons: Record<string, number>;
+  /** Accepts that only a waiver (or the OutOfDate grace window) allowed, by waiver name. */
+  waived: Record<string, number>;
   identities: IdentityRow[];
   policyHash?: string;
   reloads: ReloadRow[];
@@ -47,6 +64,7 @@ export interface ConsoleSummary {
 export const MAX_IDENTITIES = 512;
 export const MAX_RELOADS = 50;
 export const MAX_BUCKETS = 1440;
+const MAX_PARTS = 32;
 const MAX_KEYS = 32;
 const BUCKET_MS = 60_000;
 /** Refusals that name no identity at all (verification failed, nothing close). */
@@ -86,6 +104,7 @@ export class Tally {
   #total = 0;
   #allowed = 0;
   #reasons: Record<string, number> = Object.create(null);
+  #waived: Record<string, number> = Object.create(null);
   #ids = new Map<string, IdentityRow>();
   #reloads: ReloadRow[] = [];
   #policyHash: string | undefined;
@@ -95,8 +114,17 @@ export class Tally {
     if (ev.event?.action === 'policy-reload') {
       const ok = ev.event.outcome === 'success';
       const hash = ev.attestation?.policy_hash;
-      this.#reloads.push({ at: ev['@timestamp'], ok, ...(hash ? { hash } : {}), message: ev.message });
-      if (this.#reloads.length > MAX_RELOADS) this.#reloads.shift();
+      const code = ev.error?.code;
+      const part: ReloadPart = { ok, ...(code ? { code } : {}), message: ev.message };
+      const last = this.#reloads.at(-1);
+      if (last && last.at === ev['@timestamp']) {
+        if (last.parts.length < MAX_PARTS) last.parts.push(part);
+        last.ok &&= ok;
+        if (ok && hash) last.hash = hash;
+      } else {
+        this.#reloads.push({ at: ev['@timestamp'], ok, ...(hash ? { hash } : {}), message: ev.message, parts: [part] });
+        if (this.#reloads.length > MAX_RELOADS) this.#reloads.shift();
+      }
       if (ok && hash) this.#policyHash = hash;
       return;
     }
@@ -106,6 +134,7 @@ export class Tally {
     if (allowed) this.#allowed++;
     bump(this.#reasons, ev.event.reason);
     const a = ev.attestation;
+    if (allowed && a?.waiver) for (const w of a.waiver.split(',')) bump(this.#waived, w);
     if (a?.policy_hash) this.#policyHash = a.policy_hash;
     const name = (allowed ? a?.identity : a?.closest_identity) ?? NO_IDENTITY;
     let row = this.#ids.get(name);
@@ -143,9 +172,10 @@ export class Tally {
       allowed: this.#allowed,
       denied: this.#total - this.#allowed,
       reasons: { ...this.#reasons },
+      waived: { ...this.#waived },
       identities: [...this.#ids.values()].map((r) => ({ ...r, tee: { ...r.tee }, tcb: { ...r.tcb } })),
       ...(this.#policyHash ? { policyHash: this.#policyHash } : {}),
-      reloads: [...this.#reloads],
+      reloads: this.#reloads.map((r) => ({ ...r, parts: [...r.parts] })),
       bucketMs: BUCKET_MS,
       timeline: [...this.#buckets.values()].sort((x, y) => x.t - y.t),
     };

@@ -60,7 +60,7 @@ export const CONSOLE_BODY = `
   <section id="waivers"><h2>Waivers</h2>
     <table><thead><tr><th>waiver</th><th>identities</th><th>admits</th><th>until</th><th>time left</th><th>accepted under it</th></tr></thead><tbody id="waiver-rows"></tbody></table><div class="note" id="waiver-note"></div></section>
   <section id="collateral"><h2>Collateral freshness</h2>
-    <table><thead><tr><th>collateral</th><th>nextUpdate</th><th>time left</th></tr></thead><tbody id="collateral-rows"></tbody></table><div class="note" id="collateral-note"></div></section>
+    <table><thead><tr><th>collateral</th><th>nextUpdate</th><th>time left</th><th>from</th></tr></thead><tbody id="collateral-rows"></tbody></table><div class="note" id="collateral-note"></div></section>
   <section id="chart"><h2>Decisions over time (per minute)</h2><div id="chart-box"></div></section>
 </main>`;
 
@@ -189,6 +189,7 @@ export const CONSOLE_JS = `
       rr.className = 'reload';
     }
     renderWaivers();
+    renderCollateral();
     renderChart();
   }
   function renderWaivers() {
@@ -222,16 +223,29 @@ export const CONSOLE_JS = `
     clear(body);
     var h = st.health;
     var col = h && h.collateral;
-    if (!col) { $('collateral-note').textContent = 'no collateral data'; return; }
     var now = st.at || Date.now();
-    var es = col.entries || [];
+    var held = {};
+    var es = (col && col.entries) || [];
     for (var i = 0; i < es.length; i++) {
-      var e = es[i];
+      var e = es[i], key = (e.tee ? e.tee + '/' : '') + e.fmspc;
+      held[key] = true;
       var l = left(e.nextUpdate, now);
-      var td = el('td', l.cls, l.text);
-      row(body, [(e.tee ? e.tee + '/' : '') + e.fmspc, e.nextUpdate, td]);
+      var tr = row(body, [key, e.nextUpdate, el('td', l.cls, l.text), col.source === 'pccs' ? 'PCCS cache' : 'file']);
+      tr.setAttribute('data-collateral', key);
     }
-    $('collateral-note').textContent = 'source: ' + (col.source || '?') + (col.healthy === false ? ' (last fetch failed)' : '');
+    // What the decisions relied on (the trace's collateral window): SNP products, and the whole panel offline.
+    var seen = (st.summary && st.summary.collateral) || [];
+    for (var j = 0; j < seen.length; j++) {
+      var c = seen[j];
+      var fm = c.key.slice(c.key.indexOf('/') + 1);
+      if (held[c.key] || held[fm]) continue;
+      var l2 = left(c.notAfter, now);
+      var tr2 = row(body, [c.key, c.notAfter, el('td', l2.cls, l2.text), 'decisions (last ' + c.lastSeen + ')']);
+      tr2.setAttribute('data-collateral', c.key);
+    }
+    $('collateral-note').textContent = col
+      ? 'source: ' + (col.source || '?') + (col.healthy === false ? ' (last fetch failed)' : '')
+      : seen.length ? 'from the decision traces (end of each collateral window)' : 'no collateral data';
   }
   function renderChart() {
     var box = $('chart-box');

@@ -23,6 +23,12 @@ export interface DecisionWhy {
   waivers: string[];
   /** With `waivers`: when the exception ends (`attestation.valid_until`). */
   validUntil?: string;
+  /**
+   * The collateral the decision relied on: `tee/fmspc` (SGX, TDX) or `sev-snp/product`, and the end
+   * of the result's collateral window (`trace.attestation.collateralWindow.notAfter`: the earliest
+   * nextUpdate or expiry of every CRL, TCB info and certificate used).
+   */
+  collateral?: { key: string; notAfter: string };
   /** One line for the row. */
   text: string;
 }
@@ -78,8 +84,24 @@ export function explainDecision(ev: AuditEvent): DecisionWhy {
     const until = str(a.valid_until);
     if (why.waivers.length && until) why.validUntil = until;
   }
+  const col = collateralOf(trace);
+  if (col) why.collateral = col;
   why.text = describe(ev, why, accepted).slice(0, MAX_TEXT);
   return why;
+}
+
+/** Dates a trace may carry: unix seconds within what `Date` can hold. */
+const MAX_UNIX_S = 8.64e12;
+
+function collateralOf(trace: Record<string, unknown> | undefined): DecisionWhy['collateral'] {
+  const c = record(trace?.collateral);
+  const att = record(trace?.attestation);
+  const tee = str(att?.tee);
+  const name = str(c?.fmspc) ?? str(c?.snpProduct);
+  const notAfter = record(att?.collateralWindow)?.notAfter;
+  if (!tee || !name || typeof notAfter !== 'number' || !Number.isFinite(notAfter)) return undefined;
+  if (notAfter < 0 || notAfter > MAX_UNIX_S) return undefined;
+  return { key: `${tee}/${name}`, notAfter: new Date(notAfter * 1000).toISOString() };
 }
 
 function describe(ev: AuditEvent, why: DecisionWhy, accepted: boolean): string {

@@ -38,9 +38,10 @@ export class ConsoleHub {
   }
 
   ingest(ev: AuditEvent): void {
-    this.#tally.add(ev);
-    if (isDecision(ev)) {
+    if (!isDecision(ev)) this.#tally.add(ev);
+    else {
       const entry = consoleEntry(ev, eventId(ev));
+      this.#tally.add(ev, entry.why);
       this.#recent.push(entry);
       if (this.#recent.length > MAX_RECENT) this.#recent.shift();
       for (const s of this.#subs) s({ kind: 'decision', entry });

@@ -29,11 +29,15 @@ export class ReportBuilder {
   #at: number | undefined;
 
   add(ev: AuditEvent): void {
-    this.#tally.add(ev);
     const t = Date.parse(ev['@timestamp']);
     if (Number.isFinite(t) && (this.#at === undefined || t > this.#at)) this.#at = t;
-    if (!isDecision(ev)) return;
-    this.#recent.push(consoleEntry(ev, eventId(ev)));
+    if (!isDecision(ev)) {
+      this.#tally.add(ev);
+      return;
+    }
+    const entry = consoleEntry(ev, eventId(ev));
+    this.#tally.add(ev, entry.why);
+    this.#recent.push(entry);
     if (this.#recent.length > REPORT_MAX_ROWS) this.#recent.shift();
   }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '@ratls/verifier';
+import { type DecisionWhy, explainDecision } from './explain.js';
 
 /** One identity's line: decisions naming it (accepted) or closest to it (refused). */
 export interface IdentityRow {
@@ -46,6 +47,16 @@ export interface TimeBucket {
   denied: number;
 }
 
+/** Collateral as the decisions saw it: per FMSPC or SNP product, the latest decision's window end. */
+export interface CollateralSeenRow {
+  /** `tee/fmspc` or `sev-snp/product`. */
+  key: string;
+  /** ISO 8601: the end of the collateral window of the latest decision that relied on it. */
+  notAfter: string;
+  /** ISO 8601: that decision's time. */
+  lastSeen: string;
+}
+
 export interface ConsoleSummary {
   total: number;
   allowed: number;
@@ -54,6 +65,7 @@ export interface ConsoleSummary {
   /** Accepts that only a waiver (or the OutOfDate grace window) allowed, by waiver name. */
   waived: Record<string, number>;
   identities: IdentityRow[];
+  collateral: CollateralSeenRow[];
   policyHash?: string;
   reloads: ReloadRow[];
   bucketMs: number;
@@ -65,6 +77,7 @@ export const MAX_IDENTITIES = 512;
 export const MAX_RELOADS = 50;
 export const MAX_BUCKETS = 1440;
 const MAX_PARTS = 32;
+const MAX_COLLATERAL = 64;
 const MAX_KEYS = 32;
 const BUCKET_MS = 60_000;
 /** Refusals that name no identity at all (verification failed, nothing close). */
@@ -109,8 +122,10 @@ export class Tally {
   #reloads: ReloadRow[] = [];
   #policyHash: string | undefined;
   #buckets = new Map<number, TimeBucket>();
+  #collateral = new Map<string, CollateralSeenRow>();
 
-  add(ev: AuditEvent): void {
+  /** `why` is the decision's explanation when the caller already has it (the one reading of the trace). */
+  add(ev: AuditEvent, why?: DecisionWhy): void {
     if (ev.event?.action === 'policy-reload') {
       const ok = ev.event.outcome === 'success';
       const hash = ev.attestation?.policy_hash;
@@ -141,6 +156,13 @@ export class Tally {
     if (!row && this.#ids.size < MAX_IDENTITIES) {
       row = { name, allowed: 0, denied: 0, lastSeen: ev['@timestamp'], tee: {}, tcb: {} };
       this.#ids.set(name, row);
+    }
+    const col = (why ?? explainDecision(ev)).collateral;
+    if (col) {
+      const seen = this.#collateral.get(col.key);
+      if (seen ? ev['@timestamp'] >= seen.lastSeen : this.#collateral.size < MAX_COLLATERAL) {
+        this.#collateral.set(col.key, { key: col.key, notAfter: col.notAfter, lastSeen: ev['@timestamp'] });
+      }
     }
     if (row) {
       if (allowed) row.allowed++;
@@ -174,6 +196,7 @@ export class Tally {
       reasons: { ...this.#reasons },
       waived: { ...this.#waived },
       identities: [...this.#ids.values()].map((r) => ({ ...r, tee: { ...r.tee }, tcb: { ...r.tcb } })),
+      collateral: [...this.#collateral.values()].map((r) => ({ ...r })),
       ...(this.#policyHash ? { policyHash: this.#policyHash } : {}),
       reloads: this.#reloads.map((r) => ({ ...r, parts: [...r.parts] })),
       bucketMs: BUCKET_MS,

@@ -90,7 +90,8 @@ listeners:
     forward: { http: "http://127.0.0.1:${backend.port}" }
 `,
     );
-    gw = await spawnGateway(join(dir, 'gateway.yaml'), 60_000);
+    // A primary and two workers, each starting under tsx: slow when the whole suite shares 2 cores.
+    gw = await spawnGateway(join(dir, 'gateway.yaml'), 100_000);
     browser = await launchChromium();
   });
 

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { tempDir } from '@ratls/test-support/gateway-helpers';
 import { type AuditEvent, buildAuditEvent, buildPolicyReloadEvent } from '@ratls/verifier';
 import { chromiumSkip, launchChromium } from '../console/chromium.test-helper.js';
+import { explainDecision } from '../console/explain.js';
 import { main } from '../main.js';
 
 const AT = Date.parse('2026-03-01T12:00:00Z');
@@ -134,6 +135,88 @@ describe('ratls report', () => {
         requested.filter((u) => !u.startsWith('file:')),
         [],
       );
+      await ctx.close();
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('shows the trace-derived explanation, waivers, partial reloads and SNP collateral, offline', {
+    skip: chromiumSkip(),
+  }, async () => {
+    const at = (i: number) => new Date(AT + i * 1000);
+    const impostor = buildAuditEvent({
+      decision: {
+        accept: false,
+        reasons: [{ code: 'measurement_mismatch', message: 'no sgx identity matched' }],
+        closest: { identity: 'payments' },
+        policyHash: HASH,
+      } as never,
+      checks: [
+        { identity: 'batch', failed: ['mrEnclave', 'mrSigner'], refused: [] },
+        { identity: 'payments', failed: ['mrEnclave'], refused: [] },
+      ],
+      at: at(0),
+    });
+    const waived = buildAuditEvent({
+      decision: {
+        accept: true,
+        identity: 'payments',
+        policyHash: HASH,
+        waivers: ['tcb-r-2026-02'],
+        validUntil: (AT + 86_400_000) / 1000,
+      } as never,
+      at: at(1),
+    });
+    // An SEV-SNP accept as the gateway records it: the trace names the product and the result's window.
+    const snp = buildAuditEvent({ decision: { accept: true, identity: 'vm', policyHash: HASH } as never, at: at(2) });
+    const notAfter = (AT + 2 * 86_400_000) / 1000;
+    const snpLine = {
+      ...snp,
+      attestation: { ...snp.attestation, tee: 'sev-snp' },
+      trace: {
+        ...snp.trace,
+        collateral: { snpProduct: 'Milan', reportedTcb: { bootloader: 4, tee: 0, snp: 22, microcode: 213 } },
+        attestation: { v: 1, tee: 'sev-snp', collateralWindow: { notBefore: AT / 1000 - 86_400, notAfter } },
+      },
+    };
+    const reloads = [
+      buildPolicyReloadEvent({ ok: true, hash: HASH, source: 'a.yaml', at: at(3) }),
+      buildPolicyReloadEvent({
+        ok: false,
+        source: 'b.yaml',
+        error: { code: 'ERR_POLICY_SCHEMA', message: 'b.yaml:3:1: bad' },
+        at: at(3),
+      }),
+    ];
+    const dir = tempDir('ratls-report-');
+    const log = join(dir, 'audit.jsonl');
+    writeFileSync(log, `${[impostor, waived, snpLine, ...reloads].map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const out = join(dir, 'report.html');
+    assert.equal(await main(['node', 'ratls', 'report', '--audit', log, '--out', out], { out: () => undefined }), 0);
+    const browser = await launchChromium();
+    try {
+      const ctx = await browser.newContext({ offline: true });
+      const page = await ctx.newPage();
+      await page.goto(pathToFileURL(out).href);
+      await page.waitForSelector('body[data-ready="1"]', { timeout: 5000 });
+      const bad = page.locator('tr.decision.mismatch');
+      assert.equal(await bad.getAttribute('data-differs'), 'mrEnclave');
+      // The report and the live page render the same function's output.
+      assert.equal(await bad.locator('td.why').textContent(), explainDecision(impostor).text);
+      assert.equal(await bad.locator('td.why').textContent(), 'payments differs in mrEnclave');
+      await bad.click();
+      assert.match((await page.locator('#detail-why').textContent()) ?? '', /fields that differed: mrEnclave/);
+      assert.equal(await page.locator('tr.decision.waived').count(), 1);
+      const w = await page.locator('tr[data-waiver="tcb-r-2026-02"] td').allTextContents();
+      assert.equal(w.at(-1), '1', 'one decision accepted under the waiver');
+      assert.match((await page.locator('#waiver-note').textContent()) ?? '', /not in the audit log/);
+      const c = await page.locator('tr[data-collateral="sev-snp/Milan"] td').allTextContents();
+      assert.equal(c[1], new Date(notAfter * 1000).toISOString());
+      // The report's "now" is its latest event (12:00:03): two days less three seconds.
+      assert.equal(c[2], '1d 23h');
+      const r = (await page.locator('#reloads tr').first().locator('td').allTextContents()).join(' | ');
+      assert.match(r, /in part .*applied: policy a\.yaml reloaded.*refused \(ERR_POLICY_SCHEMA\): policy b\.yaml/);
       await ctx.close();
     } finally {
       await browser.close();

@@ -29,6 +29,11 @@ tr.accepted td.reason { color: var(--ok); }
 tr.refused td.reason { color: var(--bad); }
 tr.mismatch { background: #fde8e6; font-weight: 600; }
 tr.mismatch td.reason::before { content: "\\26A0  "; }
+tr.waived td.reason { color: var(--warn); }
+tr.waived td.reason::after { content: " (waiver)"; }
+.fields { font-family: ui-monospace, monospace; font-size: 12px; color: var(--bad); font-weight: 600; }
+#detail-why { margin: 0 0 6px; }
+tr.expired td { color: var(--mute); text-decoration: line-through; }
 tr.selected { outline: 2px solid #3b6fd6; }
 .mono { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }
 .why { color: var(--bad); font-weight: 400; }
@@ -47,13 +52,15 @@ export const CONSOLE_BODY = `
   <section id="live"><h2>Decisions (newest first)</h2>
     <table><thead><tr><th>time</th><th>listener</th><th>peer</th><th>TEE</th><th>outcome</th><th>identity / closest</th><th>why</th></tr></thead>
     <tbody id="decisions"></tbody></table></section>
-  <section id="detail"><h2>Decision detail</h2><p class="note" id="detail-hint">Select a decision to see its whole audit event and trace.</p><pre id="detail-json"></pre></section>
+  <section id="detail"><h2>Decision detail</h2><p class="note" id="detail-hint">Select a decision to see its whole audit event and trace.</p><div id="detail-why"></div><pre id="detail-json"></pre></section>
   <section id="ids"><h2>Identities</h2>
     <table><thead><tr><th>identity</th><th>allowed</th><th>refused</th><th>last seen</th><th>TEE</th><th>TCB</th></tr></thead><tbody id="identities"></tbody></table></section>
   <section id="policy"><h2>Policy</h2><div>hash <span class="mono" id="policy-hash">-</span></div>
-    <table><thead><tr><th>time</th><th>reload</th><th>hash</th><th>message</th></tr></thead><tbody id="reloads"></tbody></table></section>
+    <table><thead><tr><th>time</th><th>reload</th><th>hash</th><th>parts applied / refused</th></tr></thead><tbody id="reloads"></tbody></table></section>
+  <section id="waivers"><h2>Waivers</h2>
+    <table><thead><tr><th>waiver</th><th>identities</th><th>admits</th><th>until</th><th>time left</th><th>accepted under it</th></tr></thead><tbody id="waiver-rows"></tbody></table><div class="note" id="waiver-note"></div></section>
   <section id="collateral"><h2>Collateral freshness</h2>
-    <table><thead><tr><th>collateral</th><th>nextUpdate</th><th>time left</th></tr></thead><tbody id="collateral-rows"></tbody></table><div class="note" id="collateral-note"></div></section>
+    <table><thead><tr><th>collateral</th><th>nextUpdate</th><th>time left</th><th>from</th></tr></thead><tbody id="collateral-rows"></tbody></table><div class="note" id="collateral-note"></div></section>
   <section id="chart"><h2>Decisions over time (per minute)</h2><div id="chart-box"></div></section>
 </main>`;
 
@@ -61,7 +68,7 @@ export const CONSOLE_JS = `
 (function () {
   'use strict';
   var MAX = 500;
-  var st = { summary: null, recent: [], health: null, selected: null, at: null };
+  var st = { summary: null, recent: [], health: null, waivers: null, selected: null, at: null };
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -88,31 +95,30 @@ export const CONSOLE_JS = `
     var s = ev.source || {};
     return s.ip ? s.ip + (s.port !== undefined ? ':' + s.port : '') : '';
   }
-  function why(ev) {
-    var tr = ev.trace || (ev.attestation && ev.attestation.trace);
-    if (tr && tr.closest && tr.closest.differs) {
-      var d = tr.closest.differs;
-      var parts = [];
-      for (var i = 0; i < d.length && i < 8; i++) parts.push(typeof d[i] === 'string' ? d[i] : (d[i].field || JSON.stringify(d[i])));
-      return 'differs: ' + parts.join(', ');
-    }
-    if (ev.event.outcome === 'success') return '';
-    return ev.error ? ev.error.message : '';
+  function whyCell(en) {
+    return el('td', 'why', (en.why && en.why.text) || '');
+  }
+  function left(iso, now) {
+    var ms = Date.parse(iso) - now;
+    var days = Math.floor(ms / 86400000), hours = Math.floor((ms % 86400000) / 3600000);
+    return { ms: ms, text: ms <= 0 ? 'EXPIRED' : days + 'd ' + hours + 'h', cls: ms <= 0 ? 'stale' : ms < 3 * 86400000 ? 'soon' : '' };
   }
   function renderDecisions() {
     var body = $('decisions');
     clear(body);
     for (var i = st.recent.length - 1; i >= 0; i--) {
-      var en = st.recent[i], ev = en.ev, a = ev.attestation || {};
+      var en = st.recent[i], ev = en.ev, a = ev.attestation || {}, w = en.why || {};
       var ok = ev.event.outcome === 'success';
       var mism = ev.event.reason === 'measurement_mismatch';
+      var waived = ok && w.waivers && w.waivers.length > 0;
       var tr = row(body, [
         ev['@timestamp'], (ev.labels && ev.labels.listener) || '', peer(ev), a.tee || '',
         el('td', 'reason', ok ? 'accepted' : ev.event.reason),
-        ok ? (a.identity || '') : (a.closest_identity ? 'closest: ' + a.closest_identity : ''),
-        el('td', 'why', why(ev)),
+        ok ? (w.identity || '') : (w.identity ? 'closest: ' + w.identity : ''),
+        whyCell(en),
       ]);
-      tr.className = 'decision ' + (ok ? 'accepted' : 'refused') + (mism ? ' mismatch' : '') + (st.selected === en.id ? ' selected' : '');
+      tr.className = 'decision ' + (ok ? 'accepted' : 'refused') + (mism ? ' mismatch' : '') + (waived ? ' waived' : '') + (st.selected === en.id ? ' selected' : '');
+      if (w.differs && w.differs.length) tr.setAttribute('data-differs', w.differs.join(','));
       tr.setAttribute('data-id', en.id);
       tr.setAttribute('data-reason', ev.event.reason);
       tr.addEventListener('click', select.bind(null, en.id));
@@ -127,8 +133,24 @@ export const CONSOLE_JS = `
     var pre = $('detail-json');
     var en = null;
     for (var i = 0; i < st.recent.length; i++) if (st.recent[i].id === st.selected) en = st.recent[i];
+    var box = $('detail-why');
+    clear(box);
     if (!en) { pre.textContent = ''; return; }
     $('detail-hint').textContent = 'audit event ' + en.id;
+    var w = en.why || {};
+    var facts = [];
+    if (w.identity) facts.push([en.ev.event.outcome === 'success' ? 'identity' : 'closest identity', w.identity]);
+    if (w.differs && w.differs.length) facts.push(['fields that differed', w.differs.join(', '), 'fields']);
+    if (w.conditions && w.conditions.length) facts.push(['conditions that refused', w.conditions.join(', ')]);
+    if (w.decidedBy) facts.push(['decided by', w.decidedBy]);
+    if (w.failedStep) facts.push(['failed step', w.failedStep.step + (w.failedStep.code ? ' ' + w.failedStep.code : '')]);
+    if (w.waivers && w.waivers.length) facts.push(['waivers', w.waivers.join(', ') + (w.validUntil ? ' until ' + w.validUntil : '')]);
+    for (var k = 0; k < facts.length; k++) {
+      var d = el('div');
+      d.appendChild(el('span', 'note', facts[k][0] + ': '));
+      d.appendChild(el('span', facts[k][2] || 'mono', facts[k][1]));
+      box.appendChild(d);
+    }
     pre.textContent = JSON.stringify(en.ev, null, 2);
   }
   function renderSummary() {
@@ -156,26 +178,74 @@ export const CONSOLE_JS = `
     clear(rb);
     for (var j = s.reloads.length - 1; j >= 0; j--) {
       var x = s.reloads[j];
-      row(rb, [x.at, x.ok ? 'reloaded' : 'failed', el('td', 'mono', (x.hash || '').slice(0, 16)), x.message]);
+      var parts = x.parts || [{ ok: x.ok, message: x.message }];
+      var pc = el('td');
+      for (var p = 0; p < parts.length; p++) {
+        pc.appendChild(el('div', parts[p].ok ? '' : 'why', (parts[p].ok ? 'applied: ' : 'refused' + (parts[p].code ? ' (' + parts[p].code + ')' : '') + ': ') + parts[p].message));
+      }
+      var applied = 0;
+      for (var q = 0; q < parts.length; q++) if (parts[q].ok) applied++;
+      var rr = row(rb, [x.at, x.ok ? 'reloaded' : applied > 0 ? 'in part' : 'refused', el('td', 'mono', (x.hash || '').slice(0, 16)), pc]);
+      rr.className = 'reload';
     }
+    renderWaivers();
+    renderCollateral();
     renderChart();
+  }
+  function renderWaivers() {
+    var body = $('waiver-rows');
+    clear(body);
+    var waived = (st.summary && st.summary.waived) || {};
+    var ws = st.waivers;
+    var now = st.at || Date.now();
+    var listed = {};
+    if (ws) {
+      for (var i = 0; i < ws.length; i++) {
+        var w = ws[i], l = left(w.until, now);
+        listed[w.name] = true;
+        var admits = w.tcbStatus.concat(w.advisories).join(', ');
+        var tr = row(body, [w.name + ' (' + w.policy + ')', w.identities.length ? w.identities.join(', ') : 'every identity', admits, w.until, el('td', l.cls, w.active ? l.text : 'EXPIRED'), waived[w.name] || 0]);
+        tr.className = w.active ? 'waiver' : 'waiver expired';
+        tr.setAttribute('data-waiver', w.name);
+        tr.title = w.reason;
+      }
+    }
+    for (var k in waived) {
+      if (!Object.prototype.hasOwnProperty.call(waived, k) || listed[k]) continue;
+      var t2 = row(body, [k, '', k === 'outOfDateGrace' ? 'OutOfDate (grace window)' : '', '', '', waived[k]]);
+      t2.className = 'waiver';
+      t2.setAttribute('data-waiver', k);
+    }
+    $('waiver-note').textContent = ws ? (ws.length ? '' : 'no waivers in the policies in force') : 'the policies are not in the audit log: waivers named by accepted decisions only';
   }
   function renderCollateral() {
     var body = $('collateral-rows');
     clear(body);
     var h = st.health;
     var col = h && h.collateral;
-    if (!col) { $('collateral-note').textContent = 'no collateral data'; return; }
     var now = st.at || Date.now();
-    var es = col.entries || [];
+    var held = {};
+    var es = (col && col.entries) || [];
     for (var i = 0; i < es.length; i++) {
-      var e = es[i];
-      var left = Date.parse(e.nextUpdate) - now;
-      var days = Math.floor(left / 86400000), hours = Math.floor((left % 86400000) / 3600000);
-      var td = el('td', left <= 0 ? 'stale' : left < 3 * 86400000 ? 'soon' : '', left <= 0 ? 'EXPIRED' : days + 'd ' + hours + 'h');
-      row(body, [(e.tee ? e.tee + '/' : '') + e.fmspc, e.nextUpdate, td]);
+      var e = es[i], key = (e.tee ? e.tee + '/' : '') + e.fmspc;
+      held[key] = true;
+      var l = left(e.nextUpdate, now);
+      var tr = row(body, [key, e.nextUpdate, el('td', l.cls, l.text), col.source === 'pccs' ? 'PCCS cache' : 'file']);
+      tr.setAttribute('data-collateral', key);
     }
-    $('collateral-note').textContent = 'source: ' + (col.source || '?') + (col.healthy === false ? ' (last fetch failed)' : '');
+    // What the decisions relied on (the trace's collateral window): SNP products, and the whole panel offline.
+    var seen = (st.summary && st.summary.collateral) || [];
+    for (var j = 0; j < seen.length; j++) {
+      var c = seen[j];
+      var fm = c.key.slice(c.key.indexOf('/') + 1);
+      if (held[c.key] || held[fm]) continue;
+      var l2 = left(c.notAfter, now);
+      var tr2 = row(body, [c.key, c.notAfter, el('td', l2.cls, l2.text), 'decisions (last ' + c.lastSeen + ')']);
+      tr2.setAttribute('data-collateral', c.key);
+    }
+    $('collateral-note').textContent = col
+      ? 'source: ' + (col.source || '?') + (col.healthy === false ? ' (last fetch failed)' : '')
+      : seen.length ? 'from the decision traces (end of each collateral window)' : 'no collateral data';
   }
   function renderChart() {
     var box = $('chart-box');
@@ -208,6 +278,7 @@ export const CONSOLE_JS = `
     if (d.summary) st.summary = d.summary;
     if (d.recent) st.recent = d.recent.slice(-MAX);
     if (d.health) st.health = d.health;
+    if (d.waivers) st.waivers = d.waivers;
     if (d.at) st.at = d.at;
     renderSummary(); renderDecisions(); renderCollateral(); renderDetail();
   }
@@ -229,6 +300,7 @@ export const CONSOLE_JS = `
     });
     es.addEventListener('summary', function (m) { st.summary = JSON.parse(m.data); renderSummary(); });
     es.addEventListener('health', function (m) { st.health = JSON.parse(m.data); renderCollateral(); });
+    es.addEventListener('waivers', function (m) { st.waivers = JSON.parse(m.data); renderWaivers(); });
   }
   boot();
 })();

@@ -125,6 +125,11 @@ listeners:
       assert.match(text, /measurement_mismatch/);
       assert.match(text, /closest: payments/);
       assert.match(text, /mrEnclave/);
+      // From the decision trace (trace.policy[].f of the closest identity), not the message text.
+      const impostorEv = events.find((e) => e.event.reason === 'measurement_mismatch');
+      console.log(`console: the impostor's trace: ${JSON.stringify({ ...impostorEv?.trace, attestation: '…' })}`);
+      assert.equal(await bad.getAttribute('data-differs'), 'mrEnclave');
+      assert.match(text, /payments differs in mrEnclave/);
       assert.equal(await page.locator('tr.decision.accepted').count(), 1);
       assert.equal(await page.locator('tr.decision.refused').count(), 2);
       // A locator wait, not waitForFunction(string): the page's CSP (no 'unsafe-eval') refuses string evaluation.
@@ -143,6 +148,11 @@ listeners:
       const impostor = events.find((e) => e.event.reason === 'measurement_mismatch');
       assert.deepEqual(shown, impostor);
       assert.match((await page.locator('#detail-hint').textContent()) ?? '', /^audit event [0-9a-f]{24}$/);
+      const why = (await page.locator('#detail-why').textContent()) ?? '';
+      assert.match(why, /closest identity: payments/);
+      assert.match(why, /fields that differed: mrEnclave/);
+      assert.match(why, /decided by: mrEnclave/);
+      assert.deepEqual(shown.trace, impostor?.trace, 'the whole trace');
       if (SHOTS) await page.screenshot({ path: join(REPO, 'docs/console-detail.png'), fullPage: true });
       assert.deepEqual(foreign, []);
       assert.deepEqual(errors, []);

@@ -5,12 +5,15 @@
  * cap on subscribers, and a subscriber that stops reading is dropped, never buffered forever.
  */
 import type { AuditEvent, AuditLog } from '@ratls/verifier';
+import { type ConsoleEntry, consoleEntry } from './explain.js';
 import { type ConsoleSummary, eventId, isDecision, Tally } from './tally.js';
+import type { WaiverRow } from './waivers.js';
 
-/** One decision as the page holds it: the audit event whole, under its id. */
-export interface ConsoleEntry {
-  id: string;
-  ev: AuditEvent;
+export type { ConsoleEntry } from './explain.js';
+
+export interface ConsoleHubOptions {
+  /** The waivers of the policies in force at a time (Unix ms); the gateway reads them from its state. */
+  waivers?: (now: number) => WaiverRow[];
 }
 
 export type ConsoleMessage = { kind: 'decision'; entry: ConsoleEntry } | { kind: 'summary'; summary: ConsoleSummary };
@@ -21,18 +24,24 @@ export const MAX_RECENT = 500;
 export const SUMMARY_COALESCE_MS = 150;
 
 /**
- * @example const hub = new ConsoleHub(); const audit = tapAudit(createAuditLog({ sink }), (ev) => hub.ingest(ev));
+ * @example const hub = new ConsoleHub({ waivers: (now) => waiverRows(state.policies, now) }); const audit = tapAudit(createAuditLog({ sink }), (ev) => hub.ingest(ev));
  */
 export class ConsoleHub {
+  #opts: ConsoleHubOptions;
   #tally = new Tally();
   #recent: ConsoleEntry[] = [];
   #subs = new Set<(m: ConsoleMessage) => void>();
   #timer: NodeJS.Timeout | undefined;
 
+  constructor(opts: ConsoleHubOptions = {}) {
+    this.#opts = opts;
+  }
+
   ingest(ev: AuditEvent): void {
-    this.#tally.add(ev);
-    if (isDecision(ev)) {
-      const entry = { id: eventId(ev), ev };
+    if (!isDecision(ev)) this.#tally.add(ev);
+    else {
+      const entry = consoleEntry(ev, eventId(ev));
+      this.#tally.add(ev, entry.why);
       this.#recent.push(entry);
       if (this.#recent.length > MAX_RECENT) this.#recent.shift();
       for (const s of this.#subs) s({ kind: 'decision', entry });
@@ -46,6 +55,11 @@ export class ConsoleHub {
 
   summary(): ConsoleSummary {
     return this.#tally.summary();
+  }
+
+  /** The waivers in force at `now` (empty when the gateway gave no source of them). */
+  waivers(now: number): WaiverRow[] {
+    return this.#opts.waivers?.(now) ?? [];
   }
 
   recent(): ConsoleEntry[] {

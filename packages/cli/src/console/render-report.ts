@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '@ratls/verifier';
 import { CONSOLE_BODY, CONSOLE_CSS, CONSOLE_JS } from './assets.js';
-import type { ConsoleEntry } from './hub.js';
+import { type ConsoleEntry, consoleEntry } from './explain.js';
 import { type ConsoleSummary, eventId, isDecision, Tally } from './tally.js';
 
 /** Decisions listed in full in a report (all of them are counted). */
@@ -29,11 +29,15 @@ export class ReportBuilder {
   #at: number | undefined;
 
   add(ev: AuditEvent): void {
-    this.#tally.add(ev);
     const t = Date.parse(ev['@timestamp']);
     if (Number.isFinite(t) && (this.#at === undefined || t > this.#at)) this.#at = t;
-    if (!isDecision(ev)) return;
-    this.#recent.push({ id: eventId(ev), ev });
+    if (!isDecision(ev)) {
+      this.#tally.add(ev);
+      return;
+    }
+    const entry = consoleEntry(ev, eventId(ev));
+    this.#tally.add(ev, entry.why);
+    this.#recent.push(entry);
     if (this.#recent.length > REPORT_MAX_ROWS) this.#recent.shift();
   }
 

@@ -5,6 +5,7 @@ import { tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 import { type AuditEvent, buildAuditEvent, buildPolicyReloadEvent, createAuditLog } from '@ratls/verifier';
 import { startAdmin } from '../gateway/admin.js';
 import { createGatewayMetrics } from '../gateway/metrics.js';
+import { CONSOLE_JS } from './assets.js';
 import { ConsoleHub, tapAudit } from './hub.js';
 import { CONSOLE_HEADERS } from './routes.js';
 import { eventId, Tally } from './tally.js';
@@ -183,6 +184,11 @@ describe('console tally and audit tap', () => {
         [0, 1],
       ],
     );
+  });
+
+  it('the page script compiles (a syntax error would only show as a blank page in the browser tests)', () => {
+    // Compiled, never run: the Function constructor parses the body without calling it.
+    assert.doesNotThrow(() => new Function(CONSOLE_JS));
   });
 
   it('a throwing tap never stops the audit write', () => {

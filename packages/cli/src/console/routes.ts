@@ -60,16 +60,25 @@ export function serveConsole(
   } else if (path === '/console/favicon.svg') {
     send('image/svg+xml', CONSOLE_ICON);
   } else if (path === '/console/state.json') {
-    send(
-      'application/json',
-      JSON.stringify({ summary: deps.hub.summary(), recent: deps.hub.recent(), health: deps.health(), at: deps.now() }),
-    );
+    send('application/json', JSON.stringify(snapshot(deps)));
   } else if (path === '/console/events') {
     streamEvents(req, res, deps);
   } else {
     res.writeHead(404, { ...CONSOLE_HEADERS, 'content-type': 'application/json' }).end('{"error":"not found"}');
   }
   return true;
+}
+
+/** Everything the page shows, at once: for state.json and the stream's `hello`. */
+function snapshot(deps: ConsoleDeps): Record<string, unknown> {
+  const at = deps.now();
+  return {
+    summary: deps.hub.summary(),
+    recent: deps.hub.recent(),
+    health: deps.health(),
+    waivers: deps.hub.waivers(at),
+    at,
+  };
 }
 
 function streamEvents(req: http.IncomingMessage, res: http.ServerResponse, deps: ConsoleDeps): void {
@@ -85,7 +94,7 @@ function streamEvents(req: http.IncomingMessage, res: http.ServerResponse, deps:
   // Long-lived by design: the admin server's request timeout must not cut the stream.
   req.socket.setTimeout(0);
   res.write('retry: 2000\n\n');
-  sse(res, 'hello', { summary: deps.hub.summary(), recent: deps.hub.recent(), health: deps.health(), at: deps.now() });
+  sse(res, 'hello', snapshot(deps));
   const unsubscribe = deps.hub.subscribe((m: ConsoleMessage) => {
     if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
       res.destroy();
@@ -95,6 +104,7 @@ function streamEvents(req: http.IncomingMessage, res: http.ServerResponse, deps:
     else {
       sse(res, 'summary', m.summary);
       sse(res, 'health', deps.health());
+      sse(res, 'waivers', deps.hub.waivers(deps.now()));
     }
   });
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();

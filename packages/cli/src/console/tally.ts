@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '@ratls/verifier';
+import { type DecisionWhy, explainDecision } from './explain.js';
 
 /** One identity's line: decisions naming it (accepted) or closest to it (refused). */
 export interface IdentityRow {
@@ -17,11 +18,26 @@ export interface IdentityRow {
   tcb: Record<string, number>;
 }
 
+/** One part of a reload: a policy applied, or a part refused (its previous version kept). */
+export interface ReloadPart {
+  ok: boolean;
+  /** The refusal's code. */
+  code?: string;
+  message: string;
+}
+
+/**
+ * One reload. The gateway writes one policy-reload event per part applied or refused, all at the
+ * same instant (reload.ts), so the events of one reload share their `@timestamp` and gather here.
+ */
 export interface ReloadRow {
   at: string;
+  /** Every part applied. */
   ok: boolean;
+  /** The last policy hash it put in force. */
   hash?: string;
   message: string;
+  parts: ReloadPart[];
 }
 
 export interface TimeBucket {
@@ -31,12 +47,25 @@ export interface TimeBucket {
   denied: number;
 }
 
+/** Collateral as the decisions saw it: per FMSPC or SNP product, the latest decision's window end. */
+export interface CollateralSeenRow {
+  /** `tee/fmspc` or `sev-snp/product`. */
+  key: string;
+  /** ISO 8601: the end of the collateral window of the latest decision that relied on it. */
+  notAfter: string;
+  /** ISO 8601: that decision's time. */
+  lastSeen: string;
+}
+
 export interface ConsoleSummary {
   total: number;
   allowed: number;
   denied: number;
   reasons: Record<string, number>;
+  /** Accepts that only a waiver (or the OutOfDate grace window) allowed, by waiver name. */
+  waived: Record<string, number>;
   identities: IdentityRow[];
+  collateral: CollateralSeenRow[];
   policyHash?: string;
   reloads: ReloadRow[];
   bucketMs: number;
@@ -47,6 +76,8 @@ export interface ConsoleSummary {
 export const MAX_IDENTITIES = 512;
 export const MAX_RELOADS = 50;
 export const MAX_BUCKETS = 1440;
+const MAX_PARTS = 32;
+const MAX_COLLATERAL = 64;
 const MAX_KEYS = 32;
 const BUCKET_MS = 60_000;
 /** Refusals that name no identity at all (verification failed, nothing close). */
@@ -86,17 +117,29 @@ export class Tally {
   #total = 0;
   #allowed = 0;
   #reasons: Record<string, number> = Object.create(null);
+  #waived: Record<string, number> = Object.create(null);
   #ids = new Map<string, IdentityRow>();
   #reloads: ReloadRow[] = [];
   #policyHash: string | undefined;
   #buckets = new Map<number, TimeBucket>();
+  #collateral = new Map<string, CollateralSeenRow>();
 
-  add(ev: AuditEvent): void {
+  /** `why` is the decision's explanation when the caller already has it (the one reading of the trace). */
+  add(ev: AuditEvent, why?: DecisionWhy): void {
     if (ev.event?.action === 'policy-reload') {
       const ok = ev.event.outcome === 'success';
       const hash = ev.attestation?.policy_hash;
-      this.#reloads.push({ at: ev['@timestamp'], ok, ...(hash ? { hash } : {}), message: ev.message });
-      if (this.#reloads.length > MAX_RELOADS) this.#reloads.shift();
+      const code = ev.error?.code;
+      const part: ReloadPart = { ok, ...(code ? { code } : {}), message: ev.message };
+      const last = this.#reloads.at(-1);
+      if (last && last.at === ev['@timestamp']) {
+        if (last.parts.length < MAX_PARTS) last.parts.push(part);
+        last.ok &&= ok;
+        if (ok && hash) last.hash = hash;
+      } else {
+        this.#reloads.push({ at: ev['@timestamp'], ok, ...(hash ? { hash } : {}), message: ev.message, parts: [part] });
+        if (this.#reloads.length > MAX_RELOADS) this.#reloads.shift();
+      }
       if (ok && hash) this.#policyHash = hash;
       return;
     }
@@ -106,12 +149,20 @@ export class Tally {
     if (allowed) this.#allowed++;
     bump(this.#reasons, ev.event.reason);
     const a = ev.attestation;
+    if (allowed && a?.waiver) for (const w of a.waiver.split(',')) bump(this.#waived, w);
     if (a?.policy_hash) this.#policyHash = a.policy_hash;
     const name = (allowed ? a?.identity : a?.closest_identity) ?? NO_IDENTITY;
     let row = this.#ids.get(name);
     if (!row && this.#ids.size < MAX_IDENTITIES) {
       row = { name, allowed: 0, denied: 0, lastSeen: ev['@timestamp'], tee: {}, tcb: {} };
       this.#ids.set(name, row);
+    }
+    const col = (why ?? explainDecision(ev)).collateral;
+    if (col) {
+      const seen = this.#collateral.get(col.key);
+      if (seen ? ev['@timestamp'] >= seen.lastSeen : this.#collateral.size < MAX_COLLATERAL) {
+        this.#collateral.set(col.key, { key: col.key, notAfter: col.notAfter, lastSeen: ev['@timestamp'] });
+      }
     }
     if (row) {
       if (allowed) row.allowed++;
@@ -143,9 +194,11 @@ export class Tally {
       allowed: this.#allowed,
       denied: this.#total - this.#allowed,
       reasons: { ...this.#reasons },
+      waived: { ...this.#waived },
       identities: [...this.#ids.values()].map((r) => ({ ...r, tee: { ...r.tee }, tcb: { ...r.tcb } })),
+      collateral: [...this.#collateral.values()].map((r) => ({ ...r })),
       ...(this.#policyHash ? { policyHash: this.#policyHash } : {}),
-      reloads: [...this.#reloads],
+      reloads: this.#reloads.map((r) => ({ ...r, parts: [...r.parts] })),
       bucketMs: BUCKET_MS,
       timeline: [...this.#buckets.values()].sort((x, y) => x.t - y.t),
     };

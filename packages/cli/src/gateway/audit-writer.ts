@@ -6,6 +6,7 @@
 import type { AuditLog } from '@ratls/verifier';
 import { Alerter, DEFAULT_ALERTS } from '../console/alerts.js';
 import { ConsoleHub, tapAudit } from '../console/hub.js';
+import { waiverRows } from '../console/waivers.js';
 import { RATLS_VERSION } from '../version.js';
 import { collateralCacheEvents, collateralNextUpdates, gatewayWarnings } from './admin.js';
 import type { GatewayConfig } from './config/config.js';
@@ -24,11 +25,20 @@ export interface AuditWriter {
 
 /**
  * Wraps the writer's audit log with the console and the alerter. A worker passes `readers: false`:
- * its events reach the primary's writer, which feeds them.
- * @example const { audit, consoleHub } = auditWriter(createAuditLog({ sink: 'stdout' }), config, log, true)
+ * its events reach the primary's writer, which feeds them. `state` gives the console the waivers in force.
+ * @example const { audit, consoleHub } = auditWriter(createAuditLog({ sink: 'stdout' }), config, log, true, () => state)
  */
-export function auditWriter(raw: AuditLog, config: GatewayConfig, log: GatewayLog, readers: boolean): AuditWriter {
-  const consoleHub = config.admin && readers ? new ConsoleHub() : undefined;
+export function auditWriter(
+  raw: AuditLog,
+  config: GatewayConfig,
+  log: GatewayLog,
+  readers: boolean,
+  state?: () => GatewayState,
+): AuditWriter {
+  const consoleHub =
+    config.admin && readers
+      ? new ConsoleHub(state ? { waivers: (now) => waiverRows(state().policies, now) } : {})
+      : undefined;
   const alerter = config.alerts && readers ? new Alerter({ ...DEFAULT_ALERTS, ...config.alerts }, log) : undefined;
   const audit =
     consoleHub || alerter

@@ -70,6 +70,7 @@ export async function startPrimary(
     config,
     log,
     true,
+    () => state,
   );
   const { audit, consoleHub } = writer;
   const metrics = stateMetrics(() => state, clock);

@@ -115,7 +115,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       }
     : (opts.auditSink ?? config.audit);
   // The incident console sees what the one writer writes: here, or in the primary of a cluster.
-  const writer = auditWriter(createAuditLog({ sink, now: () => new Date(clock()) }), config, log, !worker);
+  const writer = auditWriter(createAuditLog({ sink, now: () => new Date(clock()) }), config, log, !worker, () => state);
   const { audit, consoleHub } = writer;
   const metrics = stateMetrics(() => state, clock);
   // A worker's warnings are its primary's: one loud line per gateway, not one per process.

@@ -104,6 +104,7 @@ async function nodeProxyRole(): Promise<void> {
     },
   );
   server.on('tlsClientError', () => undefined);
+  process.once('SIGTERM', () => process.exit(0));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   process.stdout.write(`port ${(server.address() as net.AddressInfo).port}\n`);
 }
@@ -280,6 +281,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
   const children: ChildProcess[] = [];
   const haproxies: HaproxyProcess[] = [];
   const gateways: GatewayProcess[] = [];
+  let nodeProxy: ChildProcess | undefined;
   try {
     await initSimulation(join(dir, 'sim'));
     const mr = 'ab'.repeat(32);
@@ -351,7 +353,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       }
       pairs.push({ n, gw: label, ha });
     }
-    const nodeProxy = spawn(
+    nodeProxy = spawn(
       process.execPath,
       ['--conditions=development', '--import', 'tsx', fileURLToPath(import.meta.url)],
       {
@@ -362,6 +364,14 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
           RATLS_BENCH_KEY: server.key,
           RATLS_BENCH_CLIENT_CA: clientFiles.cert,
           RATLS_BENCH_BACKEND: String(plainSink),
+          // Profiled alike with the gateway, so the two profiles compare (the sampler's overhead included).
+          ...(opts.profileDir
+            ? {
+                NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PROFILE_PRELOAD}`.trim(),
+                RATLS_BENCH_PROFILE_DIR: opts.profileDir,
+                RATLS_BENCH_PROFILE_NAME: 'node-proxy',
+              }
+            : {}),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -369,12 +379,12 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
     children.push(nodeProxy);
     const nodeProxyPort = await new Promise<number>((r, j) => {
       let out = '';
-      nodeProxy.stdout?.on('data', (c: Buffer) => {
+      nodeProxy?.stdout?.on('data', (c: Buffer) => {
         out += c.toString();
         const m = /port (\d+)/.exec(out);
         if (m) r(Number(m[1]));
       });
-      nodeProxy.once('exit', (code) => j(new Error(`node proxy process exited ${code}`)));
+      nodeProxy?.once('exit', (code) => j(new Error(`node proxy process exited ${code}`)));
     });
     peers.push({ label: 'Node TLS proxy', port: nodeProxyPort, pids: [nodeProxy.pid as number], cores: 1 });
     peers.push({ label: 'direct TLS sink', port: directTls as number, pids: [], cores: 1 });
@@ -487,6 +497,12 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
     }
   } finally {
     for (const gw of gateways) await gw.stop('SIGTERM');
+    // SIGTERM first: a profiled Node TLS proxy writes its profile on exit (bounded wait).
+    if (nodeProxy && nodeProxy.exitCode === null && nodeProxy.signalCode === null) {
+      const exited = new Promise((r) => nodeProxy?.once('exit', r));
+      nodeProxy.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
     for (const h of haproxies) await h.stop();
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     // Unpin this process again: later suites in the same run may use both cores.

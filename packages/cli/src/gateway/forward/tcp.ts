@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
-import { attestationOf, clientAddressOf } from '@ratls/verifier';
+import { attestationOf, clientAddressOf, localAddressOf } from '@ratls/verifier';
 import type { ForwardTarget } from '../config/config.js';
 import { type BackendTlsMaterial, backendTlsOptions, isCertificateError } from './backend-tls.js';
 import { peerFacts } from './facts.js';
@@ -61,13 +61,14 @@ export function forwardTcp(
   if (target.proxyProtocol) {
     // Written before any client byte: net (and tls, until the handshake) queues writes.
     const from = clientAddressOf(client);
+    const to = localAddressOf(client);
     backend.write(
       encodeProxyV2(
         {
           srcIp: from.ip,
           srcPort: from.port,
-          dstIp: client.localAddress,
-          dstPort: client.localPort,
+          dstIp: to.ip,
+          dstPort: to.port,
         },
         facts,
         client.getProtocol() ?? undefined,

@@ -33,6 +33,7 @@ import { BENCH_CIPHERSUITE, type HaproxyProcess, haproxyVersion, startHaproxy } 
 import {
   type BenchOptions,
   childPids,
+  cpuSecondsOf,
   cpuSecondsOfAll,
   fmtRatio,
   median,
@@ -228,6 +229,8 @@ interface Peer {
   pids: number[];
   /** Cores this peer may run on: one core for one worker or thread, both for two or more. */
   cores: number;
+  /** A cluster's primary (accepts, hands off, writes audit): its own CPU share is printed too. */
+  primary?: number;
 }
 
 type GatewayProcess = Awaited<ReturnType<typeof spawnGateway>>;
@@ -333,7 +336,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       // With workers > 1 the primary only accepts and hands off; the workers terminate TLS.
       const pids = n > 1 ? [primary, ...childPids(primary)] : [primary];
       const label = `gateway workers ${n}`;
-      peers.push({ label, port: gw.addresses.tcp as number, pids, cores: n });
+      peers.push({ label, port: gw.addresses.tcp as number, pids, cores: n, ...(n > 1 ? { primary } : {}) });
       let ha: string | undefined;
       if (hv !== undefined) {
         const h = await startHaproxy({
@@ -422,8 +425,11 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
         }
         if (doHandshakes) {
           const c0 = cpuSecondsOfAll(pids);
+          const p0 = cpuSecondsOf(p.primary);
           hs.add(p.label, await handshakes(p.port, client, handshakeN));
           hs.add(`${p.label} cpu`, ((cpuSecondsOfAll(pids) - c0) * 1000) / handshakeN);
+          if (p.primary !== undefined)
+            hs.add(`${p.label} primary cpu`, ((cpuSecondsOf(p.primary) - p0) * 1000) / handshakeN);
         }
       }
     }
@@ -453,7 +459,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       );
       for (const p of peers) {
         console.log(
-          `  ${p.label.padEnd(22)} ${hs.median(p.label).toFixed(0).padStart(5)}/s ${hs.spread(p.label, 0)}  cpu ${hs.median(`${p.label} cpu`).toFixed(3)} ms${note(p)}`,
+          `  ${p.label.padEnd(22)} ${hs.median(p.label).toFixed(0).padStart(5)}/s ${hs.spread(p.label, 0)}  cpu ${hs.median(`${p.label} cpu`).toFixed(3)} ms${note(p)}${p.primary !== undefined ? `, of it the primary ${hs.median(`${p.label} primary cpu`).toFixed(3)} ms` : ''}`,
         );
       }
       for (const { n, gw, ha } of pairs) {

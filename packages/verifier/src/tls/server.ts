@@ -154,7 +154,7 @@ export function clientAddressOf(socket: net.Socket): { ip?: string; port?: numbe
 }
 
 /** The listener's end of each accepted socket, as the acceptor read it on accept (one `getsockname`). */
-const localAddresses = new WeakMap<object, { ip?: string; port?: number }>();
+const localAddresses = new WeakMap<object, Readonly<{ ip?: string; port?: number }>>();
 
 /**
  * The listener's end (address and port) of an accepted socket: what the acceptor read from the
@@ -466,7 +466,8 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
           ...(state.peer.ip ? { ip: state.peer.ip } : {}),
           ...portOf(state.peer.port),
         });
-        localAddresses.set(sock, state.local);
+        // A copy, frozen: every reader of the socket shares it, and the audit context keeps its own.
+        localAddresses.set(sock, Object.freeze({ ...state.local }));
         Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
         // Accepted under a waiver or grace window: the connection ends when that does.
         if (d.decision?.accept && d.decision.validUntil !== undefined)

@@ -3,7 +3,8 @@
  * attestation verification) against its peers, interleaved round by round, medians with the
  * range of round values:
  * - Bulk upload throughput: client → terminator (TLS) → plain TCP sink, for the gateway, HAProxy
- *   (nbthread = workers, and nbthread 2 for reference) and a direct TLS sink. Goal: gateway ≥ 0.9×
+ *   (nbthread = workers, and nbthread 2 for reference), a plain Node TLS proxy (mutual TLS, connect,
+ *   pipe: the Node floor for the same transport work) and a direct TLS sink. Goal: gateway ≥ 0.9×
  *   HAProxy. Terminator CPU per MiB beside it.
  * - Handshakes per second: full mutual TLS 1.3 handshake, one round trip through the terminator
  *   to the sink, close; no resumption. Goal: gateway ≥ 0.9× HAProxy. Terminator CPU per handshake.
@@ -15,6 +16,7 @@
  * core 1; with two or more workers (threads) a terminator runs on every core. Terminator CPU sums
  * the cluster primary and its workers. Ratios are taken per round (each round against itself).
  * Standalone: node --conditions=development --import tsx bench/gateway.ts [--quick] [--workers 1,2] [--profile DIR]
+ * RATLS_BENCH_GW_ONLY=handshakes (or bulk) runs only that part, so a `--profile` shows one workload.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -31,8 +33,10 @@ import { BENCH_CIPHERSUITE, type HaproxyProcess, haproxyVersion, startHaproxy } 
 import {
   type BenchOptions,
   childPids,
+  cpuSecondsOf,
   cpuSecondsOfAll,
   fmtRatio,
+  median,
   optionsFromArgv,
   percentile,
   Rounds,
@@ -68,6 +72,42 @@ async function backendRole(): Promise<void> {
   ];
   for (const s of servers) await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   process.stdout.write(`ports ${servers.map((s) => (s.address() as net.AddressInfo).port).join(' ')}\n`);
+}
+
+/**
+ * Child role: the plainest Node terminator doing the gateway's transport work, and nothing of its
+ * attestation: mutual TLS (the client certificate checked against the pinned one by OpenSSL, as
+ * HAProxy's `verify required`), one backend connect per connection, `pipe` both ways. Its CPU per
+ * handshake is the floor a Node-based gateway can reach; the gateway's figure minus this one is
+ * what ratls adds (pre-TLS acceptor, appraisal with a cached result, audit, metrics).
+ */
+async function nodeProxyRole(): Promise<void> {
+  const backendPort = Number(process.env.RATLS_BENCH_BACKEND);
+  const server = tls.createServer(
+    {
+      cert: readFileSync(process.env.RATLS_BENCH_CERT as string),
+      key: readFileSync(process.env.RATLS_BENCH_KEY as string),
+      ca: readFileSync(process.env.RATLS_BENCH_CLIENT_CA as string),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (client) => {
+      const backend = net.connect({ host: '127.0.0.1', port: backendPort });
+      backend.setNoDelay(true);
+      const close = () => {
+        client.destroy();
+        backend.destroy();
+      };
+      client.on('error', close);
+      backend.on('error', close);
+      client.pipe(backend);
+      backend.pipe(client);
+    },
+  );
+  server.on('tlsClientError', () => undefined);
+  process.once('SIGTERM', () => process.exit(0));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  process.stdout.write(`port ${(server.address() as net.AddressInfo).port}\n`);
 }
 
 /** Reads an 8-byte length, then that many bytes, then answers "ok". */
@@ -174,6 +214,14 @@ async function latencies(agent: https.Agent, port: number, warmup: number, reque
   return out;
 }
 
+/** Per-round difference of terminator CPU, gateway minus the Node TLS proxy: median [range]. */
+function addedCpu(r: Rounds<string>, gw: string, digits: number): string {
+  const a = r.values(`${gw} cpu`);
+  const b = r.values('Node TLS proxy cpu');
+  const d = a.map((x, i) => x - (b[i] as number));
+  return `${median(d).toFixed(digits)} [${Math.min(...d).toFixed(digits)}–${Math.max(...d).toFixed(digits)}]`;
+}
+
 interface Peer {
   label: string;
   port: number;
@@ -181,6 +229,8 @@ interface Peer {
   pids: number[];
   /** Cores this peer may run on: one core for one worker or thread, both for two or more. */
   cores: number;
+  /** A cluster's primary (accepts, hands off, writes audit): its own CPU share is printed too. */
+  primary?: number;
 }
 
 type GatewayProcess = Awaited<ReturnType<typeof spawnGateway>>;
@@ -225,10 +275,16 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
   const uploadBytes = Number(process.env.RATLS_BENCH_MIB ?? (opts.quick ? 32 : 128)) * 1024 * 1024;
   const rounds = opts.quick ? 3 : 5;
   const handshakeN = opts.quick ? 150 : 400;
+  const only = process.env.RATLS_BENCH_GW_ONLY;
+  if (only !== undefined && only !== 'handshakes' && only !== 'bulk')
+    throw new Error('RATLS_BENCH_GW_ONLY takes handshakes or bulk');
+  const doBulk = only !== 'handshakes';
+  const doHandshakes = only !== 'bulk';
   const dir = tempDir('ratls-gw-bench-');
   const children: ChildProcess[] = [];
   const haproxies: HaproxyProcess[] = [];
   const gateways: GatewayProcess[] = [];
+  let nodeProxy: ChildProcess | undefined;
   try {
     await initSimulation(join(dir, 'sim'));
     const mr = 'ab'.repeat(32);
@@ -280,7 +336,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       // With workers > 1 the primary only accepts and hands off; the workers terminate TLS.
       const pids = n > 1 ? [primary, ...childPids(primary)] : [primary];
       const label = `gateway workers ${n}`;
-      peers.push({ label, port: gw.addresses.tcp as number, pids, cores: n });
+      peers.push({ label, port: gw.addresses.tcp as number, pids, cores: n, ...(n > 1 ? { primary } : {}) });
       let ha: string | undefined;
       if (hv !== undefined) {
         const h = await startHaproxy({
@@ -300,6 +356,40 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       }
       pairs.push({ n, gw: label, ha });
     }
+    nodeProxy = spawn(
+      process.execPath,
+      ['--conditions=development', '--import', 'tsx', fileURLToPath(import.meta.url)],
+      {
+        env: {
+          ...process.env,
+          RATLS_BENCH_ROLE: 'node-proxy',
+          RATLS_BENCH_CERT: server.cert,
+          RATLS_BENCH_KEY: server.key,
+          RATLS_BENCH_CLIENT_CA: clientFiles.cert,
+          RATLS_BENCH_BACKEND: String(plainSink),
+          // Profiled alike with the gateway, so the two profiles compare (the sampler's overhead included).
+          ...(opts.profileDir
+            ? {
+                NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PROFILE_PRELOAD}`.trim(),
+                RATLS_BENCH_PROFILE_DIR: opts.profileDir,
+                RATLS_BENCH_PROFILE_NAME: 'node-proxy',
+              }
+            : {}),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    children.push(nodeProxy);
+    const nodeProxyPort = await new Promise<number>((r, j) => {
+      let out = '';
+      nodeProxy?.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /port (\d+)/.exec(out);
+        if (m) r(Number(m[1]));
+      });
+      nodeProxy?.once('exit', (code) => j(new Error(`node proxy process exited ${code}`)));
+    });
+    peers.push({ label: 'Node TLS proxy', port: nodeProxyPort, pids: [nodeProxy.pid as number], cores: 1 });
     peers.push({ label: 'direct TLS sink', port: directTls as number, pids: [], cores: 1 });
     const webPort = gateways[0]?.addresses.web as number;
 
@@ -328,43 +418,60 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       const order = peers.map((_, i) => peers[(i + r) % peers.length] as Peer);
       for (const p of order) {
         const pids = p.pids.length > 0 ? p.pids : [backends.pid as number];
-        let c0 = cpuSecondsOfAll(pids);
-        up.add(p.label, await upload(p.port, client, uploadBytes));
-        up.add(`${p.label} cpu`, ((cpuSecondsOfAll(pids) - c0) * 1000) / mib);
-        c0 = cpuSecondsOfAll(pids);
-        hs.add(p.label, await handshakes(p.port, client, handshakeN));
-        hs.add(`${p.label} cpu`, ((cpuSecondsOfAll(pids) - c0) * 1000) / handshakeN);
+        if (doBulk) {
+          const c0 = cpuSecondsOfAll(pids);
+          up.add(p.label, await upload(p.port, client, uploadBytes));
+          up.add(`${p.label} cpu`, ((cpuSecondsOfAll(pids) - c0) * 1000) / mib);
+        }
+        if (doHandshakes) {
+          const c0 = cpuSecondsOfAll(pids);
+          const p0 = cpuSecondsOf(p.primary);
+          hs.add(p.label, await handshakes(p.port, client, handshakeN));
+          hs.add(`${p.label} cpu`, ((cpuSecondsOfAll(pids) - c0) * 1000) / handshakeN);
+          if (p.primary !== undefined)
+            hs.add(`${p.label} primary cpu`, ((cpuSecondsOf(p.primary) - p0) * 1000) / handshakeN);
+        }
       }
     }
     const note = (p: Peer) =>
       p.pids.length === 0 ? ' (sink process)' : p.pids.length > 1 ? ` (${p.pids.length} processes)` : '';
-    console.log(`bulk upload, ${mib} MiB x ${rounds} rounds (median MB/s [range]; terminator CPU ms per MiB):`);
-    for (const p of peers) {
-      console.log(
-        `  ${p.label.padEnd(22)} ${up.median(p.label).toFixed(0).padStart(5)} MB/s ${up.spread(p.label, 0)}  cpu ${up.median(`${p.label} cpu`).toFixed(2)} ms/MiB${note(p)}`,
-      );
+    if (doBulk) {
+      console.log(`bulk upload, ${mib} MiB x ${rounds} rounds (median MB/s [range]; terminator CPU ms per MiB):`);
+      for (const p of peers) {
+        console.log(
+          `  ${p.label.padEnd(22)} ${up.median(p.label).toFixed(0).padStart(5)} MB/s ${up.spread(p.label, 0)}  cpu ${up.median(`${p.label} cpu`).toFixed(2)} ms/MiB${note(p)}`,
+        );
+      }
+      for (const { n, gw, ha } of pairs) {
+        if (!ha) continue;
+        const cpu = up.ratio(`${ha} cpu`, `${gw} cpu`);
+        console.log(
+          `  ${gw} / ${ha}: ${fmtRatio(up.ratio(gw, ha))} by MB/s, ${fmtRatio(cpu)} by terminator CPU${n === 1 ? ' (goal >= 0.9)' : ''}`,
+        );
+      }
+      const gw1 = pairs.find((pr) => pr.n === 1)?.gw;
+      if (gw1)
+        console.log(`  ${gw1} CPU over the Node TLS proxy: ${addedCpu(up, gw1, 2)} ms per MiB (what ratls adds)`);
     }
-    for (const { n, gw, ha } of pairs) {
-      if (!ha) continue;
-      const cpu = up.ratio(`${ha} cpu`, `${gw} cpu`);
+    if (doHandshakes) {
       console.log(
-        `  ${gw} / ${ha}: ${fmtRatio(up.ratio(gw, ha))} by MB/s, ${fmtRatio(cpu)} by terminator CPU${n === 1 ? ' (goal >= 0.9)' : ''}`,
+        `handshakes (mutual TLS, attestation on at the gateway), ${handshakeN} x ${rounds} rounds, concurrency ${HANDSHAKE_CONCURRENCY} (median per second [range]; terminator CPU ms per handshake):`,
       );
-    }
-    console.log(
-      `handshakes (mutual TLS, attestation on at the gateway), ${handshakeN} x ${rounds} rounds, concurrency ${HANDSHAKE_CONCURRENCY} (median per second [range]; terminator CPU ms per handshake):`,
-    );
-    for (const p of peers) {
-      console.log(
-        `  ${p.label.padEnd(22)} ${hs.median(p.label).toFixed(0).padStart(5)}/s ${hs.spread(p.label, 0)}  cpu ${hs.median(`${p.label} cpu`).toFixed(3)} ms${note(p)}`,
-      );
-    }
-    for (const { n, gw, ha } of pairs) {
-      if (!ha) continue;
-      const cpu = hs.ratio(`${ha} cpu`, `${gw} cpu`);
-      console.log(
-        `  ${gw} / ${ha}: ${fmtRatio(hs.ratio(gw, ha))} per second, ${fmtRatio(cpu)} by terminator CPU${n === 1 ? ' (goal >= 0.9)' : ''}`,
-      );
+      for (const p of peers) {
+        console.log(
+          `  ${p.label.padEnd(22)} ${hs.median(p.label).toFixed(0).padStart(5)}/s ${hs.spread(p.label, 0)}  cpu ${hs.median(`${p.label} cpu`).toFixed(3)} ms${note(p)}${p.primary !== undefined ? `, of it the primary ${hs.median(`${p.label} primary cpu`).toFixed(3)} ms` : ''}`,
+        );
+      }
+      for (const { n, gw, ha } of pairs) {
+        if (!ha) continue;
+        const cpu = hs.ratio(`${ha} cpu`, `${gw} cpu`);
+        console.log(
+          `  ${gw} / ${ha}: ${fmtRatio(hs.ratio(gw, ha))} per second, ${fmtRatio(cpu)} by terminator CPU${n === 1 ? ' (goal >= 0.9)' : ''}`,
+        );
+      }
+      const gw1 = pairs.find((pr) => pr.n === 1)?.gw;
+      if (gw1)
+        console.log(`  ${gw1} CPU over the Node TLS proxy: ${addedCpu(hs, gw1, 3)} ms per handshake (what ratls adds)`);
     }
     // Scaling, per round: the figure the 4- and 16-core projection in docs/performance.md reads.
     const base = pairs[0];
@@ -372,28 +479,36 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       if (!base) break;
       const line = (label: string, r: Rounds<string>, a: string, b: string) => `  ${label}: ${fmtRatio(r.ratio(a, b))}`;
       console.log(`scaling ${pr.n} vs ${base.n} workers (threads), per round:`);
-      console.log(line(`gateway handshakes/s`, hs, pr.gw, base.gw));
-      console.log(line(`gateway upload MB/s`, up, pr.gw, base.gw));
+      if (doHandshakes) console.log(line(`gateway handshakes/s`, hs, pr.gw, base.gw));
+      if (doBulk) console.log(line(`gateway upload MB/s`, up, pr.gw, base.gw));
       if (pr.ha && base.ha) {
-        console.log(line(`HAProxy handshakes/s`, hs, pr.ha, base.ha));
-        console.log(line(`HAProxy upload MB/s`, up, pr.ha, base.ha));
+        if (doHandshakes) console.log(line(`HAProxy handshakes/s`, hs, pr.ha, base.ha));
+        if (doBulk) console.log(line(`HAProxy upload MB/s`, up, pr.ha, base.ha));
       }
     }
 
-    const warmup = opts.quick ? 100 : 300;
-    const requests = opts.quick ? 1000 : 3000;
-    const gwAgent = new https.Agent({ keepAlive: true, maxSockets: 1, cert: client.cert, key: client.key });
-    const directAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    const lg = await latencies(gwAgent, webPort, warmup, requests);
-    const ld = await latencies(directAgent, directHttps as number, warmup, requests);
-    gwAgent.destroy();
-    directAgent.destroy();
-    const pct = percentile;
-    console.log(
-      `small HTTP request, warm connection (${requests}, ${peers[0]?.label}): direct p50 ${pct(ld, 50).toFixed(3)} ms p99 ${pct(ld, 99).toFixed(3)} ms; via gateway p50 ${pct(lg, 50).toFixed(3)} ms p99 ${pct(lg, 99).toFixed(3)} ms; added p50 ${(pct(lg, 50) - pct(ld, 50)).toFixed(3)} ms p99 ${(pct(lg, 99) - pct(ld, 99)).toFixed(3)} ms`,
-    );
+    if (only === undefined) {
+      const warmup = opts.quick ? 100 : 300;
+      const requests = opts.quick ? 1000 : 3000;
+      const gwAgent = new https.Agent({ keepAlive: true, maxSockets: 1, cert: client.cert, key: client.key });
+      const directAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+      const lg = await latencies(gwAgent, webPort, warmup, requests);
+      const ld = await latencies(directAgent, directHttps as number, warmup, requests);
+      gwAgent.destroy();
+      directAgent.destroy();
+      const pct = percentile;
+      console.log(
+        `small HTTP request, warm connection (${requests}, ${peers[0]?.label}): direct p50 ${pct(ld, 50).toFixed(3)} ms p99 ${pct(ld, 99).toFixed(3)} ms; via gateway p50 ${pct(lg, 50).toFixed(3)} ms p99 ${pct(lg, 99).toFixed(3)} ms; added p50 ${(pct(lg, 50) - pct(ld, 50)).toFixed(3)} ms p99 ${(pct(lg, 99) - pct(ld, 99)).toFixed(3)} ms`,
+      );
+    }
   } finally {
     for (const gw of gateways) await gw.stop('SIGTERM');
+    // SIGTERM first: a profiled Node TLS proxy writes its profile on exit (bounded wait).
+    if (nodeProxy && nodeProxy.exitCode === null && nodeProxy.signalCode === null) {
+      const exited = new Promise((r) => nodeProxy?.once('exit', r));
+      nodeProxy.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
     for (const h of haproxies) await h.stop();
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     // Unpin this process again: later suites in the same run may use both cores.
@@ -405,6 +520,8 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
 
 if (process.env.RATLS_BENCH_ROLE === 'backends') {
   await backendRole();
+} else if (process.env.RATLS_BENCH_ROLE === 'node-proxy') {
+  await nodeProxyRole();
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   await run();
 }

@@ -2,7 +2,7 @@
  * Preloaded into every gateway process by `bench/gateway.ts --profile DIR` (through
  * NODE_OPTIONS="--import …", which cluster workers inherit; `--cpu-prof` itself is not allowed in
  * NODE_OPTIONS). Starts the V8 CPU profiler at once and writes `DIR/gateway-<pid>.cpuprofile` on
- * exit, the same format `--cpu-prof` writes (Chrome DevTools, speedscope). Bench only: never
+ * exit (`RATLS_BENCH_PROFILE_NAME` replaces `gateway`: the bench's Node TLS proxy), the same format `--cpu-prof` writes (Chrome DevTools, speedscope). Bench only: never
  * loaded by the gateway itself.
  */
 import { writeFileSync } from 'node:fs';
@@ -19,7 +19,11 @@ if (dir) {
   // A same-thread inspector session answers synchronously, so this works inside 'exit'.
   process.once('exit', () => {
     session.post('Profiler.stop', (err, res) => {
-      if (!err) writeFileSync(join(dir, `gateway-${process.pid}.cpuprofile`), JSON.stringify(res.profile));
+      if (!err)
+        writeFileSync(
+          join(dir, `${process.env.RATLS_BENCH_PROFILE_NAME ?? 'gateway'}-${process.pid}.cpuprofile`),
+          JSON.stringify(res.profile),
+        );
     });
   });
 }

@@ -305,6 +305,7 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_HANDSHAKES,
   type DeclaredSource,
+  localAddressOf,
   type PreTlsPeer,
   type PreTlsReader,
   type PreTlsVerdict,

@@ -131,6 +131,7 @@ const EXPECTED_ROOT_EXPORTS = [
   'intelSgxRootCa',
   'isVerifiedResult',
   'loadPolicyFile',
+  'localAddressOf',
   'matchQeIdentity',
   'matchTcbLevel',
   'mergeTcbStatus',

@@ -10,7 +10,14 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { ChannelAttester } from '@ratls/evidence';
 import type { AuditLog, ChannelOptions, PeerAppraiser, PeerDecision } from '@ratls/verifier';
-import { attestationOf, clientAddressOf, createServer, evaluatePolicy, TLS_ERRORS } from '@ratls/verifier';
+import {
+  attestationOf,
+  clientAddressOf,
+  createServer,
+  evaluatePolicy,
+  localAddressOf,
+  TLS_ERRORS,
+} from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
 import { postgresListener } from './forward/postgres/listener.js';
@@ -265,7 +272,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     const t0 = performance.now();
     // The real client (behind a balancer, the PROXY v2 source), as the handshake event names it.
     const peer = clientAddressOf(sock);
-    const local = { ip: sock.localAddress, port: sock.localPort };
+    // As the acceptor read it on accept: the TLS socket would ask the kernel again.
+    const local = localAddressOf(sock);
     let ageTimer: NodeJS.Timeout | undefined;
     if (lc.connection.maxConnectionAgeMs > 0) {
       // A session that outlives this re-attests on its next connection: the decision is not forever.

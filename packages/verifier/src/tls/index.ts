@@ -42,5 +42,6 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_HANDSHAKES,
   DEFAULT_MAX_PENDING_PER_SOURCE,
+  localAddressOf,
 } from './server.js';
 export { sourceGroup } from './source-group.js';

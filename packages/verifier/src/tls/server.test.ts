@@ -7,7 +7,7 @@ import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } fr
 import { TLS_ERRORS } from '../decide/errors.js';
 import { createPeerVerifierCore, type PeerAuditInput } from '../decide/peer-verifier-core.js';
 import type { PeerAppraiser } from '../decide/types.js';
-import { type AttestedSocket, createServer } from './server.js';
+import { type AttestedSocket, createServer, localAddressOf } from './server.js';
 
 let serverCreds: TestCredentials;
 let good: TestCredentials;
@@ -115,6 +115,31 @@ describe('attested TLS server', () => {
       assert.equal(seen?.attestation.result?.tee, 'sgx');
       assert.equal(verifier.calls[0]?.ctx.peer.role, 'client');
       assert.equal(verifier.calls[0]?.ctx.peer.ip, '127.0.0.1');
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('localAddressOf: an accepted socket names the listener end the acceptor read on accept', async () => {
+    const verifier = fakeAppraiser([good.fingerprint], { identity: 'payments' });
+    let local: { ip?: string; port?: number } | undefined;
+    let own: { ip?: string; port?: number } | undefined;
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, (s) => {
+      local = localAddressOf(s);
+      own = { ip: s.localAddress, port: s.localPort };
+      s.end();
+    });
+    const port = await listen(server);
+    try {
+      const c = clientTo(port, good);
+      await closed(c);
+      assert.deepEqual(local, { ip: '127.0.0.1', port });
+      assert.deepEqual(own, local);
+      // Any other socket: its own end, as Node reports it.
+      const plain = net.connect(port, '127.0.0.1');
+      await once(plain, 'connect');
+      assert.deepEqual(localAddressOf(plain), { ip: plain.localAddress, port: plain.localPort });
+      plain.destroy();
     } finally {
       await close(server);
     }

@@ -153,6 +153,25 @@ export function clientAddressOf(socket: net.Socket): { ip?: string; port?: numbe
   );
 }
 
+/** The listener's end of each accepted socket, as the acceptor read it on accept (one `getsockname`). */
+const localAddresses = new WeakMap<object, Readonly<{ ip?: string; port?: number }>>();
+
+/**
+ * The listener's end (address and port) of an accepted socket: what the acceptor read from the
+ * TCP socket on accept, so the TLS socket does not ask the kernel again; for any other socket,
+ * its own `localAddress` and `localPort`.
+ * @example
+ * server.on('secureConnection', (s) => console.log(localAddressOf(s))); // { ip: '127.0.0.1', port: 8443 }
+ */
+export function localAddressOf(socket: net.Socket): { ip?: string; port?: number } {
+  return (
+    localAddresses.get(socket) ?? {
+      ...(socket.localAddress ? { ip: socket.localAddress } : {}),
+      ...portOf(socket.localPort),
+    }
+  );
+}
+
 /** The reason a refused client may be told: the policy's reason code, else `verification_failed`. */
 function refusalReason(d: { decision?: { accept: boolean; reasons?: Array<{ code: string }> } }): string {
   const code = d.decision && !d.decision.accept ? d.decision.reasons?.[0]?.code : undefined;
@@ -447,6 +466,8 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
           ...(state.peer.ip ? { ip: state.peer.ip } : {}),
           ...portOf(state.peer.port),
         });
+        // A copy, frozen: every reader of the socket shares it, and the audit context keeps its own.
+        localAddresses.set(sock, Object.freeze({ ...state.local }));
         Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
         // Accepted under a waiver or grace window: the connection ends when that does.
         if (d.decision?.accept && d.decision.validUntil !== undefined)

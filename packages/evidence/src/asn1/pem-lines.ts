@@ -21,6 +21,7 @@ function b64Value(c: number): number {
  * checks (alphabet, padding only at the very end, length a multiple of 4), so its last quantum is
  * `xxxx`, `xxx=` or `xx==`; the last data character carries 2 (`=`) or 4 (`==`) unused bits. This
  * is exactly when decoding and re-encoding give the same text, without encoding again.
+ * @example zeroPadBits("AQ==") // true; zeroPadBits("AR==") is false (stray bits)
  */
 export function zeroPadBits(b64: string): boolean {
   const n = b64.length;

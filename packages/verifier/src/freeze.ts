@@ -4,6 +4,17 @@
  * (ECMAScript §20.1.2.6 Object.freeze; frozen data properties throw on assignment in strict code).
  */
 
+/**
+ * Roots whose whole graph a finished walk froze, so a later walk that reaches them stops there
+ * (a verified result inside a cached verification, a verified PCK CA inside verified collateral:
+ * the fresh-certificate path froze each result twice). Sound because a frozen object's data
+ * properties can never change again: everything reachable from such a root stays as frozen as
+ * the walk left it. The strict walk trusts only strict roots, which it also checked for
+ * non-plain values; the non-strict walk trusts both. Weak sets: nothing is kept alive by them.
+ */
+const strictDone = new WeakSet<object>();
+const builtDone = new WeakSet<object>();
+
 /** A plain record or array: the only containers a proof value is built from. */
 function isPlainContainer(v: object): boolean {
   if (Array.isArray(v)) return true;
@@ -23,7 +34,10 @@ function isPlainContainer(v: object): boolean {
  */
 export function deepFreeze<T>(value: T, strict: boolean): T {
   if (!strict) {
-    if (typeof value === 'object' && value !== null) freezeBuilt(value, new Set<object>());
+    if (typeof value === 'object' && value !== null) {
+      freezeBuilt(value, new Set<object>());
+      builtDone.add(value);
+    }
     return value;
   }
   const seen = new Set<object>();
@@ -33,7 +47,7 @@ export function deepFreeze<T>(value: T, strict: boolean): T {
   const where = () => keys.join('.');
   const walk = (v: unknown): void => {
     if (typeof v === 'function' && strict) throw new TypeError(`deepFreeze: function at ${where()}`);
-    if (typeof v !== 'object' || v === null || seen.has(v)) return;
+    if (typeof v !== 'object' || v === null || seen.has(v) || strictDone.has(v)) return;
     seen.add(v);
     if (!isPlainContainer(v)) {
       if (strict) throw new TypeError(`deepFreeze: ${where()} is not a plain object or array`);
@@ -66,6 +80,8 @@ export function deepFreeze<T>(value: T, strict: boolean): T {
     Object.freeze(v);
   };
   walk(value);
+  // Only a walk that finished marks its root (one that threw left some objects unfrozen).
+  if (typeof value === 'object' && value !== null) strictDone.add(value);
   return value;
 }
 
@@ -78,7 +94,7 @@ export function deepFreeze<T>(value: T, strict: boolean): T {
  * polluted, the extra values read would only be frozen too, never skipped.
  */
 function freezeBuilt(v: object, seen: Set<object>): void {
-  if (seen.has(v)) return;
+  if (seen.has(v) || strictDone.has(v) || builtDone.has(v)) return;
   seen.add(v);
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {

@@ -69,6 +69,11 @@ export function trustStoreFrom(input: {
  * @example const { intel, amd, aws } = resolveTrustStore({ trustAnchors: [simRoot] });
  */
 export function resolveTrustStore(o: TrustOptions): TrustStore {
+  // Already a complete store (createPeerVerifier resolves once and passes it on): the same
+  // answer trustStore() would give, without building it again on every decision.
+  const t = o.trust;
+  if (t?.intel && t.amd && t.amd.length > 0 && t.aws && t.aws.length > 0)
+    return { intel: t.intel, amd: t.amd, aws: t.aws };
   const amd = o.trust?.amd ?? (o.snp?.trustAnchors ? toTrustAnchors(o.snp.trustAnchors) : undefined);
   const aws = o.trust?.aws ?? (o.nitroTrustAnchors ? toTrustAnchors(o.nitroTrustAnchors) : undefined);
   const intel = o.trust?.intel ?? o.trustAnchors;

@@ -6,6 +6,7 @@
  * Failures are `CertificateError` `ERR_PEM_MALFORMED` (or `ERR_PEM_TOO_LARGE`), naming the line.
  */
 import { CertificateError } from '../errors.js';
+import { readPemLines, zeroPadBits } from './pem-lines.js';
 
 /** Default bound on PEM text (a chain of a few certificates is ~6 KiB). */
 export const PEM_MAX_CHARS = 256 * 1024;
@@ -21,28 +22,80 @@ export interface PemOptions {
   maxChars?: number;
 }
 
-const B64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
-const WS_LINE = /^[ \t]*$/;
+/** Whitespace-only lines, each ended by a line break (what may come before a block). */
+const WS_LINES = /^(?:[ \t]*\r?\n)*$/;
+/** The same, where the last line may have no line break (what may follow the last block). */
+const WS_TAIL = /^(?:[ \t]*\r?\n)*[ \t]*\r?$/;
+/** Anything but the base64 alphabet, padding and line breaks. */
+const NOT_BODY = /[^A-Za-z0-9+/=\r\n]/;
+/** A CR that does not end a line. */
+const LONE_CR = /\r(?!\n)/;
+/** Where padding may stand: at the end of the last line, right before the end armour. */
+const PAD_TAIL = /^={1,2}\r?\n$/;
 
-/** Alphabet index of a base64 character (the caller has checked it is in the alphabet). */
-function b64Value(c: number): number {
-  if (c >= 65 && c <= 90) return c - 65; // A-Z
-  if (c >= 97 && c <= 122) return c - 71; // a-z
-  if (c >= 48 && c <= 57) return c + 4; // 0-9
-  return c === 43 ? 62 : 63; // + /
+function count(text: string, ch: string): number {
+  let n = 0;
+  for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1)) n++;
+  return n;
 }
 
 /**
- * True when the bits a padded final quantum leaves over are zero. The block has passed the line
- * checks (alphabet, padding only at the very end, length a multiple of 4), so its last quantum is
- * `xxxx`, `xxx=` or `xx==`; the last data character carries 2 (`=`) or 4 (`==`) unused bits. This
- * is exactly when decoding and re-encoding give the same text, without encoding again.
+ * Checks a block body as the line reader would accept it (lines of the base64 alphabet, each
+ * ended by LF or CRLF; one or two `=` ending the last line only) with native scans instead of a
+ * split and a regex per line, and returns the count of base64 characters and the last three of
+ * them, or undefined.
  */
-function zeroPadBits(b64: string): boolean {
-  const n = b64.length;
-  if (b64.charCodeAt(n - 1) !== 61) return true;
-  if (b64.charCodeAt(n - 2) === 61) return (b64Value(b64.charCodeAt(n - 3)) & 0x0f) === 0;
-  return (b64Value(b64.charCodeAt(n - 2)) & 0x03) === 0;
+function scanBody(body: string): { n: number; last: string } | undefined {
+  if (body.length === 0 || body.charCodeAt(body.length - 1) !== 10 || NOT_BODY.test(body)) return undefined;
+  const cr = body.includes('\r');
+  if (cr && LONE_CR.test(body)) return undefined;
+  const pad = body.indexOf('=');
+  if (pad >= 0 && !PAD_TAIL.test(body.slice(pad))) return undefined;
+  const n = body.length - count(body, '\n') - (cr ? count(body, '\r') : 0);
+  let last = '';
+  for (let i = body.length - 1; i >= 0 && last.length < 3; i--) {
+    const c = body.charCodeAt(i);
+    if (c !== 10 && c !== 13) last = body[i] + last;
+  }
+  return { n, last };
+}
+
+/**
+ * The common case in one pass per block: armour found with `indexOf`, each body checked by a few
+ * native scans and decoded as it stands (the line-by-line reader's split, per-line regex and
+ * join were most of the PEM share of a cold DCAP appraisal). Accepts only what `readPemLines` accepts, with the
+ * same bytes; anything else returns undefined and the line reader decides and names the line.
+ */
+function readPemBlocks(text: string, begin: string, end: string, maxBlocks: number): Uint8Array[] | undefined {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  for (;;) {
+    const b = text.indexOf(begin, pos);
+    if (b < 0) break;
+    if (out.length >= maxBlocks || !WS_LINES.test(text.slice(pos, b))) return undefined;
+    const bodyAt = lineEnd(text, b + begin.length);
+    if (bodyAt < 0) return undefined;
+    const e = text.indexOf(end, bodyAt);
+    if (e < 0) return undefined;
+    const body = text.slice(bodyAt, e);
+    const scan = scanBody(body);
+    if (!scan || scan.n === 0 || scan.n % 4 !== 0 || !zeroPadBits(scan.last)) return undefined;
+    // Node's decoder skips the line breaks; everything else in the body is alphabet or final padding.
+    const der = Buffer.from(body, 'base64');
+    out.push(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
+    const after = text.length === e + end.length ? text.length : lineEnd(text, e + end.length);
+    if (after < 0) return undefined;
+    pos = after;
+  }
+  if (out.length === 0 || !WS_TAIL.test(text.slice(pos))) return undefined;
+  return out;
+}
+
+/** Index after the line break at `i` (`\n` or `\r\n`), or -1 when the line goes on. */
+function lineEnd(text: string, i: number): number {
+  if (text.charCodeAt(i) === 10) return i + 1;
+  if (text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10) return i + 2;
+  return -1;
 }
 
 /**
@@ -59,60 +112,7 @@ export function readPem(text: string, o: PemOptions): Uint8Array[] {
   }
   const begin = `-----BEGIN ${o.label}-----`;
   const end = `-----END ${o.label}-----`;
-  const lines = text.split('\n');
-  const out: Uint8Array[] = [];
-  let body: string[] | undefined;
-  let padded = false;
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i] as string;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const n = i + 1;
-    if (body === undefined) {
-      if (line === begin) {
-        if (out.length >= maxBlocks)
-          throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: more than ${maxBlocks} blocks (line ${n})`);
-        body = [];
-        padded = false;
-      } else if (line.startsWith('-----BEGIN ') || line.startsWith('-----END ')) {
-        throw new CertificateError(
-          'ERR_PEM_MALFORMED',
-          'pem',
-          `PEM: armour "${line.slice(0, 40)}" is not "${begin}" (line ${n})`,
-        );
-      } else if (!WS_LINE.test(line)) {
-        throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: text outside a PEM block (line ${n})`);
-      }
-      continue;
-    }
-    if (line === end) {
-      const b64 = body.join('');
-      if (b64.length === 0 || b64.length % 4 !== 0)
-        throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: base64 length is not a multiple of 4 (line ${n})`);
-      // Node's decoder forgives stray pad bits, so they are checked here (RFC 4648 §3.5 canonical).
-      if (!zeroPadBits(b64))
-        throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: non-canonical base64 (line ${n})`);
-      const der = Buffer.from(b64, 'base64');
-      out.push(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
-      body = undefined;
-      continue;
-    }
-    if (line.startsWith('-----'))
-      throw new CertificateError(
-        'ERR_PEM_MALFORMED',
-        'pem',
-        `PEM: armour "${line.slice(0, 40)}" where "${end}" was expected (line ${n})`,
-      );
-    if (padded)
-      throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: base64 continues after padding (line ${n})`);
-    if (!B64_LINE.test(line))
-      throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: character outside the base64 alphabet (line ${n})`);
-    if (line.endsWith('=')) padded = true;
-    body.push(line);
-  }
-  if (body !== undefined)
-    throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: no "${end}" (line ${lines.length})`);
-  if (out.length === 0) throw new CertificateError('ERR_PEM_MALFORMED', 'pem', `PEM: no "${begin}" block (line ${1})`);
-  return out;
+  return readPemBlocks(text, begin, end, maxBlocks) ?? readPemLines(text, begin, end, maxBlocks);
 }
 
 /**

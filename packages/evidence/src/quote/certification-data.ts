@@ -17,6 +17,8 @@ export const CERT_DATA_QE_REPORT = 6;
 export const CERT_DATA_PLATFORM_MANIFEST = 7;
 
 const PEM_CERT = '-----BEGIN CERTIFICATE-----';
+/** Any byte but tab, LF, CR and printable ASCII (what PEM text may hold, RFC 7468 §3). */
+const NOT_PEM_TEXT = /[^\t\n\r\x20-\x7e]/;
 
 /** Reads type and size, then returns a reader over exactly `size` bytes of payload. */
 export function readCertificationData(r: QuoteReader): { type: number; body: QuoteReader } {
@@ -46,17 +48,18 @@ export function checkInnerCertificationType(type: number): void {
 export function pckChainText(cd: CertificationData): string {
   let end = cd.data.length;
   while (end > 0 && cd.data[end - 1] === 0) end--;
-  for (let i = 0; i < end; i++) {
-    const c = cd.data[i] as number;
-    if (!(c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c <= 0x7e))) {
-      throw new EvidenceParseError(
-        'ERR_QUOTE_CERT_DATA',
-        'parse',
-        `certification data type 5: byte 0x${c.toString(16)} at offset ${i} is not PEM text`,
-      );
-    }
-  }
   const text = Buffer.from(cd.data.buffer, cd.data.byteOffset, end).toString('latin1');
+  // latin1 maps each byte to the code unit of the same value, so one native regex scan checks the
+  // alphabet (a byte loop here was ~2 % of a fresh certificate's verification); the position
+  // is looked up only for the message.
+  const bad = NOT_PEM_TEXT.exec(text);
+  if (bad) {
+    throw new EvidenceParseError(
+      'ERR_QUOTE_CERT_DATA',
+      'parse',
+      `certification data type 5: byte 0x${text.charCodeAt(bad.index).toString(16)} at offset ${bad.index} is not PEM text`,
+    );
+  }
   if (!text.includes(PEM_CERT)) {
     throw new EvidenceParseError('ERR_QUOTE_CERT_DATA', 'parse', 'certification data type 5: no PEM certificate in it');
   }

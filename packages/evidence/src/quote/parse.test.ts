@@ -221,6 +221,25 @@ describe('parseQuote refuses malformed quotes with specific codes', { skip: SKIP
     p[pemAt + 3] = 0xc3;
     rejects(() => parseQuote(p), 'ERR_QUOTE_CERT_DATA');
   });
+  test('ERR_QUOTE_CERT_DATA for each byte just outside the PEM text alphabet, with its offset', () => {
+    const innerAt = (b: Uint8Array): number => {
+      const dv = new DataView(b.buffer, b.byteOffset);
+      const authAt = V3_SIG + 4 + 128 + 384 + 64;
+      return authAt + 2 + dv.getUint16(authAt, true) + 6;
+    };
+    for (const bad of [0x00, 0x08, 0x0b, 0x0c, 0x0e, 0x1f, 0x7f, 0x80, 0xff]) {
+      const b = v3();
+      const at = innerAt(b) + 40;
+      b[at] = bad;
+      assert.throws(
+        () => parseQuote(b),
+        (e: unknown) =>
+          e instanceof EvidenceParseError &&
+          e.code === 'ERR_QUOTE_CERT_DATA' &&
+          e.message.includes(`byte 0x${bad.toString(16)} at offset 40 `),
+      );
+    }
+  });
   test('ERR_QUOTE_CERT_DATA for type 5 text without a PEM certificate', () => {
     const b = v3();
     const text = Buffer.from(b).toString('latin1').replaceAll('BEGIN CERTIFICATE', 'BEGIN CERTIFICATX');

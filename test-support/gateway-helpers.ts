@@ -167,11 +167,32 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns the real gateway process and waits for its ready line. */
-export async function spawnGateway(configPath: string, timeoutMs = 40_000): Promise<GatewayProcess> {
+/**
+ * The `msg` of the first operational-log line (one JSON object per stderr line) matching `re`.
+ * @example logMessage(stderr, /^ratls gateway ready: /)
+ */
+export function logMessage(stderr: string, re: RegExp): string | undefined {
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+      if (typeof msg === 'string' && re.test(msg)) return msg;
+    } catch {
+      // A line still being written: the next chunk completes it.
+    }
+  }
+  return undefined;
+}
+
+/** Spawns the real gateway process (with extra `args`, e.g. `--log-level`) and waits for its ready line. */
+export async function spawnGateway(
+  configPath: string,
+  timeoutMs = 40_000,
+  args: string[] = [],
+): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=development', '--import', 'tsx', ENTRY, '--config', configPath],
+    ['--conditions=development', '--import', 'tsx', ENTRY, '--config', configPath, ...args],
     {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -183,10 +204,10 @@ export async function spawnGateway(configPath: string, timeoutMs = 40_000): Prom
     const t = setTimeout(() => reject(new Error(`gateway not ready in ${timeoutMs} ms:\n${err}`)), timeoutMs);
     child.stderr?.on('data', (c: Buffer) => {
       err += c.toString('utf8');
-      const m = /^ratls gateway ready: .*$/m.exec(err);
+      const m = logMessage(err, /^ratls gateway ready: /);
       if (m) {
         clearTimeout(t);
-        resolveReady(m[0]);
+        resolveReady(m);
       }
     });
     child.once('exit', (code) => {

@@ -25,7 +25,7 @@ import { auditWriter, stateMetrics } from './audit-writer.js';
 import { answerCollateral, KdsAnswerer } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
-import { defaultLog } from './log.js';
+import { defaultLog, LOG_LEVEL_ENV, logLevel } from './log.js';
 import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
 import { buildState, buildStateParts, type GatewayState, restartOnlyChanges } from './state.js';
 import type { FromWorker, ToWorker } from './worker.js';
@@ -107,7 +107,8 @@ export async function startPrimary(
 
   const fork = (): Promise<Worker> =>
     new Promise((resolve, reject) => {
-      const w = cluster.fork();
+      // The workers log with the primary's level (`--log-level` reached only the primary's argv).
+      const w = cluster.fork({ [LOG_LEVEL_ENV]: logLevel() });
       const t = setTimeout(
         () => reject(new Error(`worker ${w.process.pid} not ready in ${START_TIMEOUT_MS} ms`)),
         START_TIMEOUT_MS,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { initSimulation } from '@ratls/sim';
-import { simCert, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
+import { logMessage, simCert, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 import { CLI_ENTRY, REPO_ROOT, spawnCli } from '@ratls/test-support/run-cli';
 import type { AuditEvent } from '@ratls/verifier';
 import { type Client, startClient } from '../client.js';
@@ -113,10 +113,10 @@ ${o.listen ? `    listen: ${o.listen}\n` : ''}`,
         const t = setTimeout(() => reject(new Error(`no ready line:\n${err}`)), 60_000);
         child.stderr?.on('data', (c: Buffer) => {
           err += c.toString('utf8');
-          const m = /^ratls client ready: .*$/m.exec(err);
+          const m = logMessage(err, /^ratls client ready: /);
           if (m) {
             clearTimeout(t);
-            resolve(m[0]);
+            resolve(m);
           }
         });
         child.once('exit', (code) => reject(new Error(`exited ${code}:\n${err}`)));

@@ -45,8 +45,6 @@ export async function runClient(opts: RunClientOptions): Promise<number> {
     log('error', `ratls client: ${r.code}: ${r.message}`, { code: r.code });
     return EXIT_USAGE;
   }
-  lifecycle(clientReadyLine(c));
-  opts.onReady?.(c);
   return new Promise<number>((resolve) => {
     const onHup = () => void c.reload();
     const onStop = (sig: string) => () => {
@@ -67,5 +65,8 @@ export async function runClient(opts: RunClientOptions): Promise<number> {
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    // Announced only once the handlers are in place: a supervisor may signal as soon as it reads it.
+    lifecycle(clientReadyLine(c));
+    opts.onReady?.(c);
   });
 }

@@ -253,6 +253,9 @@ export interface AdminServer {
 
 /** Paths a probe or a scraper may read without credentials (they reveal no configuration). */
 const OPEN_PATHS = new Set(['/livez', '/readyz', '/metrics']);
+/** The 401 body's message when no admin credential is configured. */
+export const NO_AUTH_MESSAGE =
+  'admin authentication is not configured: set adminAuth.tokenFile (a file holding a bearer token) in the configuration; only /livez, /readyz and /metrics answer without it';
 /** Longest bearer token file read. */
 const MAX_TOKEN_BYTES = 4096;
 
@@ -318,8 +321,10 @@ const json = (res: http.ServerResponse, status: number, body: unknown, extra: ht
 /**
  * Serves GET/HEAD /livez, /readyz (all listeners, or `/readyz/<listener>`; `?backend=1` also probes
  * the backend), /healthz and /metrics on `addr`; anything else is 404 (405 for other methods).
- * Every request's Host/Origin is checked (DNS rebinding, 403 ERR_ADMIN_HOST); with `auth`,
- * everything but /livez, /readyz and /metrics needs the bearer token (401 ERR_ADMIN_UNAUTHORIZED).
+ * Every request's Host/Origin is checked (DNS rebinding, 403 ERR_ADMIN_HOST); everything but
+ * /livez, /readyz and /metrics needs the bearer token of `auth.tokenFile` (401
+ * ERR_ADMIN_UNAUTHORIZED), and without `auth.tokenFile` it is refused outright (401, the body names
+ * the key to set): the detail and the console are never open by default.
  * @example const admin = await startAdmin({ host: '127.0.0.1', port: 9090 }, { health: () => gw.health(), ready: (q) => gw.ready(q), metrics });
  */
 export async function startAdmin(
@@ -351,6 +356,12 @@ export async function startAdmin(
       return;
     }
     const open = OPEN_PATHS.has(path) || path.startsWith('/readyz/');
+    // Fail closed: with no credential configured, /healthz's detail (policies, anchors,
+    // collateral) and the console stay shut, and the answer names the key that opens them.
+    if (!open && !deps.auth?.tokenFile) {
+      json(res, 401, { error: 'ERR_ADMIN_UNAUTHORIZED', message: NO_AUTH_MESSAGE });
+      return;
+    }
     if (!open && deps.auth?.tokenFile && !bearerOk(req, deps.auth.tokenFile)) {
       json(res, 401, { error: 'ERR_ADMIN_UNAUTHORIZED' }, { 'www-authenticate': 'Bearer realm="ratls-admin"' });
       return;

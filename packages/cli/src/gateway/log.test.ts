@@ -6,15 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
-  ENTRY,
   echoBackend,
-  run,
   simCert,
   spawnGateway,
   tempDir,
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
 import { createOperationalLogger, isLogLevel } from './log.js';
+import { applyLogLevel } from './run.js';
 
 interface LogLine {
   level: unknown;
@@ -59,6 +58,15 @@ describe('operational log', () => {
     assert.deepEqual(Object.keys(o).sort(), ['level', 'listener', 'msg', 'time']);
     assert.equal(o.level, 'warn');
     assert.equal(o.msg, 'limit hit: idle_timeout');
+  });
+
+  it('--log-level with an unknown level is a usage error naming the choices', () => {
+    const err: string[] = [];
+    assert.equal(
+      applyLogLevel('loud', (l) => void err.push(l)),
+      false,
+    );
+    assert.match(err.join('\n'), /--log-level "loud" is not one of debug, info, warn, error/);
   });
 });
 
@@ -121,24 +129,5 @@ listeners:
     assert.ok(!msgs.includes('ratls gateway starting'), msgs.join('\n'));
     assert.ok(lines.some((l) => l.level === 'warn' && l.warning === 'simulated_anchor'));
     assert.match(gw.ready, /^ratls gateway ready: /);
-  });
-
-  it('--log-level with an unknown level is a usage error naming the choices', async () => {
-    const r = await run(
-      process.execPath,
-      [
-        '--conditions=development',
-        '--import',
-        'tsx',
-        ENTRY,
-        '--config',
-        join(dir, 'gateway.yaml'),
-        '--log-level',
-        'loud',
-      ],
-      { timeoutMs: 60_000 },
-    );
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /--log-level "loud" is not one of debug, info, warn, error/);
   });
 });

@@ -75,8 +75,6 @@ export async function runGateway(opts: RunGatewayOptions): Promise<number> {
     log('error', `ratls gateway: ${r.code}: ${r.message}`, { code: r.code });
     return EXIT_USAGE;
   }
-  lifecycle(readyLine(gw), { addresses: gw.addresses() });
-  opts.onReady?.(gw);
   return new Promise<number>((resolve) => {
     const reopen = (sig: string) =>
       gw.reopenAudit().catch((e: unknown) => {
@@ -108,6 +106,9 @@ export async function runGateway(opts: RunGatewayOptions): Promise<number> {
     process.on('SIGUSR2', onUsr2);
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    // Announced only once the handlers are in place: a supervisor may signal as soon as it reads it.
+    lifecycle(readyLine(gw), { addresses: gw.addresses() });
+    opts.onReady?.(gw);
   });
 }
 

@@ -48,7 +48,7 @@ test('npm run bundle: dist/ratls.cjs runs --help and demo from a folder with no 
 
 test('the bundle, alone in a folder, runs a gateway with workers: 2 (forking itself) that accepts a simulated enclave', async () => {
   const { initSimulation } = await import('@ratls/sim');
-  const { echoBackend, logMessage, simCert, writeFile } = await import('@ratls/test-support/gateway-helpers');
+  const { echoBackend, logMessage, run, simCert, writeFile } = await import('@ratls/test-support/gateway-helpers');
   const built = join(work, 'build', 'ratls.cjs');
   if (!existsSync(built)) {
     const b = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), built], { encoding: 'utf8' });
@@ -104,7 +104,8 @@ listeners:
     });
     const port = /api=127\.0\.0\.1:(\d+)/.exec(ready)?.[1];
     assert.ok(port, ready);
-    const curl = spawnSync(
+    // Not spawnSync: the echo backend runs in this process and must keep answering.
+    const curl = await run(
       'curl',
       [
         '-sS',
@@ -117,9 +118,9 @@ listeners:
         client.key,
         `https://127.0.0.1:${port}/through-workers`,
       ],
-      { encoding: 'utf8' },
+      { timeoutMs: 30_000 },
     );
-    assert.equal(curl.status, 0, `${curl.stderr}\n${err}`);
+    assert.equal(curl.code, 0, `${curl.stderr}\n${err}`);
     assert.match(curl.stdout, /through-workers/);
     assert.doesNotMatch(err, /worker exited/);
   } finally {

@@ -32,7 +32,8 @@ await build({
   target: 'node20',
   // The workspace packages' "development" export is their TypeScript source: no build needed first.
   conditions: ['development'],
-  define: { 'import.meta.url': '__ratlsImportMetaUrl' },
+  // RATLS_BUNDLED: the gateway's cluster forks this file for its workers (cluster.ts, main.ts).
+  define: { 'import.meta.url': '__ratlsImportMetaUrl', 'process.env.RATLS_BUNDLED': '"1"' },
   banner: {
     js: "#!/usr/bin/env node\nconst __ratlsImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
   },

@@ -167,11 +167,32 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns the real gateway process and waits for its ready line. */
-export async function spawnGateway(configPath: string, timeoutMs = 40_000): Promise<GatewayProcess> {
+/**
+ * The `msg` of the first operational-log line (one JSON object per stderr line) matching `re`.
+ * @example logMessage(stderr, /^ratls gateway ready: /)
+ */
+export function logMessage(stderr: string, re: RegExp): string | undefined {
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+      if (typeof msg === 'string' && re.test(msg)) return msg;
+    } catch {
+      // A line still being written: the next chunk completes it.
+    }
+  }
+  return undefined;
+}
+
+/** Spawns the real gateway process (with extra `args`, e.g. `--log-level`) and waits for its ready line. */
+export async function spawnGateway(
+  configPath: string,
+  timeoutMs = 40_000,
+  args: string[] = [],
+): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=development', '--import', 'tsx', ENTRY, '--config', configPath],
+    ['--conditions=development', '--import', 'tsx', ENTRY, '--config', configPath, ...args],
     {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -183,10 +204,10 @@ export async function spawnGateway(configPath: string, timeoutMs = 40_000): Prom
     const t = setTimeout(() => reject(new Error(`gateway not ready in ${timeoutMs} ms:\n${err}`)), timeoutMs);
     child.stderr?.on('data', (c: Buffer) => {
       err += c.toString('utf8');
-      const m = /^ratls gateway ready: .*$/m.exec(err);
+      const m = logMessage(err, /^ratls gateway ready: /);
       if (m) {
         clearTimeout(t);
-        resolveReady(m[0]);
+        resolveReady(m);
       }
     });
     child.once('exit', (code) => {
@@ -447,12 +468,13 @@ export function scenarioCerts<N extends string>(dir: string, clients: readonly N
 
 /**
  * Writes `policy.yaml` (admitting GOOD) and `gateway.yaml` with the scenario collateral, the given
- * limits and listeners (YAML list items), and an admin port when asked; returns the config path.
+ * limits and listeners (YAML list items), and an admin port when asked (with `adminAuth.tokenFile`
+ * = adminToken(dir), the default token); returns the config path.
  * @example const config = writeScenarioConfig(dir, { limits: '{ drainTimeoutMs: 500 }', listeners: '  - name: echo …' });
  */
 export function writeScenarioConfig(dir: string, o: { listeners: string; limits: string; admin?: boolean }): string {
   writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
-  const admin = o.admin ? 'admin: 127.0.0.1:0\n' : '';
+  const admin = o.admin ? `admin: 127.0.0.1:0\nadminAuth: { tokenFile: ${adminToken(dir).tokenFile} }\n` : '';
   const text = `version: 1\ntrust:\n  collateral: ${scenarioCollateral().path}\npolicy: ./policy.yaml\n${admin}limits: ${o.limits}\nlisteners:\n${o.listeners}`;
   return writeFile(dir, 'gateway.yaml', text);
 }
@@ -506,6 +528,8 @@ export interface HttpScenario<G extends ScenarioGateway> {
   /** The gateway's clock (Unix ms), a day before the collateral's nextUpdate; tests may move it. */
   clock: { now: number };
   nextUpdateMs: number;
+  /** The header carrying the admin bearer token (with `admin: true`). */
+  adminHeaders: { authorization: string };
   /** curl through the gateway as client `who` (null: no client certificate). */
   curl(who: 'good' | 'impostor' | 'debug' | null, path: string, extra?: string[]): Promise<RunResult>;
   handshakes(): AuditEvent[];
@@ -557,11 +581,32 @@ export async function httpScenario<G extends ScenarioGateway>(
     policyPath: join(dir, 'policy.yaml'),
     clock,
     nextUpdateMs,
+    adminHeaders: adminToken(dir).headers,
     curl,
     handshakes: () => handshakeEvents(events),
     async close() {
       await gw.close();
       await backend.close();
     },
+  };
+}
+
+/** An admin bearer token written to `dir/admin.token`, for configs' `adminAuth.tokenFile`. */
+export interface AdminToken {
+  tokenFile: string;
+  token: string;
+  /** The request header that carries it. */
+  headers: { authorization: string };
+}
+
+/**
+ * Writes an admin bearer token file (the admin server answers /healthz and /console only with it).
+ * @example const t = adminToken(dir); yaml += `adminAuth: { tokenFile: ${t.tokenFile} }`; fetch(url, { headers: t.headers })
+ */
+export function adminToken(dir: string, token = 'admin-token-for-tests-0123456789'): AdminToken {
+  return {
+    tokenFile: writeFile(dir, 'admin.token', `${token}\n`),
+    token,
+    headers: { authorization: `Bearer ${token}` },
   };
 }

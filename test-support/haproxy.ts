@@ -1,7 +1,8 @@
 /**
  * A real HAProxy (Debian's /usr/sbin/haproxy) in front of a fleet of gateways, as docs/gateway.md
  * describes it: TCP mode, round-robin, `send-proxy-v2` to each gateway's attested listener and an
- * HTTP health check of each gateway's admin `/healthz` (`check port <admin>`). The configuration
+ * HTTP health check of each gateway's admin `/readyz` (`check port <admin>`; /healthz needs the
+ * admin token, and a balancer should not pull a gateway for a warning anyway). The configuration
  * is validated with `haproxy -c` before it is started in the foreground (`-db`), and the process
  * is always stopped by the test that started it.
  */
@@ -26,7 +27,7 @@ export function haproxySkip(): string | undefined {
 export interface FleetMember {
   /** The gateway's attested listener port (PROXY v2 in). */
   port: number;
-  /** The gateway's admin port (GET /healthz). */
+  /** The gateway's admin port (GET /readyz). */
   adminPort: number;
 }
 
@@ -55,7 +56,7 @@ frontend ratls
   default_backend gateways
 backend gateways
   balance roundrobin
-  option httpchk GET /healthz
+  option httpchk GET /readyz
   http-check expect status 200
 ${servers}
 `;

@@ -1,4 +1,5 @@
 /** The `ratls` command line. Exit codes: 0 verified/accepted, 1 refused/rejected, 2 usage or unreadable input. */
+import cluster from 'node:cluster';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
@@ -14,7 +15,9 @@ import { registerSim } from './commands/sim.js';
 import { registerVerifyCert } from './commands/verify-cert.js';
 import { registerVerifyQuote } from './commands/verify-quote.js';
 import type { CommandContext } from './context.js';
+import { CLUSTER_WORKER_ENV } from './gateway/cluster.js';
 import { registerGatewayCommand } from './gateway/index.js';
+import { runWorker } from './gateway/worker.js';
 import { callerCwd, EXIT_USAGE, errorJson, UsageError } from './io.js';
 import { RATLS_VERSION } from './version.js';
 
@@ -98,4 +101,10 @@ export async function runCli(): Promise<void> {
   process.exitCode = await main(process.argv);
 }
 
-if (isEntryPoint()) void runCli();
+// A gateway worker forked by the single-file bundle starts here too (cluster.ts forks the bundle).
+if (isEntryPoint()) {
+  if (cluster.isWorker && process.env[CLUSTER_WORKER_ENV] === '1') {
+    const i = process.argv.indexOf('--config');
+    void runWorker(process.argv[i + 1] ?? '');
+  } else void runCli();
+}

@@ -64,7 +64,11 @@ export interface Client {
   health(): Health;
 }
 
-async function buildClientState(
+/**
+ * Reads what a client configuration names besides the provider: server policies, CA files, trust.
+ * @example const s = await buildClientState(loadClientConfig(path), undefined, {})
+ */
+export async function buildClientState(
   config: ClientConfig,
   previous: ClientState | undefined,
   opts: Pick<StartClientOptions, 'dangerousVerify'>,
@@ -208,7 +212,12 @@ export async function startClient(configPath: string, opts: StartClientOptions =
         }),
       );
     }
-    if (config.admin) admin = await startAdmin(config.admin, { health, metrics });
+    if (config.admin)
+      admin = await startAdmin(config.admin, {
+        health,
+        metrics,
+        ...(config.adminAuth ? { auth: config.adminAuth } : {}),
+      });
   } catch (e) {
     await stopAll();
     if (e instanceof ConfigError) throw e;

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '@ratls/evidence';
 import { z } from 'zod';
 import {
+  type AdminAuthConfig,
   type GatewayConfig,
   type HostPort,
   normalizeTrust,
@@ -84,6 +85,9 @@ export interface ClientConfig {
   freshness: 'certificate' | 'channel';
   audit: 'stdout' | { file: string };
   admin: HostPort | undefined;
+  // --- operations (issue 16): admin authentication, as the gateway's ---
+  /** Bearer token for the admin paths beyond /livez, /readyz, /metrics (without it they answer 401). */
+  adminAuth?: AdminAuthConfig;
   limits: ClientLimits;
   listeners: ClientListenerConfig[];
 }
@@ -125,6 +129,16 @@ const schema = z.strictObject({
   freshness: z.enum(['certificate', 'channel']).optional(),
   audit: z.union([z.literal('stdout'), z.strictObject({ file: z.string().min(1) })]).optional(),
   admin: hostPort.optional(),
+  // --- operations (issue 16): admin authentication, as the gateway's ---
+  adminAuth: z
+    .strictObject({
+      tokenFile: z.string().min(1).optional(),
+      allowedHosts: z
+        .array(z.string().regex(/^[a-z0-9.-]{1,253}$/i, 'a DNS name'))
+        .max(32)
+        .optional(),
+    })
+    .optional(),
   limits: z
     .strictObject({
       handshakeTimeoutMs: positiveInt(300_000).optional(),
@@ -245,6 +259,14 @@ function normalize(raw: RawClientConfig, source: string, at: At): ClientConfig {
     freshness,
     audit: raw.audit === undefined || raw.audit === 'stdout' ? 'stdout' : { file: abs(raw.audit.file) },
     admin: raw.admin !== undefined ? parseHostPort(raw.admin) : undefined,
+    ...(raw.adminAuth
+      ? {
+          adminAuth: {
+            ...(raw.adminAuth.tokenFile ? { tokenFile: abs(raw.adminAuth.tokenFile) } : {}),
+            allowedHosts: raw.adminAuth.allowedHosts ?? [],
+          },
+        }
+      : {}),
     limits,
     listeners,
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import {
+  adminToken,
   GOOD,
   opensslCert,
   scenarioCollateral,
@@ -59,18 +60,51 @@ listeners:
   it('serves /healthz and /metrics, 404 elsewhere and 405 for other methods', async () => {
     let ok = true;
     const metrics = createGatewayMetrics('1.2.3');
+    const dir = tempDir();
+    const t = adminToken(dir);
     const admin = await startAdmin(
       { host: '127.0.0.1', port: 0 },
-      { health: () => ({ ok, body: { status: ok ? 'ok' : 'unhealthy' } }), metrics },
+      {
+        health: () => ({ ok, body: { status: ok ? 'ok' : 'unhealthy' } }),
+        metrics,
+        auth: { tokenFile: t.tokenFile, allowedHosts: [] },
+      },
     );
     try {
       const base = `http://127.0.0.1:${admin.address()?.port}`;
-      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      const headers = t.headers;
+      assert.equal((await fetch(`${base}/healthz`, { headers })).status, 200);
       ok = false;
-      assert.equal((await fetch(`${base}/healthz?x=1`)).status, 503);
+      assert.equal((await fetch(`${base}/healthz?x=1`, { headers })).status, 503);
       assert.match(await (await fetch(`${base}/metrics`)).text(), /ratls_build_info\{version="1\.2\.3"\} 1/);
-      assert.equal((await fetch(`${base}/other`)).status, 404);
-      assert.equal((await fetch(`${base}/healthz`, { method: 'POST' })).status, 405);
+      assert.equal((await fetch(`${base}/other`, { headers })).status, 404);
+      assert.equal((await fetch(`${base}/healthz`, { method: 'POST', headers })).status, 405);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('fails closed without adminAuth: /healthz and /console are 401 naming the key; /livez, /readyz, /metrics answer', async () => {
+    const admin = await startAdmin(
+      { host: '127.0.0.1', port: 0 },
+      {
+        health: () => ({ ok: true, body: { status: 'ok', policies: ['secret'] } }),
+        metrics: createGatewayMetrics('1.2.3'),
+      },
+    );
+    try {
+      const base = `http://127.0.0.1:${admin.address()?.port}`;
+      for (const path of ['/healthz', '/console', '/console/state.json', '/console/events', '/other']) {
+        const r = await fetch(`${base}${path}`, { headers: { authorization: 'Bearer anything' } });
+        assert.equal(r.status, 401, path);
+        const body = (await r.json()) as { error: string; message: string };
+        assert.equal(body.error, 'ERR_ADMIN_UNAUTHORIZED');
+        assert.match(body.message, /set adminAuth\.tokenFile/);
+        assert.doesNotMatch(JSON.stringify(body), /secret/);
+      }
+      assert.equal((await fetch(`${base}/livez`)).status, 200);
+      assert.equal((await fetch(`${base}/readyz`)).status, 200);
+      assert.equal((await fetch(`${base}/metrics`)).status, 200);
     } finally {
       await admin.close();
     }

@@ -5,10 +5,12 @@
  * `{ name, listening }` and the state only to read it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { basename } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '@ratls/evidence';
 import { PccsCollateralSource } from '@ratls/verifier';
 import type { ConsoleHub } from '../console/hub.js';
@@ -253,6 +255,51 @@ export interface AdminServer {
 
 /** Paths a probe or a scraper may read without credentials (they reveal no configuration). */
 const OPEN_PATHS = new Set(['/livez', '/readyz', '/metrics']);
+/** The 401 body's message when no admin credential is configured. */
+export const NO_AUTH_MESSAGE =
+  'admin authentication is not configured: set adminAuth.tokenFile (a file holding a bearer token) or adminAuth.clientCa/cert/key (mTLS) in the configuration; only /livez, /readyz and /metrics answer without it';
+
+/** True when the connection presented a client certificate that Node verified against clientCa. */
+function clientCertOk(req: http.IncomingMessage): boolean {
+  return (req.socket as TLSSocket).authorized === true;
+}
+
+/**
+ * The HTTPS admin server of `adminAuth` mTLS. The client certificate is requested and verified
+ * against clientCa during the handshake, but a connection without one is let through to the HTTP
+ * layer: kubelet's HTTPS probes and most balancers' checks cannot present a certificate, and
+ * /livez, /readyz and /metrics reveal no configuration (the same paths a token leaves open). A
+ * certificate that is presented and does not chain is refused at the handshake.
+ */
+function mtlsServer(m: { clientCa: string; cert: string; key: string }, handler: http.RequestListener): https.Server {
+  let opts: https.ServerOptions;
+  try {
+    opts = { ca: readFileSync(m.clientCa), cert: readFileSync(m.cert), key: readFileSync(m.key) };
+  } catch (e) {
+    throw new ConfigError('ERR_GATEWAY_FILE', 'config', `adminAuth: ${(e as Error).message}`, { cause: e });
+  }
+  let server: https.Server;
+  try {
+    server = https.createServer(
+      { ...opts, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+      handler,
+    );
+  } catch (e) {
+    throw new ConfigError(
+      'ERR_GATEWAY_TLS',
+      'config',
+      `adminAuth: cert/key/clientCa unusable: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  server.on('secureConnection', (s: TLSSocket) => {
+    if (!s.authorized && Object.keys(s.getPeerCertificate() ?? {}).length > 0) s.destroy();
+  });
+  server.on('tlsClientError', () => undefined);
+  return server;
+}
 /** Longest bearer token file read. */
 const MAX_TOKEN_BYTES = 4096;
 
@@ -318,8 +365,11 @@ const json = (res: http.ServerResponse, status: number, body: unknown, extra: ht
 /**
  * Serves GET/HEAD /livez, /readyz (all listeners, or `/readyz/<listener>`; `?backend=1` also probes
  * the backend), /healthz and /metrics on `addr`; anything else is 404 (405 for other methods).
- * Every request's Host/Origin is checked (DNS rebinding, 403 ERR_ADMIN_HOST); with `auth`,
- * everything but /livez, /readyz and /metrics needs the bearer token (401 ERR_ADMIN_UNAUTHORIZED).
+ * Every request's Host/Origin is checked (DNS rebinding, 403 ERR_ADMIN_HOST); everything but
+ * /livez, /readyz and /metrics needs the bearer token of `auth.tokenFile` (401
+ * ERR_ADMIN_UNAUTHORIZED) or, with `auth.mtls` (the server then speaks HTTPS), a client
+ * certificate chaining to its clientCa; without either it is refused outright (401, the body
+ * names the keys to set): the detail and the console are never open by default.
  * @example const admin = await startAdmin({ host: '127.0.0.1', port: 9090 }, { health: () => gw.health(), ready: (q) => gw.ready(q), metrics });
  */
 export async function startAdmin(
@@ -340,7 +390,7 @@ export async function startAdmin(
   const { registry } = deps.metrics;
   const text = deps.metricsText ?? (() => registry.metrics());
   const allowedHosts = new Set((deps.auth?.allowedHosts ?? []).map((h) => h.toLowerCase()));
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const [path = '/', query = ''] = (req.url ?? '/').split('?');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -351,8 +401,22 @@ export async function startAdmin(
       return;
     }
     const open = OPEN_PATHS.has(path) || path.startsWith('/readyz/');
-    if (!open && deps.auth?.tokenFile && !bearerOk(req, deps.auth.tokenFile)) {
-      json(res, 401, { error: 'ERR_ADMIN_UNAUTHORIZED' }, { 'www-authenticate': 'Bearer realm="ratls-admin"' });
+    const tokenFile = deps.auth?.tokenFile;
+    const mtls = deps.auth?.mtls;
+    // Fail closed: with no credential configured, /healthz's detail (policies, anchors,
+    // collateral) and the console stay shut, and the answer names the key that opens them.
+    if (!open && !tokenFile && !mtls) {
+      json(res, 401, { error: 'ERR_ADMIN_UNAUTHORIZED', message: NO_AUTH_MESSAGE });
+      return;
+    }
+    // Either configured credential admits: a verified client certificate or the bearer token.
+    if (!open && !(mtls && clientCertOk(req)) && !(tokenFile && bearerOk(req, tokenFile))) {
+      json(
+        res,
+        401,
+        { error: 'ERR_ADMIN_UNAUTHORIZED' },
+        tokenFile ? { 'www-authenticate': 'Bearer realm="ratls-admin"' } : {},
+      );
       return;
     }
     if (deps.console) {
@@ -393,7 +457,8 @@ export async function startAdmin(
       return;
     }
     json(res, 404, { error: 'not found' });
-  });
+  };
+  const server = deps.auth?.mtls ? mtlsServer(deps.auth.mtls, handler) : http.createServer(handler);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

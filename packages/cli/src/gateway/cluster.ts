@@ -25,13 +25,20 @@ import { auditWriter, stateMetrics } from './audit-writer.js';
 import { answerCollateral, KdsAnswerer } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
-import { defaultLog } from './log.js';
+import { defaultLog, LOG_LEVEL_ENV, logLevel } from './log.js';
 import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
 import { buildState, buildStateParts, type GatewayState, restartOnlyChanges } from './state.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const here = fileURLToPath(import.meta.url);
 const WORKER_ENTRY = join(dirname(here), here.endsWith('.ts') ? 'worker-entry.ts' : 'worker-entry.js');
+/**
+ * Set in a forked worker of the single-file bundle: its entry (main.ts) runs the worker instead
+ * of the CLI. The bundle has no worker-entry file beside it, so it forks itself.
+ */
+export const CLUSTER_WORKER_ENV = 'RATLS_CLUSTER_WORKER';
+/** scripts/bundle.mjs replaces this expression with "1" (esbuild define); unset from the sources. */
+const BUNDLED = process.env.RATLS_BUNDLED === '1';
 /** Bounds on waiting for a worker: start, one metrics or reload answer. */
 const START_TIMEOUT_MS = 60_000;
 const ANSWER_TIMEOUT_MS = 5_000;
@@ -86,7 +93,12 @@ export async function startPrimary(
   });
 
   cluster.schedulingPolicy = cluster.SCHED_RR;
-  cluster.setupPrimary({ exec: WORKER_ENTRY, args: ['--config', configPath], execArgv: loaderArgs() });
+  // From the bundle, `here` is the bundle file itself (import.meta.url is shimmed from __filename).
+  cluster.setupPrimary(
+    BUNDLED
+      ? { exec: here, args: ['--config', configPath], execArgv: [] }
+      : { exec: WORKER_ENTRY, args: ['--config', configPath], execArgv: loaderArgs() },
+  );
   const ready = new Map<Worker, Record<string, HostPort>>();
   const pending = new Map<number, (m: FromWorker) => void>();
   let nextId = 1;
@@ -108,7 +120,8 @@ export async function startPrimary(
 
   const fork = (): Promise<Worker> =>
     new Promise((resolve, reject) => {
-      const w = cluster.fork();
+      // The workers log with the primary's level (`--log-level` reached only the primary's argv).
+      const w = cluster.fork({ [LOG_LEVEL_ENV]: logLevel(), ...(BUNDLED ? { [CLUSTER_WORKER_ENV]: '1' } : {}) });
       const t = setTimeout(
         () => reject(new Error(`worker ${w.process.pid} not ready in ${START_TIMEOUT_MS} ms`)),
         START_TIMEOUT_MS,

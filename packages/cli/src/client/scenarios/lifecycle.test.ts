@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { initSimulation } from '@ratls/sim';
-import { simCert, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
+import { adminToken, logMessage, simCert, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
 import { CLI_ENTRY, REPO_ROOT, spawnCli } from '@ratls/test-support/run-cli';
 import type { AuditEvent } from '@ratls/verifier';
 import { type Client, startClient } from '../client.js';
@@ -60,7 +60,7 @@ describe('ratls client lifecycle (simulated TEEs)', () => {
       name,
       `version: 1
 simulated: { dir: ./sim${o.tee ? `, tee: ${o.tee}` : ''} }
-${o.credentials ?? ''}${o.admin ? 'admin: 127.0.0.1:0\n' : ''}trust:
+${o.credentials ?? ''}${o.admin ? `admin: 127.0.0.1:0\nadminAuth: { tokenFile: ${adminToken(dir).tokenFile} }\n` : ''}trust:
   anchors: [./sim/root.pem]
   collateral: [./sim/collateral.json, ./sim/collateral-tdx.json]
 policy: ./policy.yaml
@@ -113,10 +113,10 @@ ${o.listen ? `    listen: ${o.listen}\n` : ''}`,
         const t = setTimeout(() => reject(new Error(`no ready line:\n${err}`)), 60_000);
         child.stderr?.on('data', (c: Buffer) => {
           err += c.toString('utf8');
-          const m = /^ratls client ready: .*$/m.exec(err);
+          const m = logMessage(err, /^ratls client ready: /);
           if (m) {
             clearTimeout(t);
-            resolve(m[0]);
+            resolve(m);
           }
         });
         child.once('exit', (code) => reject(new Error(`exited ${code}:\n${err}`)));
@@ -124,7 +124,7 @@ ${o.listen ? `    listen: ${o.listen}\n` : ''}`,
       const m = /echo=127\.0\.0\.1:(\d+) admin=127\.0\.0\.1:(\d+)$/.exec(ready);
       assert.ok(m, ready);
       assert.equal(await echo({ host: '127.0.0.1', port: Number(m[1]) }, 'through the TD'), 'through the TD');
-      const health = await fetch(`http://127.0.0.1:${m[2]}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${m[2]}/healthz`, { headers: adminToken(dir).headers });
       assert.equal(health.status, 200);
       const metrics = await (await fetch(`http://127.0.0.1:${m[2]}/metrics`)).text();
       assert.match(metrics, /ratls_handshakes_total\{listener="echo",result="accept"\} 1/);

@@ -179,6 +179,11 @@ export interface AdminAuthConfig {
   tokenFile?: string;
   /** Host names (besides IP literals and localhost) admitted in Host/Origin. */
   allowedHosts: string[];
+  /**
+   * mTLS instead of (or beside) the token: the admin server speaks HTTPS with `cert`/`key` and
+   * admits to the guarded paths a client whose certificate chains to `clientCa` (absolute paths).
+   */
+  mtls?: { clientCa: string; cert: string; key: string };
 }
 
 // --- incident console (issue 18): alerts ---
@@ -334,6 +339,9 @@ const schema = z.strictObject({
         .array(z.string().regex(/^[a-z0-9.-]{1,253}$/i, 'a DNS name'))
         .max(32)
         .optional(),
+      clientCa: z.string().min(1).optional(),
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
     })
     .optional(),
   // --- incident console (issue 18): alerts ---
@@ -566,19 +574,30 @@ function normalize(
     );
   // --- end gateway as an attested server ---
   const admin = raw.admin !== undefined ? parseHostPort(raw.admin) : undefined;
-  const adminAuth: AdminAuthConfig | undefined = raw.adminAuth
+  const ra = raw.adminAuth;
+  const mtlsKeys = ra ? [ra.clientCa, ra.cert, ra.key].filter((v) => v !== undefined).length : 0;
+  if (ra && mtlsKeys !== 0 && mtlsKeys !== 3)
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at(['adminAuth'], 'adminAuth mTLS needs clientCa, cert and key together (the admin server then speaks HTTPS)'),
+    );
+  const adminAuth: AdminAuthConfig | undefined = ra
     ? {
-        ...(raw.adminAuth.tokenFile ? { tokenFile: abs(raw.adminAuth.tokenFile) } : {}),
-        allowedHosts: raw.adminAuth.allowedHosts ?? [],
+        ...(ra.tokenFile ? { tokenFile: abs(ra.tokenFile) } : {}),
+        allowedHosts: ra.allowedHosts ?? [],
+        ...(ra.clientCa && ra.cert && ra.key
+          ? { mtls: { clientCa: abs(ra.clientCa), cert: abs(ra.cert), key: abs(ra.key) } }
+          : {}),
       }
     : undefined;
-  if (admin && !isLoopback(admin.host) && !adminAuth?.tokenFile)
+  if (admin && !isLoopback(admin.host) && !adminAuth?.tokenFile && !adminAuth?.mtls)
     throw new ConfigError(
       'ERR_GATEWAY_CONFIG',
       'config',
       at(
         ['admin'],
-        `admin binds ${admin.host}, beyond loopback: set adminAuth.tokenFile (anyone who reaches the port could read /healthz)`,
+        `admin binds ${admin.host}, beyond loopback: set adminAuth.tokenFile or adminAuth.clientCa/cert/key (anyone who reaches the port could read /healthz)`,
       ),
     );
 

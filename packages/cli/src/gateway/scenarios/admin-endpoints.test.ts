@@ -38,12 +38,12 @@ describe('gateway scenario: admin /metrics and /healthz', {
     assert.match(m, /ratls_active_connections/);
     assert.doesNotMatch(m, new RegExp(GOOD), 'no measurement in labels');
     assert.doesNotMatch(m, /127\.0\.0\.1/, 'no address in labels');
-    const ok = await fetch(`${admin}/healthz`);
+    const ok = await fetch(`${admin}/healthz`, { headers: s.adminHeaders });
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { status: string }).status, 'ok');
     s.clock.now = s.nextUpdateMs + 1000;
     try {
-      const bad = await fetch(`${admin}/healthz`);
+      const bad = await fetch(`${admin}/healthz`, { headers: s.adminHeaders });
       assert.equal(bad.status, 503);
       const body = (await bad.json()) as { status: string; reasons: string[] };
       assert.equal(body.status, 'unhealthy');

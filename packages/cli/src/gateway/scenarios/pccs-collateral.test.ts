@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  adminToken,
   type EchoBackend,
   echoBackend,
   haveBinary,
@@ -49,6 +50,7 @@ describe('gateway with PCCS collateral', { skip: haveBinary('curl') ? false : 'c
 trust: { anchors: [./sim/root.pem], pccs: "${pcs.url}", cacheDir: ./pccs-cache }
 policy: ./policy.yaml
 admin: 127.0.0.1:0
+adminAuth: { tokenFile: ${adminToken(dir).tokenFile} }
 listeners:
   - { name: api, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${backend.port}" } }
 `,
@@ -69,7 +71,9 @@ listeners:
   });
 
   const admin = async (path: string) => {
-    const r = await fetch(`http://127.0.0.1:${gw.addresses().admin?.port}${path}`);
+    const r = await fetch(`http://127.0.0.1:${gw.addresses().admin?.port}${path}`, {
+      headers: adminToken(dir).headers,
+    });
     return { status: r.status, text: await r.text() };
   };
 

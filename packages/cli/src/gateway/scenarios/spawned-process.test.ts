@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initSimulation } from '@ratls/sim';
 import {
+  adminToken,
   type EchoBackend,
   ENTRY,
   echoBackend,
@@ -88,6 +89,7 @@ trust:
 policy: ./policy.yaml
 audit: { file: ./audit.jsonl }
 admin: 127.0.0.1:0
+adminAuth: { tokenFile: ${adminToken(dir).tokenFile} }
 limits: { handshakeTimeoutMs: 5000, drainTimeoutMs: 2000 }
 listeners:
   - name: api
@@ -126,7 +128,8 @@ listeners:
       ...extra,
       `https://127.0.0.1:${gw.addresses.api}${path}`,
     ]);
-  const admin = (path: string) => fetch(`http://127.0.0.1:${gw.addresses.admin}${path}`);
+  const admin = (path: string) =>
+    fetch(`http://127.0.0.1:${gw.addresses.admin}${path}`, { headers: adminToken(dir).headers });
 
   it('prints a ready line naming every listener and the admin port', () => {
     assert.match(gw.ready, /^ratls gateway ready: api=127\.0\.0\.1:\d+ cache=127\.0\.0\.1:\d+ admin=127\.0\.0\.1:\d+$/);

@@ -65,7 +65,7 @@ async function caKey(gwDir: string): Promise<webcrypto.CryptoKey> {
 }
 
 /** A certificate signed with gateway A's intermediate key, as a thief holding that key could make. */
-async function forgeUnderA(o: { subject: string; san?: string; ca?: boolean; publicKey?: webcrypto.CryptoKey }) {
+async function forgeUnderA(o: { subject: string; san?: string; ip?: string; ca?: boolean }) {
   const issuer = new x509.X509Certificate(blocks(readFileSync(join(dir, 'gw-a', 'ca.pem'), 'utf8'))[0] ?? '');
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
@@ -75,11 +75,18 @@ async function forgeUnderA(o: { subject: string; san?: string; ca?: boolean; pub
     notBefore: new Date(AT - 60_000),
     notAfter: new Date(AT + 3_600_000),
     signingAlgorithm: SIG,
-    publicKey: o.publicKey ?? keys.publicKey,
+    publicKey: keys.publicKey,
     signingKey: await caKey(join(dir, 'gw-a')),
     extensions: [
       new x509.BasicConstraintsExtension(o.ca === true, undefined, true),
-      ...(o.san ? [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: o.san }])] : []),
+      ...(o.san
+        ? [
+            new x509.SubjectAlternativeNameExtension([
+              { type: 'url', value: o.san },
+              ...(o.ip ? [{ type: 'ip' as const, value: o.ip }] : []),
+            ]),
+          ]
+        : []),
     ],
   });
   return { cert, keys };
@@ -127,8 +134,11 @@ test('the intermediate: cA pathLen 0, keyCertSign+cRLSign, URI name constraint o
   assert.equal(nc?.critical, true);
   assert.deepEqual(new Uint8Array(nc?.value ?? new ArrayBuffer(0)), nameConstraintsValue(TD));
   assert.deepEqual(permittedUriHosts(nameConstraintsValue(TD)), [TD]);
-  // 30 16 a0 14 30 12 86 10 <16 bytes>: RFC 5280 §4.2.1.10 with a [6] uniformResourceIdentifier base.
-  assert.deepEqual([...nameConstraintsValue(TD).slice(0, 8)], [0x30, 0x16, 0xa0, 0x14, 0x30, 0x12, 0x86, 0x10]);
+  // RFC 5280 §4.2.1.10: permitted [0] { [6] uniformResourceIdentifier host }, excluded [1] { [7] 0/0, [7] ::/0 }.
+  const v = nameConstraintsValue(TD);
+  assert.deepEqual([...v.slice(0, 8)], [0x30, 0x48, 0xa0, 0x14, 0x30, 0x12, 0x86, 0x10]);
+  assert.deepEqual([...v.slice(24, 28)], [0xa1, 0x30, 0x30, 0x0a]);
+  assert.equal(v.length, 0x4a);
 });
 
 test('an SVID from gateway A verifies under the root with A as untrusted intermediate; the root is not sent', {
@@ -186,6 +196,35 @@ test("attacker: a leaf outside the trust domain forged with A's key is refused f
     AT + 60_000,
   );
   assert.equal(ok.status, 0, ok.out);
+});
+
+test("attacker: a leaf for an IP address forged with A's key is refused (excluded subtree)", {
+  skip: skipOpenssl,
+}, async () => {
+  const [, inter] = blocks(await issueFrom(gwA)) as [string, string];
+  const { cert } = await forgeUnderA({ subject: 'CN=payments', san: `spiffe://${TD}/payments`, ip: '127.0.0.1' });
+  const r = opensslVerify(
+    join(rootDir, 'root.pem'),
+    file('ip-i.pem', inter),
+    file('ip-l.pem', cert.toString('pem')),
+    AT + 60_000,
+  );
+  assert.notEqual(r.status, 0);
+  assert.match(r.out, /excluded subtree violation/);
+});
+
+test('a dotted identity name (CN eu.payments) still verifies under the intermediate', {
+  skip: skipOpenssl,
+}, async () => {
+  const out = await issueCertificate(gwA, {
+    csrDer: await csrFor(enclave),
+    peerCertDer: enclave.der,
+    decision: channelDecision(enclave, 'eu.payments'),
+    at: AT,
+  });
+  const [leaf, inter] = blocks(out.chainPem) as [string, string];
+  const r = opensslVerify(join(rootDir, 'root.pem'), file('dot-i.pem', inter), file('dot-l.pem', leaf), AT + 60_000);
+  assert.equal(r.status, 0, r.out);
 });
 
 test("attacker: pathLen 0 refuses a sub-intermediate made with A's key", { skip: skipOpenssl }, async () => {

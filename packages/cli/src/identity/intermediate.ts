@@ -11,7 +11,8 @@
  * - nameConstraints, critical (§4.2.1.10: MUST be critical), one permitted subtree of type
  *   uniformResourceIdentifier whose base is the trust domain as a host: "the constraint MUST be
  *   specified as a fully qualified domain name and MAY specify a host or a domain", and a host
- *   matches the URI's host exactly, which for `spiffe://<trustDomain>/<path>` is the trust domain.
+ *   matches the URI's host exactly, which for `spiffe://<trustDomain>/<path>` is the trust domain;
+ *   and all IPv4 and IPv6 addresses excluded.
  * Root and intermediates carry the trust domain's own SPIFFE ID (`spiffe://<trustDomain>`, no
  * path) as their URI SAN, as SPIFFE signing certificates do; the intermediate command reads the
  * trust domain from the root's SAN, so the two cannot disagree.
@@ -36,22 +37,39 @@ const SIG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
 /** [0] IMPLICIT, constructed: permittedSubtrees. */
 const TAG_PERMITTED = 0xa0;
+/** [1] IMPLICIT, constructed: excludedSubtrees. */
+const TAG_EXCLUDED = 0xa1;
 /** GeneralName uniformResourceIdentifier [6] IMPLICIT IA5String. */
 const TAG_GN_URI = 0x86;
+/** GeneralName iPAddress [7] IMPLICIT OCTET STRING (address and mask in a constraint). */
+const TAG_GN_IP = 0x87;
 
 function configError(msg: string, cause?: unknown): RatlsError {
   return new RatlsError('ERR_IDENTITY_CONFIG', 'identity', msg, cause === undefined ? undefined : { cause });
 }
 
 /**
- * The DER value of a nameConstraints extension permitting only URIs whose host is `trustDomain`:
- * `NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees }`,
+ * The DER value of a nameConstraints extension permitting only URIs whose host is `trustDomain`
+ * and excluding every IP address:
+ * `NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees, excludedSubtrees [1] GeneralSubtrees }`,
  * `GeneralSubtree ::= SEQUENCE { base GeneralName }` (minimum 0 and no maximum are DEFAULT/absent in DER).
- * @example nameConstraintsValue('prod.example.org') // 30 16 a0 14 30 12 86 10 "prod.example.org"
+ * The exclusions are 0.0.0.0/0 and ::/0 (§4.2.1.10: address then mask), so a stolen gateway key
+ * cannot mint a certificate for an IP address either. DNS names are not excluded: OpenSSL checks
+ * a DNS-like CN (`eu.payments`) against DNS constraints, which would refuse dotted identity names.
+ * @example nameConstraintsValue('prod.example.org') // 30 48 a0 14 30 12 86 10 "prod.example.org" a1 30 …
  */
 export function nameConstraintsValue(trustDomain: string): Uint8Array {
   const host = new TextEncoder().encode(validTrustDomain(trustDomain));
-  return derWrite(TAG_SEQUENCE, derWrite(TAG_PERMITTED, derWrite(TAG_SEQUENCE, derWrite(TAG_GN_URI, host))));
+  const subtree = (base: Uint8Array) => derWrite(TAG_SEQUENCE, base);
+  return derWrite(
+    TAG_SEQUENCE,
+    derWrite(TAG_PERMITTED, subtree(derWrite(TAG_GN_URI, host))),
+    derWrite(
+      TAG_EXCLUDED,
+      subtree(derWrite(TAG_GN_IP, new Uint8Array(8))),
+      subtree(derWrite(TAG_GN_IP, new Uint8Array(32))),
+    ),
+  );
 }
 
 /**

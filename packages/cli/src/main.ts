@@ -7,6 +7,7 @@ import { registerAttest } from './commands/attest.js';
 import { registerClient } from './commands/client.js';
 import { registerCollateral } from './commands/collateral.js';
 import { registerDemo } from './commands/demo.js';
+import { registerIdentityCa } from './commands/identity-ca.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicy } from './commands/policy.js';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerAttest(program, ctx);
   registerCollateral(program, ctx);
   registerReport(program, ctx);
+  registerIdentityCa(program, ctx);
   return program;
 }
 

@@ -1084,6 +1084,16 @@ export const ERROR_CODES = {
     meaning:
       'An EAR token request is invalid (audience missing or not allowed, nonce too long) or no signing key is current.',
   },
+  ERR_IDENTITY_JWKS_INVALID: {
+    step: 'identity',
+    meaning:
+      'A JWKS document given to mergeJwks is not a JWKS (no keys array), has a key without kid or kty, carries a private key member, or exceeds the bounds.',
+  },
+  ERR_IDENTITY_JWKS_CONFLICT: {
+    step: 'identity',
+    meaning:
+      "Two gateways' JWKS publish one kid with different keys; a verifier selects keys by kid, so the merge refuses rather than pick one. Give each gateway its own key ids.",
+  },
 } as const satisfies Record<`ERR_${string}`, ErrorCodeInfo>;
 
 /** A registered error code: a `RatlsError` with any other code does not typecheck. */

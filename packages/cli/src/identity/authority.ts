@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { x509 } from '@ratls/attester/x509';
 import { RatlsError } from '@ratls/evidence';
 import { DEFAULT_FACTS_ARC, isSmallOid } from './facts.js';
+import { OID_NAME_CONSTRAINTS, permittedUriHosts } from './intermediate.js';
 import { newSerial } from './serial.js';
 import { validTrustDomain } from './spiffe-id.js';
 
@@ -25,7 +26,11 @@ export interface AuthorityOptions {
   trustDomain: string;
   /** PEM of the CA's PKCS#8 (or SEC1) EC P-256 private key. */
   caKeyPem: string;
-  /** PEM of the CA certificate, then any intermediates up to (not including) the root. */
+  /**
+   * PEM of the issuing CA certificate, then the certificates above it (a fleet intermediate's
+   * `ca.pem` holds the intermediate, then the root). Each must be signed by the next; a trailing
+   * self-signed root is checked but not sent.
+   */
   caChainPem: string;
   defaultTtlSec?: number;
   maxTtlSec?: number;
@@ -38,7 +43,7 @@ export interface IdentityAuthority {
   readonly defaultTtlSec: number;
   readonly maxTtlSec: number;
   readonly factsArc: string;
-  /** The issuing CA certificate first, then its intermediates (DER). */
+  /** What follows the leaf in an issued chain: the issuing CA, then any non-root CAs above it (DER). */
   readonly chainDer: readonly Uint8Array[];
   readonly caCert: x509.X509Certificate;
   readonly signingKey: webcrypto.CryptoKey;
@@ -54,6 +59,60 @@ function ttl(v: number | undefined, fallback: number, what: string): number {
     throw configError(`${what} must be an integer between 60 and ${MAX_TTL_SEC} seconds`);
   }
   return t;
+}
+
+function isSelfSigned(c: x509.X509Certificate): boolean {
+  return c.subject === c.issuer;
+}
+
+/**
+ * What the authority sends after the leaf: the issuing CA and any intermediates above it, but
+ * no self-signed root behind them (RFC 8446 §4.4.2: a trust anchor may be omitted; relying
+ * parties must hold it already, and sending it invites trusting whatever the peer sends). A
+ * self-signed issuing CA (single gateway) is still sent, as before.
+ */
+function sentChain(chain: x509.X509Certificate[]): x509.X509Certificate[] {
+  const out = chain.slice(0, 1);
+  for (const c of chain.slice(1)) {
+    if (isSelfSigned(c)) break;
+    out.push(c);
+  }
+  return out;
+}
+
+/**
+ * Each certificate of the configured chain must be signed by the next; an intermediate whose
+ * name constraints leave out the trust domain would issue leaves every relying party refuses.
+ */
+async function checkChain(chain: x509.X509Certificate[], trustDomain: string): Promise<void> {
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const child = chain[i] as x509.X509Certificate;
+    const parent = chain[i + 1] as x509.X509Certificate;
+    let ok = false;
+    try {
+      ok =
+        child.issuer === parent.subject && (await child.verify({ publicKey: parent.publicKey, signatureOnly: true }));
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw configError(`identity CA chain: certificate ${i + 1} (${child.subject}) is not signed by the next one`);
+  }
+  const nc = chain[0]?.extensions.find((e) => e.type === OID_NAME_CONSTRAINTS);
+  if (!nc) return;
+  let hosts: string[] | undefined;
+  try {
+    hosts = permittedUriHosts(new Uint8Array(nc.value));
+  } catch (e) {
+    throw configError('identity CA nameConstraints extension is malformed', e);
+  }
+  // RFC 5280 §4.2.1.10: a host constraint matches that host; a leading period, its subdomains.
+  const permits = (h: string) => h === trustDomain || (h.startsWith('.') && trustDomain.endsWith(h));
+  if (hosts !== undefined && !hosts.some(permits)) {
+    throw configError(
+      `identity CA's name constraints permit URIs of ${hosts.join(', ')}, not the trust domain ${trustDomain}`,
+    );
+  }
 }
 
 /**
@@ -84,6 +143,7 @@ export async function loadAuthority(o: AuthorityOptions): Promise<IdentityAuthor
   if (!bc?.ca || !ku || (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
     throw configError('identity CA certificate is not a CA (basicConstraints cA and keyUsage keyCertSign required)');
   }
+  await checkChain(chain, trustDomain);
   // A key that does not belong to the certificate would issue chains no relying party accepts.
   const probe = new Uint8Array(randomBytes(32));
   const sig = await webcrypto.subtle.sign(SIG, signingKey, probe);
@@ -96,7 +156,7 @@ export async function loadAuthority(o: AuthorityOptions): Promise<IdentityAuthor
     defaultTtlSec,
     maxTtlSec,
     factsArc,
-    chainDer: chain.map((c) => new Uint8Array(c.rawData)),
+    chainDer: sentChain(chain).map((c) => new Uint8Array(c.rawData)),
     caCert,
     signingKey,
   };

@@ -11,6 +11,9 @@
  */
 import type { AttestationResult } from '@ratls/verifier';
 
+/** The fact values are DER UTF8Strings written by the project's one ASN.1 stack. */
+export { derUtf8String } from '@ratls/evidence';
+
 /** The default facts arc (RFC 5612 documentation PEN; replace with your own enterprise arc). */
 export const DEFAULT_FACTS_ARC = '1.3.6.1.4.1.32473.7367';
 
@@ -72,19 +75,4 @@ export function attestedFacts(r: AttestationResult, policyHash: string): Partial
       };
     }
   }
-}
-
-/**
- * DER UTF8String (tag 12) of `s`, definite length.
- * @example derUtf8String('sgx') // 0c 03 73 67 78
- */
-export function derUtf8String(s: string): Uint8Array {
-  const body = new TextEncoder().encode(s);
-  const n = body.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  const out = new Uint8Array(1 + len.length + n);
-  out[0] = 0x0c;
-  out.set(len, 1);
-  out.set(body, 1 + len.length);
-  return out;
 }

@@ -19,10 +19,23 @@ export {
 export { EarKeyRing } from './ear-keys.js';
 export { DEFAULT_FACTS_ARC, type FactName, factOids } from './facts.js';
 export {
+  type CaFiles,
+  caTrustDomain,
+  createIntermediate,
+  INTERMEDIATE_DAYS,
+  type IntermediateOptions,
+  initFleetRoot,
+  nameConstraintsValue,
+  OID_NAME_CONSTRAINTS,
+  permittedUriHosts,
+  ROOT_DAYS,
+} from './intermediate.js';
+export {
   type IssueCertificateRequest,
   type IssuedCertificate,
   issueCertificate,
   MAX_CSR_BYTES,
 } from './issue-certificate.js';
 export { EAR_PROFILE, type EarStatus, earStatus, earStatuses, type IssueEarRequest, issueEar } from './issue-ear.js';
+export { MAX_JWKS_DOCUMENTS, MAX_MERGED_KEYS, mergeJwks } from './merge-jwks.js';
 export { spiffeId, spiffePathSegment } from './spiffe-id.js';

@@ -4,17 +4,15 @@
  * pg_ident.conf maps the CN `payments` to the role `app_payments` (docs/identities.md).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createPrivateKey, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { x509 } from '@ratls/attester/x509';
 import { freePort } from '@ratls/test-support/gateway-helpers';
+import { channelDecision, csrFor, psqlWithCert } from '@ratls/test-support/identity';
 import { HAVE_POSTGRES, startPostgres, type TempPostgres } from '@ratls/test-support/postgres';
-import { fakeSgxResult, makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
-import type { PeerDecision } from '@ratls/verifier';
+import { makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
 import { authorityFromFiles, ensureAuthorityFiles, type IdentityAuthority } from './authority.js';
 import { issueCertificate } from './issue-certificate.js';
 
@@ -24,37 +22,12 @@ let pg: TempPostgres | undefined;
 let ca: IdentityAuthority;
 let enclave: TestCredentials;
 
-async function csrFor(c: TestCredentials): Promise<Uint8Array> {
-  const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-  const pkcs8 = createPrivateKey(c.key).export({ type: 'pkcs8', format: 'der' });
-  const keys = {
-    privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, EC, false, ['sign']),
-    publicKey: await new x509.X509Certificate(c.der).publicKey.export(EC, ['verify']),
-  };
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: 'CN=app_other',
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-  });
-  return new Uint8Array(csr.rawData);
-}
-
-function decision(c: TestCredentials): PeerDecision {
-  return {
-    accept: true,
-    result: fakeSgxResult('cc'.repeat(32)),
-    decision: { accept: true, identity: 'payments', policyHash: 'dd'.repeat(32), reasons: [] },
-    certificate: { fingerprintSha256: c.fingerprint, notBefore: 0, notAfter: 0, subject: 'CN=enclave', formats: [] },
-    freshness: 'channel',
-  };
-}
-
 /** Writes an issued chain and the enclave's key where libpq's sslcert/sslkey point. */
 async function issuedFiles(name: string, at: number, ttl?: number): Promise<{ cert: string; key: string }> {
   const out = await issueCertificate(ca, {
     csrDer: await csrFor(enclave),
     peerCertDer: enclave.der,
-    decision: decision(enclave),
+    decision: channelDecision(enclave),
     at,
     ...(ttl ? { identityMaxTtlSec: ttl } : {}),
   });
@@ -66,18 +39,7 @@ async function issuedFiles(name: string, at: number, ttl?: number): Promise<{ ce
 }
 
 function psql(files: { cert: string; key: string }, user: string) {
-  const port = pg?.port ?? 0;
-  return spawnSync(
-    'psql',
-    [
-      '-X',
-      '-At',
-      '-c',
-      'select current_user',
-      `host=127.0.0.1 port=${port} dbname=postgres user=${user} sslmode=require sslcert=${files.cert} sslkey=${files.key} connect_timeout=10`,
-    ],
-    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PGSSLROOTCERT: join(dir, 'none'), PGPASSWORD: '' } },
-  );
+  return psqlWithCert(pg?.port ?? 0, files, user, dir);
 }
 
 before(async () => {

@@ -12,6 +12,7 @@ import type { AuditLog, PeerAppraiser, PeerDecision } from '@ratls/verifier';
 import { attestationOf, clientAddressOf, createServer, evaluatePolicy, TLS_ERRORS } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
+import type { EarlyTcbMonitor } from './early-tcb.js';
 import { postgresListener } from './forward/postgres/listener.js';
 import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
@@ -39,6 +40,8 @@ export interface ListenerDeps {
   limits: Pick<GatewayLimits, 'maxCertificateBytes' | 'idleTimeoutMs'>;
   /** True once the gateway drains: HTTP responses then close their connections. */
   closing: () => boolean;
+  /** Early TCB warning (issue 17, `earlyTcb: true`): sees every certificate-mode accept. */
+  early?: EarlyTcbMonitor;
 }
 
 /** What the gateway (and nothing else) does with a running listener. */
@@ -134,6 +137,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       // Waiver names come from the operator's policy (bounded there), never from the peer.
       const waivers = d.accept && d.decision?.accept ? d.decision.waivers : undefined;
       if (waivers?.length) metrics.waivedAccepts.inc({ listener: name, waiver: waivers.join(',') });
+      // A channel-mode accept is not final here; the early set sees certificate-mode accepts.
+      if (d.accept && d.freshness !== 'channel') deps.early?.observe(der, d, name);
       if (!d.accept) {
         metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
         const limit = d.error ? LIMIT_BY_CODE[d.error.code] : undefined;

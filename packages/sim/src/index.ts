@@ -1,12 +1,6 @@
 /** @ratls/sim: a simulated Intel TEE (SGX and TDX) mirroring Intel's DCAP hierarchy. */
 
-export {
-  buildCollateral,
-  buildTcbEvaluationDataNumbers,
-  COLLATERAL_FILES,
-  type SimCollateralJson,
-  type SimTcbEvaluationDataNumbers,
-} from './collateral.js';
+export { buildCollateral, COLLATERAL_FILES, type SimCollateralJson } from './collateral.js';
 export {
   FMSPC_SGX,
   FMSPC_TDX,

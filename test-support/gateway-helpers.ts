@@ -289,15 +289,22 @@ export async function simCert(simDir: string, out: string, o: SimCertOptions): P
 export async function simulatedPccs(
   dir: string,
   mrEnclave: string,
+  opts: { early?: boolean } = {},
 ): Promise<{ sim: string; client: { cert: string; key: string }; pcs: PcsServer }> {
-  const { initSimulation } = await import('@ratls/sim');
+  const { buildCollateral, initSimulation } = await import('@ratls/sim');
   const sim = join(dir, 'sim');
-  await initSimulation(sim);
+  const state = await initSimulation(sim);
   const client = await simCert(sim, join(dir, 'client'), { mrEnclave });
   await simCert(sim, join(dir, 'server'), { mrEnclave, subject: 'gateway' });
-  const pcs = await startPcsServer([
-    fixtureFromCase(JSON.parse(readFileSync(join(sim, 'collateral.json'), 'utf8')) as QuoteCollateralV3Json),
-  ]);
+  const standard = fixtureFromCase(
+    JSON.parse(readFileSync(join(sim, 'collateral.json'), 'utf8')) as QuoteCollateralV3Json,
+  );
+  // `early`: also serve the simulator's update=early set, whose TCB recovery demotes today's
+  // UpToDate level to OutOfDate (PCS API v4 `update=early`).
+  const early = opts.early
+    ? [{ ...fixtureFromCase((await buildCollateral(state, { early: true })).sgx), update: 'early' as const }]
+    : [];
+  const pcs = await startPcsServer([standard, ...early]);
   return { sim, client, pcs };
 }
 

@@ -1094,6 +1094,21 @@ export const ERROR_CODES = {
     meaning:
       "Two gateways' JWKS publish one kid with different keys; a verifier selects keys by kid, so the merge refuses rather than pick one. Give each gateway its own key ids.",
   },
+  // --- TCB lifecycle (issue 17): signed TCB evaluation data numbers, grace anchor ---
+  ERR_TCB_EVAL_NUMBERS_MALFORMED: {
+    step: 'tcb-info',
+    meaning:
+      "The TCB evaluation data numbers JSON (PCS v4 tcbevaluationdatanumbers) does not have the fields and types Intel's schema requires, or is for another TEE.",
+  },
+  ERR_TCB_EVAL_NUMBERS_SIGNATURE: {
+    step: 'tcb-info',
+    meaning: 'The TCB evaluation data numbers signature does not verify over the exact signed JSON bytes.',
+  },
+  ERR_TCB_EVAL_NUMBER_MISSING: {
+    step: 'tcb-info',
+    meaning:
+      "Intel's signed TCB evaluation data numbers list no TCB recovery event for the recovery that demoted the platform's level, so the grace window has no signed anchor and is refused.",
+  },
 } as const satisfies Record<`ERR_${string}`, ErrorCodeInfo>;
 
 /** A registered error code: a `RatlsError` with any other code does not typecheck. */

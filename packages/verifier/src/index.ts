@@ -16,11 +16,13 @@ export {
   buildAuditEvent,
   buildConnectionCloseEvent,
   buildDecisionTrace,
+  buildEarlyTcbWarningEvent,
   buildHttpRequestEvent,
   buildPolicyReloadEvent,
   type ConnectionCloseInput,
   createAuditLog,
   type DecisionTrace,
+  type EarlyTcbWarningInput,
   ECS_VERSION,
   type HttpRequestAuditInput,
   MAX_MESSAGE_CHARS,
@@ -93,6 +95,7 @@ export {
 export {
   type EarlyAssessment,
   type EarlyIdentityStatus,
+  type EarlyRiskCount,
   EarlyTcbWatch,
   type EarlyTcbWatchOptions,
 } from './dcap/early-watch.js';

@@ -75,6 +75,7 @@ const EXPECTED_ROOT_EXPORTS = [
   'awsNitroRootG1',
   'buildAuditEvent',
   'buildConnectionCloseEvent',
+  'buildEarlyTcbWarningEvent',
   'buildHttpRequestEvent',
   'buildPolicyReloadEvent',
   // Decision traces and policy replay (issue 17); evaluateClaims stays internal.

@@ -91,6 +91,16 @@ export interface DcapResultBase extends ResultBase {
    * a policy's `outOfDateGraceDays`; taken only from Intel-signed collateral, never from a clock.
    */
   tcbRecoveryDate?: string;
+  /**
+   * The `tcbRecoveryEventDate` (ISO 8601) that Intel's signed TCB evaluation data numbers give for
+   * the recovery that demoted this level (the entry whose tcbDate is `tcbRecoveryDate`): the
+   * grace window's anchor. Absent when the collateral carried no such list or it did not verify.
+   */
+  tcbRecoveryEventDate?: string;
+  /** That recovery's tcbEvaluationDataNumber. */
+  tcbRecoveryEvaluationDataNumber?: number;
+  /** Why `tcbRecoveryEventDate` is absent for a demoted level (an ERR_ code), for the refusal's message. */
+  graceAnchorError?: string;
   /** Which signed collateral decided the TCB status (recorded in decision traces; unix seconds). */
   collateralVersions?: { tcbInfoIssueDate: number; qeIdentityIssueDate: number; tcbEvaluationDataNumber: number };
 }

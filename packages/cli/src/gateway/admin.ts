@@ -16,6 +16,7 @@ import { PccsCollateralSource } from '@ratls/verifier';
 import type { ConsoleHub } from '../console/hub.js';
 import { serveConsole } from '../console/routes.js';
 import type { AdminAuthConfig, ForwardTarget, HostPort } from './config/config.js';
+import type { EarlyTcbIdentity } from './early-tcb.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayState } from './state.js';
 
@@ -31,6 +32,8 @@ export interface HealthInputs {
   /** Unix milliseconds. */
   now: number;
   version: string;
+  /** Early TCB warning per identity (`earlyTcb: true`). */
+  early?: { identities(): EarlyTcbIdentity[] };
 }
 
 /**
@@ -90,7 +93,7 @@ export function gatewayWarnings(s: GatewayState, now: number): Array<{ kind: str
  * pull a fleet for a warning; a listener down or collateral past nextUpdate make it 503.
  * @example gatewayHealth({ state, listeners: [{ name: 'api', listening: true }], now: Date.now(), version: RATLS_VERSION }).ok
  */
-export function gatewayHealth({ state: s, listeners, now, version }: HealthInputs): Health {
+export function gatewayHealth({ state: s, listeners, now, version, early }: HealthInputs): Health {
   const problems: string[] = [];
   const ls: Record<string, string> = {};
   for (const l of listeners) {
@@ -140,6 +143,27 @@ export function gatewayHealth({ state: s, listeners, now, version }: HealthInput
     anchors: s.anchors.map((a) => ({ vendor: a.vendor, name: a.name, simulated: a.simulated })),
     collateral,
   };
+  if (early) {
+    // A warning, never a 503: the peers are accepted today; the early set says what is coming.
+    const ids = early.identities();
+    for (const i of ids) {
+      if (i.atRisk > 0) {
+        warnings.push(
+          `early TCB: ${i.atRisk} of ${i.peers} accepted ${i.identity} peers would be ${i.worstEarlyStatus ?? 'refused'} under Intel's update=early TCB evaluation data (${i.worstStandardStatus ?? 'unknown'} today)`,
+        );
+      }
+    }
+    body.earlyTcb = {
+      identities: ids.map((i) => ({
+        identity: i.identity,
+        peers: i.peers,
+        atRisk: i.atRisk,
+        ...(i.worstStandardStatus ? { status: i.worstStandardStatus } : {}),
+        ...(i.worstEarlyStatus ? { earlyStatus: i.worstEarlyStatus } : {}),
+      })),
+    };
+    if (warnings.length) Object.assign(body, { degraded: true, warnings });
+  }
   return { ok: problems.length === 0, body };
 }
 

@@ -61,12 +61,17 @@ export function auditWriter(
  * The gateway's metrics, with the collectors that read the state in force.
  * @example const metrics = stateMetrics(() => state, Date.now)
  */
-export function stateMetrics(state: () => GatewayState, clock: () => number): GatewayMetrics {
+export function stateMetrics(
+  state: () => GatewayState,
+  clock: () => number,
+  early?: () => Array<{ identity: string; status: string; peers: number }>,
+): GatewayMetrics {
   const metrics = createGatewayMetrics(
     RATLS_VERSION,
     () => collateralNextUpdates(state()),
     () => gatewayWarnings(state(), clock()),
     () => collateralCacheEvents(state()),
+    early,
   );
   setPolicyHashes(metrics, policyHashes(state()));
   return metrics;

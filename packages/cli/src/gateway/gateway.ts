@@ -24,6 +24,7 @@ import { auditWriter, stateMetrics } from './audit-writer.js';
 import { startPrimary } from './cluster.js';
 import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
+import { earlyTcbMonitor } from './early-tcb.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -117,7 +118,9 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   // The incident console sees what the one writer writes: here, or in the primary of a cluster.
   const writer = auditWriter(createAuditLog({ sink, now: () => new Date(clock()) }), config, log, !worker, () => state);
   const { audit, consoleHub } = writer;
-  const metrics = stateMetrics(() => state, clock);
+  // Early TCB warning (issue 17): one watch for the gateway's life, so a reload keeps its once-per-peer memory.
+  const early = earlyTcbMonitor({ config, verification: () => state.verification, audit, log, clock });
+  const metrics = stateMetrics(() => state, clock, early ? () => early.atRiskCounts() : undefined);
   // A worker's warnings are its primary's: one loud line per gateway, not one per process.
   if (!worker) for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });
 
@@ -129,6 +132,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     listeners: listeners.map((l) => ({ name: l.name, listening: l.listening() })),
     now: clock(),
     version: RATLS_VERSION,
+    ...(early ? { early } : {}),
   });
   const health = (): Health => gatewayHealth(inputs());
   const ready = (ask: { listener?: string; backend?: boolean } = {}) => gatewayReadiness(inputs(), ask);
@@ -145,6 +149,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         limits,
         closing: () => closing,
         ...(attester && !lc.tls ? { channelAttester: attester.channel } : {}),
+        ...(early ? { early } : {}),
       };
       listeners.push(await startListener(lc, deps));
     }
@@ -230,6 +235,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       await Promise.all(stopped);
       attester?.close();
       await admin?.close();
+      await early?.whenIdle();
       await writer.closeReaders();
       await audit.flush();
       await audit.close();

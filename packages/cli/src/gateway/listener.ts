@@ -20,6 +20,7 @@ import {
 } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
+import type { EarlyTcbMonitor } from './early-tcb.js';
 import { postgresListener } from './forward/postgres/listener.js';
 import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
@@ -52,6 +53,8 @@ export interface ListenerDeps {
    * gateway's provider. Without one, a client that challenges is refused (ERR_CHANNEL_UNSUPPORTED).
    */
   channelAttester?: ChannelAttester;
+  /** Early TCB warning (issue 17, `earlyTcb: true`): sees every certificate-mode accept. */
+  early?: EarlyTcbMonitor;
 }
 
 /** What the gateway (and nothing else) does with a running listener. */
@@ -160,6 +163,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       // Waiver names come from the operator's policy (bounded there), never from the peer.
       const waivers = d.accept && d.decision?.accept ? d.decision.waivers : undefined;
       if (waivers?.length) metrics.waivedAccepts.inc({ listener: name, waiver: waivers.join(',') });
+      // A channel-mode accept is not final here; the early set sees certificate-mode accepts.
+      if (d.accept && d.freshness !== 'channel') deps.early?.observe(der, d, name);
       if (!d.accept) {
         metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
         const limit = d.error ? LIMIT_BY_CODE[d.error.code] : undefined;

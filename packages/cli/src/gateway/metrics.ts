@@ -32,6 +32,8 @@ export interface GatewayMetrics {
   warnings: Gauge<'kind'>;
   /** Accepts that only a waiver (or the OutOfDate grace window) allowed; label = waiver names. */
   waivedAccepts: Counter<'listener' | 'waiver'>;
+  /** Accepted peers Intel's early TCB evaluation data would demote or refuse (`earlyTcb: true`). */
+  earlyTcbAtRisk: Gauge<'identity' | 'status'>;
 }
 
 /**
@@ -42,6 +44,7 @@ export function createGatewayMetrics(
   collectCollateral?: () => Array<{ fmspc: string; nextUpdateMs: number }>,
   collectWarnings?: () => Array<{ kind: string }>,
   collectCache?: () => Record<string, number> | undefined,
+  collectEarly?: () => Array<{ identity: string; status: string; peers: number }>,
 ): GatewayMetrics {
   const registry = new Registry();
   // process_* and nodejs_* (RSS, heap, event-loop lag, fds): what an operator needs to tell a leak
@@ -99,6 +102,19 @@ export function createGatewayMetrics(
         if (!c) return;
         this.reset();
         for (const [event, v] of Object.entries(c)) this.set({ event }, v);
+      },
+    }),
+    // Issue 17, early warning. `identity` is a policy identity name: the operator's vocabulary,
+    // bounded by the policy (and the watch's identity cap), never a measurement or an address.
+    earlyTcbAtRisk: new Gauge({
+      name: 'ratls_early_tcb_at_risk',
+      help: "Accepted peers that Intel's update=early TCB evaluation data would demote or refuse, by identity and early status (or refused).",
+      labelNames: ['identity', 'status'],
+      registers,
+      collect() {
+        if (!collectEarly) return;
+        this.reset();
+        for (const e of collectEarly()) this.set({ identity: e.identity, status: e.status }, e.peers);
       },
     }),
     activeConnections: new Gauge({

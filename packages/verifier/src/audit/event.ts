@@ -79,6 +79,12 @@ export interface AuditAttestation {
   quote_sha256?: string;
   /** 'certificate' or 'channel': which evidence decided. */
   freshness?: 'certificate' | 'channel';
+  /** Early TCB warning events only: the status under Intel's `update=early` collateral. */
+  early_tcb_status?: string;
+  /** Early TCB warning events only: advisories the early set adds. */
+  early_advisory_ids?: string[];
+  /** Early TCB warning events only: the early appraisal's refusal code. */
+  early_error?: string;
 }
 
 interface Endpoint {
@@ -94,7 +100,7 @@ export interface AuditEvent {
   event: {
     kind: 'event';
     category: ('network' | 'configuration' | 'web')[];
-    type: ('allowed' | 'denied' | 'change' | 'end')[];
+    type: ('allowed' | 'denied' | 'change' | 'end' | 'info')[];
     action: string;
     /** 'accepted', a policy reason code, 'verification_failed', 'no_decision', 'reloaded' or 'reload_failed'. */
     reason: string;
@@ -446,5 +452,60 @@ export function buildConnectionCloseEvent(input: ConnectionCloseInput, now: () =
     `ratls-connection-close ${describePeer(src)}${as}: ${count(input.bytesIn)} bytes in, ${count(input.bytesOut)} bytes out, ${Math.round(ms)} ms`,
     MAX_MESSAGE_CHARS,
   );
+  return ev;
+}
+
+export interface EarlyTcbWarningInput {
+  /** The policy identity the peer was accepted as. */
+  identity: string;
+  tee: 'sgx' | 'tdx';
+  /** SHA-256 of the peer's quote, hex (the per-peer key of the warning). */
+  quoteSha256: string;
+  standardStatus: string;
+  earlyStatus?: string;
+  addedAdvisoryIds: string[];
+  earlyError?: string;
+  /** The standard set's tcbEvaluationDataNumber the peer was accepted under. */
+  tcbEvaluationDataNumber?: number;
+  listener?: string;
+  at?: Date;
+}
+
+/**
+ * The warning for an accepted peer that Intel's `update=early` TCB evaluation data would demote
+ * or refuse (issue 17, "early warning"): written once per peer, never a decision (the handshake
+ * event decided; `isDecision` readers skip it by its action).
+ * @example buildEarlyTcbWarningEvent({ identity: 'payments', tee: 'sgx', quoteSha256, standardStatus: 'UpToDate', earlyStatus: 'OutOfDate', addedAdvisoryIds: [] }).event.action // 'ratls-early-tcb-warning'
+ */
+export function buildEarlyTcbWarningEvent(input: EarlyTcbWarningInput, now: () => Date = () => new Date()): AuditEvent {
+  const attestation: AuditAttestation = {
+    tee: input.tee,
+    identity: cap(input.identity),
+    quote_sha256: cap(input.quoteSha256),
+    tcb_status: cap(input.standardStatus),
+    early_advisory_ids: input.addedAdvisoryIds.slice(0, 32).map((a) => cap(a)),
+  };
+  if (input.earlyStatus !== undefined) attestation.early_tcb_status = cap(input.earlyStatus);
+  if (input.earlyError !== undefined) attestation.early_error = cap(input.earlyError);
+  if (input.tcbEvaluationDataNumber !== undefined)
+    attestation.tcb_evaluation_data_number = input.tcbEvaluationDataNumber;
+  const ev: AuditEvent = {
+    '@timestamp': (input.at ?? now()).toISOString(),
+    ecs: { version: ECS_VERSION },
+    event: {
+      kind: 'event',
+      category: ['network'],
+      type: ['info'],
+      action: 'ratls-early-tcb-warning',
+      reason: 'early_tcb_at_risk',
+      outcome: 'success',
+    },
+    message: cap(
+      `ratls-early-tcb-warning ${cap(input.identity)}: ${input.standardStatus} today, ${input.earlyStatus ?? `refused (${input.earlyError ?? 'unknown'})`} under Intel's early TCB evaluation data`,
+      MAX_MESSAGE_CHARS,
+    ),
+    attestation,
+  };
+  if (input.listener) ev.labels = { listener: cap(input.listener) };
   return ev;
 }

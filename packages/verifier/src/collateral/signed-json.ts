@@ -133,7 +133,7 @@ class Scanner {
  */
 export function extractSignedJson(
   body: string,
-  key: 'tcbInfo' | 'enclaveIdentity',
+  key: 'tcbInfo' | 'enclaveIdentity' | 'tcbEvaluationDataNumbers',
 ): { json: string; signature: Uint8Array } {
   const what = `PCS ${key} body`;
   const sc = new Scanner(body, what);

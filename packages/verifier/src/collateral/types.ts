@@ -14,6 +14,12 @@ export interface DcapCollateral {
   /** Exact signed JSON text of the `enclaveIdentity` object. */
   qeIdentityJson: string;
   qeIdentitySignature: Uint8Array;
+  /**
+   * Intel's signed TCB evaluation data numbers (PCS v4 `tcbevaluationdatanumbers`): the body as
+   * received and its issuer chain. Optional: without it an OutOfDate grace window has no signed
+   * anchor (refused unless the policy names the fallback).
+   */
+  tcbEvaluationDataNumbers?: { body: string; issuerChainPem: string };
 }
 
 /** What a verifier asks a collateral source for. */

@@ -109,7 +109,7 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
     fmspc: toHex(pck.ext.fmspc),
     tcbDate: level.tcbDate,
     tcbEvaluationDataNumber: vc.tcbInfo.tcbEvaluationDataNumber,
-    ...demotionOf(vc.tcbInfo.tcbLevels, level),
+    ...demotionOf(vc, level, o.at),
     collateralVersions: {
       tcbInfoIssueDate: vc.tcbInfo.issueDate,
       qeIdentityIssueDate: vc.qeIdentity.issueDate,
@@ -135,12 +135,39 @@ export function appraise(quote: Quote, pck: VerifiedPck, vc: VerifiedCollateral,
 
 /**
  * Levels are ordered newest first (Intel PCS TCB info v3), so the level just before the matched
- * one is the recovery that made it stale; its signed tcbDate anchors grace windows.
+ * one is the recovery that made it stale (`tcbRecoveryDate`, its signed tcbDate). Intel's signed
+ * TCB evaluation data numbers name that recovery (same tcbDate) and its `tcbRecoveryEventDate`,
+ * which anchors grace windows; without them the reason is recorded and grace fails closed.
  */
-function demotionOf(levels: readonly TcbLevel[], matched: TcbLevel): { tcbRecoveryDate?: string } {
+function demotionOf(
+  vc: VerifiedCollateral,
+  matched: TcbLevel,
+  at: number,
+): Pick<
+  DcapResult,
+  'tcbRecoveryDate' | 'tcbRecoveryEventDate' | 'tcbRecoveryEvaluationDataNumber' | 'graceAnchorError'
+> {
+  const levels = vc.tcbInfo.tcbLevels;
   const i = levels.indexOf(matched);
   const newer = i > 0 ? levels[i - 1] : undefined;
-  return newer ? { tcbRecoveryDate: newer.tcbDate } : {};
+  if (!newer) return {};
+  const n = vc.tcbEvalNumbers;
+  // A cached VerifiedCollateral may outlive the numbers' own window: they must hold at `at` too.
+  if (!n)
+    return {
+      tcbRecoveryDate: newer.tcbDate,
+      graceAnchorError: vc.tcbEvalNumbersError ?? 'ERR_TCB_EVAL_NUMBER_MISSING',
+    };
+  if (at < n.issueDate || at > n.nextUpdate)
+    return { tcbRecoveryDate: newer.tcbDate, graceAnchorError: 'ERR_COLLATERAL_EXPIRED' };
+  const date = Date.parse(newer.tcbDate);
+  const hit = Number.isFinite(date) ? n.tcbEvalNumbers.find((e) => e.tcbDate * 1000 === date) : undefined;
+  if (!hit) return { tcbRecoveryDate: newer.tcbDate, graceAnchorError: 'ERR_TCB_EVAL_NUMBER_MISSING' };
+  return {
+    tcbRecoveryDate: newer.tcbDate,
+    tcbRecoveryEventDate: new Date(hit.tcbRecoveryEventDate * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    tcbRecoveryEvaluationDataNumber: hit.tcbEvaluationDataNumber,
+  };
 }
 
 function sgxMeasurements(r: SgxReportBody): SgxResult['measurements'] {

@@ -63,9 +63,10 @@ describe('early TCB warning (issue 17)', () => {
     assert.equal(a2.earlyStatus, 'SWHardeningNeeded');
     assert.equal(a2.atRisk, false);
     assert.deepEqual(watch.identities(), {
-      payments: { peers: 1, atRisk: 1, worstEarlyStatus: 'OutOfDate' },
-      batch: { peers: 1, atRisk: 0, worstEarlyStatus: 'SWHardeningNeeded' },
+      payments: { peers: 1, atRisk: 1, worstEarlyStatus: 'OutOfDate', worstStandardStatus: 'UpToDate' },
+      batch: { peers: 1, atRisk: 0, worstEarlyStatus: 'SWHardeningNeeded', worstStandardStatus: 'SWHardeningNeeded' },
     });
+    assert.deepEqual(watch.atRiskCounts(), [{ identity: 'payments', status: 'OutOfDate', peers: 1 }]);
     assert.equal(pccs.count('update=early'), 2, 'TCB info and QE identity fetched early, once');
     // Standard and early keep separate anti-rollback state: early numbers (18) never refuse standard (17).
     assert.equal(standardSource.status().rollback.seen['tcb-sgx-' + sim.fmspc.sgx], 17);
@@ -92,5 +93,29 @@ describe('early TCB warning (issue 17)', () => {
     assert.equal(a.atRisk, false);
     assert.equal(a.earlyError, 'ERR_COLLATERAL_UNREACHABLE');
     assert.deepEqual(watch.identities(), { x: { peers: 0, atRisk: 0 } });
+  });
+
+  test('concurrent connections from one enclave share one early appraisal: one warning', async () => {
+    const clock = () => LATER.getTime();
+    const warnings: EarlyAssessment[] = [];
+    const watch = new EarlyTcbWatch({
+      verifier: createQuoteVerifier({
+        collateralSource: new PccsCollateralSource(pccs.url, { clock, update: 'early' }),
+        trustAnchors: [anchor],
+      }),
+      onAtRisk: (a) => warnings.push(a),
+    });
+    const q = await new SimulatedQuoteProvider(sim, { tee: 'sgx', tcb: 'UpToDate' }).getEvidence(
+      new Uint8Array(64).fill(4),
+    );
+    const r = await createQuoteVerifier({
+      collateralSource: new PccsCollateralSource(pccs.url, { clock }),
+      trustAnchors: [anchor],
+    }).verify(q.evidence, { at: LATER });
+    const all = await Promise.all(
+      [1, 2, 3].map(() => watch.observe({ identity: 'payments', quote: q.evidence, standard: r, at: LATER })),
+    );
+    assert.ok(all.every((a) => a.atRisk && a.earlyStatus === 'OutOfDate'));
+    assert.equal(warnings.length, 1, 'three concurrent observations, one warning');
   });
 });

@@ -32,6 +32,16 @@ export interface EarlyIdentityStatus {
   atRisk: number;
   /** Worst early status seen among this identity's peers (Intel's order, TCB_STATUSES). */
   worstEarlyStatus?: TcbStatus;
+  /** Worst standard status among the same peers: what the identity is accepted with today. */
+  worstStandardStatus?: TcbStatus;
+}
+
+/** Peers at risk for one identity and one early outcome (an early status, or `refused`). */
+export interface EarlyRiskCount {
+  identity: string;
+  /** The early status, or `refused` when the early appraisal refused the peer. */
+  status: TcbStatus | 'refused';
+  peers: number;
 }
 
 export interface EarlyTcbWatchOptions {
@@ -70,6 +80,8 @@ export class EarlyTcbWatch {
   readonly #maxPeers: number;
   readonly #maxIdentities: number;
   readonly #byIdentity = new Map<string, Map<string, EarlyAssessment>>();
+  /** Appraisals in flight by identity and peer: concurrent connections from one enclave share one (one warning). */
+  readonly #inflight = new Map<string, Promise<EarlyAssessment>>();
 
   constructor(o: EarlyTcbWatchOptions) {
     this.#verifier = o.verifier;
@@ -92,6 +104,18 @@ export class EarlyTcbWatch {
     const peer = o.standard.evidenceSha256;
     const known = this.#byIdentity.get(o.identity)?.get(peer);
     if (known) return known;
+    const key = `${o.identity}\u0000${peer}`;
+    const running = this.#inflight.get(key);
+    if (running) return running;
+    const p = this.#assess(o, peer).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, p);
+    return p;
+  }
+
+  async #assess(
+    o: { identity: string; quote: Uint8Array; standard: DcapResult; at: Date | number },
+    peer: string,
+  ): Promise<EarlyAssessment> {
     let a: EarlyAssessment;
     try {
       const early = await this.#verifier.verify(o.quote, { at: o.at });
@@ -131,8 +155,28 @@ export class EarlyTcbWatch {
         if (a.atRisk) s.atRisk++;
         if (a.earlyStatus && (s.worstEarlyStatus === undefined || rank(a.earlyStatus) > rank(s.worstEarlyStatus)))
           s.worstEarlyStatus = a.earlyStatus;
+        if (s.worstStandardStatus === undefined || rank(a.standardStatus) > rank(s.worstStandardStatus))
+          s.worstStandardStatus = a.standardStatus;
       }
       out[identity] = s;
+    }
+    return out;
+  }
+
+  /**
+   * Peers at risk per identity and early outcome (for `ratls_early_tcb_at_risk{identity,status}`).
+   * @example watch.atRiskCounts() // [{ identity: 'payments', status: 'OutOfDate', peers: 1 }]
+   */
+  atRiskCounts(): EarlyRiskCount[] {
+    const out: EarlyRiskCount[] = [];
+    for (const [identity, peers] of this.#byIdentity) {
+      const by = new Map<TcbStatus | 'refused', number>();
+      for (const a of peers.values()) {
+        if (!a.atRisk) continue;
+        const status = a.earlyStatus ?? 'refused';
+        by.set(status, (by.get(status) ?? 0) + 1);
+      }
+      for (const [status, n] of by) out.push({ identity, status, peers: n });
     }
     return out;
   }

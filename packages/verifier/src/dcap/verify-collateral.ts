@@ -8,7 +8,7 @@
  * `signed-json.ts`.
  */
 import type { KeyObject } from 'node:crypto';
-import { bytesEqual, CollateralError } from '@ratls/evidence';
+import { bytesEqual, CollateralError, RatlsError } from '@ratls/evidence';
 import type { DcapCollateral } from '../collateral/types.js';
 import type { ParsedCertificate } from '../pki/certificate.js';
 import { anchorOf, checkValidity, type VerifiedChain, verifyChain } from '../pki/chain.js';
@@ -17,6 +17,7 @@ import type { TrustAnchor } from '../trust.js';
 import { type QeIdentity, verifyQeIdentity } from './qe-identity.js';
 import { checkPckCaRole } from './roles.js';
 import { splitPem, type VerifiedRootCrl, verifyRootCaCrl, verifySignedCollateral } from './signed-json.js';
+import { type TcbEvaluationDataNumbers, verifyTcbEvaluationDataNumbers } from './tcb-eval-numbers.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { registerVerifiedCollateral } from './verified-inputs.js';
 
@@ -31,6 +32,35 @@ export interface VerifiedCollateral {
   /** Intersection of every certificate, CRL, TCB info and QE identity window (unix seconds). */
   notBefore: number;
   notAfter: number;
+  /** The verified TCB evaluation data numbers, when the collateral carried them and they verified. */
+  tcbEvalNumbers?: TcbEvaluationDataNumbers;
+  /** Why they are absent: ERR_TCB_EVAL_NUMBER_MISSING (not carried) or the verification's code. */
+  tcbEvalNumbersError?: string;
+}
+
+/**
+ * The signed TCB evaluation data numbers, when carried: verified like the TCB info, but their
+ * failure only takes away the grace anchor (recorded), never the appraisal.
+ */
+function evalNumbers(
+  c: DcapCollateral,
+  tee: 'sgx' | 'tdx',
+  anchor: TrustAnchor,
+  at: number,
+): { tcbEvalNumbers: TcbEvaluationDataNumbers } | { tcbEvalNumbersError: string } {
+  if (!c.tcbEvaluationDataNumbers) return { tcbEvalNumbersError: 'ERR_TCB_EVAL_NUMBER_MISSING' };
+  try {
+    return {
+      tcbEvalNumbers: verifyTcbEvaluationDataNumbers(c.tcbEvaluationDataNumbers, {
+        tee,
+        anchors: [anchor],
+        rootCaCrl: c.rootCaCrl,
+        at,
+      }),
+    };
+  } catch (e) {
+    return { tcbEvalNumbersError: e instanceof RatlsError ? e.code : 'ERR_TCB_EVAL_NUMBERS_MALFORMED' };
+  }
 }
 
 export interface KnownIssuer {
@@ -171,6 +201,7 @@ export function verifyCollateral(
     );
   }
   return registerVerifiedCollateral({
+    ...evalNumbers(c, t.tcbInfo.id === 'TDX' ? 'tdx' : 'sgx', t.chain.anchor, at),
     tcbInfo: t.tcbInfo,
     qeIdentity: q.qeIdentity,
     anchor: t.chain.anchor,

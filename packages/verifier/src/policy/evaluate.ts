@@ -168,9 +168,11 @@ function isoSeconds(s: string | undefined): number | undefined {
 }
 
 /**
- * The grace window's end for an OutOfDate peer, or undefined when it does not apply. Only the
- * platform level's demotion has a signed anchor (the next newer level's tcbDate in the TCB info),
- * so a QE or TDX module that is itself out of date gets no grace: fail closed.
+ * The grace window's end for an OutOfDate peer, or undefined when it does not apply. The anchor is
+ * the `tcbRecoveryEventDate` Intel's signed TCB evaluation data numbers give for the recovery that
+ * demoted the platform level; without it, only a policy naming
+ * `outOfDateGraceAnchor: tcbRecoveryEventDateElseLevelTcbDate` falls back to that level's signed
+ * tcbDate. A QE or TDX module that is itself out of date gets no grace: fail closed.
  */
 function graceEnd(eff: PolicyDefaults, r: AttestationResult): number | undefined {
   if (eff.outOfDateGraceDays === undefined || (r.tee !== 'sgx' && r.tee !== 'tdx')) return undefined;
@@ -178,7 +180,8 @@ function graceEnd(eff: PolicyDefaults, r: AttestationResult): number | undefined
     return undefined;
   }
   if (r.tee === 'tdx' && r.tdxModuleTcbStatus === 'OutOfDate') return undefined;
-  const anchor = isoSeconds(r.tcbRecoveryDate);
+  const fallback = eff.outOfDateGraceAnchor === 'tcbRecoveryEventDateElseLevelTcbDate';
+  const anchor = isoSeconds(r.tcbRecoveryEventDate) ?? (fallback ? isoSeconds(r.tcbRecoveryDate) : undefined);
   return anchor === undefined ? undefined : anchor + eff.outOfDateGraceDays * 86400;
 }
 
@@ -207,7 +210,20 @@ function gateReasons(
       const w = waivers.find((x) => x.tcbStatus.includes(r.tcbStatus));
       if (grace !== undefined && at < grace) used.set(GRACE_WAIVER, grace);
       else if (w) used.set(w.name, w.until);
-      else add('tcb_status_not_allowed', `${name}: TCB status ${r.tcbStatus} is not in [${eff.tcbStatus.join(', ')}]`);
+      else {
+        // Grace configured but unanchored: say which signed data was missing (a specific code).
+        const why =
+          eff.outOfDateGraceDays !== undefined &&
+          r.tcbStatus === 'OutOfDate' &&
+          grace === undefined &&
+          r.graceAnchorError
+            ? ` (no grace: ${r.graceAnchorError}, no signed tcbRecoveryEventDate for the recovery that demoted the level)`
+            : '';
+        add(
+          'tcb_status_not_allowed',
+          `${name}: TCB status ${r.tcbStatus} is not in [${eff.tcbStatus.join(', ')}]${why}`,
+        );
+      }
     }
     const ids = r.advisoryIds.map((a) => a.toUpperCase());
     const allow = eff.advisories.allow;

@@ -33,7 +33,9 @@ function sgx(top: Partial<SgxResult> = {}, mrEnclave = MRE_PAY): SgxResult {
     fmspc: '00906ed50000',
     tcbDate: '2023-08-09T00:00:00Z',
     tcbEvaluationDataNumber: 17,
-    tcbRecoveryDate: '2026-02-10T00:00:00Z',
+    tcbRecoveryDate: '2026-02-11T00:00:00Z',
+    tcbRecoveryEventDate: '2026-02-10T00:00:00Z',
+    tcbRecoveryEvaluationDataNumber: 18,
     measurements: {
       mrEnclave,
       mrSigner: h(32, '99'),
@@ -192,7 +194,7 @@ describe('OutOfDate grace window', () => {
     assert.equal(rejected(evaluatePolicy(p, sgx(), { at: end })).reasons[0]?.code, 'tcb_status_not_allowed');
   });
   it('gives no grace without a signed anchor, or when the QE or TDX module is what is out of date', () => {
-    const { tcbRecoveryDate: _, ...noAnchor } = sgx();
+    const { tcbRecoveryDate: _, tcbRecoveryEventDate: _e, ...noAnchor } = sgx();
     const cases = [
       forgeVerifiedResult<SgxResult>(noAnchor as SgxResult),
       sgx({ qeTcbStatus: 'OutOfDate' }),
@@ -221,6 +223,33 @@ describe('OutOfDate grace window', () => {
       `version: 2\ndefaults: { outOfDateGraceDays: 30, advisories: { allow: [INTEL-SA-00828] } }\nidentities:\n  - name: td\n    tdx: { mrTd: "${h(48, '91')}" }\n`,
     );
     assert.equal(rejected(evaluatePolicy(tp, td, { at: end - 86400 })).reasons[0]?.code, 'tcb_status_not_allowed');
+  });
+  it("is anchored on Intel's signed tcbRecoveryEventDate, not on the newer level's tcbDate", () => {
+    // tcbRecoveryDate is a day later than the event: a window anchored on it would still be open.
+    assert.equal(rejected(evaluatePolicy(p, sgx(), { at: end + 3600 })).reasons[0]?.code, 'tcb_status_not_allowed');
+  });
+  it('without the signed TCB evaluation data: no grace (fail closed), the missing data named', () => {
+    const { tcbRecoveryEventDate: _, tcbRecoveryEvaluationDataNumber: _n, ...rest } = sgx();
+    const unanchored = forgeVerifiedResult<SgxResult>({
+      ...(rest as SgxResult),
+      graceAnchorError: 'ERR_TCB_EVAL_NUMBER_MISSING',
+    });
+    const refused = rejected(evaluatePolicy(p, unanchored, { at: end - 86400 }));
+    assert.equal(refused.reasons[0]?.code, 'tcb_status_not_allowed');
+    assert.match(refused.reasons[0]?.message ?? '', /ERR_TCB_EVAL_NUMBER_MISSING/);
+    // The fallback to the level's tcbDate only when the policy names it.
+    const named = policy(`defaults:
+  advisories: { allow: [INTEL-SA-00828] }
+  outOfDateGraceDays: 30
+  outOfDateGraceAnchor: tcbRecoveryEventDateElseLevelTcbDate
+`);
+    const d = evaluatePolicy(named, unanchored, { at: end - 86400 });
+    assert.equal(d.accept, true, JSON.stringify(d));
+    assert.equal(d.accept && d.validUntil, Date.parse('2026-02-11T00:00:00Z') / 1000 + 30 * 86400);
+    // Named, but the signed event date present: it still wins.
+    assert.equal(evaluatePolicy(named, sgx(), { at: end - 1 }).accept && true, true);
+    assert.equal(rejected(evaluatePolicy(named, sgx(), { at: end })).reasons[0]?.code, 'tcb_status_not_allowed');
+    assert.throws(() => policy('defaults: { outOfDateGraceAnchor: guessed }\n'), PolicyValidationError);
   });
   it('every DCAP decision records tcbEvaluationDataNumber, accept or refuse', () => {
     assert.equal(rejected(evaluatePolicy(p, sgx(), { at: end })).tcbEvaluationDataNumber, 17);

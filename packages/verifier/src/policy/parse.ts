@@ -267,6 +267,7 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
     ...(d.freshness !== undefined ? { freshness: d.freshness } : {}),
     ...(d.minTcbDate !== undefined ? { minTcbDate: d.minTcbDate } : {}),
     ...(d.outOfDateGraceDays !== undefined ? { outOfDateGraceDays: d.outOfDateGraceDays } : {}),
+    ...(d.outOfDateGraceAnchor !== undefined ? { outOfDateGraceAnchor: d.outOfDateGraceAnchor } : {}),
   };
   const identities: PolicyIdentity[] = p.identities.map((id) => {
     const effective: PolicyDefaults = {
@@ -285,6 +286,8 @@ export function parsePolicy(text: string | Uint8Array, opts: { source?: string }
     if (minTcbDate !== undefined) effective.minTcbDate = minTcbDate;
     const grace = id.outOfDateGraceDays ?? defaults.outOfDateGraceDays;
     if (grace !== undefined) effective.outOfDateGraceDays = grace;
+    const graceAnchor = id.outOfDateGraceAnchor ?? defaults.outOfDateGraceAnchor;
+    if (graceAnchor !== undefined) effective.outOfDateGraceAnchor = graceAnchor;
     const kind = TEE_KEYS.find((k) => id[k] !== undefined);
     if (kind === 'sgx' && id.sgx) return { kind, sgx: id.sgx, name: id.name, effective };
     if (kind === 'tdx' && id.tdx) return { kind, tdx: id.tdx, name: id.name, effective };

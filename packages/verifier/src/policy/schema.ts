@@ -192,6 +192,9 @@ const reasonText = z.unknown().transform((v, ctx) => {
 const lifecycleFields = {
   minTcbDate: isoDate.optional(),
   outOfDateGraceDays: int(1, 366).optional(),
+  // The grace anchor is Intel's signed tcbRecoveryEventDate. Only a policy that names the
+  // fallback gets the older anchor (the next newer level's tcbDate) when that data is missing.
+  outOfDateGraceAnchor: z.enum(['tcbRecoveryEventDate', 'tcbRecoveryEventDateElseLevelTcbDate']).optional(),
 };
 
 // ---- end issue 17 block ----

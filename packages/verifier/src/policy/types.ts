@@ -33,6 +33,12 @@ export interface PolicyDefaults {
    * which `OutOfDate` is still accepted; the connection is valid only until the window ends.
    */
   outOfDateGraceDays?: number;
+  /**
+   * Where the grace window starts: `tcbRecoveryEventDate` (default) from Intel's signed TCB
+   * evaluation data numbers, else no grace; `tcbRecoveryEventDateElseLevelTcbDate` falls back to
+   * the next newer level's signed tcbDate (`tcbRecoveryDate`) when those numbers are unavailable.
+   */
+  outOfDateGraceAnchor?: 'tcbRecoveryEventDate' | 'tcbRecoveryEventDateElseLevelTcbDate';
 }
 
 /**

@@ -227,6 +227,10 @@ export interface GatewayConfig {
    */
   attester?: { provider: AttesterConfig; credentials: AttestedCredentialsConfig };
   // --- end gateway as an attested server ---
+  // --- TCB lifecycle (issue 17): early TCB warning ---
+  /** Appraise every accepted SGX/TDX peer against Intel's `update=early` collateral too (needs `trust.pccs`). */
+  earlyTcb: boolean;
+  // --- end early TCB warning ---
   limits: GatewayLimits;
   listeners: ListenerConfig[];
 }
@@ -362,6 +366,9 @@ const schema = z.strictObject({
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).optional(),
   // --- gateway as an attested server (issue 13): provider | simulated, credentials (as ratls client) ---
   attester: z.strictObject(attesterFields).optional(),
+  // --- TCB lifecycle (issue 17): early TCB warning ---
+  earlyTcb: z.boolean().optional(),
+  // --- end early TCB warning ---
   limits: z
     .strictObject({
       ...listenerLimitsSchema,
@@ -611,10 +618,47 @@ function normalize(
     ...(raw.alerts ? { alerts: { ...raw.alerts, ...(raw.alerts.file ? { file: abs(raw.alerts.file) } : {}) } } : {}),
     workers: raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
     ...(attester ? { attester } : {}),
+    earlyTcb: earlyTcbSwitch(
+      raw.earlyTcb,
+      trust,
+      raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
+      at,
+    ),
     limits,
     listeners,
   };
 }
+
+// --- TCB lifecycle (issue 17): early TCB warning ---
+/**
+ * `earlyTcb: true` fetches Intel's `update=early` TCB info and QE identity from the same PCCS, so
+ * it needs `trust.pccs`: collateral files carry one set only, and a silent no-op would hide the
+ * warning the operator asked for. Cluster workers do not carry it yet (their early collateral and
+ * the once-per-peer dedupe would have to go through the primary): refused rather than half-done.
+ * @example earlyTcbSwitch(true, { collateral: { kind: 'pccs', url } }, 1, at) // true
+ */
+export function earlyTcbSwitch(
+  on: boolean | undefined,
+  trust: GatewayConfig['trust'],
+  workers: number,
+  at: (path: (string | number)[], msg: string) => string,
+): boolean {
+  if (on !== true) return false;
+  if (workers > 1)
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at(['earlyTcb'], 'earlyTcb is not supported with workers > 1 yet (run it with workers: 1)'),
+    );
+  if (trust.collateral.kind !== 'pccs')
+    throw new ConfigError(
+      'ERR_GATEWAY_CONFIG',
+      'config',
+      at(['earlyTcb'], 'earlyTcb needs trust.pccs (the early collateral is fetched from PCCS with update=early)'),
+    );
+  return true;
+}
+// --- end early TCB warning ---
 
 /**
  * The `trust:` section with paths made absolute; `at` locates errors, `code` names them.

@@ -21,6 +21,8 @@ export interface PcsFixture {
   rootCaCrl: Uint8Array | string;
   /** Served for `update=early` requests of TCB info and QE identity (default: standard). */
   update?: 'standard' | 'early';
+  /** The signed TCB evaluation data numbers (`…/v4/tcbevaluationdatanumbers`); 404 when absent. */
+  tcbEvalNumbers?: { body: string; issuerChainPem: string };
 }
 
 /** Wraps a QuoteCollateralV3 case back into PCS responses (exact signed strings kept). */
@@ -65,7 +67,9 @@ export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promi
     if (!u.pathname.startsWith(`${prefix}/`)) return void res.writeHead(404).end();
     const path = u.pathname.slice(prefix.length);
     if (state.override?.(req, res, path)) return;
-    const m = /^\/(sgx|tdx)\/certification\/v4\/(tcb|qe\/identity|pckcrl|rootcacrl)$/.exec(path);
+    const m = /^\/(sgx|tdx)\/certification\/v4\/(tcb|qe\/identity|pckcrl|rootcacrl|tcbevaluationdatanumbers)$/.exec(
+      path,
+    );
     if (!m) return void res.writeHead(404).end();
     const tee = m[1] as 'sgx' | 'tdx';
     const fmspc = (u.searchParams.get('fmspc') ?? '').toLowerCase();
@@ -78,6 +82,13 @@ export async function startPcsServer(fixtures: PcsFixture[], prefix = ''): Promi
     if (!fx) return void res.writeHead(404).end();
     const enc = encodeURIComponent;
     switch (m[2]) {
+      case 'tcbevaluationdatanumbers':
+        if (!fx.tcbEvalNumbers) return void res.writeHead(404).end();
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'TCB-Evaluation-Data-Numbers-Issuer-Chain': enc(fx.tcbEvalNumbers.issuerChainPem),
+        });
+        return void res.end(fx.tcbEvalNumbers.body);
       case 'tcb':
         res.writeHead(200, { 'content-type': 'application/json', 'TCB-Info-Issuer-Chain': enc(fx.tcbInfoChain) });
         return void res.end(fx.tcbInfoBody);

@@ -8,7 +8,7 @@ import { PLATFORM_CA_NAME, ROOT_CA_NAME } from './constants.js';
 import { writeAtomic } from './files.js';
 import { signRaw } from './keys.js';
 import { issueCrl } from './pki.js';
-import { qeIdentityJson, tcbInfoJson } from './signed-json.js';
+import { qeIdentityJson, tcbEvaluationDataNumbersJson, tcbInfoJson } from './signed-json.js';
 import type { SimState } from './state.js';
 
 const HOUR = 3_600_000;
@@ -66,4 +66,34 @@ export async function writeCollateral(s: SimState): Promise<void> {
   const c = await buildCollateral(s);
   await writeAtomic(s.dir, COLLATERAL_FILES.sgx, `${JSON.stringify(c.sgx, null, 1)}\n`);
   await writeAtomic(s.dir, COLLATERAL_FILES.tdx, `${JSON.stringify(c.tdx, null, 1)}\n`);
+}
+
+/** A PCS `tcbevaluationdatanumbers` response: body `{"tcbEvaluationDataNumbers":…,"signature":…}` and its issuer chain (PEM). */
+export interface SimTcbEvaluationDataNumbers {
+  body: string;
+  issuerChainPem: string;
+}
+
+/**
+ * Intel's signed TCB evaluation data numbers for the simulated levels (the grace anchor), signed
+ * by the simulated TCB Signing key like the TCB info; `{ early: true }` for the early list.
+ * @example const { sgx } = buildTcbEvaluationDataNumbers(state); // serve sgx.body at …/sgx/certification/v4/tcbevaluationdatanumbers
+ */
+export function buildTcbEvaluationDataNumbers(
+  s: SimState,
+  opts: { early?: boolean } = {},
+): { sgx: SimTcbEvaluationDataNumbers; tdx: SimTcbEvaluationDataNumbers } {
+  const window = {
+    issueDate: new Date(s.at.getTime() - HOUR),
+    nextUpdate: new Date(s.at.getTime() + s.collateralDays * DAY),
+  };
+  const one = (tee: 'sgx' | 'tdx'): SimTcbEvaluationDataNumbers => {
+    const json = tcbEvaluationDataNumbersJson(tee, window, opts.early === true);
+    const sig = toHex(signRaw(s.tcbSigning.key, new TextEncoder().encode(json)));
+    return {
+      body: `{"tcbEvaluationDataNumbers":${json},"signature":"${sig}"}`,
+      issuerChainPem: `${s.tcbSigning.certPem}${s.root.certPem}`,
+    };
+  };
+  return { sgx: one('sgx'), tdx: one('tdx') };
 }

@@ -1,6 +1,12 @@
 /** @ratls/sim: a simulated Intel TEE (SGX and TDX) mirroring Intel's DCAP hierarchy. */
 
-export { buildCollateral, COLLATERAL_FILES, type SimCollateralJson } from './collateral.js';
+export {
+  buildCollateral,
+  buildTcbEvaluationDataNumbers,
+  COLLATERAL_FILES,
+  type SimCollateralJson,
+  type SimTcbEvaluationDataNumbers,
+} from './collateral.js';
 export {
   FMSPC_SGX,
   FMSPC_TDX,

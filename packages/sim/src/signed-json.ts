@@ -120,3 +120,26 @@ export function qeIdentityJson(tee: 'sgx' | 'tdx', w: ValidityWindow, early = fa
     ],
   });
 }
+
+/**
+ * Intel's TCB evaluation data numbers (PCS API v4 `tcbevaluationdatanumbers`, model v1) for the
+ * simulated levels: one recovery per level date, newest first, numbered down from the TCB info's
+ * tcbEvaluationDataNumber, each announced (`tcbRecoveryEventDate`) the day before its `tcbDate`
+ * as Intel's are. The early list adds the early set's recovery.
+ */
+export function tcbEvaluationDataNumbersJson(tee: 'sgx' | 'tdx', w: ValidityWindow, early = false): string {
+  const levels = early ? earlyLevels() : [...SIM_TCB_LEVELS];
+  const dates = [...new Set(levels.map((l) => l.tcbDate))];
+  const top = TCB_EVALUATION_DATA_NUMBER + (early ? 1 : 0);
+  return JSON.stringify({
+    id: tee === 'sgx' ? 'SGX' : 'TDX',
+    version: 1,
+    issueDate: intelDate(w.issueDate),
+    nextUpdate: intelDate(w.nextUpdate),
+    tcbEvalNumbers: dates.map((tcbDate, k) => ({
+      tcbEvaluationDataNumber: top - k,
+      tcbRecoveryEventDate: intelDate(new Date(Date.parse(tcbDate) - 86_400_000)),
+      tcbDate,
+    })),
+  });
+}

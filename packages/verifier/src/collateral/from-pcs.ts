@@ -21,6 +21,10 @@ export interface PcsResponses {
   pckCrlIssuerChain: string;
   /** Root CA CRL (DER, PEM or hex text as PCCS `rootcacrl` returns it). */
   rootCaCrl: Uint8Array;
+  /** Body of `GET {sgx|tdx}/certification/v4/tcbevaluationdatanumbers`, when served. */
+  tcbEvaluationDataNumbersBody?: string;
+  /** Header `TCB-Evaluation-Data-Numbers-Issuer-Chain`. */
+  tcbEvaluationDataNumbersIssuerChain?: string;
 }
 
 /**
@@ -29,6 +33,21 @@ export interface PcsResponses {
  * @example
  * const c = collateralFromPcsResponses({ tcbInfoBody, tcbInfoIssuerChain: res.headers.get('TCB-Info-Issuer-Chain')!, … })
  */
+/** The TCB evaluation data numbers as received, or nothing when absent or their chain header is unusable. */
+function evalNumbersOf(r: PcsResponses): Pick<DcapCollateral, 'tcbEvaluationDataNumbers'> {
+  if (r.tcbEvaluationDataNumbersBody === undefined || r.tcbEvaluationDataNumbersIssuerChain === undefined) return {};
+  try {
+    const issuerChainPem = decodeIssuerChain(
+      r.tcbEvaluationDataNumbersIssuerChain,
+      'TCB evaluation data numbers issuer chain',
+    );
+    return { tcbEvaluationDataNumbers: { body: r.tcbEvaluationDataNumbersBody, issuerChainPem } };
+  } catch {
+    // They only anchor grace windows: unusable ones leave the set without them (grace fails closed).
+    return {};
+  }
+}
+
 export function collateralFromPcsResponses(r: PcsResponses): DcapCollateral {
   const tcb = extractSignedJson(r.tcbInfoBody, 'tcbInfo');
   const qe = extractSignedJson(r.qeIdentityBody, 'enclaveIdentity');
@@ -42,5 +61,7 @@ export function collateralFromPcsResponses(r: PcsResponses): DcapCollateral {
     qeIdentityIssuerChainPem: decodeIssuerChain(r.qeIdentityIssuerChain, 'QE identity issuer chain'),
     qeIdentityJson: qe.json,
     qeIdentitySignature: qe.signature,
+    // Kept as received (verified, or recorded as unusable, by the appraiser).
+    ...evalNumbersOf(r),
   };
 }

@@ -210,7 +210,13 @@ export class PccsCollateralSource implements CollateralSource {
   }
 
   /** The four URLs fetched for a request (for logs and docs). */
-  urls(req: CollateralRequest): { tcbInfo: string; qeIdentity: string; pckCrl: string; rootCaCrl: string } {
+  urls(req: CollateralRequest): {
+    tcbInfo: string;
+    qeIdentity: string;
+    pckCrl: string;
+    rootCaCrl: string;
+    tcbEvaluationDataNumbers: string;
+  } {
     const b = this.baseUrl;
     const early = this.update === 'early';
     return {
@@ -218,6 +224,7 @@ export class PccsCollateralSource implements CollateralSource {
       qeIdentity: `${b}/${req.tee}/certification/v4/qe/identity${early ? '?update=early' : ''}`,
       pckCrl: `${b}/sgx/certification/v4/pckcrl?ca=${req.pckCa}&encoding=der`,
       rootCaCrl: this.#rootCaCrlUrl,
+      tcbEvaluationDataNumbers: `${b}/${req.tee}/certification/v4/tcbevaluationdatanumbers${early ? '?update=early' : ''}`,
     };
   }
 
@@ -374,11 +381,20 @@ export class PccsCollateralSource implements CollateralSource {
         group.abort();
         throw e;
       });
-    const [tcb, qe, pck, root] = await Promise.all([
+    // The TCB evaluation data numbers only anchor grace windows: a PCCS that does not serve them
+    // (older PCCS versions) or fails on them leaves the set without them, and grace fails closed.
+    const evalNumbers = boundedGet(urls.tcbEvaluationDataNumbers, 'TCB evaluation data numbers', o)
+      .then((r) => {
+        const chain = r.headers.get('TCB-Evaluation-Data-Numbers-Issuer-Chain');
+        return chain === null ? undefined : { body: text(r.body, 'TCB evaluation data numbers'), chain };
+      })
+      .catch(() => undefined);
+    const [tcb, qe, pck, root, evals] = await Promise.all([
       get(urls.tcbInfo, 'TCB info'),
       get(urls.qeIdentity, 'QE identity'),
       get(urls.pckCrl, 'PCK CRL'),
       get(urls.rootCaCrl, 'Root CA CRL'),
+      evalNumbers,
     ]);
     const header = (h: Headers, ...names: string[]) => {
       for (const n of names) {
@@ -399,6 +415,7 @@ export class PccsCollateralSource implements CollateralSource {
       pckCrl: pck.body,
       pckCrlIssuerChain: header(pck.headers, 'SGX-PCK-CRL-Issuer-Chain'),
       rootCaCrl: root.body,
+      ...(evals ? { tcbEvaluationDataNumbersBody: evals.body, tcbEvaluationDataNumbersIssuerChain: evals.chain } : {}),
     });
   }
 }

@@ -40,3 +40,47 @@ test('OutOfDate level: tcbRecoveryDate is the next newer level’s signed tcbDat
   assert.equal(fresh.tee === 'sgx' && fresh.tcbRecoveryDate, undefined);
   assert.equal(fresh.tee === 'sgx' && fresh.tcbEvaluationDataNumber, evalNumber);
 });
+
+test("through PCCS: the sim's signed TCB evaluation data numbers anchor the demoted level on its tcbRecoveryEventDate", async () => {
+  const { fixtureFromCase, startPcsServer } = await import('@ratls/test-support/pcs-server');
+  const { buildTcbEvaluationDataNumbers } = await import('@ratls/sim');
+  const { PccsCollateralSource } = await import('../collateral/pccs-source.js');
+  const { createQuoteVerifier } = await import('./quote-verifier.js');
+  const at = new Date(AT.getTime() + 60_000);
+  const anchor = trustAnchorFrom(sim.root.certPem);
+  const evals = buildTcbEvaluationDataNumbers(sim).sgx;
+  const fx = fixtureFromCase((await buildCollateral(sim)).sgx);
+  const tampered = { ...evals, body: evals.body.replace('"tcbEvaluationDataNumber":', '"tcbEvaluationDataNumber": ') };
+  const pcs = await startPcsServer([{ ...fx, tcbEvalNumbers: evals }]);
+  const bad = await startPcsServer([{ ...fx, tcbEvalNumbers: tampered }]);
+  const none = await startPcsServer([fx]);
+  try {
+    const q = (await new SimulatedQuoteProvider(sim, { tee: 'sgx', tcb: 'OutOfDate' }).getEvidence(new Uint8Array(64)))
+      .evidence;
+    const via = (url: string) =>
+      createQuoteVerifier({
+        collateralSource: new PccsCollateralSource(url, { clock: () => at.getTime() }),
+        trustAnchors: [anchor],
+      }).verify(q, { at });
+    const i = SIM_TCB_LEVELS.findIndex((l) => l.status === 'OutOfDate');
+    const newer = SIM_TCB_LEVELS[i - 1]?.tcbDate as string;
+    const r = await via(pcs.url);
+    assert.equal(r.tcbRecoveryDate, newer);
+    assert.equal(r.tcbRecoveryEventDate, new Date(Date.parse(newer) - 86_400_000).toISOString().replace('.000Z', 'Z'));
+    assert.equal(typeof r.tcbRecoveryEvaluationDataNumber, 'number');
+    assert.equal(r.graceAnchorError, undefined);
+    // Tampered in transit: the appraisal stands, the grace anchor is gone and the reason recorded.
+    const t = await via(bad.url);
+    assert.equal(t.tcbStatus, 'OutOfDate');
+    assert.equal(t.tcbRecoveryEventDate, undefined);
+    assert.equal(t.graceAnchorError, 'ERR_TCB_EVAL_NUMBERS_SIGNATURE');
+    // Not served (an older PCCS): no anchor, recorded as missing.
+    const n = await via(none.url);
+    assert.equal(n.tcbRecoveryEventDate, undefined);
+    assert.equal(n.graceAnchorError, 'ERR_TCB_EVAL_NUMBER_MISSING');
+  } finally {
+    await pcs.close();
+    await bad.close();
+    await none.close();
+  }
+});

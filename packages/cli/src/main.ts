@@ -6,6 +6,7 @@ import { registerAttest } from './commands/attest.js';
 import { registerClient } from './commands/client.js';
 import { registerCollateral } from './commands/collateral.js';
 import { registerDemo } from './commands/demo.js';
+import { registerIdentity } from './commands/identity.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicy } from './commands/policy.js';
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerGatewayCommand(program, ctx);
   registerClient(program, ctx);
   registerAttest(program, ctx);
+  registerIdentity(program, ctx);
   registerCollateral(program, ctx);
   registerReport(program, ctx);
   return program;

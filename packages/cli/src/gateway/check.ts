@@ -26,6 +26,7 @@ export interface CheckReport {
 
 function forwardText(f: ReturnType<typeof loadGatewayConfig>['listeners'][number]['forward']): string {
   if (f.kind === 'http') return f.url.toString();
+  if (f.kind === 'identity') return 'identity endpoint (issue 15)';
   if (f.kind === 'tcp') return `tcp://${formatHostPort(f)}`;
   if (f.kind === 'postgres')
     return 'path' in f.backend ? `postgres:${f.backend.path}` : `postgres://${formatHostPort(f.backend)}`;

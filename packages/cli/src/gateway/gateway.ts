@@ -23,6 +23,7 @@ import { auditWriter, stateMetrics } from './audit-writer.js';
 import { startPrimary } from './cluster.js';
 import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
+import { openIdentityService, prepareIdentityFiles } from './identity-service.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -83,6 +84,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? defaultLog;
   const config = loadGatewayConfig(configPath);
+  // Issue 15: the CA and EAR key files are made once, here or in the primary before it forks.
+  if (config.identity && cluster.isPrimary) await prepareIdentityFiles(config.identity, clock());
   if (config.workers > 1 && cluster.isPrimary) return startPrimary(configPath, config, opts);
   // A cluster worker: its events go to the primary's one writer, the primary serves admin,
   // watches files and audits reloads; the per-source cap is split between the workers.
@@ -91,6 +94,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const kdsSource = worker && config.trust.snp?.kds ? kdsViaPrimary() : undefined;
   const buildOpts = { ...opts, ...(pccsSource ? { pccsSource } : {}), ...(kdsSource ? { kdsSource } : {}) };
   let state: GatewayState = await buildState(config, undefined, buildOpts);
+  // Each worker reads the same CA key and EAR keys (restart-only: a reload keeps them).
+  const identity = config.identity ? await openIdentityService(config.identity, clock()) : undefined;
   const limits = config.limits;
   const sink: AuditSink = worker
     ? {
@@ -122,7 +127,16 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     for (const own of config.listeners) {
       const lc = worker ? splitPerSourceCap(own, config.workers) : own;
       const view = () => listenerView(state, lc.name);
-      const deps = { view, audit, metrics, log, clock, limits, closing: () => closing };
+      const deps = {
+        view,
+        audit,
+        metrics,
+        log,
+        clock,
+        limits,
+        closing: () => closing,
+        ...(identity ? { identity } : {}),
+      };
       listeners.push(await startListener(lc, deps));
     }
   } catch (e) {

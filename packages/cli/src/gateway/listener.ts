@@ -17,6 +17,8 @@ import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
 import { attestationRefusal } from './http/refusal.js';
 import { createHttpForwardServer } from './http/server.js';
+import { createIdentityServer } from './identity-endpoint.js';
+import type { IdentityService } from './identity-service.js';
 import type { GatewayLog } from './log.js';
 import type { GatewayMetrics, LimitName } from './metrics.js';
 import { proxyProtocolReader } from './proxy-input.js';
@@ -39,6 +41,8 @@ export interface ListenerDeps {
   limits: Pick<GatewayLimits, 'maxCertificateBytes' | 'idleTimeoutMs'>;
   /** True once the gateway drains: HTTP responses then close their connections. */
   closing: () => boolean;
+  /** The issuing service, for a listener named in `identity.listeners` (issue 15). */
+  identity?: IdentityService;
 }
 
 /** What the gateway (and nothing else) does with a running listener. */
@@ -232,6 +236,19 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     httpServer = hs.server;
   }
 
+  // Issue 15: a listener named in identity.listeners answers identity requests itself.
+  const identityServer =
+    lc.forward.kind === 'identity' && deps.identity
+      ? createIdentityServer({
+          listener: name,
+          service: () => deps.identity as IdentityService,
+          audit,
+          log,
+          clock,
+          idleTimeoutMs: lc.connection.idleTimeoutMs,
+        })
+      : undefined;
+
   /** One audit event for a connection the gateway ends after its decision (age, policy change). */
   const closeAudited = (sock: tls.TLSSocket, code: string, message: string, action: string) => {
     const a = attestationOf(sock);
@@ -302,6 +319,11 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       else sock.destroy();
       return;
     }
+    if (target.kind === 'identity') {
+      if (identityServer) identityServer.emit('connection', sock);
+      else sock.destroy();
+      return;
+    }
     if (lc.connection.idleTimeoutMs > 0)
       sock.setTimeout(lc.connection.idleTimeoutMs, () => {
         hitLimit('idle_timeout', { peer: clientAddressOf(sock).ip });
@@ -366,6 +388,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     },
     closeIdle() {
       httpServer?.closeIdleConnections();
+      identityServer?.closeIdleConnections();
     },
     destroyAll() {
       for (const s of sockets) {
@@ -373,6 +396,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
         s.destroy();
       }
       httpServer?.closeAllConnections();
+      identityServer?.closeAllConnections();
       httpForward?.close();
     },
     policyChanged() {

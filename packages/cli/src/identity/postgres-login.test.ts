@@ -4,7 +4,6 @@
  * pg_ident.conf maps the CN `payments` to the role `app_payments` (docs/identities.md).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { x509 } from '@ratls/attester/x509';
 import { freePort } from '@ratls/test-support/gateway-helpers';
-import { HAVE_POSTGRES, startPostgres, type TempPostgres } from '@ratls/test-support/postgres';
+import { HAVE_POSTGRES, psqlWithCert, startPostgres, type TempPostgres } from '@ratls/test-support/postgres';
 import { fakeSgxResult, makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
 import type { PeerDecision } from '@ratls/verifier';
 import { authorityFromFiles, ensureAuthorityFiles, type IdentityAuthority } from './authority.js';
@@ -66,18 +65,7 @@ async function issuedFiles(name: string, at: number, ttl?: number): Promise<{ ce
 }
 
 function psql(files: { cert: string; key: string }, user: string) {
-  const port = pg?.port ?? 0;
-  return spawnSync(
-    'psql',
-    [
-      '-X',
-      '-At',
-      '-c',
-      'select current_user',
-      `host=127.0.0.1 port=${port} dbname=postgres user=${user} sslmode=require sslcert=${files.cert} sslkey=${files.key} connect_timeout=10`,
-    ],
-    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PGSSLROOTCERT: join(dir, 'none'), PGPASSWORD: '' } },
-  );
+  return psqlWithCert(pg?.port ?? 0, files, user);
 }
 
 before(async () => {

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { ConfigError, toRatlsError } from '@ratls/evidence';
 import { trustAnchorFrom } from '@ratls/verifier';
 import { formatHostPort, loadGatewayConfig } from './config/config.js';
+import { checkIdentity } from './identity-service.js';
 import { buildState } from './state.js';
 
 /** Collateral or a certificate closer than this to its end is reported. */
@@ -86,6 +87,9 @@ export async function checkGateway(path: string, atMs: number): Promise<CheckRep
   if (config.trust.collateral.kind === 'pccs') {
     warnings.push(`PCCS ${config.trust.collateral.url} not contacted by --check`);
   }
+
+  // Issue 15: the identity authority and EAR keys load as a start would load them.
+  if (config.identity) warnings.push(...(await checkIdentity(config.identity, atMs)));
 
   if (config.audit !== 'stdout') {
     const dir = dirname(config.audit.file);

@@ -4,7 +4,9 @@
  * the process that starts first: the single gateway, or the cluster primary before it forks, so
  * every worker reads the same CA key and the same EAR keys.
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { RatlsError } from '@ratls/evidence';
 import { authorityFromFiles, ensureAuthorityFiles, type IdentityAuthority } from '../identity/authority.js';
 import type { EarKeyRing } from '../identity/ear-keys.js';
 import { EarKeyRing as Ring } from '../identity/ear-keys.js';
@@ -55,4 +57,33 @@ export async function openIdentityService(c: IdentityConfig, atMs: number): Prom
     }
   }
   return { config: c, ca, ...(ring ? { ring } : {}) };
+}
+
+/**
+ * `gateway --check`: loads the authority and the EAR keys the section names, without writing
+ * anything; files a first start would make are reported as warnings.
+ * @example const warnings = await checkIdentity(config.identity, Date.now())
+ */
+export async function checkIdentity(c: IdentityConfig, atMs: number): Promise<string[]> {
+  const warnings: string[] = [];
+  const { keyPath, certPath } = caFiles(c);
+  const fresh = c.ca.kind === 'dir' && !existsSync(keyPath) && !existsSync(certPath);
+  if (fresh) warnings.push(`identity CA ${keyPath} and ${certPath} do not exist yet: the first start makes them`);
+  const keysDir = c.ear?.keysDir;
+  const noKeys = keysDir !== undefined && !existsSync(keysDir);
+  if (noKeys) warnings.push(`EAR keys folder ${keysDir} does not exist yet: the first start makes one key`);
+  if (fresh) return warnings;
+  const svc = await openIdentityService(
+    noKeys && c.ear ? { ...c, ear: { issuer: c.ear.issuer, audiences: c.ear.audiences } } : c,
+    atMs,
+  );
+  if (svc.ca.caCert.notAfter.getTime() <= atMs)
+    throw new RatlsError(
+      'ERR_IDENTITY_CONFIG',
+      'identity',
+      `identity CA ${certPath} expired ${svc.ca.caCert.notAfter.toISOString()}`,
+    );
+  if ((statSync(keyPath).mode & 0o077) !== 0)
+    warnings.push(`identity CA key ${keyPath} is readable by group or others (chmod 600)`);
+  return warnings;
 }

@@ -43,23 +43,8 @@ export function channelDecision(c: TestCredentials, identity = 'payments'): Peer
   };
 }
 
-/**
- * `psql -c 'select current_user'` over TLS with a client certificate, bounded to 30 s.
- * @example psqlWithCert(pg.port, { cert, key }, 'app_payments', dir).stdout.trim() === 'app_payments'
- */
-export function psqlWithCert(port: number, files: { cert: string; key: string }, user: string, dir: string) {
-  return spawnSync(
-    'psql',
-    [
-      '-X',
-      '-At',
-      '-c',
-      'select current_user',
-      `host=127.0.0.1 port=${port} dbname=postgres user=${user} sslmode=require sslcert=${files.cert} sslkey=${files.key} connect_timeout=10`,
-    ],
-    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PGSSLROOTCERT: join(dir, 'none'), PGPASSWORD: '' } },
-  );
-}
+/** psql with a client certificate: one copy, in ./postgres.ts. */
+export { psqlWithCert } from './postgres.js';
 
 /** True when the openssl binary runs (it is in `.ci/run`'s install line). */
 export const HAVE_OPENSSL = spawnSync('openssl', ['version'], { timeout: 10_000 }).status === 0;

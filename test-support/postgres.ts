@@ -159,3 +159,32 @@ export function startPostgres(roles: readonly string[], tls?: PostgresTls): Temp
     },
   };
 }
+
+/**
+ * `select current_user` through psql over TLS on 127.0.0.1 with a client certificate
+ * (`sslcert` may hold the chain) and its key: the login of an unmodified libpq client.
+ * @example const r = psqlWithCert(pg.port, { cert: 'id.chain.pem', key: 'id.key' }, 'app_payments'); r.stdout.trim()
+ */
+export function psqlWithCert(
+  port: number,
+  files: { cert: string; key: string },
+  user: string,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(
+    'psql',
+    [
+      '-X',
+      '-At',
+      '-c',
+      'select current_user',
+      `host=127.0.0.1 port=${port} dbname=postgres user=${user} sslmode=require sslcert=${files.cert} sslkey=${files.key} connect_timeout=10`,
+    ],
+    // No root certificate file: sslmode=require does not check the server, so none is read.
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, PGSSLROOTCERT: join(tmpdir(), 'ratls-none'), PGPASSWORD: '' },
+    },
+  );
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}

@@ -7,6 +7,7 @@ import { registerAttest } from './commands/attest.js';
 import { registerClient } from './commands/client.js';
 import { registerCollateral } from './commands/collateral.js';
 import { registerDemo } from './commands/demo.js';
+import { registerIdentity } from './commands/identity.js';
 import { registerIdentityCa } from './commands/identity-ca.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerGatewayCommand(program, ctx);
   registerClient(program, ctx);
   registerAttest(program, ctx);
+  registerIdentity(program, ctx);
   registerCollateral(program, ctx);
   registerReport(program, ctx);
   registerIdentityCa(program, ctx);

@@ -1109,6 +1109,21 @@ export const ERROR_CODES = {
     meaning:
       "Intel's signed TCB evaluation data numbers list no TCB recovery event for the recovery that demoted the platform's level, so the grace window has no signed anchor and is refused.",
   },
+  ERR_IDENTITY_REQUEST_INVALID: {
+    step: 'identity',
+    meaning:
+      'A request to the gateway identity endpoint is malformed: unknown path or method, wrong content type, a body over 16 KiB, or JSON that is not `{ "aud", "nonce"? }`.',
+  },
+  ERR_IDENTITY_INTERNAL: {
+    step: 'identity',
+    meaning:
+      'The gateway could not issue an identity for an accepted request (signing failed); the peer learns no more, the operational log has the cause.',
+  },
+  ERR_IDENTITY_RESPONSE_INVALID: {
+    step: 'identity',
+    meaning:
+      "The gateway's answer to an identity request is not what was asked for (status, content type, size, no certificate for this key); nothing is written.",
+  },
 } as const satisfies Record<`ERR_${string}`, ErrorCodeInfo>;
 
 /** A registered error code: a `RatlsError` with any other code does not typecheck. */

@@ -25,8 +25,11 @@ export interface AttestFlags {
   protected: string[];
 }
 
-/** Writes `text` to `path` atomically (a reader sees the old file or the new one), mode 0600. */
-function writePrivate(path: string, text: string): void {
+/**
+ * Writes `text` to `path` atomically (a reader sees the old file or the new one), mode 0600.
+ * @example writePrivate('/run/secrets/app.key', keyPem)
+ */
+export function writePrivate(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, text, { mode: 0o600, flag: 'w' });

@@ -178,6 +178,8 @@ export const BACKEND_PROBE_TIMEOUT_MS = 1_000;
 
 /** True when a TCP (or UNIX socket) connection to the backend opens within the probe timeout. */
 function probeBackend(target: ForwardTarget): Promise<boolean> {
+  // An identity listener has no backend: the gateway itself answers (issue 15).
+  if (target.kind === 'identity') return Promise.resolve(true);
   return new Promise((resolve) => {
     const sock =
       target.kind === 'unix'

@@ -13,6 +13,7 @@ import { ConfigError, toRatlsError } from '@ratls/evidence';
 import { trustAnchorFrom } from '@ratls/verifier';
 import { openProvider, SIMULATION_WARNING } from '../shared/attester-config.js';
 import { formatHostPort, loadGatewayConfig } from './config/config.js';
+import { checkIdentity } from './identity-service.js';
 import { buildState } from './state.js';
 
 /** Collateral or a certificate closer than this to its end is reported. */
@@ -27,6 +28,7 @@ export interface CheckReport {
 
 function forwardText(f: ReturnType<typeof loadGatewayConfig>['listeners'][number]['forward']): string {
   if (f.kind === 'http') return f.url.toString();
+  if (f.kind === 'identity') return 'identity endpoint (issue 15)';
   if (f.kind === 'tcp') return `tcp://${formatHostPort(f)}`;
   if (f.kind === 'postgres')
     return 'path' in f.backend ? `postgres:${f.backend.path}` : `postgres://${formatHostPort(f.backend)}`;
@@ -106,6 +108,9 @@ export async function checkGateway(path: string, atMs: number): Promise<CheckRep
   if (config.trust.collateral.kind === 'pccs') {
     warnings.push(`PCCS ${config.trust.collateral.url} not contacted by --check`);
   }
+
+  // Issue 15: the identity authority and EAR keys load as a start would load them.
+  if (config.identity) warnings.push(...(await checkIdentity(config.identity, atMs)));
 
   if (config.audit !== 'stdout') {
     const dir = dirname(config.audit.file);

@@ -25,6 +25,7 @@ import { startPrimary } from './cluster.js';
 import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
 import { earlyTcbMonitor } from './early-tcb.js';
+import { openIdentityService, prepareIdentityFiles } from './identity-service.js';
 import { type AttestedListener, startListener } from './listener.js';
 import { defaultLog, type GatewayLog } from './log.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -85,6 +86,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? defaultLog;
   const config = loadGatewayConfig(configPath);
+  // Issue 15: the CA and EAR key files are made once, here or in the primary before it forks.
+  if (config.identity && cluster.isPrimary) await prepareIdentityFiles(config.identity, clock());
   if (config.workers > 1 && cluster.isPrimary) return startPrimary(configPath, config, opts);
   // A cluster worker: its events go to the primary's one writer, the primary serves admin,
   // watches files and audits reloads; the per-source cap is split between the workers.
@@ -106,6 +109,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
     attester?.close();
     throw e;
   }
+  // Each worker reads the same CA key and EAR keys (restart-only: a reload keeps them).
+  const identity = config.identity ? await openIdentityService(config.identity, clock()) : undefined;
   const limits = config.limits;
   const sink: AuditSink = worker
     ? {
@@ -150,6 +155,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         closing: () => closing,
         ...(attester && !lc.tls ? { channelAttester: attester.channel } : {}),
         ...(early ? { early } : {}),
+        ...(identity ? { identity } : {}),
       };
       listeners.push(await startListener(lc, deps));
     }

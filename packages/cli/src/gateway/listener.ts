@@ -26,6 +26,8 @@ import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
 import { attestationRefusal } from './http/refusal.js';
 import { createHttpForwardServer } from './http/server.js';
+import { createIdentityServer } from './identity-endpoint.js';
+import type { IdentityService } from './identity-service.js';
 import type { GatewayLog } from './log.js';
 import type { GatewayMetrics, LimitName } from './metrics.js';
 import { proxyProtocolReader } from './proxy-input.js';
@@ -55,6 +57,8 @@ export interface ListenerDeps {
   channelAttester?: ChannelAttester;
   /** Early TCB warning (issue 17, `earlyTcb: true`): sees every certificate-mode accept. */
   early?: EarlyTcbMonitor;
+  /** The issuing service, for a listener named in `identity.listeners` (issue 15). */
+  identity?: IdentityService;
 }
 
 /** What the gateway (and nothing else) does with a running listener. */
@@ -254,6 +258,19 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     httpServer = hs.server;
   }
 
+  // Issue 15: a listener named in identity.listeners answers identity requests itself.
+  const identityServer =
+    lc.forward.kind === 'identity' && deps.identity
+      ? createIdentityServer({
+          listener: name,
+          service: () => deps.identity as IdentityService,
+          audit,
+          log,
+          clock,
+          idleTimeoutMs: lc.connection.idleTimeoutMs,
+        })
+      : undefined;
+
   /** One audit event for a connection the gateway ends after its decision (age, policy change). */
   const closeAudited = (sock: tls.TLSSocket, code: string, message: string, action: string) => {
     const a = attestationOf(sock);
@@ -325,6 +342,11 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       else sock.destroy();
       return;
     }
+    if (target.kind === 'identity') {
+      if (identityServer) identityServer.emit('connection', sock);
+      else sock.destroy();
+      return;
+    }
     if (lc.connection.idleTimeoutMs > 0)
       sock.setTimeout(lc.connection.idleTimeoutMs, () => {
         hitLimit('idle_timeout', { peer: clientAddressOf(sock).ip });
@@ -389,6 +411,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     },
     closeIdle() {
       httpServer?.closeIdleConnections();
+      identityServer?.closeIdleConnections();
     },
     destroyAll() {
       for (const s of sockets) {
@@ -396,6 +419,7 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
         s.destroy();
       }
       httpServer?.closeAllConnections();
+      identityServer?.closeAllConnections();
       httpForward?.close();
     },
     policyChanged() {

@@ -4,7 +4,8 @@
  * has expired (its last use plus the longest token lifetime), so relying parties that cache the
  * JWKS never see a valid token whose key vanished. Retiring a key drops it at once (compromise).
  */
-import { randomUUID, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID, webcrypto } from 'node:crypto';
+import { RatlsError } from '@ratls/evidence';
 import { exportJWK, type JWK } from 'jose';
 
 interface RingKey {
@@ -43,6 +44,24 @@ export class EarKeyRing {
     if (previous && previous.publishUntil === undefined) previous.publishUntil = atSec + this.#overlapSec;
     this.#keys.push({ kid, privateKey: pair.privateKey, publicJwk });
     return kid;
+  }
+
+  /**
+   * Adds an existing key (read from a keys folder shared by the gateway's workers) as the newest;
+   * unlike `rotate`, the previous key stays published: the folder decides what is published.
+   * @example await ring.adopt('2026-12-01', privateKeyPem)
+   */
+  async adopt(kid: string, privateKeyPem: string): Promise<void> {
+    const priv = createPrivateKey(privateKeyPem);
+    if (priv.asymmetricKeyType !== 'ec' || priv.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new RatlsError('ERR_IDENTITY_CONFIG', 'identity', `EAR key ${kid} is not an EC P-256 key`);
+    }
+    const pkcs8 = priv.export({ type: 'pkcs8', format: 'der' });
+    const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'sign',
+    ]);
+    const publicJwk = { ...(await exportJWK(createPublicKey(priv))), kid, alg: 'ES256', use: 'sig' };
+    this.#keys.push({ kid, privateKey, publicJwk });
   }
 
   /**

@@ -73,19 +73,19 @@ after(() => {
 test("ssl_ca_file = root only: psql with a leaf from gateway A's intermediate logs in as app_payments", {
   skip,
 }, async () => {
-  const r = psqlWithCert(pg?.port ?? 0, await files(gwA, 'a'), 'app_payments', dir);
+  const r = psqlWithCert(pg?.port ?? 0, await files(gwA, 'a'), 'app_payments');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'app_payments');
 });
 
 test('the same leaf without its intermediate is refused: the root alone does not vouch for it', { skip }, async () => {
-  const r = psqlWithCert(pg?.port ?? 0, await files(gwA, 'a-leaf', true), 'app_payments', dir);
+  const r = psqlWithCert(pg?.port ?? 0, await files(gwA, 'a-leaf', true), 'app_payments');
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /tlsv1 alert unknown ca/);
 });
 
 test("a leaf from another fleet's intermediate (same trust domain, other root) is refused", { skip }, async () => {
-  const r = psqlWithCert(pg?.port ?? 0, await files(outsider, 'x'), 'app_payments', dir);
+  const r = psqlWithCert(pg?.port ?? 0, await files(outsider, 'x'), 'app_payments');
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /tlsv1 alert unknown ca/);
 });

@@ -17,6 +17,7 @@ export {
   MAX_TTL_SEC,
 } from './authority.js';
 export { EarKeyRing } from './ear-keys.js';
+export { earKeyRingFromDir, ensureEarKeyFile } from './ear-keys-dir.js';
 export { DEFAULT_FACTS_ARC, type FactName, factOids } from './facts.js';
 export {
   type CaFiles,
@@ -38,4 +39,5 @@ export {
 } from './issue-certificate.js';
 export { EAR_PROFILE, type EarStatus, earStatus, earStatuses, type IssueEarRequest, issueEar } from './issue-ear.js';
 export { MAX_JWKS_DOCUMENTS, MAX_MERGED_KEYS, mergeJwks } from './merge-jwks.js';
+export { type IssuedIdentity, type RequestIdentityOptions, requestIdentity } from './request-identity.js';
 export { spiffeId, spiffePathSegment } from './spiffe-id.js';

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { x509 } from '@ratls/attester/x509';
 import { freePort } from '@ratls/test-support/gateway-helpers';
-import { channelDecision, csrFor, psqlWithCert } from '@ratls/test-support/identity';
-import { HAVE_POSTGRES, startPostgres, type TempPostgres } from '@ratls/test-support/postgres';
+import { channelDecision, csrFor } from '@ratls/test-support/identity';
+import { HAVE_POSTGRES, psqlWithCert, startPostgres, type TempPostgres } from '@ratls/test-support/postgres';
 import { makeSelfSigned, type TestCredentials } from '@ratls/test-support/tls-testkit';
 import { authorityFromFiles, ensureAuthorityFiles, type IdentityAuthority } from './authority.js';
 import { issueCertificate } from './issue-certificate.js';
@@ -39,7 +39,7 @@ async function issuedFiles(name: string, at: number, ttl?: number): Promise<{ ce
 }
 
 function psql(files: { cert: string; key: string }, user: string) {
-  return psqlWithCert(pg?.port ?? 0, files, user, dir);
+  return psqlWithCert(pg?.port ?? 0, files, user);
 }
 
 before(async () => {

@@ -126,6 +126,16 @@ export interface AuditEvent {
   process?: { pid: number };
   /** Handshake events only: the decision trace (docs/audit.md "Decision trace"), replayable. */
   trace?: DecisionTrace;
+  /** Identity events only (issue 15, `identity.issued` / `identity.refused`): what was issued, never the certificate or token. */
+  issued?: {
+    kind: 'x509' | 'ear';
+    serial?: string;
+    jti?: string;
+    spiffe_id?: string;
+    audience?: string;
+    ttl_seconds?: number;
+    not_after?: string;
+  };
 }
 
 export function cap(s: string, max = MAX_SHORT_CHARS): string {

@@ -33,5 +33,6 @@ export function toAttestation(d: PeerDecision): Attestation {
   if (d.decision) a.decision = d.decision;
   if (d.certificate) a.certificate = d.certificate;
   if (d.decision?.accept) a.identity = d.decision.identity;
+  if (d.freshness) a.freshness = d.freshness;
   return Object.freeze(a);
 }

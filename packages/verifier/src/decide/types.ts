@@ -89,4 +89,6 @@ export interface Attestation {
   certificate?: PeerCertificateInfo;
   /** The identity named by the policy, when the decision came from one. */
   identity?: string;
+  /** Which evidence decided: `channel` when fresh evidence bound to this connection did (issue 15 issues identities only then). */
+  freshness?: Freshness;
 }

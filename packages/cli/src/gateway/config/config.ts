@@ -71,7 +71,8 @@ export type ForwardTarget =
   | HttpForwardTarget
   | { kind: 'tcp'; host: string; port: number; proxyProtocol: boolean; tls?: BackendTls }
   | { kind: 'unix'; path: string; proxyProtocol: boolean }
-  | PostgresForwardTarget;
+  | PostgresForwardTarget
+  | IdentityServeTarget;
 
 // --- PostgreSQL forwarding (issue 14) ---------------------------------------------------------
 /** `forward: { postgres: "host:port" | "/path/.s.PGSQL.5432", roles: { identity: role } }`. */
@@ -197,6 +198,35 @@ export interface AlertsConfig {
   maxBatchesPerMinute?: number;
 }
 
+// --- identities (issue 15): the issuing authority and the listeners that serve it ---
+/** A listener named in `identity.listeners`: it answers identity requests instead of forwarding. */
+export interface IdentityServeTarget {
+  kind: 'identity';
+}
+
+/** `identity:` (docs/identities.md): the authority, lifetimes, EAR tokens, and where they are served. */
+export interface IdentityConfig {
+  trustDomain: string;
+  /** The CA files: given by the operator, or made once in `dir` (ca.key mode 0600, ca.pem). */
+  ca: { kind: 'files'; cert: string; key: string } | { kind: 'dir'; dir: string };
+  /** Seconds. */
+  defaultTtlSec: number;
+  maxTtlSec: number;
+  /** Shorter ceilings for some identities (seconds), by policy identity name. */
+  identityMaxTtlSec: Record<string, number>;
+  factsArc?: string;
+  /** EAR tokens; absent: the token endpoint answers ERR_IDENTITY_TOKEN_INVALID. */
+  ear?: {
+    issuer: string;
+    /** Signing keys shared by every worker (required with workers > 1); absent: one in-memory key. */
+    keysDir?: string;
+    audiences: string[];
+  };
+  /** Listener names that serve identities. */
+  listeners: string[];
+}
+// --- end identities ---
+
 export type CollateralConfig =
   | { kind: 'files'; paths: string[] }
   | { kind: 'pccs'; url: string; cacheDir?: string; timeoutMs?: number };
@@ -218,6 +248,8 @@ export interface GatewayConfig {
   // --- incident console (issue 18): alerts ---
   /** Alerts for chosen refusal reasons to a webhook and/or a file (issue 18, docs/console.md). */
   alerts?: AlertsConfig;
+  // --- identities (issue 15) ---
+  identity?: IdentityConfig;
   /** Processes serving the listeners (1: this process; N > 1: a cluster primary and N workers). */
   workers: number;
   // --- gateway as an attested server (issue 13) ---
@@ -329,6 +361,33 @@ export const trustSchema = z.strictObject({
   nitro: z.strictObject({ anchors: z.array(z.string().min(1)).min(1).optional() }).optional(),
 });
 
+// --- identities (issue 15): schema ---
+/** `900`, `900s`, `15m`, `1h`: seconds, within the authority's bounds (checked again at load). */
+const ttlSchema = z.union([
+  z.number().int().min(60).max(3600),
+  z.string().regex(/^\d{1,5}[smh]$/, 'a duration such as 900s, 15m or 1h'),
+]);
+const identitySchema = z.strictObject({
+  trustDomain: z.string().min(1).max(255),
+  ca: z.union([
+    z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }),
+    z.strictObject({ dir: z.string().min(1) }),
+  ]),
+  defaultTtl: ttlSchema.optional(),
+  maxTtl: ttlSchema.optional(),
+  identities: z.record(z.string().min(1).max(64), z.strictObject({ maxTtl: ttlSchema })).optional(),
+  factsArc: z.string().min(1).max(128).optional(),
+  ear: z
+    .strictObject({
+      issuer: z.string().min(1).max(255),
+      keysDir: z.string().min(1).optional(),
+      audiences: z.array(z.string().min(1).max(255)).min(1).max(64),
+    })
+    .optional(),
+  listeners: z.array(z.string().regex(NAME_RE, 'a listener name')).min(1).max(16),
+});
+// --- end identities: schema ---
+
 const schema = z.strictObject({
   version: z.literal(1),
   trust: trustSchema,
@@ -363,6 +422,8 @@ const schema = z.strictObject({
     })
     .refine((a) => a.webhook !== undefined || a.file !== undefined, 'alerts needs a webhook or a file')
     .optional(),
+  // --- identities (issue 15) ---
+  identity: identitySchema.optional(),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).optional(),
   // --- gateway as an attested server (issue 13): provider | simulated, credentials (as ratls client) ---
   attester: z.strictObject(attesterFields).optional(),
@@ -389,7 +450,8 @@ const schema = z.strictObject({
         listen: address,
         // `attested`: the gateway's attested credentials (issue 13, the `attester:` block).
         tls: z.union([z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }), z.literal('attested')]),
-        forward: forwardSchema,
+        // Absent only on a listener named in identity.listeners (it serves identities instead).
+        forward: forwardSchema.optional(),
         policy: z.string().min(1).optional(),
         limits: z.strictObject({ ...listenerLimitsSchema, ...listenerConnectionLimitsSchema }).optional(),
         proxyProtocol: proxyProtocolSchema.optional(),
@@ -459,7 +521,17 @@ function normalize(
         at(['listeners', k, 'listen'], `${bind} is used by another listener`),
       );
     binds.add(bind);
-    const f = l.forward;
+    // --- identities (issue 15): an identity listener has no forward; every other one needs it ---
+    const serves = raw.identity?.listeners.includes(l.name) === true;
+    if (serves && l.forward)
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(['listeners', k, 'forward'], `listener ${l.name} serves identities (identity.listeners): remove forward`),
+      );
+    if (!serves && !l.forward)
+      throw new ConfigError('ERR_GATEWAY_CONFIG', 'config', at(['listeners', k], `listener ${l.name} needs forward`));
+    const f = l.forward ?? { identity: true as const };
     let forward: ForwardTarget;
     const backendTls = (b: z.infer<typeof backendTlsSchema> | undefined, path: (string | number)[]) => {
       if (!b) return {};
@@ -519,7 +591,8 @@ function normalize(
           at(['listeners', k, 'alpn'], 'a postgres listener selects ALPN itself (postgresql); remove alpn'),
         );
       forward = postgresForward(f, (m) => at(['listeners', k, 'forward', 'postgres'], m), abs);
-    } else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
+    } else if ('identity' in f) forward = { kind: 'identity' };
+    else forward = { kind: 'unix', path: abs(f.unix), proxyProtocol: f.proxyProtocol ?? false };
     const own = stripUndefined(l.limits ?? {});
     return {
       name: l.name,
@@ -536,7 +609,9 @@ function normalize(
         // issue 14: a stream listener is not idle-timed unless the operator asked for it.
         idleTimeoutMs:
           l.limits?.idleTimeoutMs ??
-          (forward.kind === 'http' || raw.limits?.idleTimeoutMs !== undefined ? limits.idleTimeoutMs : 0),
+          (forward.kind === 'http' || forward.kind === 'identity' || raw.limits?.idleTimeoutMs !== undefined
+            ? limits.idleTimeoutMs
+            : 0),
         maxConnectionAgeMs: l.limits?.maxConnectionAgeMs ?? 0,
         onPolicyChange: l.limits?.onPolicyChange ?? 'close',
       },
@@ -552,7 +627,7 @@ function normalize(
   });
   // --- operations (issue 16): refusal mode and admin exposure ---
   raw.listeners.forEach((l, k) => {
-    if (l.refusal === 'http-403' && !('http' in l.forward))
+    if (l.refusal === 'http-403' && !(l.forward && 'http' in l.forward))
       throw new ConfigError(
         'ERR_GATEWAY_CONFIG',
         'config',
@@ -581,6 +656,7 @@ function normalize(
     );
   // --- end gateway as an attested server ---
   const admin = raw.admin !== undefined ? parseHostPort(raw.admin) : undefined;
+  const workers = raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1);
   const ra = raw.adminAuth;
   const mtlsKeys = ra ? [ra.clientCa, ra.cert, ra.key].filter((v) => v !== undefined).length : 0;
   if (ra && mtlsKeys !== 0 && mtlsKeys !== 3)
@@ -616,14 +692,10 @@ function normalize(
     admin,
     ...(adminAuth ? { adminAuth } : {}),
     ...(raw.alerts ? { alerts: { ...raw.alerts, ...(raw.alerts.file ? { file: abs(raw.alerts.file) } : {}) } } : {}),
-    workers: raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
+    ...(raw.identity ? { identity: normalizeIdentity(raw.identity, raw, listeners, admin, abs, at) } : {}),
+    workers,
     ...(attester ? { attester } : {}),
-    earlyTcb: earlyTcbSwitch(
-      raw.earlyTcb,
-      trust,
-      raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1),
-      at,
-    ),
+    earlyTcb: earlyTcbSwitch(raw.earlyTcb, trust, workers, at),
     limits,
     listeners,
   };
@@ -659,6 +731,89 @@ export function earlyTcbSwitch(
   return true;
 }
 // --- end early TCB warning ---
+// --- identities (issue 15): normalization ---
+function durationSec(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const n = Number(v.slice(0, -1));
+  return n * ({ s: 1, m: 60, h: 3600 } as const)[v.at(-1) as 's' | 'm' | 'h'];
+}
+
+/**
+ * The `identity:` section checked against the listeners: each named listener exists, is an
+ * attested listener requiring `freshness: channel` (identities are issued only for fresh,
+ * channel-bound evidence), and is not the admin address; TTLs within 60 s - 1 h, default ≤ max.
+ */
+function normalizeIdentity(
+  id: z.infer<typeof identitySchema>,
+  raw: RawConfig,
+  listeners: ListenerConfig[],
+  admin: HostPort | undefined,
+  abs: (p: string) => string,
+  at: (path: (string | number)[], msg: string) => string,
+): IdentityConfig {
+  const fail = (path: (string | number)[], msg: string) =>
+    new ConfigError('ERR_GATEWAY_CONFIG', 'config', at(['identity', ...path], msg));
+  if (!/^[a-z0-9._-]+$/.test(id.trustDomain))
+    throw fail(['trustDomain'], 'a SPIFFE trust domain: lower-case letters, digits, ".", "-" and "_"');
+  const ttl = (v: number | string | undefined, fallback: number, path: (string | number)[]) => {
+    const t = v === undefined ? fallback : durationSec(v);
+    if (!Number.isInteger(t) || t < 60 || t > 3600) throw fail(path, 'a lifetime between 60 s and 1 h');
+    return t;
+  };
+  const maxTtlSec = ttl(id.maxTtl, 3600, ['maxTtl']);
+  const defaultTtlSec = ttl(id.defaultTtl, Math.min(900, maxTtlSec), ['defaultTtl']);
+  if (defaultTtlSec > maxTtlSec)
+    throw fail(['defaultTtl'], `defaultTtl ${defaultTtlSec} s is above maxTtl ${maxTtlSec} s`);
+  const identityMaxTtlSec: Record<string, number> = {};
+  for (const [name, v] of Object.entries(id.identities ?? {}))
+    identityMaxTtlSec[name] = ttl(v.maxTtl, maxTtlSec, ['identities', name, 'maxTtl']);
+  const seen = new Set<string>();
+  id.listeners.forEach((name, k) => {
+    if (seen.has(name)) throw fail(['listeners', k], `listener ${name} is named twice`);
+    seen.add(name);
+    const l = listeners.find((x) => x.name === name);
+    if (!l) throw fail(['listeners', k], `no listener named ${name}`);
+    if (l.freshness !== 'channel')
+      throw fail(
+        ['listeners', k],
+        `listener ${name} serves identities, so it must say freshness: channel (a certificate-mode decision can be replayed by whoever stole an enclave key)`,
+      );
+    if (admin && admin.port !== 0 && admin.port === l.listen.port)
+      throw fail(
+        ['listeners', k],
+        `listener ${name} is on the admin port; identities are served on an attested listener only`,
+      );
+  });
+  const workers = raw.workers === 'auto' ? availableParallelism() : (raw.workers ?? 1);
+  if (id.ear && !id.ear.keysDir && workers > 1)
+    throw fail(
+      ['ear', 'keysDir'],
+      'with workers > 1 set ear.keysDir: every worker must sign with the keys the JWKS publishes',
+    );
+  const ca: IdentityConfig['ca'] =
+    'dir' in id.ca
+      ? { kind: 'dir', dir: abs(id.ca.dir) }
+      : { kind: 'files', cert: abs(id.ca.cert), key: abs(id.ca.key) };
+  return {
+    trustDomain: id.trustDomain,
+    ca,
+    defaultTtlSec,
+    maxTtlSec,
+    identityMaxTtlSec,
+    ...(id.factsArc ? { factsArc: id.factsArc } : {}),
+    ...(id.ear
+      ? {
+          ear: {
+            issuer: id.ear.issuer,
+            ...(id.ear.keysDir ? { keysDir: abs(id.ear.keysDir) } : {}),
+            audiences: [...new Set(id.ear.audiences)],
+          },
+        }
+      : {}),
+    listeners: [...id.listeners],
+  };
+}
+// --- end identities: normalization ---
 
 /**
  * The `trust:` section with paths made absolute; `at` locates errors, `code` names them.

@@ -4,7 +4,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, webcrypto } from 'node:crypto';
-import { join } from 'node:path';
 import { x509 } from '@ratls/attester/x509';
 import type { PeerDecision } from '@ratls/verifier';
 import { fakeSgxResult, type TestCredentials } from './tls-testkit.js';

@@ -67,7 +67,11 @@ describe('early TCB warning (issue 17)', () => {
       batch: { peers: 1, atRisk: 0, worstEarlyStatus: 'SWHardeningNeeded', worstStandardStatus: 'SWHardeningNeeded' },
     });
     assert.deepEqual(watch.atRiskCounts(), [{ identity: 'payments', status: 'OutOfDate', peers: 1 }]);
-    assert.equal(pccs.count('update=early'), 2, 'TCB info and QE identity fetched early, once');
+    assert.equal(
+      pccs.count('update=early'),
+      3,
+      'TCB info, QE identity and TCB evaluation data numbers fetched early, once',
+    );
     // Standard and early keep separate anti-rollback state: early numbers (18) never refuse standard (17).
     assert.equal(standardSource.status().rollback.seen['tcb-sgx-' + sim.fmspc.sgx], 17);
     assert.equal(earlySource.status().rollback.seen['tcb-sgx-' + sim.fmspc.sgx], 18);

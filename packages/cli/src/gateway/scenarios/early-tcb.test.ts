@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '@ratls/evidence';
 import {
+  adminToken,
   type EchoBackend,
   echoBackend,
   haveBinary,
@@ -49,6 +50,7 @@ describe('gateway early TCB warning', { skip: haveBinary('curl') ? false : 'curl
 trust: { anchors: [./sim/root.pem], pccs: "${pcs.url}", cacheDir: ./pccs-cache }
 policy: ./policy.yaml
 admin: 127.0.0.1:0
+adminAuth: { tokenFile: ${adminToken(dir).tokenFile} }
 earlyTcb: true
 listeners:
   - { name: api, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${backend.port}" } }
@@ -69,7 +71,9 @@ listeners:
   });
 
   const admin = async (path: string) => {
-    const r = await fetch(`http://127.0.0.1:${gw.addresses().admin?.port}${path}`);
+    const r = await fetch(`http://127.0.0.1:${gw.addresses().admin?.port}${path}`, {
+      headers: adminToken(dir).headers,
+    });
     return { status: r.status, text: await r.text() };
   };
   const curl = () =>

@@ -35,4 +35,11 @@ export interface QuoteCollateralV3Json {
   qe_identity_issuer_chain: string;
   qe_identity: string;
   qe_identity_signature: string;
+  /**
+   * ratls extension, both or neither: Intel's signed TCB evaluation data numbers (PCS v4
+   * `tcbevaluationdatanumbers` body, exact text) and its issuer chain, so caches and bundles keep
+   * the grace anchor. Readers that know only QuoteCollateralV3 ignore them.
+   */
+  tcb_evaluation_data_numbers?: string;
+  tcb_evaluation_data_numbers_issuer_chain?: string;
 }

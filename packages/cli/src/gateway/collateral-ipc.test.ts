@@ -56,6 +56,16 @@ describe('IpcCollateralSource (a cluster worker asking the primary)', () => {
     src.receive(answers[0]);
     assert.deepEqual(await p, COLL);
     assert.deepEqual(collateralFromWire(collateralToWire(COLL)), COLL);
+    // The signed TCB evaluation data numbers (the grace anchor) travel too, and only in their shape.
+    const withEvals = {
+      ...COLL,
+      tcbEvaluationDataNumbers: { body: '{"tcbEvaluationDataNumbers":{}}', issuerChainPem: 'PEM' },
+    };
+    assert.deepEqual(collateralFromWire(collateralToWire(withEvals)), withEvals);
+    assert.throws(
+      () => collateralFromWire({ ...collateralToWire(COLL), tcbEvaluationDataNumbers: { body: 1 } }),
+      (e: { code?: string }) => e.code === 'ERR_COLLATERAL_IPC',
+    );
   });
 
   it('no answer within the bound: ERR_COLLATERAL_TIMEOUT, as a PCCS timeout', async () => {

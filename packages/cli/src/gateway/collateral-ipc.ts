@@ -30,7 +30,10 @@ export type CollateralAnswer =
   | { t: 'collateral'; id: number; ok: false; code: string; message: string };
 
 /** `DcapCollateral` with every byte field as base64: what structured cloning of IPC carries as-is. */
-export type DcapCollateralWire = { [K in keyof DcapCollateral]: string };
+export type DcapCollateralWire = { [K in Exclude<keyof DcapCollateral, 'tcbEvaluationDataNumbers'>]: string } & {
+  /** Intel's signed TCB evaluation data numbers, when the primary holds them (the grace anchor). */
+  tcbEvaluationDataNumbers?: { body: string; issuerChainPem: string };
+};
 
 const TEXT_FIELDS = [
   'pckCrlIssuerChainPem',
@@ -133,6 +136,7 @@ export function collateralToWire(c: DcapCollateral): DcapCollateralWire {
   const out = {} as DcapCollateralWire;
   for (const k of TEXT_FIELDS) out[k] = c[k];
   for (const k of BYTE_FIELDS) out[k] = Buffer.from(c[k]).toString('base64');
+  if (c.tcbEvaluationDataNumbers) out.tcbEvaluationDataNumbers = { ...c.tcbEvaluationDataNumbers };
   return out;
 }
 
@@ -152,7 +156,23 @@ export function collateralFromWire(w: unknown): DcapCollateral {
       out[k] = new Uint8Array(Buffer.from(v, 'base64'));
     } else out[k] = v;
   }
-  return out as unknown as DcapCollateral;
+  const evals = o.tcbEvaluationDataNumbers;
+  if (evals === undefined) return out as unknown as DcapCollateral;
+  // Carried as received; verified with the rest of the collateral (a bad one only loses the anchor).
+  const e = evals as Record<string, unknown> | null;
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    typeof e.body !== 'string' ||
+    typeof e.issuerChainPem !== 'string' ||
+    e.body.length > MAX_FIELD_CHARS ||
+    e.issuerChainPem.length > MAX_FIELD_CHARS
+  )
+    throw malformed('tcbEvaluationDataNumbers is not { body, issuerChainPem } of bounded strings');
+  return {
+    ...(out as unknown as DcapCollateral),
+    tcbEvaluationDataNumbers: { body: e.body, issuerChainPem: e.issuerChainPem },
+  };
 }
 
 /** A request as the primary accepts it from a worker: the same fields a verifier sends. */

@@ -60,7 +60,22 @@ export function collateralFromJson(input: string | QuoteCollateralV3Json): DcapC
       });
     }
   };
+  const evalBody = o.tcb_evaluation_data_numbers;
+  const evalChain = o.tcb_evaluation_data_numbers_issuer_chain;
+  if (
+    (evalBody === undefined) !== (evalChain === undefined) ||
+    (evalBody !== undefined && (typeof evalBody !== 'string' || typeof evalChain !== 'string'))
+  ) {
+    throw new CollateralError(
+      'ERR_COLLATERAL_MALFORMED',
+      'collateral',
+      'collateral: "tcb_evaluation_data_numbers" and its "_issuer_chain" must both be strings, or both absent',
+    );
+  }
   return {
+    ...(typeof evalBody === 'string' && typeof evalChain === 'string'
+      ? { tcbEvaluationDataNumbers: { body: evalBody, issuerChainPem: evalChain } }
+      : {}),
     pckCrlIssuerChainPem: s.pck_crl_issuer_chain,
     rootCaCrl: hex('root_ca_crl'),
     pckCrl: hex('pck_crl'),
@@ -85,5 +100,11 @@ export function collateralToJson(c: DcapCollateral): QuoteCollateralV3Json {
     qe_identity_issuer_chain: c.qeIdentityIssuerChainPem,
     qe_identity: c.qeIdentityJson,
     qe_identity_signature: toHex(c.qeIdentitySignature),
+    ...(c.tcbEvaluationDataNumbers
+      ? {
+          tcb_evaluation_data_numbers: c.tcbEvaluationDataNumbers.body,
+          tcb_evaluation_data_numbers_issuer_chain: c.tcbEvaluationDataNumbers.issuerChainPem,
+        }
+      : {}),
   };
 }

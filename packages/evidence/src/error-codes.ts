@@ -928,7 +928,8 @@ export const ERROR_CODES = {
   },
   ERR_ADMIN_UNAUTHORIZED: {
     step: 'config',
-    meaning: 'An admin path beyond /livez, /readyz and /metrics was asked for without the bearer token (adminAuth).',
+    meaning:
+      'An admin path beyond /livez, /readyz and /metrics was asked for without the admin credential (adminAuth: bearer token or client certificate); with no adminAuth configured, those paths always answer 401.',
   },
   ERR_ADMIN_HOST: {
     step: 'config',

@@ -297,6 +297,7 @@ export {
   attestationMiddleware,
   attestationOf,
   attestedServerTlsOptions,
+  channelRefusalResponse,
   type ClientAttestationLimits,
   type ClientAttestationOptions,
   clientAddressOf,

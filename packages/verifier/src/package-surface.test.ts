@@ -71,6 +71,7 @@ const EXPECTED_ROOT_EXPORTS = [
   'attestationMiddleware',
   'attestationOf',
   'attestedServerTlsOptions',
+  'channelRefusalResponse',
   'auditPolicyReloads',
   'awsNitroRootG1',
   'buildAuditEvent',

@@ -12,6 +12,7 @@ import type { ChannelAttester } from '@ratls/evidence';
 import type { AuditLog, ChannelOptions, PeerAppraiser, PeerDecision } from '@ratls/verifier';
 import {
   attestationOf,
+  channelRefusalResponse,
   clientAddressOf,
   createServer,
   evaluatePolicy,
@@ -231,6 +232,8 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       ...channelOptions(lc, deps.channelAttester),
       // `refusal: http-403` (off by default): a refused peer reads why, as a reason code only.
       ...(lc.refusal === 'http-403' ? { refusalResponse: attestationRefusal } : {}),
+      // `refusal: channel`: the same reason code, as a channel refusal frame.
+      ...(lc.refusal === 'channel' ? { refusalResponse: channelRefusalResponse } : {}),
     },
     // A postgres listener selects ALPN itself (pg.tlsOptions); the config refuses `alpn` there.
     ...(lc.alpn && !pg ? { ALPNProtocols: lc.alpn } : {}),

@@ -284,7 +284,7 @@ export function policyHashes(s: GatewayState): string[] {
  */
 export function restartOnlyChanges(a: GatewayConfig, b: GatewayConfig): string | undefined {
   const key = (l: ListenerConfig) =>
-    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' || l.forward.kind === 'postgres' ? l.forward.kind : 'tcp'}${l.refusal === 'http-403' ? '/refusal=http-403' : ''}`;
+    `${l.name}@${formatHostPort(l.listen)}/${l.forward.kind === 'http' || l.forward.kind === 'postgres' ? l.forward.kind : 'tcp'}${l.refusal && l.refusal !== 'close' ? `/refusal=${l.refusal}` : ''}`;
   const la = a.listeners.map(key).sort().join(',');
   const lb = b.listeners.map(key).sort().join(',');
   if (la !== lb) return `listeners changed (${la} → ${lb})`;

@@ -153,7 +153,7 @@ export async function requestIdentity(o: RequestIdentityOptions): Promise<Issued
       } catch {
         // Not the endpoint's JSON refusal: reported as an invalid answer below.
       }
-      if (code.startsWith('ERR_IDENTITY_') && isErrorCode(code))
+      if (/^ERR_IDENTITY_[A-Z0-9_]+$/.test(code) && isErrorCode(code))
         throw new RatlsError(code, 'identity', `the gateway refused the ${o.kind} request (HTTP ${res.status})`);
       throw invalid(`HTTP ${res.status} without an identity refusal code`);
     }
@@ -162,8 +162,14 @@ export async function requestIdentity(o: RequestIdentityOptions): Promise<Issued
       const token = res.bytes.toString('ascii').trim();
       const parts = token.split('.');
       if (parts.length !== 3) throw invalid('the answer is not a JWS compact serialization');
-      const payload = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
-      if (typeof payload.exp !== 'number') throw invalid('the token has no exp');
+      let payload: { exp?: unknown };
+      try {
+        payload = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+      } catch {
+        throw invalid('the token payload is not JSON');
+      }
+      if (typeof payload !== 'object' || payload === null || typeof payload.exp !== 'number')
+        throw invalid('the token has no exp');
       return { kind: 'ear', token, expiresAt: new Date(payload.exp * 1000) };
     }
     if (res.type !== 'application/pem-certificate-chain')

@@ -76,6 +76,11 @@ test('ratls init: scaffold passes --check, runs, serves its client enclave and r
     assert.equal(ok.body, 'hello client');
     const anon = await get(port);
     assert.notEqual(anon.status, 200, 'no certificate, no service');
+    // The scaffold's admin token opens /healthz; without it the admin port says 401.
+    const health = `http://127.0.0.1:${gw.addresses().admin?.port}/healthz`;
+    const token = readFileSync(join(target, 'admin.token'), 'utf8').trim();
+    assert.equal((await fetch(health, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    assert.equal((await fetch(health)).status, 401);
   } finally {
     await gw.close();
     backend.close();

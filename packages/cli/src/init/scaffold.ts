@@ -4,6 +4,7 @@
  * enclave's certificate, and a gateway.yaml and policy.yaml whose comments say what to change for
  * production. The result passes `ratls gateway --check` and starts with `ratls gateway`.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initSimulation } from '@ratls/sim';
@@ -55,7 +56,8 @@ trust:
   collateral: [./sim/collateral.json, ./sim/collateral-tdx.json]
 policy: ./policy.yaml
 audit: { file: ./audit.jsonl }        # one JSON line per decision; or: stdout
-admin: ${o.admin}                 # /healthz and /metrics: keep it on loopback
+admin: ${o.admin}                 # /livez /readyz /metrics open; /healthz and /console need the token
+adminAuth: { tokenFile: ./admin.token }   # generated, mode 0600: curl -H "authorization: Bearer $(cat admin.token)"
 listeners:
   - name: app
     listen: ${o.listen}
@@ -82,6 +84,8 @@ export async function scaffold(dir: string, opts: ScaffoldOptions = {}): Promise
   await issueSimEnclave(sim, root, 'gateway', DEMO_MEASUREMENTS.gateway, false, validity);
   await issueSimEnclave(sim, root, 'client', DEMO_MEASUREMENTS.secretReader, false, validity);
   writeFileSync(policyPath, policyText(DEMO_MEASUREMENTS.secretReader));
+  // The admin token the scaffold's adminAuth names: /healthz and /console need it.
+  writeFileSync(join(root, 'admin.token'), `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   writeFileSync(
     gatewayPath,
     gatewayText({
@@ -92,8 +96,15 @@ export async function scaffold(dir: string, opts: ScaffoldOptions = {}): Promise
   );
   return {
     dir: root,
-    files: ['gateway.yaml', 'policy.yaml', 'gateway.crt', 'gateway.key', 'client.crt', 'client.key', 'sim/'].map((f) =>
-      join(root, f),
-    ),
+    files: [
+      'gateway.yaml',
+      'policy.yaml',
+      'admin.token',
+      'gateway.crt',
+      'gateway.key',
+      'client.crt',
+      'client.key',
+      'sim/',
+    ].map((f) => join(root, f)),
   };
 }

@@ -24,6 +24,34 @@ function code(fn: () => unknown): string {
 }
 
 describe('channel framing', () => {
+  test('refusal: the reason code round-trips; anything else as a reason, or another key, is refused', () => {
+    const r = readChannelFrame(encodeChannelFrame({ type: 'refusal', reason: 'measurement_mismatch' }));
+    assert.notEqual(r, 'more');
+    if (r !== 'more') assert.deepEqual(r.message, { type: 'refusal', reason: 'measurement_mismatch' });
+    assert.equal(
+      code(() => encodeChannelFrame({ type: 'refusal', reason: 'payments enclave' })),
+      'ERR_CHANNEL_FRAME_INVALID',
+    );
+    const bad = (body: unknown) => code(() => readChannelFrame(frame(3, encode(body, { cde: true }))));
+    assert.equal(bad(new Map([[1, 'Measurement mismatch']])), 'ERR_CHANNEL_FRAME_INVALID');
+    assert.equal(bad(new Map([[1, 'x'.repeat(65)]])), 'ERR_CHANNEL_FRAME_INVALID');
+    assert.equal(bad(new Map([[1, new Uint8Array([1])]])), 'ERR_CHANNEL_FRAME_INVALID');
+    assert.equal(bad(new Map()), 'ERR_CHANNEL_FRAME_INVALID');
+    assert.equal(
+      bad(
+        new Map<number, string>([
+          [1, 'a'],
+          [2, 'b'],
+        ]),
+      ),
+      'ERR_CHANNEL_FRAME_INVALID',
+    );
+    assert.equal(
+      code(() => readChannelFrame(frame(4, encode(new Map(), { cde: true })))),
+      'ERR_CHANNEL_FRAME_INVALID',
+    );
+  });
+
   test('hello and answer round-trip; the rest after a frame is returned untouched', () => {
     const nonce = new Uint8Array(32).fill(7);
     const h = encodeChannelFrame({ type: 'hello', nonce });

@@ -5,6 +5,7 @@
  *   frame  = magic "RACH" (4) | version 0x01 (1) | type (1) | length (u32 big-endian) | body
  *   hello  (type 1): CBOR map { ?1: nonce bstr(32) }           — the sender's challenge, if any
  *   answer (type 2): CBOR map { 1: [media-type tstr, evidence bstr], ?2: aux bstr }
+ *   refusal (type 3): CBOR map { 1: reason tstr [a-z0-9_]{1,64} }  — server to client, then close
  *
  * The answer's key 1 is a CMW record (draft-ietf-rats-msg-wrap §3.1: `[type, value]`); the body
  * must be in CBOR core deterministic encoding (RFC 8949 §4.2.1) and is parsed once, strictly:
@@ -24,6 +25,9 @@ export const MAX_CHANNEL_FRAME_BYTES = 1024 * 1024;
 
 const TYPE_HELLO = 1;
 const TYPE_ANSWER = 2;
+const TYPE_REFUSAL = 3;
+/** A refusal names a reason code only (`measurement_mismatch`), never an identity or a measurement. */
+export const CHANNEL_REFUSAL_REASON = /^[a-z0-9_]{1,64}$/;
 
 export type ChannelTee = 'sgx' | 'tdx' | 'sev-snp' | 'nitro';
 
@@ -48,7 +52,17 @@ export interface ChannelAnswer {
   aux?: Uint8Array;
 }
 
-export type ChannelMessage = ChannelHello | ChannelAnswer;
+/**
+ * The server's explicit refusal of this client (opt-in on the server): the reason code only, as
+ * in the audit event. Sent once, right before the close; the client turns it into an
+ * `AttestationRefusedError`. A client never sends one.
+ */
+export interface ChannelRefusal {
+  type: 'refusal';
+  reason: string;
+}
+
+export type ChannelMessage = ChannelHello | ChannelAnswer | ChannelRefusal;
 
 function invalid(message: string): RatlsError {
   return new RatlsError('ERR_CHANNEL_FRAME_INVALID', 'channel', `channel frame: ${message}`);
@@ -62,6 +76,9 @@ export function encodeChannelFrame(msg: ChannelMessage): Uint8Array {
   const body = new Map<number, unknown>();
   if (msg.type === 'hello') {
     if (msg.nonce) body.set(1, msg.nonce);
+  } else if (msg.type === 'refusal') {
+    if (!CHANNEL_REFUSAL_REASON.test(msg.reason)) throw invalid('a refusal reason is [a-z0-9_]{1,64}');
+    body.set(1, msg.reason);
   } else {
     body.set(1, [CHANNEL_MEDIA_TYPES[msg.tee], msg.evidence]);
     if (msg.aux) body.set(2, msg.aux);
@@ -70,7 +87,7 @@ export function encodeChannelFrame(msg: ChannelMessage): Uint8Array {
   const out = new Uint8Array(CHANNEL_FRAME_HEADER_BYTES + bytes.byteLength);
   out.set(CHANNEL_FRAME_MAGIC, 0);
   out[4] = CHANNEL_FRAME_VERSION;
-  out[5] = msg.type === 'hello' ? TYPE_HELLO : TYPE_ANSWER;
+  out[5] = msg.type === 'hello' ? TYPE_HELLO : msg.type === 'refusal' ? TYPE_REFUSAL : TYPE_ANSWER;
   new DataView(out.buffer).setUint32(6, bytes.byteLength);
   out.set(bytes, CHANNEL_FRAME_HEADER_BYTES);
   return out;
@@ -102,7 +119,7 @@ export function readChannelFrame(
   if (bytes.byteLength < CHANNEL_FRAME_HEADER_BYTES) return 'more';
   if (bytes[4] !== CHANNEL_FRAME_VERSION) throw invalid(`unsupported version ${bytes[4]}`);
   const type = bytes[5];
-  if (type !== TYPE_HELLO && type !== TYPE_ANSWER) throw invalid(`unknown type ${type}`);
+  if (type !== TYPE_HELLO && type !== TYPE_ANSWER && type !== TYPE_REFUSAL) throw invalid(`unknown type ${type}`);
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(6);
   const bound = Math.min(maxBytes, MAX_CHANNEL_FRAME_BYTES);
   if (CHANNEL_FRAME_HEADER_BYTES + length > bound) {
@@ -115,7 +132,8 @@ export function readChannelFrame(
   const end = CHANNEL_FRAME_HEADER_BYTES + length;
   if (bytes.byteLength < end) return 'more';
   const body = bytes.subarray(CHANNEL_FRAME_HEADER_BYTES, end);
-  const message = type === TYPE_HELLO ? parseHello(body) : parseAnswer(body);
+  const message =
+    type === TYPE_HELLO ? parseHello(body) : type === TYPE_REFUSAL ? parseRefusal(body) : parseAnswer(body);
   return { message, rest: bytes.subarray(end) };
 }
 
@@ -148,6 +166,15 @@ function parseHello(body: Uint8Array): ChannelHello {
     throw invalid(`hello nonce must be a ${CHANNEL_NONCE_BYTES}-byte string`);
   }
   return { type: 'hello', nonce: new Uint8Array(nonce) };
+}
+
+function parseRefusal(body: Uint8Array): ChannelRefusal {
+  const m = decodeBody(body);
+  onlyKeys(m, [1]);
+  const reason = m.get(1);
+  if (typeof reason !== 'string' || !CHANNEL_REFUSAL_REASON.test(reason))
+    throw invalid('refusal key 1 must be a reason code [a-z0-9_]{1,64}');
+  return { type: 'refusal', reason };
 }
 
 function parseAnswer(body: Uint8Array): ChannelAnswer {

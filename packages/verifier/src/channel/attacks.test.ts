@@ -26,10 +26,11 @@ import { haveBinary, run } from '@ratls/test-support/gateway-helpers';
 import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
 import type { AuditEvent } from '../audit/event.js';
 import { createAuditLog } from '../audit/log.js';
+import { AttestationRefusedError } from '../decide/errors.js';
 import { createPeerVerifier } from '../decide/peer-verifier.js';
 import { parsePolicy } from '../policy/parse.js';
 import { connectAttested } from '../tls/client.js';
-import { createServer } from '../tls/server.js';
+import { channelRefusalResponse, createServer } from '../tls/server.js';
 import { type TrustAnchor, trustAnchorFrom } from '../trust.js';
 
 const AT = new Date('2026-03-01T12:00:00Z').getTime();
@@ -674,5 +675,137 @@ identities:
         ),
       (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_POLICY'),
     );
+  });
+});
+
+describe('channel mode: the server says why it refused (refusalResponse: channelRefusalResponse)', () => {
+  const MR_STRANGER = '55'.repeat(32);
+
+  async function refusingServer(handler: (s: tls.TLSSocket) => void = (s) => s.end('ok')) {
+    const events: AuditEvent[] = [];
+    const server = createServer(
+      {
+        key: serverCreds.key,
+        cert: serverCreds.cert,
+        attestation: {
+          verifier: verifier('channel', events),
+          clock: () => AT + 60_000,
+          channel: { attester: createChannelAttester({ provider: serverCreds.provider }), timeoutMs: 2_000 },
+          refusalResponse: channelRefusalResponse,
+        },
+      },
+      handler,
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      events,
+      close: () => new Promise<void>((r) => server.close(() => r())),
+    };
+  }
+
+  test('an enclave the policy does not know is told measurement_mismatch, explicitly, and nothing else', async () => {
+    const stranger = await creds(MR_STRANGER);
+    const s = await refusingServer();
+    try {
+      const err = await connectAttested({
+        host: '127.0.0.1',
+        port: s.port,
+        key: stranger.key,
+        cert: stranger.cert.pem,
+        attestation: {
+          verifier: verifier('channel', []),
+          clock: () => AT + 60_000,
+          channel: { attester: createChannelAttester({ provider: stranger.provider }) },
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AttestationRefusedError, String(err));
+      assert.equal(err.code, 'ERR_TLS_REFUSED_BY_SERVER');
+      assert.equal(err.reason, 'measurement_mismatch');
+      assert.equal(err.explicit, true);
+      assert.doesNotMatch(err.message, new RegExp(MR_STRANGER));
+      assert.equal(lastError(await eventsSettled({ ...s, received: [] }, 1)), 'ERR_POLICY_REJECTED');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a client that will not bind (application data first) is told channel_no_binding, as a typed error', async () => {
+    const s = await refusingServer();
+    try {
+      // Certificate mode on the client: it accepts the server and writes at once.
+      const socket = await connectAttested({
+        host: '127.0.0.1',
+        port: s.port,
+        key: enclaveA.key,
+        cert: enclaveA.cert,
+        attestation: { verifier: verifier('certificate', []), clock: () => AT + 60_000 },
+      });
+      const err = await new Promise<unknown>((resolve) => {
+        socket.once('error', resolve);
+        socket.once('data', (d: Buffer) => resolve(`data ${d.toString('latin1')}`));
+        socket.once('close', () => resolve('closed without a refusal'));
+        socket.write('GET / HTTP/1.1\n');
+      });
+
+      assert.ok(err instanceof AttestationRefusedError, String(err));
+      assert.equal(err.reason, 'channel_no_binding');
+      assert.equal(lastError(await eventsSettled({ ...s, received: [] }, 1)), 'ERR_CHANNEL_NO_BINDING');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a malformed refusal frame from a server is not a refusal: the client refuses the server for it', async () => {
+    // The attested server's own key and certificate, on a server that answers the hello with a
+    // refusal frame whose reason is not a reason code.
+    const body = new Uint8Array([0xa1, 0x01, 0x63, 0x42, 0x41, 0x44]); // { 1: "BAD" }
+    const bad = new Uint8Array([0x52, 0x41, 0x43, 0x48, 1, 3, 0, 0, 0, body.byteLength, ...body]);
+    const fake = tls.createServer({ key: serverCreds.key, cert: serverCreds.cert }, (sock) => {
+      sock.on('error', () => undefined);
+      sock.once('data', () => sock.end(bad));
+    });
+    fake.listen(0, '127.0.0.1');
+    await once(fake, 'listening');
+    try {
+      const err = await connectAttested({
+        host: '127.0.0.1',
+        port: (fake.address() as net.AddressInfo).port,
+        key: enclaveA.key,
+        cert: enclaveA.cert,
+        attestation: {
+          verifier: verifier('channel', []),
+          clock: () => AT + 60_000,
+          channel: { attester: createChannelAttester({ provider: enclaveA.provider }) },
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(!(err instanceof AttestationRefusedError), String(err));
+      assert.equal((err as { code?: string }).code, 'ERR_CHANNEL_FRAME_INVALID');
+    } finally {
+      await new Promise<void>((r) => fake.close(() => r()));
+    }
+  });
+
+  test('a client sending a refusal frame is an unexpected frame, refused; the handler sees nothing', async () => {
+    let handled = 0;
+    const s = await refusingServer(() => {
+      handled++;
+    });
+    try {
+      const c = await rawClient(s.port, enclaveA);
+      c.write(encodeChannelFrame({ type: 'refusal', reason: 'measurement_mismatch' }));
+      await closed(c);
+      assert.equal(lastError(await eventsSettled({ ...s, received: [] }, 1)), 'ERR_CHANNEL_UNEXPECTED_FRAME');
+      assert.equal(handled, 0);
+    } finally {
+      await s.close();
+    }
   });
 });

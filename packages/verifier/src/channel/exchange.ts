@@ -22,6 +22,7 @@ import {
   encodeChannelFrame,
   RatlsError,
 } from '@ratls/evidence';
+import { AttestationRefusedError } from '../decide/errors.js';
 import type { PeerDecision } from '../decide/types.js';
 
 /** How the exchange reads and writes: the server reads in paused mode, the client through its gate. */
@@ -72,9 +73,18 @@ async function answerWith(
   return encodeChannelFrame(await attester.answer(socket, nonce, source));
 }
 
+/**
+ * A server's refusal frame, read by the client in place of the hello or answer it waited for: the
+ * server refused this client and said why. A client's refusal frame is only an unexpected frame.
+ */
+function refusedBy(o: ChannelExchangeOptions, m: ChannelMessage): void {
+  if (m.type === 'refusal' && o.role === 'client') throw new AttestationRefusedError(m.reason);
+}
+
 async function readAnswer(io: ChannelIo, o: ChannelExchangeOptions, nonce: Uint8Array): Promise<PeerDecision> {
   const m = await io.next('the answer to our channel challenge');
   if (m === 'app') throw noBinding('the peer sent application data instead of answering the channel challenge');
+  refusedBy(o, m);
   if (m.type !== 'answer') throw unexpected(`expected the answer to our challenge, got a ${m.type}`);
   // One answer per challenge: a second frame already behind it refuses before any appraisal.
   if (io.moreFrames()) throw unexpected('the peer sent a second channel frame after its answer');
@@ -103,6 +113,7 @@ export async function runChannelExchange(
     await io.send(hello);
     const peer = await io.next('the server channel hello');
     if (peer === 'app') throw noBinding('the server sent application data instead of its channel hello');
+    refusedBy(o, peer);
     if (peer.type !== 'hello') throw unexpected(`expected the server hello, got a ${peer.type}`);
     if (nonce) {
       decision = await readAnswer(io, o, nonce);

@@ -15,6 +15,8 @@ import {
   type ChannelMessage,
   DEFAULT_MAX_CHANNEL_FRAME_BYTES,
   RatlsError,
+  readChannelFrame,
+  startsChannelFrame,
   toRatlsError,
 } from '@ratls/evidence';
 import { runChannelExchange } from '../channel/exchange.js';
@@ -64,6 +66,21 @@ export const REFUSAL_WINDOW_MS = 5_000;
 /** An explicit refusal: `HTTP/1.1 403` with `x-ratls-refusal: <reason code>` in the first bytes. */
 const REFUSAL_RE = /^HTTP\/1\.[01] 403 [^\r\n]*\r\n(?:[^\r\n]*\r\n)*?x-ratls-refusal: ?([a-z0-9_]{1,64})\r\n/i;
 const REFUSAL_SCAN_BYTES = 1024;
+
+/**
+ * The reason of a channel refusal frame at the start of `head` (a server with
+ * `refusalResponse: channelRefusalResponse` sends one to a client it refused, channel-speaking or
+ * not); undefined for anything else, including a frame cut short.
+ */
+function channelRefusalIn(head: Uint8Array): string | undefined {
+  if (startsChannelFrame(head) !== 'yes') return undefined;
+  try {
+    const r = readChannelFrame(head);
+    return r !== 'more' && r.message.type === 'refusal' ? r.message.reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 type WriteCb = (error?: Error | null) => void;
 type WritevChunks = Array<{ chunk: unknown; encoding: BufferEncoding }>;
@@ -280,9 +297,13 @@ export function gateClientSocket(
       if (seen === 0) {
         const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, REFUSAL_SCAN_BYTES));
         const m = REFUSAL_RE.exec(head.toString('latin1'));
-        if (m?.[1]) {
-          stop();
-          const err = new AttestationRefusedError(m[1].toLowerCase());
+        const reason = m?.[1]?.toLowerCase() ?? channelRefusalIn(head);
+        if (reason) {
+          done = true;
+          // Nothing after the refusal reaches the stream, not even the end that often comes in
+          // the same read: a clean end first would close the socket before the error is raised.
+          socket.push = () => false;
+          const err = new AttestationRefusedError(reason);
           setImmediate(() => socket.destroy(err));
           return false;
         }
@@ -442,6 +463,9 @@ export function gateClientSocket(
       return out.kind === 'done' && out.decision ? out.decision : d;
     } catch (e) {
       channelBuf = undefined;
+      // The server's refusal frame: it refused us (recorded like any failed attempt), and the
+      // caller gets the refusal with its reason, not a rejection of the server.
+      if (e instanceof AttestationRefusedError) refusedByServer = e;
       const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'channel');
       const error = { code: err.code, message: err.message };
       if (want && state === 'pending') {
@@ -451,6 +475,7 @@ export function gateClientSocket(
     }
   }
 
+  let refusedByServer: AttestationRefusedError | undefined;
   socket.once('secureConnect', () => {
     const x = socket.getPeerX509Certificate();
     if (!x) {
@@ -472,7 +497,7 @@ export function gateClientSocket(
       .then((d) => {
         if (state !== 'pending') return;
         if (!d.accept) {
-          reject(AttestationRejectedError.fromDecision(d));
+          reject(refusedByServer ?? AttestationRejectedError.fromDecision(d));
           return;
         }
         clearTimeout(timer);

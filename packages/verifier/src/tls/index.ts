@@ -36,6 +36,7 @@ export {
   attachAttestation,
   attestationOf,
   attestedServerTlsOptions,
+  channelRefusalResponse,
   clientAddressOf,
   createServer,
   DEFAULT_CLIENT_HELLO_TIMEOUT_MS,

@@ -18,6 +18,7 @@ import tls from 'node:tls';
 import {
   ChannelFrameBuffer,
   DEFAULT_MAX_CHANNEL_FRAME_BYTES,
+  encodeChannelFrame,
   nextChannelMessage,
   RatlsError,
   releaseChannelStream,
@@ -172,10 +173,28 @@ export function localAddressOf(socket: net.Socket): { ip?: string; port?: number
   );
 }
 
-/** The reason a refused client may be told: the policy's reason code, else `verification_failed`. */
-function refusalReason(d: { decision?: { accept: boolean; reasons?: Array<{ code: string }> } }): string {
+/**
+ * The reason a refused client may be told: the policy's reason code; for a channel-exchange
+ * failure its code in reason form (`channel_no_binding`, `channel_unsupported`, …: what the client
+ * must change, nothing about this side's policy); else `verification_failed`.
+ */
+function refusalReason(d: {
+  decision?: { accept: boolean; reasons?: Array<{ code: string }> };
+  error?: { code: string };
+}): string {
   const code = d.decision && !d.decision.accept ? d.decision.reasons?.[0]?.code : undefined;
-  return code && /^[a-z0-9_]{1,64}$/.test(code) ? code : 'verification_failed';
+  if (code && /^[a-z0-9_]{1,64}$/.test(code)) return code;
+  const channel = /^ERR_(CHANNEL_[A-Z0-9_]{1,56})$/.exec(d.error?.code ?? '')?.[1];
+  return channel ? channel.toLowerCase() : 'verification_failed';
+}
+
+/**
+ * A `refusalResponse` for channel-speaking clients: the refusal as a channel frame (reason code
+ * only), which `connectAttested` turns into an `AttestationRefusedError` with that reason.
+ * @example createServer({ ...tls, attestation: { verifier, channel: { attester }, refusalResponse: channelRefusalResponse } }, handler)
+ */
+export function channelRefusalResponse(reason: string): Uint8Array {
+  return encodeChannelFrame({ type: 'refusal', reason: /^[a-z0-9_]{1,64}$/.test(reason) ? reason : 'refused' });
 }
 
 /** The attestation of an accepted socket, or undefined for anything else. */

@@ -169,8 +169,12 @@ export interface ListenerConfig {
   /** Bound of the channel exchange (default 5 s). */
   channelTimeoutMs?: number;
   // --- operations (issue 16): how a refused peer is told ---
-  /** `close` (default): a refused handshake is closed; `http-403`: an HTTP listener answers 403 with the reason code. */
-  refusal?: 'close' | 'http-403';
+  /**
+   * `close` (default): a refused handshake is closed; `http-403`: an HTTP listener answers 403 with
+   * the reason code; `channel`: a channel frame with the reason code (channel-speaking clients,
+   * `ratls client` and `connectAttested`, raise it as AttestationRefusedError).
+   */
+  refusal?: 'close' | 'http-403' | 'channel';
 }
 
 // --- operations (issue 16): admin authentication ---
@@ -461,7 +465,7 @@ const schema = z.strictObject({
         channelTimeoutMs: positiveInt(60_000).optional(),
         // --- end channel mode ---
         // --- operations (issue 16) ---
-        refusal: z.enum(['close', 'http-403']).optional(),
+        refusal: z.enum(['close', 'http-403', 'channel']).optional(),
       }),
     )
     .min(1),
@@ -632,6 +636,15 @@ function normalize(
         'ERR_GATEWAY_CONFIG',
         'config',
         at(['listeners', k, 'refusal'], 'refusal: http-403 needs an http forward (a TCP peer cannot read a 403)'),
+      );
+    if (l.refusal === 'channel' && l.freshness !== 'channel' && l.tls !== 'attested')
+      throw new ConfigError(
+        'ERR_GATEWAY_CONFIG',
+        'config',
+        at(
+          ['listeners', k, 'refusal'],
+          'refusal: channel needs a listener that speaks the channel exchange (freshness: channel or tls: attested)',
+        ),
       );
   });
   // --- gateway as an attested server (issue 13) ---

@@ -64,4 +64,13 @@ describe('gateway config: operations keys', () => {
     assert.match(refuse(tcp), /listeners\[1\]\.refusal: refusal: http-403 needs an http forward/);
     assert.match(refuse(config('', '    refusal: tell-everything\n')), /refusal/);
   });
+
+  it('refusal: channel only on a listener that speaks the channel exchange', () => {
+    assert.match(
+      refuse(config('', '    refusal: channel\n')),
+      /refusal: channel needs a listener that speaks the channel exchange/,
+    );
+    const c = parseGatewayConfig(config('', '    refusal: channel\n    freshness: channel\n'), SRC);
+    assert.equal(c.listeners[0]?.refusal, 'channel');
+  });
 });

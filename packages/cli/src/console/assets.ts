@@ -59,6 +59,8 @@ export const CONSOLE_BODY = `
     <table><thead><tr><th>time</th><th>reload</th><th>hash</th><th>parts applied / refused</th></tr></thead><tbody id="reloads"></tbody></table></section>
   <section id="waivers"><h2>Waivers</h2>
     <table><thead><tr><th>waiver</th><th>identities</th><th>admits</th><th>until</th><th>time left</th><th>accepted under it</th></tr></thead><tbody id="waiver-rows"></tbody></table><div class="note" id="waiver-note"></div></section>
+  <section id="early"><h2>Identities at risk under early TCB</h2>
+    <table><thead><tr><th>identity</th><th>accepted peers</th><th>at risk</th><th>TCB today</th><th>under update=early</th></tr></thead><tbody id="early-rows"></tbody></table><div class="note" id="early-note"></div></section>
   <section id="collateral"><h2>Collateral freshness</h2>
     <table><thead><tr><th>collateral</th><th>nextUpdate</th><th>time left</th><th>from</th></tr></thead><tbody id="collateral-rows"></tbody></table><div class="note" id="collateral-note"></div></section>
   <section id="chart"><h2>Decisions over time (per minute)</h2><div id="chart-box"></div></section>
@@ -247,6 +249,21 @@ export const CONSOLE_JS = `
       ? 'source: ' + (col.source || '?') + (col.healthy === false ? ' (last fetch failed)' : '')
       : seen.length ? 'from the decision traces (end of each collateral window)' : 'no collateral data';
   }
+  // What Intel's update=early TCB evaluation data would make of the accepted peers (earlyTcb: true):
+  // the demotion coming before it lands. From /healthz's earlyTcb block; absent when it is off.
+  function renderEarly() {
+    var body = $('early-rows');
+    clear(body);
+    var e = st.health && st.health.earlyTcb;
+    var ids = (e && e.identities) || [];
+    for (var i = 0; i < ids.length; i++) {
+      var x = ids[i];
+      var tr = row(body, [x.identity, x.peers, x.atRisk, x.status || '', x.earlyStatus || 'refused']);
+      tr.setAttribute('data-early', x.identity);
+      if (x.atRisk > 0) tr.className = 'soon';
+    }
+    $('early-note').textContent = e ? (ids.length ? '' : 'no accepted SGX/TDX peer assessed yet') : 'early TCB warning is off (earlyTcb: true in gateway.yaml)';
+  }
   function renderChart() {
     var box = $('chart-box');
     clear(box);
@@ -280,7 +297,7 @@ export const CONSOLE_JS = `
     if (d.health) st.health = d.health;
     if (d.waivers) st.waivers = d.waivers;
     if (d.at) st.at = d.at;
-    renderSummary(); renderDecisions(); renderCollateral(); renderDetail();
+    renderSummary(); renderDecisions(); renderCollateral(); renderEarly(); renderDetail();
   }
   function boot() {
     var inline = $('ratls-data');
@@ -299,7 +316,7 @@ export const CONSOLE_JS = `
       renderDecisions();
     });
     es.addEventListener('summary', function (m) { st.summary = JSON.parse(m.data); renderSummary(); });
-    es.addEventListener('health', function (m) { st.health = JSON.parse(m.data); renderCollateral(); });
+    es.addEventListener('health', function (m) { st.health = JSON.parse(m.data); renderCollateral(); renderEarly(); });
     es.addEventListener('waivers', function (m) { st.waivers = JSON.parse(m.data); renderWaivers(); });
   }
   boot();

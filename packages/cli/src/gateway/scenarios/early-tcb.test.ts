@@ -21,6 +21,7 @@ import {
 } from '@ratls/test-support/gateway-helpers';
 import type { PcsServer } from '@ratls/test-support/pcs-server';
 import type { AuditEvent } from '@ratls/verifier';
+import { chromiumSkip, launchChromium } from '../../console/chromium.test-helper.js';
 import { loadGatewayConfig } from '../config/config.js';
 import { type Gateway, startGateway } from '../index.js';
 
@@ -132,6 +133,20 @@ listeners:
     assert.deepEqual(body.earlyTcb.identities, [
       { identity: 'payments', peers: 1, atRisk: 1, status: 'UpToDate', earlyStatus: 'OutOfDate' },
     ]);
+    // The console shows the identity at risk (Chromium, when installed).
+    if (!chromiumSkip()) {
+      const browser = await launchChromium();
+      try {
+        const ctx = await browser.newContext({ extraHTTPHeaders: adminToken(dir).headers });
+        const page = await ctx.newPage();
+        await page.goto(`http://127.0.0.1:${gw.addresses().admin?.port}/console`);
+        const early = page.locator('tr[data-early="payments"]');
+        await early.waitFor({ timeout: 5000 });
+        assert.deepEqual(await early.locator('td').allTextContents(), ['payments', '1', '1', 'UpToDate', 'OutOfDate']);
+      } finally {
+        await browser.close();
+      }
+    }
     // A fourth connection after the assessment: still one warning for this enclave.
     assert.equal((await curl()).code, 0);
     await new Promise((r) => setTimeout(r, 300));

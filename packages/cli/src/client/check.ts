@@ -6,11 +6,11 @@
  * (gateway/check.ts): simulated anchors and collateral near its nextUpdate are warnings, collateral
  * past it is an error, since every attested server would then be refused.
  */
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, toRatlsError } from '@ratls/evidence';
-import { trustAnchorFrom } from '@ratls/verifier';
 import type { CommandContext } from '../context.js';
+import { simulatedAnchorWarnings } from '../gateway/check.js';
 import { formatHostPort } from '../gateway/config/config.js';
 import { EXIT_OK, EXIT_USAGE } from '../io.js';
 import { buildClientState } from './client.js';
@@ -50,15 +50,7 @@ export async function checkClient(path: string, atMs: number): Promise<ClientChe
   const anchorFiles = trust
     ? [...(trust.anchors ?? []), ...(trust.snp?.anchors ?? []), ...(trust.nitro?.anchors ?? [])]
     : [];
-  for (const f of anchorFiles) {
-    let anchor: ReturnType<typeof trustAnchorFrom>;
-    try {
-      anchor = trustAnchorFrom(readFileSync(f, 'utf8'));
-    } catch (e) {
-      throw toRatlsError(e, 'ERR_GATEWAY_FILE', 'config');
-    }
-    if (anchor.simulated) warnings.push(`trust anchor ${f} is a SIMULATED root: never use it in production`);
-  }
+  warnings.push(...simulatedAnchorWarnings(anchorFiles));
   for (const c of state.trust?.fileCollateral ?? []) {
     const when = new Date(c.nextUpdateMs).toISOString();
     if (c.nextUpdateMs <= atMs)

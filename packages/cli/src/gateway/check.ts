@@ -88,15 +88,7 @@ export async function checkGateway(path: string, atMs: number): Promise<CheckRep
     ...(config.trust.snp?.anchors ?? []),
     ...(config.trust.nitro?.anchors ?? []),
   ];
-  for (const f of anchorFiles) {
-    let anchor: ReturnType<typeof trustAnchorFrom>;
-    try {
-      anchor = trustAnchorFrom(readFileSync(f, 'utf8'));
-    } catch (e) {
-      throw toRatlsError(e, 'ERR_GATEWAY_FILE', 'config');
-    }
-    if (anchor.simulated) warnings.push(`trust anchor ${f} is a SIMULATED root: never use it in production`);
-  }
+  warnings.push(...simulatedAnchorWarnings(anchorFiles));
 
   for (const c of state.fileCollateral) {
     const when = new Date(c.nextUpdateMs).toISOString();
@@ -134,4 +126,23 @@ export async function checkGateway(path: string, atMs: number): Promise<CheckRep
     })),
     warnings,
   };
+}
+
+/**
+ * Reads each trust anchor file (a bad one is `ERR_GATEWAY_FILE`) and names the simulated roots
+ * among them: the check of `gateway --check` and `client --check` alike.
+ * @example warnings.push(...simulatedAnchorWarnings(['./sim/root.pem']))
+ */
+export function simulatedAnchorWarnings(files: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const f of files) {
+    let anchor: ReturnType<typeof trustAnchorFrom>;
+    try {
+      anchor = trustAnchorFrom(readFileSync(f, 'utf8'));
+    } catch (e) {
+      throw toRatlsError(e, 'ERR_GATEWAY_FILE', 'config');
+    }
+    if (anchor.simulated) out.push(`trust anchor ${f} is a SIMULATED root: never use it in production`);
+  }
+  return out;
 }

@@ -139,7 +139,16 @@ describe('incident console routes', () => {
       req.on('error', () => undefined);
       setTimeout(() => reject(new Error(`no decision within 1 s (saw ${seen.join(',')})`)), 1000).unref();
     });
-    assert.deepEqual(seen, ['hello', 'decision']);
+    // The hub's periodic summary/health/waivers refresh may fall between them (seen in a fresh
+    // clone's run); the decision itself must come right after the hello, within the second.
+    assert.deepEqual(
+      seen.filter((e) => e === 'hello' || e === 'decision'),
+      ['hello', 'decision'],
+    );
+    assert.ok(
+      seen.every((e) => ['hello', 'decision', 'summary', 'health', 'waivers'].includes(e)),
+      seen.join(','),
+    );
     const entry = JSON.parse(got) as { id: string; ev: AuditEvent };
     assert.equal(entry.ev.event.reason, 'measurement_mismatch');
     assert.equal(entry.ev.attestation?.closest_identity, 'payments');

@@ -9,6 +9,7 @@ import { ConfigError } from '@ratls/evidence';
 import { z } from 'zod';
 import {
   type AdminAuthConfig,
+  adminTokenAuthFields,
   type GatewayConfig,
   type HostPort,
   normalizeTrust,
@@ -130,15 +131,7 @@ const schema = z.strictObject({
   audit: z.union([z.literal('stdout'), z.strictObject({ file: z.string().min(1) })]).optional(),
   admin: hostPort.optional(),
   // --- operations (issue 16): admin authentication, as the gateway's ---
-  adminAuth: z
-    .strictObject({
-      tokenFile: z.string().min(1).optional(),
-      allowedHosts: z
-        .array(z.string().regex(/^[a-z0-9.-]{1,253}$/i, 'a DNS name'))
-        .max(32)
-        .optional(),
-    })
-    .optional(),
+  adminAuth: z.strictObject(adminTokenAuthFields).optional(),
   limits: z
     .strictObject({
       handshakeTimeoutMs: positiveInt(300_000).optional(),

@@ -392,6 +392,15 @@ const identitySchema = z.strictObject({
 });
 // --- end identities: schema ---
 
+/** The bearer-token half of `adminAuth`, shared with `ratls client`'s admin (which has no mTLS). */
+export const adminTokenAuthFields = {
+  tokenFile: z.string().min(1).optional(),
+  allowedHosts: z
+    .array(z.string().regex(/^[a-z0-9.-]{1,253}$/i, 'a DNS name'))
+    .max(32)
+    .optional(),
+};
+
 const schema = z.strictObject({
   version: z.literal(1),
   trust: trustSchema,
@@ -401,11 +410,7 @@ const schema = z.strictObject({
   // --- operations (issue 16): admin authentication ---
   adminAuth: z
     .strictObject({
-      tokenFile: z.string().min(1).optional(),
-      allowedHosts: z
-        .array(z.string().regex(/^[a-z0-9.-]{1,253}$/i, 'a DNS name'))
-        .max(32)
-        .optional(),
+      ...adminTokenAuthFields,
       clientCa: z.string().min(1).optional(),
       cert: z.string().min(1).optional(),
       key: z.string().min(1).optional(),

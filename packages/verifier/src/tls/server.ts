@@ -16,6 +16,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import {
+  CHANNEL_REFUSAL_REASON,
   ChannelFrameBuffer,
   DEFAULT_MAX_CHANNEL_FRAME_BYTES,
   encodeChannelFrame,
@@ -183,7 +184,7 @@ function refusalReason(d: {
   error?: { code: string };
 }): string {
   const code = d.decision && !d.decision.accept ? d.decision.reasons?.[0]?.code : undefined;
-  if (code && /^[a-z0-9_]{1,64}$/.test(code)) return code;
+  if (code && CHANNEL_REFUSAL_REASON.test(code)) return code;
   const channel = /^ERR_(CHANNEL_[A-Z0-9_]{1,56})$/.exec(d.error?.code ?? '')?.[1];
   return channel ? channel.toLowerCase() : 'verification_failed';
 }
@@ -194,7 +195,7 @@ function refusalReason(d: {
  * @example createServer({ ...tls, attestation: { verifier, channel: { attester }, refusalResponse: channelRefusalResponse } }, handler)
  */
 export function channelRefusalResponse(reason: string): Uint8Array {
-  return encodeChannelFrame({ type: 'refusal', reason: /^[a-z0-9_]{1,64}$/.test(reason) ? reason : 'refused' });
+  return encodeChannelFrame({ type: 'refusal', reason: CHANNEL_REFUSAL_REASON.test(reason) ? reason : 'refused' });
 }
 
 /** The attestation of an accepted socket, or undefined for anything else. */

@@ -390,7 +390,11 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
       reject(e);
     };
     server.once('error', failed);
-    server.listen(lc.listen.port, lc.listen.host, () => {
+    // The accept queue is as deep as maxConnections (HAProxy's `backlog` defaults to the
+    // frontend's maxconn the same way; the kernel caps it at net.core.somaxconn). Node's default
+    // of 511 overflows when a fleet reconnects at once, and an overflowed SYN is retried by the
+    // client only after 1, 3, 7… s: seconds of latency before the gateway has seen the connection.
+    server.listen({ port: lc.listen.port, host: lc.listen.host, backlog: lc.limits.maxConnections }, () => {
       server.off('error', failed);
       resolve();
     });

@@ -123,6 +123,21 @@ listeners:
     assert.ok(!pids.has(gw.child.pid), 'the primary serves no connection');
   });
 
+  it("the primary's accept queue is as deep as maxConnections, not Node's 511", async (t) => {
+    // A fleet reconnecting at once overflows a 511-deep queue; the client retries an overflowed
+    // SYN only after 1, 3, 7… s. Linux `ss -lnt` shows a listener's backlog as Send-Q.
+    if (!haveBinary('ss')) {
+      assert.ok(!process.env.CI, 'ss (iproute2) is missing in CI');
+      t.skip('ss (iproute2) not installed');
+      return;
+    }
+    const r = await run('ss', ['-Hlnt', `sport = :${gw.addresses.api}`]);
+    const sendQ = Number(r.stdout.trim().split(/\s+/)[2]);
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    // limits.maxConnections defaults to 1024 (config.ts); the kernel caps the backlog at somaxconn.
+    assert.equal(sendQ, Math.min(1024, somaxconn), r.stdout);
+  });
+
   it('/metrics sums the counts over the workers', async () => {
     const before = await metrics();
     const acc = counter(before, 'accept');

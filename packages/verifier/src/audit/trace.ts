@@ -60,8 +60,9 @@ function recordableOf(r: AttestationResult): TraceAttestation {
 }
 
 /**
- * Recorded forms of frozen results. A verified result is frozen when cached (decide/), so every
- * connection that reuses it shares one recorded form, built and serialized once (./line.ts).
+ * Recorded forms of deeply frozen results. Every verified result is (`markVerified`), and a cached
+ * one is the same object for every connection that reuses it: they share one recorded form, built
+ * and serialized once (./line.ts). A fresh result costs one walk and its one serialization.
  */
 const recorded = new WeakMap<AttestationResult, TraceAttestation>();
 

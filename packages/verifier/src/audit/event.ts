@@ -210,6 +210,11 @@ function attestationFields(input: AuditInput): AuditAttestation | undefined {
   return Object.keys(a).length ? a : undefined;
 }
 
+/** A byte count as logged: a non-negative safe integer, else 0 (module level: it runs per event). */
+function count(n: number | undefined): number {
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
 function describePeer(e: Endpoint | undefined): string {
   if (!e?.ip) return 'peer';
   return e.port !== undefined ? `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}` : e.ip;
@@ -378,12 +383,11 @@ export function buildHttpRequestEvent(input: HttpRequestAuditInput, now: () => D
   };
   const src = endpoint(input.peer);
   if (src) ev.source = src;
-  const bytes = (n: number | undefined) => (n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : 0);
   const method = input.method ? cap(input.method, 32) : undefined;
-  ev.http = { request: { ...(method ? { method } : {}), bytes: bytes(input.requestBytes) } };
+  ev.http = { request: { ...(method ? { method } : {}), bytes: count(input.requestBytes) } };
   const status = input.status;
   if (status !== undefined && Number.isInteger(status) && status >= 100 && status <= 999) {
-    ev.http.response = { status_code: status, bytes: bytes(input.responseBytes) };
+    ev.http.response = { status_code: status, bytes: count(input.responseBytes) };
   }
   const url: NonNullable<AuditEvent['url']> = {};
   if (input.forwardedPath !== undefined) url.path = cap(input.forwardedPath, MAX_MESSAGE_CHARS);
@@ -435,7 +439,6 @@ export interface ConnectionCloseInput {
  * @example buildConnectionCloseEvent({ listener: 'api', bytesIn: 120, bytesOut: 4096, durationMs: 35 }).event.action // 'ratls-connection-close'
  */
 export function buildConnectionCloseEvent(input: ConnectionCloseInput, now: () => Date = () => new Date()): AuditEvent {
-  const count = (n: number) => (Number.isSafeInteger(n) && n >= 0 ? n : 0);
   const ms = Number.isFinite(input.durationMs) && input.durationMs >= 0 ? input.durationMs : 0;
   const ev: AuditEvent = {
     '@timestamp': (input.at ?? now()).toISOString(),

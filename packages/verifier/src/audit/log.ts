@@ -18,6 +18,11 @@ import {
   type HttpRequestAuditInput,
   type PolicyReloadInput,
 } from './event.js';
+import { auditLine } from './line.js';
+
+/** Bounds on the lines that wait for the end of a tick (see `emitLater`). */
+const MAX_DEFERRED_LINES = 256;
+const MAX_DEFERRED_CHARS = 1024 * 1024;
 
 export type AuditSink =
   | 'stdout'
@@ -32,9 +37,15 @@ export interface AuditLog {
   recordPolicyReload(input: PolicyReloadInput): AuditEvent;
   /** Writes one event for one HTTP request on an accepted connection (forwarded or refused). */
   recordHttpRequest(input: HttpRequestAuditInput): AuditEvent;
-  /** Writes the event that ends one accepted connection (bytes in/out, duration). */
+  /**
+   * Writes the event that ends one accepted connection (bytes in/out, duration): by the end of
+   * the tick, with the other events of that tick in one write (`flush` and `close` write it at once).
+   */
   recordConnectionClose(input: ConnectionCloseInput): AuditEvent;
-  /** Writes an event built elsewhere (a gateway worker's, received over IPC by the one writer). */
+  /**
+   * Writes an event built elsewhere (a gateway worker's, received over IPC by the one writer): by
+   * the end of the tick, batched like connection-close events.
+   */
   write(event: AuditEvent): void;
   /** Resolves when everything recorded so far has been handed to the OS (or the stream). */
   flush(): Promise<void>;
@@ -116,12 +127,47 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
   // The event is the whole line: serialized here, not by pino's logger, whose level/time/base
   // fields would not be ECS and would make the line differ from the returned event. JSON.stringify
   // escapes newlines, so a peer-influenced string can never split or forge a line.
+  // Decisions (and reloads, HTTP requests) are written at once: an event is on its way before
+  // the socket is handed on. What only follows a connection (its close event) and events that
+  // were written elsewhere first (a cluster worker's, relayed by the primary) wait for the next
+  // write or the end of the tick, so a burst costs one write system call, not one per event.
+  let later: string[] = [];
+  let laterBytes = 0;
+  let scheduled = false;
+  const drain = (): void => {
+    scheduled = false;
+    if (later.length === 0) return;
+    const text = later.join('');
+    later = [];
+    laterBytes = 0;
+    if (!closed) dest.write(text);
+  };
   const emit = (ev: AuditEvent): AuditEvent => {
-    if (!closed) dest.write(`${JSON.stringify(ev)}\n`);
+    if (closed) return ev;
+    const line = `${auditLine(ev)}\n`;
+    if (later.length === 0) dest.write(line);
+    else {
+      later.push(line);
+      drain();
+    }
+    return ev;
+  };
+  const emitLater = (ev: AuditEvent): AuditEvent => {
+    if (closed) return ev;
+    const line = `${auditLine(ev)}\n`;
+    later.push(line);
+    laterBytes += line.length;
+    // Bounded: a burst never holds more than MAX_DEFERRED_LINES or MAX_DEFERRED_CHARS in memory.
+    if (later.length >= MAX_DEFERRED_LINES || laterBytes >= MAX_DEFERRED_CHARS) drain();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
     return ev;
   };
 
   const flush = async (): Promise<void> => {
+    drain();
     if (userStream) {
       const w = userStream as NodeJS.WritableStream & { writableNeedDrain?: boolean };
       if (w.writableNeedDrain) await once(w, 'drain');
@@ -134,8 +180,8 @@ export function createAuditLog(opts: { sink: AuditSink; now?: () => Date }): Aud
     record: (input) => emit(buildAuditEvent(input, now)),
     recordPolicyReload: (input) => emit(buildPolicyReloadEvent(input, now)),
     recordHttpRequest: (input) => emit(buildHttpRequestEvent(input, now)),
-    recordConnectionClose: (input) => emit(buildConnectionCloseEvent(input, now)),
-    write: (ev) => void emit(ev),
+    recordConnectionClose: (input) => emitLater(buildConnectionCloseEvent(input, now)),
+    write: (ev) => void emitLater(ev),
     flush,
     reopen: async () => {
       if (closed || !ownsDest || !dest.reopen) return;

@@ -8,6 +8,7 @@ import { ERROR_CODES, isErrorCode } from '@ratls/evidence';
 import type { IdentityCheck } from '../policy/claims.js';
 import type { Decision } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
+import { shareSerialized } from './line.js';
 
 /** Version of the trace object and of its `attestation` member; replay refuses other versions. */
 export const TRACE_VERSION = 1;
@@ -49,13 +50,43 @@ export interface TraceCollateral {
 export type TraceAttestation = { v: typeof TRACE_VERSION } & Record<string, unknown>;
 
 /** Every policy input of the result; the key binding stays out of the log (docs/audit.md). */
-function recordable(r: AttestationResult): TraceAttestation {
+function recordableOf(r: AttestationResult): TraceAttestation {
   if (r.tee === 'nitro') {
     const { userData: _u, publicKey: _p, nonce: _n, ...measurements } = r.measurements;
     return { v: TRACE_VERSION, ...r, measurements };
   }
   const { reportData: _r, ...measurements } = r.measurements;
   return { v: TRACE_VERSION, ...r, measurements };
+}
+
+/**
+ * Recorded forms of deeply frozen results. Every verified result is (`markVerified`), and a cached
+ * one is the same object for every connection that reuses it: they share one recorded form, built
+ * and serialized once (./line.ts). A fresh result costs one walk and its one serialization.
+ */
+const recorded = new WeakMap<AttestationResult, TraceAttestation>();
+
+/** True when `v` and everything reachable from it is frozen (what a cached verified result is). */
+function deeplyFrozen(v: unknown, depth = 0): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (!Object.isFrozen(v) || depth > 8) return false;
+  for (const k of Object.keys(v)) if (!deeplyFrozen((v as Record<string, unknown>)[k], depth + 1)) return false;
+  return true;
+}
+
+function recordable(r: AttestationResult): TraceAttestation {
+  const known = recorded.get(r);
+  if (known !== undefined) return known;
+  const t = recordableOf(r);
+  // Shared only when nothing in it can change later: a result someone may still edit is
+  // serialized with its event, every time.
+  if (!deeplyFrozen(r)) return t;
+  // Its members are the result's own frozen objects; the two new ones are frozen here.
+  Object.freeze(t.measurements);
+  Object.freeze(t);
+  shareSerialized(t);
+  recorded.set(r, t);
+  return t;
 }
 
 export interface DecisionTrace {

@@ -61,6 +61,15 @@ export const TLS_RECORD_HEADER_BYTES = 5;
 /** RFC 8446 §5.1: "The length MUST NOT exceed 2^14 bytes." */
 const MAX_PLAINTEXT_RECORD = 2 ** 14;
 
+/** Module level, not per read: it runs for every accepted connection. */
+function notTls(what: string): PreTlsVerdict {
+  return {
+    kind: 'refuse',
+    code: TLS_ERRORS.NOT_TLS_HANDSHAKE,
+    message: `client did not start a TLS handshake: ${what}`,
+  };
+}
+
 /**
  * Hands off once a complete TLS handshake record header has arrived; refuses the first byte that
  * cannot start one (an HTTP request, an SSLv2 hello, a port scanner's banner probe).
@@ -69,11 +78,6 @@ const MAX_PLAINTEXT_RECORD = 2 ** 14;
 export const tlsRecordReader: PreTlsReader = {
   name: 'tls-record',
   read(b) {
-    const notTls = (what: string): PreTlsVerdict => ({
-      kind: 'refuse',
-      code: TLS_ERRORS.NOT_TLS_HANDSHAKE,
-      message: `client did not start a TLS handshake: ${what}`,
-    });
     if (b.length >= 1 && b[0] !== CONTENT_TYPE_HANDSHAKE)
       return notTls(`first byte 0x${(b[0] as number).toString(16).padStart(2, '0')} is not a handshake record`);
     if (b.length >= 2 && b[1] !== RECORD_VERSION_MAJOR)

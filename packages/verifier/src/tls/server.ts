@@ -131,6 +131,9 @@ type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
 const spkiOf = (x: { publicKey: { export(o: { type: 'spki'; format: 'der' }): Buffer } }): Uint8Array =>
   new Uint8Array(x.publicKey.export({ type: 'spki', format: 'der' }));
 
+/** The certificate DER as a view of the Buffer Node made for it (`X509Certificate.raw` is a fresh copy each read). */
+const bytesOf = (raw: Buffer): Uint8Array => new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+
 const portOf = (port: number | undefined): { port?: number } => (port !== undefined ? { port } : {});
 
 /**
@@ -469,7 +472,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     }
     st.appraising = true;
     const state = st;
-    void runAppraisal(appraiser, new Uint8Array(x.raw), { ...ctxOf(state), signal: state.ac.signal })
+    void runAppraisal(appraiser, bytesOf(x.raw), { ...ctxOf(state), signal: state.ac.signal })
       .then((d) => (d.accept && (d.freshness === 'channel' || channel) ? channelPhase(sock, state, d, spkiOf(x)) : d))
       .then((d) => {
         if (!settle(state)) {

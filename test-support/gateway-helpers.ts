@@ -354,6 +354,15 @@ export function scenarioPolicy(allowed: string[]): string {
   return `version: 1\ndefaults:\n  simulated: true\nidentities:\n  - name: payments\n    sgx: { mrEnclave: [${allowed.map((m) => `"${m}"`).join(', ')}] }\n`;
 }
 
+/**
+ * A policy for the simulator's certificates: one identity `name` admitting these SGX measurements,
+ * with the simulator's root allowed (tests only).
+ * @example writeFile(dir, 'policy.yaml', simulatorPolicy('payments', [GOOD]))
+ */
+export function simulatorPolicy(name: string, allowed: string[]): string {
+  return `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: ${name}\n    sgx: { mrEnclave: [${allowed.map((m) => `"${m}"`).join(', ')}] }\n`;
+}
+
 /** The scenario collateral's path and nextUpdate (Unix ms); scenarios run a day before it. */
 export function scenarioCollateral(): { path: string; nextUpdateMs: number; now: number } {
   const path = vectorPath(SCENARIO_COLLATERAL);
@@ -484,6 +493,26 @@ export function writeScenarioConfig(dir: string, o: { listeners: string; limits:
   const admin = o.admin ? `admin: 127.0.0.1:0\nadminAuth: { tokenFile: ${adminToken(dir).tokenFile} }\n` : '';
   const text = `version: 1\ntrust:\n  collateral: ${scenarioCollateral().path}\npolicy: ./policy.yaml\n${admin}limits: ${o.limits}\nlisteners:\n${o.listeners}`;
   return writeFile(dir, 'gateway.yaml', text);
+}
+
+/** The listener the state tests build: `api`, HTTP to a port nothing listens on (no traffic is sent). */
+export const STATE_API_LISTENER =
+  '  - { name: api, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:1" } }\n';
+
+/**
+ * For tests that build the gateway's state without starting it: the server certificate (for
+ * 127.0.0.1), `policy.yaml` admitting GOOD and a `gateway.yaml` with the scenario collateral and
+ * these listeners (YAML list items); returns the config path.
+ * @example state = await buildState(loadGatewayConfig(writeStateConfig(tempDir(), STATE_API_LISTENER)), undefined, {});
+ */
+export function writeStateConfig(dir: string, listeners: string): string {
+  opensslCert(dir, 'server', '127.0.0.1');
+  writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
+  return writeFile(
+    dir,
+    'gateway.yaml',
+    `version: 1\ntrust: { collateral: ${scenarioCollateral().path} }\npolicy: ./policy.yaml\nlisteners:\n${listeners}`,
+  );
 }
 
 export interface TcpEchoBackend {

@@ -19,6 +19,7 @@ import {
   haveBinary,
   run,
   simCert,
+  simulatorPolicy,
   tempDir,
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
@@ -34,7 +35,7 @@ import { type Gateway, startGateway } from '../index.js';
 
 const GOOD = '11'.repeat(32);
 const IMPOSTOR = '22'.repeat(32);
-const policy = `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: payments\n    sgx: { mrEnclave: ["${GOOD}"] }\n`;
+const policy = simulatorPolicy('payments', [GOOD]);
 
 describe('gateway scenario: refusals a client can act on', () => {
   let dir: string;

@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import {
   type AttestationResult,
@@ -354,6 +355,15 @@ export function scenarioPolicy(allowed: string[]): string {
   return `version: 1\ndefaults:\n  simulated: true\nidentities:\n  - name: payments\n    sgx: { mrEnclave: [${allowed.map((m) => `"${m}"`).join(', ')}] }\n`;
 }
 
+/**
+ * A policy for the simulator's certificates: one identity `name` admitting these SGX measurements,
+ * with the simulator's root allowed (tests only).
+ * @example writeFile(dir, 'policy.yaml', simulatorPolicy('payments', [GOOD]))
+ */
+export function simulatorPolicy(name: string, allowed: string[]): string {
+  return `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: ${name}\n    sgx: { mrEnclave: [${allowed.map((m) => `"${m}"`).join(', ')}] }\n`;
+}
+
 /** The scenario collateral's path and nextUpdate (Unix ms); scenarios run a day before it. */
 export function scenarioCollateral(): { path: string; nextUpdateMs: number; now: number } {
   const path = vectorPath(SCENARIO_COLLATERAL);
@@ -486,6 +496,26 @@ export function writeScenarioConfig(dir: string, o: { listeners: string; limits:
   return writeFile(dir, 'gateway.yaml', text);
 }
 
+/** The listener the state tests build: `api`, HTTP to a port nothing listens on (no traffic is sent). */
+export const STATE_API_LISTENER =
+  '  - { name: api, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:1" } }\n';
+
+/**
+ * For tests that build the gateway's state without starting it: the server certificate (for
+ * 127.0.0.1), `policy.yaml` admitting GOOD and a `gateway.yaml` with the scenario collateral and
+ * these listeners (YAML list items); returns the config path.
+ * @example state = await buildState(loadGatewayConfig(writeStateConfig(tempDir(), STATE_API_LISTENER)), undefined, {});
+ */
+export function writeStateConfig(dir: string, listeners: string): string {
+  opensslCert(dir, 'server', '127.0.0.1');
+  writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
+  return writeFile(
+    dir,
+    'gateway.yaml',
+    `version: 1\ntrust: { collateral: ${scenarioCollateral().path} }\npolicy: ./policy.yaml\nlisteners:\n${listeners}`,
+  );
+}
+
 export interface TcpEchoBackend {
   port: number;
   /** Every connection the backend accepted (tests close them). */
@@ -596,6 +626,61 @@ export async function httpScenario<G extends ScenarioGateway>(
       await backend.close();
     },
   };
+}
+
+/** The reload scenarios' gateway: listener `web` (server certificate CN=first) in front of an HTTP echo backend. */
+export interface WebScenario<G extends ScenarioGateway> {
+  dir: string;
+  gw: G;
+  backend: EchoBackend;
+  /** The client certificate the stand-in verifier accepts. */
+  good: { cert: string; key: string };
+}
+
+/**
+ * Starts the reload scenarios' gateway with `start` (the CLI's `startGateway`); audit events go to
+ * `events`; `watch` turns the file watcher on.
+ * @example ({ dir, gw, backend, good } = await webScenario(startGateway, { events }));
+ */
+export async function webScenario<G extends ScenarioGateway>(
+  start: StartScenarioGateway<G>,
+  o: { events: AuditEvent[]; watch?: { debounceMs: number } },
+): Promise<WebScenario<G>> {
+  const dir = tempDir();
+  opensslCert(dir, 'server', 'first');
+  const good = opensslCert(dir, 'good');
+  const backend = await echoBackend();
+  const config = writeScenarioConfig(dir, {
+    limits: '{ drainTimeoutMs: 5000 }',
+    listeners: `  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${backend.port}" } }\n`,
+  });
+  const gw = await start(
+    config,
+    scenarioOptions(o.events, () => scenarioCollateral().now, o.watch ? { watch: o.watch } : {}),
+  );
+  return { dir, gw, backend, good };
+}
+
+/**
+ * The subject of the certificate a TLS server on 127.0.0.1:`port` serves to `client` (not verified:
+ * the reload tests only ask which certificate is being served).
+ * @example assert.match((await servedSubject(port, good)) ?? '', /CN=second/)
+ */
+export async function servedSubject(port: number, client: { cert: string; key: string }): Promise<string | undefined> {
+  const s = tls.connect({
+    host: '127.0.0.1',
+    port,
+    cert: readFileSync(client.cert),
+    key: readFileSync(client.key),
+    rejectUnauthorized: false,
+  });
+  await new Promise<void>((r, j) => {
+    s.once('secureConnect', () => r());
+    s.once('error', j);
+  });
+  const cn = s.getPeerX509Certificate()?.subject;
+  s.destroy();
+  return cn;
 }
 
 /** An admin bearer token written to `dir/admin.token`, for configs' `adminAuth.tokenFile`. */

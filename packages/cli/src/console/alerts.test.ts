@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { tempDir } from '@ratls/test-support/gateway-helpers';
 import { type AuditEvent, buildAuditEvent } from '@ratls/verifier';
 import { type AlertBatch, Alerter, DEFAULT_ALERTS } from './alerts.js';
+import { explainDecision } from './explain.js';
 import { eventId } from './tally.js';
 
 const AT = Date.parse('2026-03-01T12:00:00Z');
@@ -124,5 +125,42 @@ describe('alerts', () => {
     assert.equal(lines.length, 2);
     await alerts.close();
     assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3);
+  });
+
+  it('names the closest identity as explainDecision reads it, so the console and ratls report say the same', async () => {
+    const dir = tempDir('ratls-alerts-');
+    const file = join(dir, 'alerts.jsonl');
+    const alerts = new Alerter({ ...DEFAULT_ALERTS, file, batchMs: 10 });
+    const traced = buildAuditEvent({
+      decision: {
+        accept: false,
+        reasons: [{ code: 'measurement_mismatch', message: 'mrEnclave cccc… not in payments' }],
+        closest: { identity: 'signer-family' },
+        policyHash: 'ab'.repeat(32),
+      } as never,
+      checks: [
+        { identity: 'payments', failed: ['mrEnclave'], refused: [] },
+        { identity: 'signer-family', failed: ['isvSvn'], refused: [] },
+      ],
+      at: new Date(AT),
+    });
+    // An older gateway's log line: no trace, only the attestation's closest_identity.
+    const untraced = impostor(2);
+    delete untraced.trace;
+    // A trace naming the closest identity with no attestation field for it: the trace decides.
+    const traceOnly = structuredClone(traced);
+    delete traceOnly.attestation?.closest_identity;
+    const evs = [traced, untraced, traceOnly];
+    for (const ev of evs) alerts.offer(ev);
+    await alerts.close();
+    const b = JSON.parse(readFileSync(file, 'utf8').trim()) as AlertBatch;
+    assert.deepEqual(
+      b.alerts.map((a) => a.closest),
+      evs.map((ev) => explainDecision(ev).identity),
+    );
+    assert.deepEqual(
+      b.alerts.map((a) => a.closest),
+      ['signer-family', 'payments', 'signer-family'],
+    );
   });
 });

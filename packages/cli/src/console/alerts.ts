@@ -6,6 +6,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import type { AuditEvent } from '@ratls/verifier';
+import { explainDecision } from './explain.js';
 import { eventId, isDecision } from './tally.js';
 
 export interface AlertOptions {
@@ -43,6 +44,7 @@ export interface Alert {
   message: string;
   listener?: string;
   peer?: string;
+  /** The identity that came closest, as `explainDecision` reads it (the console and `ratls report` name the same). */
   closest?: string;
 }
 
@@ -56,6 +58,7 @@ export interface AlertBatch {
 
 function toAlert(ev: AuditEvent): Alert {
   const s = ev.source;
+  const closest = explainDecision(ev).identity;
   return {
     id: eventId(ev),
     at: ev['@timestamp'],
@@ -63,7 +66,7 @@ function toAlert(ev: AuditEvent): Alert {
     message: ev.message,
     ...(ev.labels?.listener ? { listener: ev.labels.listener } : {}),
     ...(s?.ip ? { peer: s.port !== undefined ? `${s.ip}:${s.port}` : s.ip } : {}),
-    ...(ev.attestation?.closest_identity ? { closest: ev.attestation.closest_identity } : {}),
+    ...(closest ? { closest } : {}),
   };
 }
 

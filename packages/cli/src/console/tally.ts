@@ -151,13 +151,15 @@ export class Tally {
     const a = ev.attestation;
     if (allowed && a?.waiver) for (const w of a.waiver.split(',')) bump(this.#waived, w);
     if (a?.policy_hash) this.#policyHash = a.policy_hash;
-    const name = (allowed ? a?.identity : a?.closest_identity) ?? NO_IDENTITY;
+    // The one reading of who the peer is (or came closest to being): the rows and alerts say the same.
+    const w = why ?? explainDecision(ev);
+    const name = w.identity ?? NO_IDENTITY;
     let row = this.#ids.get(name);
     if (!row && this.#ids.size < MAX_IDENTITIES) {
       row = { name, allowed: 0, denied: 0, lastSeen: ev['@timestamp'], tee: {}, tcb: {} };
       this.#ids.set(name, row);
     }
-    const col = (why ?? explainDecision(ev)).collateral;
+    const col = w.collateral;
     if (col) {
       const seen = this.#collateral.get(col.key);
       if (seen ? ev['@timestamp'] >= seen.lastSeen : this.#collateral.size < MAX_COLLATERAL) {

@@ -1,14 +1,7 @@
 /** Issue 16: readiness per listener and the warnings behind /healthz's `degraded`, at fixed times. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import {
-  GOOD,
-  opensslCert,
-  scenarioCollateral,
-  scenarioPolicy,
-  tempDir,
-  writeFile,
-} from '@ratls/test-support/gateway-helpers';
+import { STATE_API_LISTENER, scenarioCollateral, tempDir, writeStateConfig } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import { COLLATERAL_WARN_MS, gatewayHealth, gatewayReadiness, gatewayWarnings } from './admin.js';
 import { loadGatewayConfig } from './config/config.js';
@@ -29,18 +22,9 @@ describe('gateway health: readiness and warnings', { skip: HAVE_VECTORS ? false 
 
   before(async () => {
     const dir = tempDir();
-    opensslCert(dir, 'server', '127.0.0.1');
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
-    const path = writeFile(
+    const path = writeStateConfig(
       dir,
-      'gateway.yaml',
-      `version: 1
-trust: { collateral: ${scenarioCollateral().path} }
-policy: ./policy.yaml
-listeners:
-  - { name: api, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:1" } }
-  - { name: other, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { tcp: "127.0.0.1:1" } }
-`,
+      `${STATE_API_LISTENER}  - { name: other, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { tcp: "127.0.0.1:1" } }\n`,
     );
     state = await buildState(loadGatewayConfig(path), undefined, {});
   });

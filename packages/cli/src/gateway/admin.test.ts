@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import {
   adminToken,
-  GOOD,
-  opensslCert,
+  STATE_API_LISTENER,
   scenarioCollateral,
-  scenarioPolicy,
   tempDir,
-  writeFile,
+  writeStateConfig,
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import { collateralNextUpdates, gatewayHealth, startAdmin } from './admin.js';
@@ -21,18 +19,7 @@ describe('gateway admin', { skip: HAVE_VECTORS ? false : 'needs a collateral vec
 
   before(async () => {
     const dir = tempDir();
-    opensslCert(dir, 'server', '127.0.0.1');
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
-    const path = writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust: { collateral: ${scenarioCollateral().path} }
-policy: ./policy.yaml
-listeners:
-  - { name: api, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:1" } }
-`,
-    );
+    const path = writeStateConfig(dir, STATE_API_LISTENER);
     state = await buildState(loadGatewayConfig(path), undefined, {});
   });
 

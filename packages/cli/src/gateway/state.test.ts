@@ -5,11 +5,12 @@ import { RatlsError } from '@ratls/evidence';
 import {
   GOOD,
   opensslCert,
-  scenarioCollateral,
+  STATE_API_LISTENER,
   scenarioPolicy,
   standInVerify,
   tempDir,
   writeFile,
+  writeStateConfig,
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import { loadGatewayConfig, parseGatewayConfig } from './config/config.js';
@@ -59,18 +60,7 @@ describe('restartOnlyChanges', () => {
 describe('buildState', { skip: HAVE_VECTORS ? false : 'needs a collateral vector' }, () => {
   const setup = () => {
     const dir = tempDir();
-    opensslCert(dir, 'server', '127.0.0.1');
-    writeFile(dir, 'policy.yaml', scenarioPolicy([GOOD]));
-    const path = writeFile(
-      dir,
-      'gateway.yaml',
-      `version: 1
-trust: { collateral: ${scenarioCollateral().path} }
-policy: ./policy.yaml
-listeners:
-  - { name: api, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:1" } }
-`,
-    );
+    const path = writeStateConfig(dir, STATE_API_LISTENER);
     return { dir, path };
   };
 

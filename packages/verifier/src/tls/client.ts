@@ -11,6 +11,7 @@
  */
 import tls from 'node:tls';
 import {
+  CHANNEL_REFUSAL_REASON,
   ChannelFrameBuffer,
   type ChannelMessage,
   DEFAULT_MAX_CHANNEL_FRAME_BYTES,
@@ -63,8 +64,13 @@ const DEFAULT_MAX_EARLY_DATA = 64 * 1024;
  * decides right after the handshake and closes a refused client then).
  */
 export const REFUSAL_WINDOW_MS = 5_000;
-/** An explicit refusal: `HTTP/1.1 403` with `x-ratls-refusal: <reason code>` in the first bytes. */
-const REFUSAL_RE = /^HTTP\/1\.[01] 403 [^\r\n]*\r\n(?:[^\r\n]*\r\n)*?x-ratls-refusal: ?([a-z0-9_]{1,64})\r\n/i;
+/**
+ * An explicit refusal: `HTTP/1.1 403` with `x-ratls-refusal: <reason code>` in the first bytes.
+ * Status line and field name are case-insensitive (RFC 9110 §5.1); the value is taken whole and
+ * must match the channel frame's CHANNEL_REFUSAL_REASON exactly, the one pattern a refusal reason
+ * has (the gateway sends nothing else), or the 403 is an ordinary answer, passed on untouched.
+ */
+const REFUSAL_RE = /^HTTP\/1\.[01] 403 [^\r\n]*\r\n(?:[^\r\n]*\r\n)*?x-ratls-refusal: ?([^\r\n]*)\r\n/i;
 const REFUSAL_SCAN_BYTES = 1024;
 
 /**
@@ -296,8 +302,8 @@ export function gateClientSocket(
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
       if (seen === 0) {
         const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, REFUSAL_SCAN_BYTES));
-        const m = REFUSAL_RE.exec(head.toString('latin1'));
-        const reason = m?.[1]?.toLowerCase() ?? channelRefusalIn(head);
+        const told = REFUSAL_RE.exec(head.toString('latin1'))?.[1];
+        const reason = told !== undefined && CHANNEL_REFUSAL_REASON.test(told) ? told : channelRefusalIn(head);
         if (reason) {
           done = true;
           // Nothing after the refusal reaches the stream, not even the end that often comes in

@@ -23,6 +23,7 @@ import {
   opensslCert,
   run,
   simCert,
+  simulatorPolicy,
   spawnGateway,
   tempDir,
   writeFile,
@@ -36,9 +37,6 @@ const IMPOSTOR_M = '44'.repeat(32);
 const HAVE = haveBinary('redis-server') && haveBinary('redis-cli') && haveBinary('curl');
 // In CI the binaries must be there (.ci/run installs them): absence fails instead of skipping.
 const SKIP = HAVE || process.env.CI ? false : 'redis-server, redis-cli or curl not installed';
-
-const policy = (name: string, m: string) =>
-  `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: ${name}\n    sgx: { mrEnclave: ["${m}"] }\n`;
 
 describe('ratls client → gateway (simulated enclaves, real processes)', { skip: SKIP }, () => {
   let dir: string;
@@ -70,7 +68,7 @@ describe('ratls client → gateway (simulated enclaves, real processes)', { skip
       if ((await run('redis-cli', ['-p', String(redisPort), 'PING'])).stdout.includes('PONG')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    writeFile(dir, 'gateway-policy.yaml', policy('enclave-client', CLIENT_M));
+    writeFile(dir, 'gateway-policy.yaml', simulatorPolicy('enclave-client', [CLIENT_M]));
     writeFile(
       dir,
       'gateway.yaml',
@@ -114,7 +112,7 @@ listeners:
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
     const plainPort = (plain.address() as net.AddressInfo).port;
 
-    writeFile(dir, 'server-policy.yaml', policy('kms-gateway', SERVER_M));
+    writeFile(dir, 'server-policy.yaml', simulatorPolicy('kms-gateway', [SERVER_M]));
     writeFile(
       dir,
       'client.yaml',

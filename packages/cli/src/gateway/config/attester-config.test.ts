@@ -4,12 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@ratls/evidence';
 import { parseClientConfig } from '../../client/config.js';
 import { restartOnlyChanges } from '../state.js';
 import { parseGatewayConfig } from './config.js';
+import { refuse, SRC } from './refuse.test-helper.js';
 
-const SRC = '/etc/ratls/gateway.yaml';
 const M = 'ab'.repeat(32);
 const head = `version: 1
 trust:
@@ -24,17 +23,6 @@ const listener = (name: string, tls: string) => `  - name: ${name}
 `;
 const config = (attester: string, ...listeners: string[]) => `${head}${attester}listeners:\n${listeners.join('')}`;
 const SIMULATED = `attester:\n  simulated: { dir: ./sim, mrEnclave: "${M}" }\n  credentials: { validitySeconds: 600, renewBeforeSeconds: 120 }\n`;
-
-function refuse(text: string): string {
-  try {
-    parseGatewayConfig(text, SRC);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.code, 'ERR_GATEWAY_CONFIG');
-    return e.message;
-  }
-  assert.fail('config was accepted');
-}
 
 describe('gateway attester: block', () => {
   it('reads the client’s attester keys: a simulated provider and its credentials; tls: attested leaves no files', () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@ratls/evidence';
 import { parseGatewayConfig } from './config.js';
+import { refuse, SRC } from './refuse.test-helper.js';
 
-const SRC = '/etc/ratls/gateway.yaml';
 const withForward = (forward: string) => `version: 1
 trust: { anchors: [./sim/root.pem], collateral: ./sim/collateral.json }
 policy: ./policy.yaml
@@ -13,17 +12,6 @@ listeners:
     tls: { cert: ./server.crt, key: ./server.key }
     forward: ${forward}
 `;
-
-function refuse(text: string): string {
-  try {
-    parseGatewayConfig(text, SRC);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.code, 'ERR_GATEWAY_CONFIG');
-    return e.message;
-  }
-  assert.fail('config was accepted');
-}
 
 describe('gateway config: forward.postgres', () => {
   it('takes a UNIX socket path or host:port and the roles map', () => {

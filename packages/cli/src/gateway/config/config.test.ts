@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@ratls/evidence';
 import { DEFAULT_LIMITS, parseGatewayConfig, parseHostPort } from './config.js';
+import { refuse, SRC } from './refuse.test-helper.js';
 
-const SRC = '/etc/ratls/gateway.yaml';
 const BASE = `version: 1
 trust:
   anchors: [./sim/root.pem]
@@ -25,17 +24,6 @@ listeners:
     tls: { cert: ./server.crt, key: ./server.key }
     forward: { unix: /run/postgresql/.s.PGSQL.5432 }
 `;
-
-function refuse(text: string): string {
-  try {
-    parseGatewayConfig(text, SRC);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.code, 'ERR_GATEWAY_CONFIG');
-    return e.message;
-  }
-  assert.fail('config was accepted');
-}
 
 describe('gateway config', () => {
   it('normalizes paths against the file, addresses, forwards and default limits', () => {

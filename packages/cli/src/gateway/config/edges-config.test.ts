@@ -1,10 +1,9 @@
 /** The issue-14 configuration blocks: backend TLS, PROXY v2 input, ALPN, connection limits. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@ratls/evidence';
 import { parseGatewayConfig } from './config.js';
+import { refuse, SRC } from './refuse.test-helper.js';
 
-const SRC = '/etc/ratls/gateway.yaml';
 const HEAD = `version: 1
 trust:
   collateral: ./sim/collateral.json
@@ -14,17 +13,6 @@ listeners:
 `;
 const listener = (name: string, forward: string, extra = '') =>
   `  - name: ${name}\n    listen: 127.0.0.1:0\n    tls: { cert: ./s.crt, key: ./s.key }\n    forward: ${forward}\n${extra}`;
-
-function refuse(text: string): string {
-  try {
-    parseGatewayConfig(text, SRC);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.code, 'ERR_GATEWAY_CONFIG');
-    return e.message;
-  }
-  assert.fail('config was accepted');
-}
 
 describe('gateway config: issue 14 blocks', () => {
   it('https backends with tls { ca, servername, cert, key } and tcp backends over TLS', () => {

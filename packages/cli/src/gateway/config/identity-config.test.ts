@@ -1,10 +1,9 @@
 /** Issue 15's `identity:` section: shape, lifetimes, and the listeners allowed to serve identities. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@ratls/evidence';
 import { parseGatewayConfig } from './config.js';
+import { refuse, SRC } from './refuse.test-helper.js';
 
-const SRC = '/etc/ratls/gateway.yaml';
 const IDENTITY = `identity:
   trustDomain: prod.example.org
   ca: { dir: ./identity-ca }
@@ -23,17 +22,6 @@ ${o.top ?? ''}${o.identity ?? IDENTITY}listeners:
     listen: 127.0.0.1:8444
     tls: { cert: ./server.crt, key: ./server.key }
 ${o.idListener ?? '    freshness: channel\n'}`;
-
-function refuse(text: string): string {
-  try {
-    parseGatewayConfig(text, SRC);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.code, 'ERR_GATEWAY_CONFIG');
-    return e.message;
-  }
-  assert.fail('config was accepted');
-}
 
 describe('gateway config: identity section', () => {
   it('normalizes: paths against the config folder, default TTL 15 min, max 1 h, audiences deduplicated', () => {

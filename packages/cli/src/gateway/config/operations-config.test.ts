@@ -1,10 +1,9 @@
 /** Issue 16's configuration keys: adminAuth (and the loopback rule for admin), refusal per listener. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@ratls/evidence';
 import { parseGatewayConfig } from './config.js';
+import { refuse, SRC } from './refuse.test-helper.js';
 
-const SRC = '/etc/ratls/gateway.yaml';
 const config = (top: string, listener = '') => `version: 1
 trust: { collateral: ./c.json }
 policy: ./policy.yaml
@@ -18,17 +17,6 @@ ${listener}  - name: cache
     tls: { cert: ./server.crt, key: ./server.key }
     forward: { tcp: 127.0.0.1:6379 }
 `;
-
-function refuse(text: string): string {
-  try {
-    parseGatewayConfig(text, SRC);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.code, 'ERR_GATEWAY_CONFIG');
-    return e.message;
-  }
-  assert.fail('config was accepted');
-}
 
 describe('gateway config: operations keys', () => {
   it('admin on loopback needs no token; beyond loopback it needs adminAuth.tokenFile', () => {

@@ -1,3 +1,5 @@
+import { CHANNEL_REFUSAL_REASON } from '@ratls/evidence';
+
 /**
  * Every reason the gateway refuses an HTTP request, with its status and stable error code: one
  * registry, so the response body, the audit event and the docs use the same words. Reasons are a
@@ -71,11 +73,13 @@ export const REFUSAL_HEADER = 'x-ratls-refusal';
 /**
  * The 403 a listener with `refusal: http-403` sends a refused peer over the finished handshake,
  * before closing: the reason code only (`measurement_mismatch`, `tcb_status_not_allowed`, …),
- * never an identity, a measurement or the closest match (those stay in the audit log).
+ * never an identity, a measurement or the closest match (those stay in the audit log). A reason
+ * outside the channel frame's `CHANNEL_REFUSAL_REASON` (the one pattern for every refusal a peer
+ * reads, frame or header) is sent as `refused`, so no caller can put other words on the wire.
  * @example attestationRefusal('measurement_mismatch') // bytes of "HTTP/1.1 403 Forbidden\r\n…"
  */
 export function attestationRefusal(reason: string): Uint8Array {
-  const code = /^[a-z0-9_]{1,64}$/.test(reason) ? reason : 'refused';
+  const code = CHANNEL_REFUSAL_REASON.test(reason) ? reason : 'refused';
   const body = `${JSON.stringify({ error: 'attestation_refused', reason: code })}\n`;
   const head = [
     'HTTP/1.1 403 Forbidden',

@@ -5,18 +5,8 @@
  * policy, audit, forwarding and metrics; real clients.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import tls from 'node:tls';
-import {
-  type EchoBackend,
-  echoBackend,
-  opensslCert,
-  scenarioCollateral,
-  scenarioOptions,
-  tempDir,
-  writeScenarioConfig,
-} from '@ratls/test-support/gateway-helpers';
+import { type EchoBackend, opensslCert, servedSubject, webScenario } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
 import { type Gateway, startGateway } from '../index.js';
@@ -31,18 +21,7 @@ describe('gateway scenario: certificate rotation by file watch', {
   let good: { cert: string; key: string };
 
   before(async () => {
-    dir = tempDir();
-    opensslCert(dir, 'server', 'first');
-    good = opensslCert(dir, 'good');
-    backend = await echoBackend();
-    const config = writeScenarioConfig(dir, {
-      limits: '{ drainTimeoutMs: 5000 }',
-      listeners: `  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${backend.port}" } }\n`,
-    });
-    gw = await startGateway(
-      config,
-      scenarioOptions(events, () => scenarioCollateral().now, { watch: { debounceMs: 50 } }),
-    );
+    ({ dir, gw, backend, good } = await webScenario(startGateway, { events, watch: { debounceMs: 50 } }));
   });
 
   after(async () => {
@@ -50,22 +29,7 @@ describe('gateway scenario: certificate rotation by file watch', {
     await backend?.close();
   });
 
-  const serverCn = async (port: number) => {
-    const s = tls.connect({
-      host: '127.0.0.1',
-      port,
-      cert: readFileSync(good.cert),
-      key: readFileSync(good.key),
-      rejectUnauthorized: false,
-    });
-    await new Promise<void>((r, j) => {
-      s.once('secureConnect', () => r());
-      s.once('error', j);
-    });
-    const cn = s.getPeerX509Certificate()?.subject;
-    s.destroy();
-    return cn;
-  };
+  const serverCn = (port: number) => servedSubject(port, good);
 
   it('serves a replaced certificate to new handshakes without SIGHUP', async () => {
     const port = gw.addresses().web?.port as number;

@@ -17,7 +17,14 @@ import { type AttestedCredentials, createAttestedCredentials, createChannelAttes
 import { x509 } from '@ratls/attester/x509';
 import type { ChannelAttester } from '@ratls/evidence';
 import { initSimulation } from '@ratls/sim';
-import { type GatewayProcess, simCert, spawnGateway, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
+import {
+  type GatewayProcess,
+  simCert,
+  simulatorPolicy,
+  spawnGateway,
+  tempDir,
+  writeFile,
+} from '@ratls/test-support/gateway-helpers';
 import { HAVE_POSTGRES, psqlWithCert, startPostgres, type TempPostgres } from '@ratls/test-support/postgres';
 import { spawnCli } from '@ratls/test-support/run-cli';
 import { makeSelfSigned } from '@ratls/test-support/tls-testkit';
@@ -38,9 +45,6 @@ const PAYMENTS_M = '11'.repeat(32);
 const GATEWAY_M = '33'.repeat(32);
 const IMPOSTOR_M = '44'.repeat(32);
 const PG_SKIP = !HAVE_POSTGRES && !process.env.CI ? 'PostgreSQL (initdb, psql) not installed' : false;
-
-const policy = (name: string, m: string) =>
-  `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: ${name}\n    sgx: { mrEnclave: ["${m}"] }\n`;
 
 interface Enclave {
   creds: AttestedCredentials;
@@ -144,8 +148,8 @@ describe('gateway identity endpoint (real processes, simulated enclaves)', () =>
     sim = join(dir, 'sim');
     await initSimulation(sim);
     await simCert(sim, join(dir, 'gateway'), { mrEnclave: GATEWAY_M, subject: 'gateway' });
-    writeFile(dir, 'gateway-policy.yaml', policy('payments', PAYMENTS_M));
-    writeFile(dir, 'server-policy.yaml', policy('kms-gateway', GATEWAY_M));
+    writeFile(dir, 'gateway-policy.yaml', simulatorPolicy('payments', [PAYMENTS_M]));
+    writeFile(dir, 'server-policy.yaml', simulatorPolicy('kms-gateway', [GATEWAY_M]));
     writeFile(
       dir,
       'gateway.yaml',

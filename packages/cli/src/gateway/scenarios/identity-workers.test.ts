@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { x509 } from '@ratls/attester/x509';
 import { initSimulation } from '@ratls/sim';
-import { type GatewayProcess, simCert, spawnGateway, tempDir, writeFile } from '@ratls/test-support/gateway-helpers';
+import {
+  type GatewayProcess,
+  simCert,
+  simulatorPolicy,
+  spawnGateway,
+  tempDir,
+  writeFile,
+} from '@ratls/test-support/gateway-helpers';
 import { spawnCli } from '@ratls/test-support/run-cli';
 import type { AuditEvent } from '@ratls/verifier';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -18,8 +25,6 @@ import { earKeyRingFromDir } from '../../identity/ear-keys-dir.js';
 
 const PAYMENTS_M = '11'.repeat(32);
 const GATEWAY_M = '33'.repeat(32);
-const policy = (name: string, m: string) =>
-  `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: ${name}\n    sgx: { mrEnclave: ["${m}"] }\n`;
 
 describe('identity endpoint with workers: 2 (real processes)', () => {
   let dir: string;
@@ -43,8 +48,8 @@ describe('identity endpoint with workers: 2 (real processes)', () => {
     dir = tempDir('ratls-identity-workers-');
     await initSimulation(join(dir, 'sim'));
     await simCert(join(dir, 'sim'), join(dir, 'gateway'), { mrEnclave: GATEWAY_M, subject: 'gateway' });
-    writeFile(dir, 'gateway-policy.yaml', policy('payments', PAYMENTS_M));
-    writeFile(dir, 'server-policy.yaml', policy('kms-gateway', GATEWAY_M));
+    writeFile(dir, 'gateway-policy.yaml', simulatorPolicy('payments', [PAYMENTS_M]));
+    writeFile(dir, 'server-policy.yaml', simulatorPolicy('kms-gateway', [GATEWAY_M]));
     writeFile(
       dir,
       'gateway.yaml',

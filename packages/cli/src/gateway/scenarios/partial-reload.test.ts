@@ -6,21 +6,17 @@
  * policy, audit, forwarding and metrics; real TLS clients.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import tls from 'node:tls';
 import {
   type EchoBackend,
-  echoBackend,
   GOOD,
   IMPOSTOR,
   opensslCert,
-  scenarioCollateral,
-  scenarioOptions,
   scenarioPolicy,
-  tempDir,
-  writeScenarioConfig,
+  servedSubject,
+  webScenario,
 } from '@ratls/test-support/gateway-helpers';
 import { HAVE_VECTORS } from '@ratls/test-support/vectors';
 import type { AuditEvent } from '@ratls/verifier';
@@ -36,18 +32,7 @@ describe('gateway scenario: reload applies each part on its own', {
   let good: { cert: string; key: string };
 
   before(async () => {
-    dir = tempDir();
-    opensslCert(dir, 'server', 'first');
-    good = opensslCert(dir, 'good');
-    backend = await echoBackend();
-    const config = writeScenarioConfig(dir, {
-      limits: '{ drainTimeoutMs: 5000 }',
-      listeners: `  - { name: web, listen: "127.0.0.1:0", tls: { cert: ./server.crt, key: ./server.key }, forward: { http: "http://127.0.0.1:${backend.port}" } }\n`,
-    });
-    gw = await startGateway(
-      config,
-      scenarioOptions(events, () => scenarioCollateral().now),
-    );
+    ({ dir, gw, backend, good } = await webScenario(startGateway, { events }));
   });
 
   after(async () => {
@@ -55,22 +40,7 @@ describe('gateway scenario: reload applies each part on its own', {
     await backend?.close();
   });
 
-  const serverCn = async () => {
-    const s = tls.connect({
-      host: '127.0.0.1',
-      port: gw.addresses().web?.port as number,
-      cert: readFileSync(good.cert),
-      key: readFileSync(good.key),
-      rejectUnauthorized: false,
-    });
-    await new Promise<void>((r, j) => {
-      s.once('secureConnect', () => r());
-      s.once('error', j);
-    });
-    const cn = s.getPeerX509Certificate()?.subject;
-    s.destroy();
-    return cn;
-  };
+  const serverCn = () => servedSubject(gw.addresses().web?.port as number, good);
   const hash = async () =>
     /ratls_policy_info\{hash="([0-9a-f]{64})"\} 1/.exec(await gw.metrics.registry.metrics())?.[1];
 

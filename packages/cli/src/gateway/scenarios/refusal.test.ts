@@ -8,8 +8,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
+import type net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
@@ -17,6 +19,7 @@ import {
   haveBinary,
   run,
   simCert,
+  simulatorPolicy,
   tempDir,
   writeFile,
 } from '@ratls/test-support/gateway-helpers';
@@ -32,7 +35,7 @@ import { type Gateway, startGateway } from '../index.js';
 
 const GOOD = '11'.repeat(32);
 const IMPOSTOR = '22'.repeat(32);
-const policy = `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: payments\n    sgx: { mrEnclave: ["${GOOD}"] }\n`;
+const policy = simulatorPolicy('payments', [GOOD]);
 
 describe('gateway scenario: refusals a client can act on', () => {
   let dir: string;
@@ -125,10 +128,10 @@ listeners:
     assert.doesNotMatch(r.stdout, /403|measurement/);
   });
 
-  const libraryError = async (name: 'told' | 'closed', who: 'good' | 'impostor') => {
+  const libraryError = async (name: 'told' | 'closed' | number, who: 'good' | 'impostor') => {
     const s = await connectAttested({
       host: '127.0.0.1',
-      port: port(name),
+      port: typeof name === 'number' ? name : port(name),
       cert: readFileSync(c[who].cert),
       key: readFileSync(c[who].key),
       attestation: clientAttestation,
@@ -164,6 +167,45 @@ listeners:
     const got = await libraryError('closed', 'good');
     assert.equal(typeof got, 'string');
     assert.match(got as string, /^HTTP\/1\.1 200 OK\r\n/);
+  });
+
+  /** A server with the gateway's own attested certificate that answers any request with `head`. */
+  const answering = async (head: string) => {
+    const server = tls.createServer(
+      { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) },
+      (sock) => {
+        sock.on('error', () => undefined);
+        sock.once('data', () => sock.end(`${head}content-length: 0\r\nconnection: close\r\n\r\n`));
+      },
+    );
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      close: () => new Promise<void>((r) => server.close(() => r())),
+    };
+  };
+
+  it('client library: a 403 whose x-ratls-refusal is outside the reason pattern is an ordinary answer', async () => {
+    // The control: the same server with a reason code is read as the refusal it is.
+    const control = await answering('HTTP/1.1 403 Forbidden\r\nX-Ratls-Refusal: tcb_status_not_allowed\r\n');
+    try {
+      const e = await libraryError(control.port, 'good');
+      assert.ok(e instanceof AttestationRefusedError, String(e));
+      assert.equal(e.reason, 'tcb_status_not_allowed');
+    } finally {
+      await control.close();
+    }
+    for (const reason of ['MEASUREMENT_MISMATCH', 'a'.repeat(65), 'mrenclave 2222 not in payments', '']) {
+      const s = await answering(`HTTP/1.1 403 Forbidden\r\nx-ratls-refusal: ${reason}\r\n`);
+      try {
+        const got = await libraryError(s.port, 'good');
+        assert.equal(typeof got, 'string', `${JSON.stringify(reason)}: ${String(got)}`);
+        assert.match(got as string, /^HTTP\/1\.1 403 Forbidden\r\n/);
+      } finally {
+        await s.close();
+      }
+    }
   });
 
   it('https Agent: the request fails with the typed refusal', async () => {

@@ -19,6 +19,7 @@ import {
   haveBinary,
   run,
   simCert,
+  simulatorPolicy,
   spawnGateway,
   tempDir,
   writeFile,
@@ -28,9 +29,6 @@ const GOOD = '11'.repeat(32);
 const IMPOSTOR = '22'.repeat(32);
 const HAVE_REDIS = haveBinary('redis-server') && haveBinary('redis-cli');
 const SKIP_REDIS = HAVE_REDIS ? false : 'redis-server/redis-cli not installed';
-
-const policyText = (allowed: string[]) =>
-  `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: payments\n    sgx: { mrEnclave: [${allowed.map((m) => `"${m}"`).join(', ')}] }\n`;
 
 interface AuditLine {
   event: { action: string; reason: string; outcome: string };
@@ -77,7 +75,7 @@ describe('gateway end-to-end (spawned process, simulated TEE)', {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    policyPath = writeFile(dir, 'policy.yaml', policyText([GOOD]));
+    policyPath = writeFile(dir, 'policy.yaml', simulatorPolicy('payments', [GOOD]));
     auditPath = join(dir, 'audit.jsonl');
     writeFile(
       dir,
@@ -214,7 +212,7 @@ listeners:
       /ratls_policy_info\{hash="([0-9a-f]{64})"\} 1/.exec(await (await admin('/metrics')).text())?.[1];
     const h0 = await hash();
     assert.ok(h0);
-    writeFileSync(policyPath, policyText([GOOD, IMPOSTOR]));
+    writeFileSync(policyPath, simulatorPolicy('payments', [GOOD, IMPOSTOR]));
     gw.child.kill('SIGHUP');
     let h1 = h0;
     for (let i = 0; i < 50 && h1 === h0; i++) {

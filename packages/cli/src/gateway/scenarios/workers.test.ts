@@ -15,6 +15,7 @@ import {
   haveBinary,
   run,
   simCert,
+  simulatorPolicy,
   spawnGateway,
   tempDir,
   writeFile,
@@ -22,8 +23,6 @@ import {
 
 const GOOD = '11'.repeat(32);
 const IMPOSTOR = '22'.repeat(32);
-const policyText = (allowed: string[]) =>
-  `version: 1\ndefaults:\n  simulated: true   # the simulator's root: tests only\nidentities:\n  - name: payments\n    sgx: { mrEnclave: [${allowed.map((m) => `"${m}"`).join(', ')}] }\n`;
 
 interface AuditLine {
   event: { action: string; reason: string; outcome: string };
@@ -50,7 +49,7 @@ describe('gateway with workers: 2 (spawned process, simulated TEE)', {
     };
     await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
     backend = await echoBackend();
-    policyPath = writeFile(dir, 'policy.yaml', policyText([GOOD]));
+    policyPath = writeFile(dir, 'policy.yaml', simulatorPolicy('payments', [GOOD]));
     auditPath = join(dir, 'audit.jsonl');
     writeFile(
       dir,
@@ -151,7 +150,7 @@ listeners:
   });
 
   it('SIGHUP reaches every worker: after the reload every connection applies the new policy', async () => {
-    writeFileSync(policyPath, policyText([GOOD, IMPOSTOR]));
+    writeFileSync(policyPath, simulatorPolicy('payments', [GOOD, IMPOSTOR]));
     gw.child.kill('SIGHUP');
     await waitFor(async () => /ratls_reloads_total\{result="ok"\} [1-9]/.test(await metrics()), 'the reload');
     const n = handshakes().length;

@@ -319,7 +319,7 @@ export class EarlyAskHandler {
     if (v.kind !== 'real') return this.#drops.drop('no_verification', { worker });
     let standard: Awaited<ReturnType<typeof v.quoteVerifier.verify>>;
     try {
-      standard = await v.quoteVerifier.verify(quote, { at: this.#o.clock() });
+      standard = await v.quoteVerifier.verify(quote, { at: new Date(this.#o.clock()) });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       return this.#drops.drop('standard_refused', { worker, code: typeof code === 'string' ? code : String(e) });

@@ -21,7 +21,7 @@ import {
   EarlyTcbForwarder,
   MAX_EARLY_QUOTE_BYTES,
 } from './early-ipc.js';
-import { earlyTcbMonitor } from './early-tcb.js';
+import { earlyTcbMonitor, settled } from './early-tcb.js';
 import { buildState, type GatewayState } from './state.js';
 
 const GOOD = '44'.repeat(32);
@@ -113,7 +113,7 @@ listeners:
     // The worker claims Revoked: a display value only; the primary's own appraisal stands.
     p.handle(ask({ unverifiedStandardStatus: 'Revoked' }));
     assert.equal(await p.handler.whenIdle(30_000), true);
-    assert.deepEqual(p.replies, [{ t: 'early-done', id: 1 }]);
+    assert.deepEqual(p.replies, [{ t: 'early-done', id: 1, assessed: true }], 'a definite outcome');
     assert.deepEqual(p.monitor.identities(), [
       { identity: 'payments', peers: 1, atRisk: 0, worstEarlyStatus: 'UpToDate', worstStandardStatus: 'UpToDate' },
     ]);
@@ -235,11 +235,32 @@ listeners:
     assert.equal(fwd.receive({ t: 'collateral', id: 1 }), false, 'other answers are not its');
     fwd.observe(der, d, 'api');
     assert.equal(sent.length, 3, 'the acknowledged slot is free again');
+    // Once the primary answers `assessed`, the worker stops forwarding this identity and quote.
+    fwd.receive({ t: 'early-done', id: sent[2]?.id, assessed: true });
+    assert.equal(fwd.stats().inFlight, 1);
+    fwd.observe(der, d, 'api');
+    assert.equal(sent.length, 3, 'a quote the primary remembers is not sent again');
+    assert.equal(fwd.stats().inFlight, 1);
     // What the forwarder sends, the primary takes.
     const p = primary();
     p.handle(sent[2]);
     assert.equal(await p.handler.whenIdle(30_000), true);
     assert.equal(p.handler.dropped(), 0, JSON.stringify(p.lines));
     assert.equal(p.monitor.identities()[0]?.identity, 'payments');
+  });
+
+  it('a drain waits for appraisals in flight, and no longer than its bound', async () => {
+    let release: () => void = () => {};
+    const slow = new Promise<void>((r) => {
+      release = r;
+    });
+    const pending = new Set<Promise<unknown>>([slow]);
+    void slow.then(() => pending.delete(slow));
+    const t0 = Date.now();
+    assert.equal(await settled(pending, 200), false, 'given up at the bound');
+    assert.ok(Date.now() - t0 < 5_000);
+    const waiting = settled(pending, 30_000);
+    release();
+    assert.equal(await waiting, true, 'done once the appraisal settles');
   });
 });

@@ -41,12 +41,19 @@ export interface EarlyAsk {
 export interface EarlyDone {
   t: 'early-done';
   id: number;
+  /**
+   * The primary's watch remembers this identity and quote: the worker need not forward them
+   * again (a memo of the primary's answer, not a second dedupe: the primary's watch decides).
+   */
+  assessed?: true;
 }
 
 /** The largest quote forwarded: the largest evidence extension a certificate may carry. */
 export const MAX_EARLY_QUOTE_BYTES = MAX_EVIDENCE_EXTENSION_BYTES;
 /** Asks a worker has outstanding (and the primary handles per worker) before it drops more. */
 export const MAX_EARLY_IN_FLIGHT = 64;
+/** Identity+quote keys a worker remembers as assessed by the primary (oldest forgotten first). */
+const MAX_ASSESSED_MEMO = 4096;
 /** A slot whose `early-done` never comes (the primary restarted its handler) is freed after this. */
 const ACK_TIMEOUT_MS = 30_000;
 /** Drop lines per reason: the first at once, then at most one per this interval, with the count. */
@@ -114,7 +121,9 @@ export class EarlyTcbForwarder implements EarlyTcbObserver {
   readonly #send: EarlyTcbForwarderOptions['send'];
   readonly #max: number;
   readonly #drops: DropLog;
-  readonly #inFlight = new Map<number, NodeJS.Timeout>();
+  readonly #inFlight = new Map<number, { timer: NodeJS.Timeout; key: string }>();
+  /** Keys the primary answered `assessed` for: forwarding them again would change nothing. */
+  readonly #assessed = new Set<string>();
   #nextId = 1;
 
   constructor(o: EarlyTcbForwarderOptions) {
@@ -127,6 +136,9 @@ export class EarlyTcbForwarder implements EarlyTcbObserver {
     const r = d.result;
     const identity = d.decision?.accept ? d.decision.identity : undefined;
     if (!d.accept || !r || (r.tee !== 'sgx' && r.tee !== 'tdx') || identity === undefined) return;
+    // Checked before the certificate is read again: the steady state of a known enclave costs a lookup.
+    const key = `${identity}\u0000${r.evidenceSha256}`;
+    if (this.#assessed.has(key)) return;
     const quote = quoteOf(der, r);
     if (!quote) return;
     if (quote.length > MAX_EARLY_QUOTE_BYTES) {
@@ -138,7 +150,7 @@ export class EarlyTcbForwarder implements EarlyTcbObserver {
       return;
     }
     const id = this.#nextId++;
-    this.#inFlight.set(id, setTimeout(() => this.#inFlight.delete(id), ACK_TIMEOUT_MS).unref());
+    this.#inFlight.set(id, { timer: setTimeout(() => this.#inFlight.delete(id), ACK_TIMEOUT_MS).unref(), key });
     const m: EarlyAsk = {
       t: 'early',
       id,
@@ -170,8 +182,17 @@ export class EarlyTcbForwarder implements EarlyTcbObserver {
    */
   receive(m: unknown): boolean {
     if (typeof m !== 'object' || m === null || (m as { t?: unknown }).t !== 'early-done') return false;
-    const id = (m as { id?: unknown }).id;
-    if (typeof id === 'number') this.#free(id);
+    const { id, assessed } = m as { id?: unknown; assessed?: unknown };
+    if (typeof id !== 'number') return true;
+    const key = this.#inFlight.get(id)?.key;
+    this.#free(id);
+    if (assessed === true && key !== undefined && !this.#assessed.has(key)) {
+      if (this.#assessed.size >= MAX_ASSESSED_MEMO) {
+        const oldest = this.#assessed.values().next().value;
+        if (oldest !== undefined) this.#assessed.delete(oldest);
+      }
+      this.#assessed.add(key);
+    }
     return true;
   }
 
@@ -181,9 +202,9 @@ export class EarlyTcbForwarder implements EarlyTcbObserver {
   }
 
   #free(id: number): void {
-    const t = this.#inFlight.get(id);
-    if (t === undefined) return;
-    clearTimeout(t);
+    const e = this.#inFlight.get(id);
+    if (e === undefined) return;
+    clearTimeout(e.timer);
     this.#inFlight.delete(id);
   }
 }
@@ -253,8 +274,9 @@ export class EarlyAskHandler {
   handle(m: unknown, worker: number, reply: (d: EarlyDone) => void): void {
     const raw = typeof m === 'object' && m !== null ? (m as Record<string, unknown>) : {};
     const id = raw.id;
-    const done = () => {
-      if (typeof id === 'number' && Number.isSafeInteger(id)) reply({ t: 'early-done', id });
+    const done = (assessed = false) => {
+      if (typeof id === 'number' && Number.isSafeInteger(id))
+        reply({ t: 'early-done', id, ...(assessed ? { assessed: true as const } : {}) });
     };
     if (typeof raw.quote === 'string' && raw.quote.length > MAX_QUOTE_CHARS) {
       this.#drops.drop('oversized', { worker, chars: raw.quote.length });
@@ -282,12 +304,12 @@ export class EarlyAskHandler {
       return;
     }
     this.#perWorker.set(worker, busy + 1);
-    const p: Promise<void> = this.#appraise(a, quote, worker).finally(() => {
+    const p: Promise<void> = this.#appraise(a, quote, worker).then((assessed) => {
       const n = (this.#perWorker.get(worker) ?? 1) - 1;
       if (n > 0) this.#perWorker.set(worker, n);
       else this.#perWorker.delete(worker);
       this.#pending.delete(p);
-      done();
+      done(assessed);
     });
     this.#pending.add(p);
   }
@@ -305,26 +327,47 @@ export class EarlyAskHandler {
     return settled(this.#pending, timeoutMs);
   }
 
-  async #appraise(a: z.infer<typeof earlyAskSchema>, quote: Uint8Array, worker: number): Promise<void> {
+  /** True when the monitor now remembers this identity and quote; false when dropped or to be retried. */
+  async #appraise(a: z.infer<typeof earlyAskSchema>, quote: Uint8Array, worker: number): Promise<boolean> {
+    try {
+      return await this.#appraiseOnce(a, quote, worker);
+    } catch (e) {
+      this.#o.log('warn', 'early TCB ask failed in the primary', { worker, error: String(e) });
+      return false;
+    }
+  }
+
+  async #appraiseOnce(a: z.infer<typeof earlyAskSchema>, quote: Uint8Array, worker: number): Promise<boolean> {
     const s = this.#o.state();
     const lc = s.config.listeners.find((l) => l.name === a.listener);
-    if (!lc) return this.#drops.drop('unknown_listener', { worker, listener: a.listener });
+    if (!lc) {
+      this.#drops.drop('unknown_listener', { worker, listener: a.listener });
+      return false;
+    }
     // The identity becomes a metric label and an audit field: only a name the listener's policy
     // defines is taken, so a confused or hostile worker cannot grow the label set.
     const policy = s.policies.get(lc.policy);
     if (!policy?.identities.some((i) => i.name === a.identity)) {
-      return this.#drops.drop('unknown_identity', { worker, listener: a.listener });
+      this.#drops.drop('unknown_identity', { worker, listener: a.listener });
+      return false;
     }
     const v = s.verification;
-    if (v.kind !== 'real') return this.#drops.drop('no_verification', { worker });
+    if (v.kind !== 'real') {
+      this.#drops.drop('no_verification', { worker });
+      return false;
+    }
     let standard: Awaited<ReturnType<typeof v.quoteVerifier.verify>>;
     try {
       standard = await v.quoteVerifier.verify(quote, { at: new Date(this.#o.clock()) });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      return this.#drops.drop('standard_refused', { worker, code: typeof code === 'string' ? code : String(e) });
+      this.#drops.drop('standard_refused', { worker, code: typeof code === 'string' ? code : String(e) });
+      return false;
     }
-    if (standard.tee !== a.tee) return this.#drops.drop('tee_mismatch', { worker, tee: a.tee });
+    if (standard.tee !== a.tee) {
+      this.#drops.drop('tee_mismatch', { worker, tee: a.tee });
+      return false;
+    }
     if (
       standard.tcbStatus !== a.unverifiedStandardStatus ||
       (a.unverifiedTcbEvaluationDataNumber !== undefined &&
@@ -337,7 +380,7 @@ export class EarlyAskHandler {
         status: standard.tcbStatus,
       });
     }
-    await this.#o.monitor.observeQuote({ identity: a.identity, quote, standard, listener: a.listener });
+    return this.#o.monitor.observeQuote({ identity: a.identity, quote, standard, listener: a.listener });
   }
 }
 

@@ -12,7 +12,7 @@
  * dedupe, the warning and the metric exist once per gateway.
  */
 import { createHash } from 'node:crypto';
-import { extractEvidence } from '@ratls/evidence';
+import { ERROR_CODES, extractEvidence, isErrorCode } from '@ratls/evidence';
 import {
   type AuditLog,
   buildEarlyTcbWarningEvent,
@@ -54,9 +54,11 @@ export interface EarlyTcbQuote {
 export interface EarlyTcbMonitor extends EarlyTcbObserver {
   /**
    * Schedules the early appraisal of a quote whose standard result this process verified (the
-   * cluster primary, after re-appraising a worker's quote); resolves when it is done, never rejects.
+   * cluster primary, after re-appraising a worker's quote); resolves when it is done, never rejects,
+   * with true when the watch now remembers this identity and quote (a definite outcome: asking
+   * again changes nothing) and false when it will appraise it again (early collateral unavailable).
    */
-  observeQuote(q: EarlyTcbQuote): Promise<void>;
+  observeQuote(q: EarlyTcbQuote): Promise<boolean>;
   /** Identities with at least one peer seen, sorted by name. */
   identities(): EarlyTcbIdentity[];
   /** Peers at risk per identity and early status (the metric's series). */
@@ -176,8 +178,8 @@ export function earlyTcbMonitor(o: EarlyTcbMonitorOptions): EarlyTcbMonitor | un
   // The watch calls onAtRisk once per identity and peer, concurrent connections included.
   const watch = new EarlyTcbWatch({ verifier, onAtRisk: warn });
   const pending = new Set<Promise<unknown>>();
-  const observeQuote = ({ identity, quote, standard: r, listener }: EarlyTcbQuote): Promise<void> => {
-    if (r.tee !== 'sgx' && r.tee !== 'tdx') return Promise.resolve();
+  const observeQuote = ({ identity, quote, standard: r, listener }: EarlyTcbQuote): Promise<boolean> => {
+    if (r.tee !== 'sgx' && r.tee !== 'tdx') return Promise.resolve(false);
     const key = `${identity}\u0000${r.evidenceSha256}`;
     if (!meta.has(key)) {
       meta.set(key, {
@@ -186,11 +188,16 @@ export function earlyTcbMonitor(o: EarlyTcbMonitorOptions): EarlyTcbMonitor | un
         ...(r.tcbEvaluationDataNumber !== undefined ? { tcbEvaluationDataNumber: r.tcbEvaluationDataNumber } : {}),
       });
     }
-    const p: Promise<void> = watch
+    const p: Promise<boolean> = watch
       .observe({ identity, quote, standard: r, at: new Date(o.clock()) })
       .then(
-        () => undefined,
-        (e: unknown) => o.log('warn', 'early TCB appraisal failed', { error: String(e) }),
+        // The watch remembers every outcome but an unavailable early set (EarlyTcbWatch#remember).
+        (a) =>
+          !(a.earlyError !== undefined && isErrorCode(a.earlyError) && ERROR_CODES[a.earlyError].step === 'collateral'),
+        (e: unknown) => {
+          o.log('warn', 'early TCB appraisal failed', { error: String(e) });
+          return false;
+        },
       )
       .finally(() => {
         meta.delete(key);

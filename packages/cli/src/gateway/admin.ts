@@ -33,7 +33,7 @@ export interface HealthInputs {
   now: number;
   version: string;
   /** Early TCB warning per identity (`earlyTcb: true`). */
-  early?: { identities(): EarlyTcbIdentity[] };
+  early?: { identities(): EarlyTcbIdentity[]; dropped?(): number };
 }
 
 /**
@@ -162,6 +162,12 @@ export function gatewayHealth({ state: s, listeners, now, version, early }: Heal
         ...(i.worstEarlyStatus ? { earlyStatus: i.worstEarlyStatus } : {}),
       })),
     };
+    // A cluster primary counts the workers' asks it could not appraise (bounds, malformed).
+    const dropped = early.dropped?.() ?? 0;
+    if (dropped > 0) {
+      (body.earlyTcb as Record<string, unknown>).dropped = dropped;
+      warnings.push(`early TCB: ${dropped} accepted peers were not assessed (see the operational log)`);
+    }
     if (warnings.length) Object.assign(body, { degraded: true, warnings });
   }
   return { ok: problems.length === 0, body };

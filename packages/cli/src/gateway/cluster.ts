@@ -3,8 +3,9 @@
  * `reusePort`, so the primary holds the listening sockets and hands connections round-robin
  * (SCHED_RR) to N forked workers, which run the whole per-connection path (worker.ts). The
  * primary owns what must be one: the admin server with metrics summed over workers, the audit
- * writer, the collateral source (workers ask it over IPC, collateral-ipc.ts), file watching and
- * reload, drain, and restarting a crashed worker.
+ * writer, the collateral source (workers ask it over IPC, collateral-ipc.ts), the early TCB
+ * watch (workers forward their accepts, early-ipc.ts), file watching and reload, drain, and
+ * restarting a crashed worker.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,8 @@ import {
 import { auditWriter, stateMetrics } from './audit-writer.js';
 import { answerCollateral, KdsAnswerer } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, loadGatewayConfig } from './config/config.js';
+import { EarlyAskHandler } from './early-ipc.js';
+import { earlyTcbMonitor } from './early-tcb.js';
 import type { Gateway, StartGatewayOptions } from './gateway.js';
 import { defaultLog, LOG_LEVEL_ENV, logLevel } from './log.js';
 import { serializedReload, watchConfigFiles, watchedFiles } from './reload.js';
@@ -80,7 +83,11 @@ export async function startPrimary(
     () => state,
   );
   const { audit, consoleHub } = writer;
-  const metrics = stateMetrics(() => state, clock);
+  // Early TCB warning (issue 17): the one watch of the cluster, fed by every worker's accepts
+  // after the primary re-appraised each quote; its gauge is served from this registry only.
+  const early = earlyTcbMonitor({ config, verification: () => state.verification, audit, log, clock });
+  const earlyAsks = early ? new EarlyAskHandler({ monitor: early, state: () => state, log, clock }) : undefined;
+  const metrics = stateMetrics(() => state, clock, early ? () => early.atRiskCounts() : undefined);
   for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });
 
   // One AMD KDS client for every worker (KDS rate-limits), rebuilt only when the URL changes.
@@ -142,6 +149,10 @@ export async function startPrimary(
           void kds.answer(m).then((a) => {
             if (w.isConnected()) w.send(a, undefined, () => {});
           });
+        } else if (m.t === 'early') {
+          earlyAsks?.handle(m, w.process.pid as number, (a) => {
+            if (w.isConnected()) w.send(a, undefined, () => {});
+          });
         } else if (m.t === 'collateral') {
           // The one real source answers every worker: its coalescing and cache make one upstream request per key.
           void answerCollateral(state.collateral, m).then((a) => {
@@ -197,6 +208,9 @@ export async function startPrimary(
       listeners: state.config.listeners.map((l) => ({ name: l.name, listening: bound.has(l.name) })),
       now: clock(),
       version: RATLS_VERSION,
+      ...(early && earlyAsks
+        ? { early: { identities: () => early.identities(), dropped: () => earlyAsks.dropped() } }
+        : {}),
     };
   };
   const health = (): Health => gatewayHealth(inputs());
@@ -273,6 +287,10 @@ export async function startPrimary(
       }, config.limits.drainTimeoutMs + 10_000);
       await Promise.all(exited);
       clearTimeout(kill);
+      // Every ask a worker sent arrived before its exit (one ordered channel); the appraisals they
+      // started finish within the drain deadline or are given up, with a line that says so.
+      if (earlyAsks && !(await earlyAsks.whenIdle(config.limits.drainTimeoutMs)))
+        log('warn', 'early TCB appraisals still running at shutdown; their warnings are lost');
       await admin?.close();
       await writer.closeReaders();
       await audit.flush();

@@ -24,6 +24,7 @@ import { auditWriter, stateMetrics } from './audit-writer.js';
 import { startPrimary } from './cluster.js';
 import { IpcCollateralSource, IpcKdsSource } from './collateral-ipc.js';
 import { type GatewayConfig, type HostPort, type ListenerConfig, loadGatewayConfig } from './config/config.js';
+import { earlyViaPrimary } from './early-ipc.js';
 import { earlyTcbMonitor } from './early-tcb.js';
 import { openIdentityService, prepareIdentityFiles } from './identity-service.js';
 import { type AttestedListener, startListener } from './listener.js';
@@ -124,7 +125,11 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
   const writer = auditWriter(createAuditLog({ sink, now: () => new Date(clock()) }), config, log, !worker, () => state);
   const { audit, consoleHub } = writer;
   // Early TCB warning (issue 17): one watch for the gateway's life, so a reload keeps its once-per-peer memory.
-  const early = earlyTcbMonitor({ config, verification: () => state.verification, audit, log, clock });
+  // A cluster worker runs none: it forwards each accept to the primary's one watch (early-ipc.ts).
+  const early = worker
+    ? undefined
+    : earlyTcbMonitor({ config, verification: () => state.verification, audit, log, clock });
+  const earlyObserver = early ?? (worker && config.earlyTcb ? earlyViaPrimary(log) : undefined);
   const metrics = stateMetrics(() => state, clock, early ? () => early.atRiskCounts() : undefined);
   // A worker's warnings are its primary's: one loud line per gateway, not one per process.
   if (!worker) for (const w of gatewayWarnings(state, clock())) log('warn', w.message, { warning: w.kind });
@@ -154,7 +159,7 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
         limits,
         closing: () => closing,
         ...(attester && !lc.tls ? { channelAttester: attester.channel } : {}),
-        ...(early ? { early } : {}),
+        ...(earlyObserver ? { early: earlyObserver } : {}),
         ...(identity ? { identity } : {}),
       };
       listeners.push(await startListener(lc, deps));
@@ -241,7 +246,8 @@ export async function startGateway(configPath: string, opts: StartGatewayOptions
       await Promise.all(stopped);
       attester?.close();
       await admin?.close();
-      await early?.whenIdle();
+      if (early && !(await early.whenIdle(limits.drainTimeoutMs)))
+        log('warn', 'early TCB appraisals still running at shutdown; their warnings are lost');
       await writer.closeReaders();
       await audit.flush();
       await audit.close();

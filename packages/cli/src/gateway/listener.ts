@@ -21,7 +21,7 @@ import {
 } from '@ratls/verifier';
 import { listenerAppraiser, type Verification } from './appraiser.js';
 import type { GatewayLimits, HostPort, ListenerConfig } from './config/config.js';
-import type { EarlyTcbMonitor } from './early-tcb.js';
+import type { EarlyTcbObserver } from './early-tcb.js';
 import { postgresListener } from './forward/postgres/listener.js';
 import { forwardTcp } from './forward/tcp.js';
 import type { HttpForwarder } from './http/forward.js';
@@ -57,7 +57,7 @@ export interface ListenerDeps {
    */
   channelAttester?: ChannelAttester;
   /** Early TCB warning (issue 17, `earlyTcb: true`): sees every certificate-mode accept. */
-  early?: EarlyTcbMonitor;
+  early?: EarlyTcbObserver;
   /** The issuing service, for a listener named in `identity.listeners` (issue 15). */
   identity?: IdentityService;
 }

@@ -1,11 +1,13 @@
 /**
  * The worker side of the cluster process model (docs/gateway.md, "Process model"): runs the
  * listeners of one configuration and answers the primary over IPC. Messages are plain data:
- * audit events, metric values, reload and drain results; never a verified result.
+ * audit events, metric values, reload and drain results, accepted quotes for the early TCB watch;
+ * never a verified result.
  */
 import { toRatlsError } from '@ratls/evidence';
 import { workerAudit } from './audit-ipc.js';
 import type { CollateralAsk, KdsAsk } from './collateral-ipc.js';
+import type { EarlyAsk } from './early-ipc.js';
 import { startGateway } from './gateway.js';
 import { WORKER_METRICS } from './metrics.js';
 
@@ -21,7 +23,9 @@ export type FromWorker =
   | { t: 'reload'; id: number; ok: boolean; code?: string; message?: string }
   | { t: 'drained' }
   | CollateralAsk
-  | KdsAsk;
+  | KdsAsk
+  /** A certificate-mode accept for the primary's early TCB watch (the quote, never a result). */
+  | EarlyAsk;
 
 const send = (m: FromWorker): Promise<void> =>
   new Promise((resolve) => {

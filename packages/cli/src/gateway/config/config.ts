@@ -713,7 +713,7 @@ function normalize(
     ...(raw.identity ? { identity: normalizeIdentity(raw.identity, raw, listeners, admin, abs, at) } : {}),
     workers,
     ...(attester ? { attester } : {}),
-    earlyTcb: earlyTcbSwitch(raw.earlyTcb, trust, workers, at),
+    earlyTcb: earlyTcbSwitch(raw.earlyTcb, trust, at),
     limits,
     listeners,
   };
@@ -723,23 +723,16 @@ function normalize(
 /**
  * `earlyTcb: true` fetches Intel's `update=early` TCB info and QE identity from the same PCCS, so
  * it needs `trust.pccs`: collateral files carry one set only, and a silent no-op would hide the
- * warning the operator asked for. Cluster workers do not carry it yet (their early collateral and
- * the once-per-peer dedupe would have to go through the primary): refused rather than half-done.
- * @example earlyTcbSwitch(true, { collateral: { kind: 'pccs', url } }, 1, at) // true
+ * warning the operator asked for. With `workers > 1` it runs in the cluster primary only (the
+ * workers forward their accepts, early-ipc.ts), so any worker count is fine.
+ * @example earlyTcbSwitch(true, { collateral: { kind: 'pccs', url } }, at) // true
  */
 export function earlyTcbSwitch(
   on: boolean | undefined,
   trust: GatewayConfig['trust'],
-  workers: number,
   at: (path: (string | number)[], msg: string) => string,
 ): boolean {
   if (on !== true) return false;
-  if (workers > 1)
-    throw new ConfigError(
-      'ERR_GATEWAY_CONFIG',
-      'config',
-      at(['earlyTcb'], 'earlyTcb is not supported with workers > 1 yet (run it with workers: 1)'),
-    );
   if (trust.collateral.kind !== 'pccs')
     throw new ConfigError(
       'ERR_GATEWAY_CONFIG',

@@ -160,7 +160,7 @@ listeners:
     assert.equal(w[0]?.labels?.listener, 'api');
   });
 
-  it('refuses earlyTcb without PCCS collateral and with workers > 1', () => {
+  it('refuses earlyTcb without PCCS collateral, and loads it with workers > 1', () => {
     const base = `version: 1
 policy: ./policy.yaml
 earlyTcb: true
@@ -174,9 +174,19 @@ listeners:
         e instanceof ConfigError && e.code === 'ERR_GATEWAY_CONFIG' && /earlyTcb needs trust.pccs/.test(e.message),
     );
     writeFile(dir, 'workers.yaml', `${base}workers: 2\ntrust: { anchors: [./sim/root.pem], pccs: "${pcs.url}" }\n`);
+    // The cluster primary runs the one early watch (early-ipc.ts): any worker count is fine.
+    const c = loadGatewayConfig(join(dir, 'workers.yaml'));
+    assert.equal(c.earlyTcb, true);
+    assert.equal(c.workers, 2);
+    writeFile(
+      dir,
+      'workers-files.yaml',
+      `${base}workers: 2\ntrust: { anchors: [./sim/root.pem], collateral: ./sim/collateral.json }\n`,
+    );
     assert.throws(
-      () => loadGatewayConfig(join(dir, 'workers.yaml')),
-      (e: unknown) => e instanceof ConfigError && e.code === 'ERR_GATEWAY_CONFIG' && /workers > 1/.test(e.message),
+      () => loadGatewayConfig(join(dir, 'workers-files.yaml')),
+      (e: unknown) =>
+        e instanceof ConfigError && e.code === 'ERR_GATEWAY_CONFIG' && /earlyTcb needs trust.pccs/.test(e.message),
     );
   });
 });

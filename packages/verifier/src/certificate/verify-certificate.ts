@@ -4,7 +4,7 @@
  * configured CA) → extract evidence → binding for every format present → appraisal of every
  * distinct piece of evidence → one result.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import {
   AppraisalError,
   bytesEqual,
@@ -34,6 +34,11 @@ import { type X509Parts, x509Parts } from './x509-parts.js';
 export interface VerifyCertificateOptions extends EvidenceAppraisalOptions {
   /** When set, the certificate must be issued directly by one of these CAs (PEM or DER). */
   certificateAuthorities?: (string | Uint8Array)[];
+  /**
+   * The key the TLS stack decoded from this same certificate (see `PeerContext.peerPublicKey`):
+   * the self-signature is checked with it when it equals the SPKI, else ERR_CERT_TLS_KEY_MISMATCH.
+   */
+  peerPublicKey?: () => KeyObject | undefined;
 }
 
 export interface CertificateVerification {
@@ -163,7 +168,7 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
       at,
     );
   } else {
-    checkSelfSigned(parts);
+    checkSelfSigned(parts, opts.peerPublicKey);
   }
   // One parse of the certificate and of each quote for the whole decision (ARCHITECTURE
   // "Parsing"): extraction reads the X.509 parse made above, the binding check parses each quote

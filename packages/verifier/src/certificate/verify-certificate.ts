@@ -23,6 +23,7 @@ import {
   sha256Hex,
   toRatlsError,
 } from '@ratls/evidence';
+import { deepFreeze } from '../freeze.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
 import { isoFromSeconds, toUnixSeconds } from '../time.js';
 import { appraiseEvidence, type EvidenceAppraisalOptions, prepareAppraisal } from './appraise-evidence.js';
@@ -228,14 +229,20 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
   return {
     result: pickResult(results),
     results,
-    certificate: lazySubject(
-      {
-        fingerprintSha256: createHash('sha256').update(der).digest('hex'),
-        notBefore: parts.notBefore,
-        notAfter: parts.notAfter,
-        formats,
-      },
-      parts.subjectRaw,
+    // Frozen here by the strict walk, which skips accessors: the peer verifier's cache freezes the
+    // whole verification and would otherwise read `subject` and render the Name (≈2 % of a fresh
+    // certificate's appraisal) for a value the handshake path rarely reads.
+    certificate: deepFreeze(
+      lazySubject(
+        {
+          fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+          notBefore: parts.notBefore,
+          notAfter: parts.notAfter,
+          formats,
+        },
+        parts.subjectRaw,
+      ),
+      true,
     ),
     binding: { formats: outcomes.map((o) => o.format), rules: outcomes.map((o) => o.rule) },
   };

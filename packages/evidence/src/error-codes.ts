@@ -1125,6 +1125,11 @@ export const ERROR_CODES = {
     meaning:
       "The gateway's answer to an identity request is not what was asked for (status, content type, size, no certificate for this key); nothing is written.",
   },
+  ERR_CERT_TLS_KEY_MISMATCH: {
+    step: 'certificate',
+    meaning:
+      "The TLS stack decoded another public key from the peer certificate than the certificate's SPKI as ratls reads it, so the handshake proved possession of a key the evidence does not bind; refuse and report the certificate (a parser differential).",
+  },
 } as const satisfies Record<`ERR_${string}`, ErrorCodeInfo>;
 
 /** A registered error code: a `RatlsError` with any other code does not typecheck. */

@@ -24,11 +24,8 @@ const EC_SPKI_PREFIXES: Array<{ crv: 'P-256' | 'P-384'; prefix: Buffer; size: nu
   { crv: 'P-384', prefix: Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), size: 48 },
 ];
 
-/**
- * The issuer key as a KeyObject. EC keys are imported as JWK because Node 20 decodes SPKI DER at
- * about twice the cost (~180 µs vs ~80 µs here), which is a tenth of a fresh certificate's check.
- */
-function issuerKey(spki: Uint8Array): KeyObject {
+/** The curve and coordinates of an uncompressed EC P-256/P-384 SPKI, or undefined for any other key. */
+function ecPoint(spki: Uint8Array): { crv: 'P-256' | 'P-384'; x: string; y: string } | undefined {
   const b = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength);
   for (const { crv, prefix, size } of EC_SPKI_PREFIXES) {
     if (
@@ -38,13 +35,72 @@ function issuerKey(spki: Uint8Array): KeyObject {
     ) {
       const x = b.subarray(prefix.length + 1, prefix.length + 1 + size).toString('base64url');
       const y = b.subarray(prefix.length + 1 + size).toString('base64url');
-      return createPublicKey({ key: { kty: 'EC', crv, x, y }, format: 'jwk' });
+      return { crv, x, y };
     }
   }
-  return createPublicKey({ key: b, format: 'der', type: 'spki' });
+  return undefined;
 }
 
-function verifies(cert: X509Parts, issuerSpki: Uint8Array): boolean {
+/**
+ * The issuer key as a KeyObject. EC keys are imported as JWK because Node 20 decodes SPKI DER at
+ * about twice the cost (~180 µs vs ~80 µs here), which is a tenth of a fresh certificate's check.
+ */
+function issuerKey(spki: Uint8Array): KeyObject {
+  const ec = ecPoint(spki);
+  if (ec) return createPublicKey({ key: { kty: 'EC', ...ec }, format: 'jwk' });
+  return createPublicKey({
+    key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength),
+    format: 'der',
+    type: 'spki',
+  });
+}
+
+/** The issuer's key from its SPKI, or undefined when it cannot be imported. */
+function importedKey(spki: Uint8Array): KeyObject | undefined {
+  try {
+    return issuerKey(spki);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The key the self-signature is checked with. `tlsKey` gives the key OpenSSL decoded from the
+ * very certificate bytes for the handshake (`getPeerX509Certificate().publicKey`): a new key
+ * every connection, so the import below (≈150 µs, the largest part of the check besides the
+ * verification itself) is what a fresh certificate would pay; reading OpenSSL's copy and
+ * exporting its coordinates costs about half. It is used only when its curve and coordinates are
+ * exactly the ones this module reads from the SPKI, so the check is still "the signature verifies
+ * with the SPKI as our parser reads it": OpenSSL's object is only a decoded copy of those bytes,
+ * as the key cache by exact bytes is. When the SPKI is an EC key and OpenSSL decoded another key
+ * from the same certificate, the handshake proved possession of a key the evidence does not
+ * bind (a parser differential): ERR_CERT_TLS_KEY_MISMATCH. Other key types are imported as before.
+ * Undefined when the SPKI cannot be imported (the signature check then fails).
+ */
+export function selfSignatureKey(cert: X509Parts, tlsKey?: () => KeyObject | undefined): KeyObject | undefined {
+  const ec = tlsKey ? ecPoint(cert.spki) : undefined;
+  if (ec && tlsKey) {
+    let theirs: KeyObject | undefined;
+    let jwk: { kty?: string; crv?: string; x?: string; y?: string } | undefined;
+    try {
+      theirs = tlsKey();
+      jwk = theirs?.type === 'public' ? theirs.export({ format: 'jwk' }) : undefined;
+    } catch {
+      theirs = undefined;
+    }
+    if (theirs && jwk) {
+      if (jwk.kty === 'EC' && jwk.crv === ec.crv && jwk.x === ec.x && jwk.y === ec.y) return theirs;
+      throw new CertificateError(
+        'ERR_CERT_TLS_KEY_MISMATCH',
+        'certificate',
+        `certificate: the TLS stack decoded another public key from this certificate than its SPKI (${ec.crv}); the handshake key is not the key the evidence binds`,
+      );
+    }
+  }
+  return importedKey(cert.spki);
+}
+
+function verifies(cert: X509Parts, issuer: KeyObject | undefined): boolean {
   const hash = HASH_BY_ALG[cert.signatureAlgorithm];
   if (hash === undefined) {
     throw new CertificateError(
@@ -53,15 +109,19 @@ function verifies(cert: X509Parts, issuerSpki: Uint8Array): boolean {
       `certificate: signature algorithm ${cert.signatureAlgorithm} is not supported (ECDSA/RSA with SHA-2, Ed25519)`,
     );
   }
+  if (!issuer) return false;
   try {
-    return verify(hash, cert.tbs, issuerKey(issuerSpki), cert.signature);
+    return verify(hash, cert.tbs, issuer, cert.signature);
   } catch {
     return false;
   }
 }
 
-/** Throws ERR_CERT_NOT_SELF_SIGNED or ERR_CERT_SIGNATURE. */
-export function checkSelfSigned(cert: X509Parts): void {
+/**
+ * Throws ERR_CERT_NOT_SELF_SIGNED, ERR_CERT_SIGNATURE or ERR_CERT_TLS_KEY_MISMATCH. `tlsKey`: the
+ * key the TLS stack decoded from the same certificate, when there is one (see `selfSignatureKey`).
+ */
+export function checkSelfSigned(cert: X509Parts, tlsKey?: () => KeyObject | undefined): void {
   if (!bytesEqual(cert.issuerRaw, cert.subjectRaw)) {
     throw new CertificateError(
       'ERR_CERT_NOT_SELF_SIGNED',
@@ -69,7 +129,7 @@ export function checkSelfSigned(cert: X509Parts): void {
       'certificate: issuer differs from subject and no certificateAuthorities were configured to check it against',
     );
   }
-  if (!verifies(cert, cert.spki)) {
+  if (!verifies(cert, selfSignatureKey(cert, tlsKey))) {
     throw new CertificateError(
       'ERR_CERT_SIGNATURE',
       'certificate',
@@ -89,7 +149,7 @@ export function checkIssuedBy(cert: X509Parts, cas: X509Parts[], at: number): vo
     if (!ca.isCa) reasons.push('a CA with the issuer name is not marked cA');
     else if (at < ca.notBefore || at > ca.notAfter)
       reasons.push('the issuing CA is not valid at the verification time');
-    else if (!verifies(cert, ca.spki)) reasons.push('the signature does not verify with the CA key');
+    else if (!verifies(cert, importedKey(ca.spki))) reasons.push('the signature does not verify with the CA key');
     else return;
   }
   throw new CertificateError(

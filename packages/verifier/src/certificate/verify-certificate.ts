@@ -4,7 +4,7 @@
  * configured CA) → extract evidence → binding for every format present → appraisal of every
  * distinct piece of evidence → one result.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import {
   AppraisalError,
   bytesEqual,
@@ -23,6 +23,7 @@ import {
   sha256Hex,
   toRatlsError,
 } from '@ratls/evidence';
+import { deepFreeze } from '../freeze.js';
 import { type AttestationResult, isVerifiedResult, type TcbStatus } from '../result.js';
 import { isoFromSeconds, toUnixSeconds } from '../time.js';
 import { appraiseEvidence, type EvidenceAppraisalOptions, prepareAppraisal } from './appraise-evidence.js';
@@ -34,6 +35,11 @@ import { type X509Parts, x509Parts } from './x509-parts.js';
 export interface VerifyCertificateOptions extends EvidenceAppraisalOptions {
   /** When set, the certificate must be issued directly by one of these CAs (PEM or DER). */
   certificateAuthorities?: (string | Uint8Array)[];
+  /**
+   * The key the TLS stack decoded from this same certificate (see `PeerContext.peerPublicKey`):
+   * the self-signature is checked with it when it equals the SPKI, else ERR_CERT_TLS_KEY_MISMATCH.
+   */
+  peerPublicKey?: () => KeyObject | undefined;
 }
 
 export interface CertificateVerification {
@@ -163,7 +169,7 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
       at,
     );
   } else {
-    checkSelfSigned(parts);
+    checkSelfSigned(parts, opts.peerPublicKey);
   }
   // One parse of the certificate and of each quote for the whole decision (ARCHITECTURE
   // "Parsing"): extraction reads the X.509 parse made above, the binding check parses each quote
@@ -223,14 +229,20 @@ async function run(cert: Uint8Array | string, given: VerifyCertificateOptions): 
   return {
     result: pickResult(results),
     results,
-    certificate: lazySubject(
-      {
-        fingerprintSha256: createHash('sha256').update(der).digest('hex'),
-        notBefore: parts.notBefore,
-        notAfter: parts.notAfter,
-        formats,
-      },
-      parts.subjectRaw,
+    // Frozen here by the strict walk, which skips accessors: the peer verifier's cache freezes the
+    // whole verification and would otherwise read `subject` and render the Name (≈2 % of a fresh
+    // certificate's appraisal) for a value the handshake path rarely reads.
+    certificate: deepFreeze(
+      lazySubject(
+        {
+          fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+          notBefore: parts.notBefore,
+          notAfter: parts.notAfter,
+          formats,
+        },
+        parts.subjectRaw,
+      ),
+      true,
     ),
     binding: { formats: outcomes.map((o) => o.format), rules: outcomes.map((o) => o.rule) },
   };

@@ -48,6 +48,39 @@ function harness(
 }
 
 describe('peer verifier core', () => {
+  test('the TLS key getter reaches the certificate verification on a miss and is not read on a hit', async () => {
+    const seen: unknown[] = [];
+    let reads = 0;
+    const key = () => {
+      reads++;
+      return undefined;
+    };
+    const v = createPeerVerifierCore({
+      async verify(_der, o): Promise<PeerVerification> {
+        seen.push(o.peerPublicKey);
+        o.peerPublicKey?.();
+        return {
+          result: fakeSgxResult(undefined, { notBefore: T - 100, notAfter: T + 1000 }),
+          certificate: {
+            fingerprintSha256: 'x',
+            notBefore: T - 50,
+            notAfter: T + 5000,
+            subject: 'CN=x',
+            formats: ['dice'],
+          },
+          binding: { formats: ['dice'] },
+        };
+      },
+      evaluate: () => ACCEPT,
+    });
+    assert.equal((await v.appraise(der(7), { ...ctx(), peerPublicKey: key })).accept, true);
+    assert.equal((await v.appraise(der(7), { ...ctx(), peerPublicKey: key })).accept, true);
+    assert.deepEqual(seen, [key]);
+    assert.equal(reads, 1, 'a cache hit does not decode the TLS key');
+    await v.appraise(der(8), { ...ctx(), expectedNonce: new Uint8Array(32), peerPublicKey: key });
+    assert.deepEqual(seen, [key, key], 'the nonce path passes it too');
+  });
+
   test('caches the verified result until the collateral window ends; policy runs every time', async () => {
     const h = harness({ windowEnd: T + 10, certEnd: T + 5000 });
     assert.equal((await h.v.appraise(der(1), ctx())).accept, true);

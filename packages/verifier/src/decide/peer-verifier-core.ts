@@ -54,7 +54,10 @@ export interface PeerAuditLog {
 
 export interface PeerVerifierCoreOptions {
   /** Verifies the certificate and its evidence at `at`; throws a RatlsError on failure. */
-  verify(certDer: Uint8Array, opts: { at: UnixSeconds; expectedNonce?: Uint8Array }): Promise<PeerVerification>;
+  verify(
+    certDer: Uint8Array,
+    opts: { at: UnixSeconds; expectedNonce?: Uint8Array; peerPublicKey?: PeerContext['peerPublicKey'] },
+  ): Promise<PeerVerification>;
   /** Applies the current policy; called on every connection so a reload applies at once. */
   evaluate(
     result: AttestationResult,
@@ -104,19 +107,28 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
   }
 
   /** One verification per fingerprint at a time; its success fills the cache. */
-  function verifyShared(fp: string, der: Uint8Array, at: UnixSeconds): Promise<PeerVerification> {
+  function verifyShared(
+    fp: string,
+    der: Uint8Array,
+    at: UnixSeconds,
+    peerPublicKey: PeerContext['peerPublicKey'],
+  ): Promise<PeerVerification> {
     const running = inflight.get(fp);
     if (running) return running;
-    const p = withTimeout(opts.verify(der, { at }), timeoutMs).then((v) => {
-      if (isVerifiedResult(v.result)) {
-        const from = Math.max(v.certificate.notBefore, v.result.collateralWindow.notBefore);
-        const until = Math.min(v.certificate.notAfter, v.result.collateralWindow.notAfter);
-        // The cached entry is shared by every later connection with this certificate: frozen, so
-        // no application that received it (socket.attestation) can edit what the next peer gets.
-        cache.set(fp, deepFreeze(v, false), { from, until });
-      }
-      return v;
-    });
+    // A connection joining a running verification has the same certificate bytes (fp is their
+    // SHA-256), so the first connection's TLS key is that certificate's key too.
+    const p = withTimeout(opts.verify(der, { at, ...(peerPublicKey ? { peerPublicKey } : {}) }), timeoutMs).then(
+      (v) => {
+        if (isVerifiedResult(v.result)) {
+          const from = Math.max(v.certificate.notBefore, v.result.collateralWindow.notBefore);
+          const until = Math.min(v.certificate.notAfter, v.result.collateralWindow.notAfter);
+          // The cached entry is shared by every later connection with this certificate: frozen, so
+          // no application that received it (socket.attestation) can edit what the next peer gets.
+          cache.set(fp, deepFreeze(v, false), { from, until });
+        }
+        return v;
+      },
+    );
     inflight.set(fp, p);
     const done = () => inflight.delete(fp);
     p.then(done, done);
@@ -130,9 +142,10 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
     let v: PeerVerification | undefined;
     if (ctx.expectedNonce) {
       // A nonce makes the result specific to this connection: never cached, never shared.
-      v = await withTimeout(opts.verify(der, { at: atSec, expectedNonce: ctx.expectedNonce }), timeoutMs);
+      const key = ctx.peerPublicKey ? { peerPublicKey: ctx.peerPublicKey } : {};
+      v = await withTimeout(opts.verify(der, { at: atSec, expectedNonce: ctx.expectedNonce, ...key }), timeoutMs);
     } else {
-      v = cache.get(fp, atSec) ?? (await verifyShared(fp, der, atSec));
+      v = cache.get(fp, atSec) ?? (await verifyShared(fp, der, atSec, ctx.peerPublicKey));
     }
     if (!isVerifiedResult(v.result)) {
       throw new RatlsError(

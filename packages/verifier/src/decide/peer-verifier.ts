@@ -14,7 +14,7 @@ import { resolveTrustStore } from '../trust-store.js';
 import { createPeerVerifierCore, type PeerVerifier } from './peer-verifier-core.js';
 import type { PeerAppraiser } from './types.js';
 
-export interface PeerVerifierOptions extends Omit<VerifyCertificateOptions, 'at' | 'expectedNonce'> {
+export interface PeerVerifierOptions extends Omit<VerifyCertificateOptions, 'at' | 'expectedNonce' | 'peerPublicKey'> {
   /** A fixed policy, or a store whose `current()` is read on every connection (reloads apply at once). */
   policy: Policy | Pick<PolicyStore, 'current'>;
   audit?: AuditLog;

@@ -3,6 +3,7 @@
  * The wrappers only ever ask one question — "does this certificate's peer get in?" — and hand
  * the answer to the application; everything about evidence, collateral and policy sits behind it.
  */
+import type { KeyObject } from 'node:crypto';
 import type { ChannelAnswer } from '@ratls/evidence';
 import type { Decision } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
@@ -35,6 +36,15 @@ export interface PeerContext {
   expectedNonce?: Uint8Array;
   /** `channel`: this listener or connection requires channel-bound evidence whatever the policy says. */
   freshness?: Freshness;
+  /**
+   * The public key the TLS stack decoded from this very certificate for the handshake (the
+   * wrappers pass `() => socket.getPeerX509Certificate().publicKey`), read only when the
+   * certificate is verified rather than found in the result cache. The self-signature is then
+   * checked with it once its coordinates are found equal to the certificate's SPKI (saving the
+   * fresh key's import); a different key refuses with ERR_CERT_TLS_KEY_MISMATCH, so pass only the
+   * key of the same certificate.
+   */
+  peerPublicKey?: () => KeyObject | undefined;
 }
 
 /** Which evidence decides: the certificate's (made when it was issued) or fresh evidence bound to this connection. */

@@ -492,6 +492,8 @@ export function gateClientSocket(
       at: clock(),
       peer: peerOf(),
       signal: ac.signal,
+      // The key OpenSSL decoded from these bytes: the self-signature check may use it (PeerContext).
+      peerPublicKey: () => x.publicKey,
       ...(opts.expectedNonce ? { expectedNonce: opts.expectedNonce } : {}),
       ...(opts.channel?.require ? { freshness: 'channel' as const } : {}),
     })

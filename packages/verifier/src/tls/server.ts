@@ -472,7 +472,9 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     }
     st.appraising = true;
     const state = st;
-    void runAppraisal(appraiser, bytesOf(x.raw), { ...ctxOf(state), signal: state.ac.signal })
+    // The key OpenSSL decoded from these bytes: the self-signature check may use it (PeerContext).
+    const peerPublicKey = () => x.publicKey;
+    void runAppraisal(appraiser, bytesOf(x.raw), { ...ctxOf(state), signal: state.ac.signal, peerPublicKey })
       .then((d) => (d.accept && (d.freshness === 'channel' || channel) ? channelPhase(sock, state, d, spkiOf(x)) : d))
       .then((d) => {
         if (!settle(state)) {

@@ -10,7 +10,11 @@
  *   peer    @phala/dcap-qvl 0.3.9 on the same quote, collateral and `at`
  * Per-call process CPU time (all threads, GC included) and wall time; medians with the range of
  * round medians. Goals (issue 12): cold ≤ 1.5× floor, warm ≥ 50× faster than the peer.
- * Standalone: node --conditions=development --import tsx bench/dcap.ts [--quick]
+ * Standalone: node --conditions=development --import tsx bench/dcap.ts [--quick] [--cold-only]
+ * `--cold-only` times only the cold `verifyQuote` loop (60 rounds): for a CPU profile of the
+ * stateless path without the floor, the warm verifier and the peer in it, e.g.
+ *   node --cpu-prof --cpu-prof-interval 100 --conditions=development --import tsx bench/dcap.ts --cold-only
+ *   node --conditions=development --import tsx bench/profile-summary.ts CPU.*.cpuprofile --top 40
  */
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -76,7 +80,8 @@ async function timed(n: number, f: (i: number) => unknown): Promise<{ cpu: numbe
 export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): Promise<void> {
   const require = createRequire(import.meta.url);
   const qvl = require('@phala/dcap-qvl') as DcapQvl;
-  const ROUNDS = opts.quick ? 5 : 15;
+  const coldOnly = process.argv.includes('--cold-only');
+  const ROUNDS = coldOnly ? 60 : opts.quick ? 5 : 15;
   const N = opts.quick ? 10 : 20;
   for (const c of CASES) {
     const quote = new Uint8Array(readFileSync(join(VECTORS, c.quote)));
@@ -125,17 +130,25 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
     for (let r = 0; r < ROUNDS; r++) {
       // Fresh collateral objects, made outside the timed loop: no identity-keyed cache can hit.
       const cols = Array.from({ length: N }, fresh);
+      if (coldOnly) {
+        record('cold', await timed(N, (i) => verifyQuote(quote, cols[i] as QuoteCollateralV3Json, { at: c.at })));
+        continue;
+      }
       const peerCols = Array.from({ length: N }, fresh);
       record('floor', await timed(N, floor));
       record('cold', await timed(N, (i) => verifyQuote(quote, cols[i] as QuoteCollateralV3Json, { at: c.at })));
       record('peer', await timed(N, (i) => qvl.verify(quote, peerCols[i] as QuoteCollateralV3Json, c.at)));
       record('warm', await timed(N * 5, () => verifier.verify(variants[vi++ % VARIANTS] as Uint8Array, { at: c.at })));
     }
+    const m = (k: Parameters<typeof rounds.median>[0]) => fmtMs(rounds.median(k));
+    if (coldOnly) {
+      console.log(`dcap ${c.tee} cold only (${ROUNDS} rounds x ${N} calls): ${m('cold')} CPU ms per call`);
+      continue;
+    }
     const st = verifier.stats();
     if (st.collateralVerifications !== 1 || st.resultHits !== 0) {
       throw new Error(`warm path did not behave as intended: ${JSON.stringify(st)}`);
     }
-    const m = (k: Parameters<typeof rounds.median>[0]) => fmtMs(rounds.median(k));
     console.log(
       `dcap ${c.tee} (${ROUNDS} rounds x ${N} calls, CPU ms per call, median [range of rounds]): ` +
         `floor ${m('floor')}, cold ${m('cold')} ${rounds.spread('cold', 3)}, warm ${m('warm')}, @phala/dcap-qvl ${m('peer')}`,

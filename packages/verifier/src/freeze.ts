@@ -33,56 +33,70 @@ function isPlainContainer(v: object): boolean {
  * @example registerVerifiedPck(deepFreeze(pck, false)); markVerified → deepFreeze(result, true)
  */
 export function deepFreeze<T>(value: T, strict: boolean): T {
-  if (!strict) {
-    if (typeof value === 'object' && value !== null) {
-      freezeBuilt(value, new Set<object>());
-      builtDone.add(value);
-    }
+  if (typeof value !== 'object' || value === null) {
+    if (strict && typeof value === 'function') throw new TypeError('deepFreeze: function at $');
     return value;
   }
-  const seen = new Set<object>();
+  if (!strict) {
+    freezeBuilt(value, new Set<object>());
+    builtDone.add(value);
+    return value;
+  }
   // The path is only for the error message: kept as a stack of keys and joined on failure, since
-  // building a string per property was a measurable share of a cold DCAP appraisal.
-  const keys: string[] = ['$'];
-  const where = () => keys.join('.');
-  const walk = (v: unknown): void => {
-    if (typeof v === 'function' && strict) throw new TypeError(`deepFreeze: function at ${where()}`);
-    if (typeof v !== 'object' || v === null || seen.has(v) || strictDone.has(v)) return;
-    seen.add(v);
-    if (!isPlainContainer(v)) {
-      if (strict) throw new TypeError(`deepFreeze: ${where()} is not a plain object or array`);
-      return;
-    }
-    if (Array.isArray(v)) {
-      // Arrays built by the verifier hold elements only (TCB levels hold 16-number component
-      // arrays): index reads skip the descriptor lookups that dominated the walk.
-      for (let i = 0; i < v.length; i++) {
-        const x: unknown = v[i];
-        if ((typeof x === 'object' && x !== null) || typeof x === 'function') {
-          keys.push(String(i));
-          walk(x);
-          keys.pop();
-        }
-      }
-      Object.freeze(v);
-      return;
-    }
-    for (const key of Reflect.ownKeys(v)) {
-      const d = Object.getOwnPropertyDescriptor(v, key);
-      // Accessors (a lazily computed subject text) are not walked: their values are strings.
-      // Primitives need no walk: they are immutable and allowed in strict mode.
-      if (d && 'value' in d && ((typeof d.value === 'object' && d.value !== null) || typeof d.value === 'function')) {
-        keys.push(String(key));
-        walk(d.value);
+  // building a string per property was a measurable share of a cold DCAP appraisal. The walk is a
+  // module function, not a closure made per call (under tsx every named closure also costs a
+  // `__name` property definition).
+  freezeStrict(value, new Set<object>(), ['$']);
+  // Only a walk that finished marks its root (one that threw left some objects unfrozen).
+  strictDone.add(value);
+  return value;
+}
+
+/**
+ * Registers `value`, which a parser of this package has just built and frozen level by level
+ * (every plain object and array under it was frozen as it was made, and each nested value was
+ * itself `sealBuilt` or frozen with all of its contents), so a later non-strict walk stops at it
+ * instead of visiting every TCB level again. Freezing while building makes the parsers' output
+ * immutable from the moment it exists; forgery.test.ts walks every key of real verified inputs
+ * and fails if any container was left editable. Internal to the verifier.
+ * @example return sealBuilt({ id, tcbLevels: Object.freeze(levels) })
+ */
+export function sealBuilt<T extends object>(value: T): T {
+  Object.freeze(value);
+  builtDone.add(value);
+  return value;
+}
+
+function freezeStrict(v: unknown, seen: Set<object>, keys: string[]): void {
+  if (typeof v === 'function') throw new TypeError(`deepFreeze: function at ${keys.join('.')}`);
+  if (typeof v !== 'object' || v === null || seen.has(v) || strictDone.has(v)) return;
+  seen.add(v);
+  if (!isPlainContainer(v)) throw new TypeError(`deepFreeze: ${keys.join('.')} is not a plain object or array`);
+  if (Array.isArray(v)) {
+    // Arrays built by the verifier hold elements only (TCB levels hold 16-number component
+    // arrays): index reads skip the descriptor lookups that dominated the walk.
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if ((typeof x === 'object' && x !== null) || typeof x === 'function') {
+        keys.push(String(i));
+        freezeStrict(x, seen, keys);
         keys.pop();
       }
     }
     Object.freeze(v);
-  };
-  walk(value);
-  // Only a walk that finished marks its root (one that threw left some objects unfrozen).
-  if (typeof value === 'object' && value !== null) strictDone.add(value);
-  return value;
+    return;
+  }
+  for (const key of Reflect.ownKeys(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, key);
+    // Accessors (a lazily computed subject text) are not walked: their values are strings.
+    // Primitives need no walk: they are immutable and allowed in strict mode.
+    if (d && 'value' in d && ((typeof d.value === 'object' && d.value !== null) || typeof d.value === 'function')) {
+      keys.push(String(key));
+      freezeStrict(d.value, seen, keys);
+      keys.pop();
+    }
+  }
+  Object.freeze(v);
 }
 
 /**

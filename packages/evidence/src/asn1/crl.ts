@@ -4,6 +4,7 @@
  * scans it for one serial (large CRLs stay cheap). Failures: `ERR_CRL_TOO_LARGE`,
  * `ERR_CRL_MALFORMED` (structure), `ERR_DER_MALFORMED` (encoding).
  */
+import { bytesEqual } from '../bytes.js';
 import { CertificateError } from '../errors.js';
 import {
   type DerNode,
@@ -89,7 +90,7 @@ export function parseCrlDer(der: Uint8Array, maxBytes: number = CRL_MAX_BYTES): 
   // RFC 5280 §5.1.1.2: the same algorithm as the outer field.
   const inner = derWhole(der, n);
   const outer = derWhole(der, algN);
-  if (inner.length !== outer.length || !inner.every((b, k) => b === outer[k])) {
+  if (!bytesEqual(inner, outer)) {
     throw new CertificateError('ERR_CRL_MALFORMED', 'crl', 'CRL: TBS signature algorithm differs from the outer field');
   }
   const issuerN = next();

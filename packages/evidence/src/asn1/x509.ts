@@ -6,6 +6,7 @@
  * `ERR_CERT_TOO_LARGE`, `ERR_CERT_MALFORMED` (structure), `ERR_CERT_DUPLICATE_EXTENSION`,
  * `ERR_DER_MALFORMED` (encoding).
  */
+import { bytesEqual } from '../bytes.js';
 import { CertificateError } from '../errors.js';
 import {
   type DerNode,
@@ -230,7 +231,7 @@ export function parseX509(der: Uint8Array, maxBytes: number = X509_MAX_BYTES): X
   }
   const algDer = derWhole(der, alg);
   const innerDer = derWhole(der, innerAlg);
-  if (algDer.length !== innerDer.length || !algDer.every((b, k) => b === innerDer[k])) {
+  if (!bytesEqual(algDer, innerDer)) {
     throw new CertificateError(
       'ERR_CERT_MALFORMED',
       'x509',

@@ -24,6 +24,11 @@ export const SGX_OFFSET_REPORT_DATA = 320; // 64
 /** ATTRIBUTES.FLAGS bit 1: the enclave was launched in debug mode (SDM Vol. 3D §38.7.1). */
 export const SGX_FLAGS_DEBUG = 0x02n;
 
+/** A copy of `n` bytes at `off` (a module function: no closure per parse). */
+function copyAt(raw: Uint8Array, off: number, n: number): Uint8Array {
+  return raw.slice(off, off + n);
+}
+
 /**
  * Parses a report body from exactly 384 bytes (the caller took them through a bounded reader).
  * @example parseSgxReportBody(quote.signatureData.qeReport.raw).isvSvn
@@ -39,20 +44,19 @@ export function parseSgxReportBody(input: Uint8Array, what = 'sgx report body'):
   }
   // Length checked above: every fixed offset below lies inside `raw`.
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const at = (off: number, n: number): Uint8Array => raw.slice(off, off + n);
   return {
-    cpuSvn: at(SGX_OFFSET_CPU_SVN, 16),
+    cpuSvn: copyAt(raw, SGX_OFFSET_CPU_SVN, 16),
     miscSelect: view.getUint32(SGX_OFFSET_MISC_SELECT, true),
-    isvExtProdId: at(SGX_OFFSET_ISV_EXT_PROD_ID, 16),
-    attributes: at(SGX_OFFSET_ATTRIBUTES, 16),
-    mrEnclave: at(SGX_OFFSET_MR_ENCLAVE, 32),
-    mrSigner: at(SGX_OFFSET_MR_SIGNER, 32),
-    configId: at(SGX_OFFSET_CONFIG_ID, 64),
+    isvExtProdId: copyAt(raw, SGX_OFFSET_ISV_EXT_PROD_ID, 16),
+    attributes: copyAt(raw, SGX_OFFSET_ATTRIBUTES, 16),
+    mrEnclave: copyAt(raw, SGX_OFFSET_MR_ENCLAVE, 32),
+    mrSigner: copyAt(raw, SGX_OFFSET_MR_SIGNER, 32),
+    configId: copyAt(raw, SGX_OFFSET_CONFIG_ID, 64),
     isvProdId: view.getUint16(SGX_OFFSET_ISV_PROD_ID, true),
     isvSvn: view.getUint16(SGX_OFFSET_ISV_SVN, true),
     configSvn: view.getUint16(SGX_OFFSET_CONFIG_SVN, true),
-    isvFamilyId: at(SGX_OFFSET_ISV_FAMILY_ID, 16),
-    reportData: at(SGX_OFFSET_REPORT_DATA, 64),
+    isvFamilyId: copyAt(raw, SGX_OFFSET_ISV_FAMILY_ID, 16),
+    reportData: copyAt(raw, SGX_OFFSET_REPORT_DATA, 64),
     raw: raw.slice(),
   };
 }

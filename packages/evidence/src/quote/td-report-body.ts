@@ -29,6 +29,11 @@ const MR = 48;
 /** TD_ATTRIBUTES bit 0 (TUD.DEBUG): the TD is debuggable (TDX Module ABI spec, TDINFO_STRUCT). */
 export const TD_ATTRIBUTES_DEBUG_BIT = 0x01;
 
+/** A copy of `n` bytes at `off` (a module function: no closure per parse). */
+function copyAt(raw: Uint8Array, off: number, n: number): Uint8Array {
+  return raw.slice(off, off + n);
+}
+
 /**
  * Parses a TD report body of exactly 584 (TD 1.0) or 648 (TD 1.5) bytes.
  * @example parseTdReportBody(encodeTdReportBody({ mrTd })).mrTd
@@ -43,30 +48,29 @@ export function parseTdReportBody(input: Uint8Array, what = 'td report body'): T
     );
   }
   // Length checked above: every fixed offset below lies inside `raw`.
-  const at = (off: number, n: number): Uint8Array => raw.slice(off, off + n);
   const body: TdReportBody = {
-    teeTcbSvn: at(TD_OFFSET_TEE_TCB_SVN, 16),
-    mrSeam: at(TD_OFFSET_MR_SEAM, MR),
-    mrSignerSeam: at(TD_OFFSET_MR_SIGNER_SEAM, MR),
-    seamAttributes: at(TD_OFFSET_SEAM_ATTRIBUTES, 8),
-    tdAttributes: at(TD_OFFSET_TD_ATTRIBUTES, 8),
-    xfam: at(TD_OFFSET_XFAM, 8),
-    mrTd: at(TD_OFFSET_MR_TD, MR),
-    mrConfigId: at(TD_OFFSET_MR_CONFIG_ID, MR),
-    mrOwner: at(TD_OFFSET_MR_OWNER, MR),
-    mrOwnerConfig: at(TD_OFFSET_MR_OWNER_CONFIG, MR),
+    teeTcbSvn: copyAt(raw, TD_OFFSET_TEE_TCB_SVN, 16),
+    mrSeam: copyAt(raw, TD_OFFSET_MR_SEAM, MR),
+    mrSignerSeam: copyAt(raw, TD_OFFSET_MR_SIGNER_SEAM, MR),
+    seamAttributes: copyAt(raw, TD_OFFSET_SEAM_ATTRIBUTES, 8),
+    tdAttributes: copyAt(raw, TD_OFFSET_TD_ATTRIBUTES, 8),
+    xfam: copyAt(raw, TD_OFFSET_XFAM, 8),
+    mrTd: copyAt(raw, TD_OFFSET_MR_TD, MR),
+    mrConfigId: copyAt(raw, TD_OFFSET_MR_CONFIG_ID, MR),
+    mrOwner: copyAt(raw, TD_OFFSET_MR_OWNER, MR),
+    mrOwnerConfig: copyAt(raw, TD_OFFSET_MR_OWNER_CONFIG, MR),
     rtmr: [
-      at(TD_OFFSET_RTMR0, MR),
-      at(TD_OFFSET_RTMR0 + MR, MR),
-      at(TD_OFFSET_RTMR0 + 2 * MR, MR),
-      at(TD_OFFSET_RTMR0 + 3 * MR, MR),
+      copyAt(raw, TD_OFFSET_RTMR0, MR),
+      copyAt(raw, TD_OFFSET_RTMR0 + MR, MR),
+      copyAt(raw, TD_OFFSET_RTMR0 + 2 * MR, MR),
+      copyAt(raw, TD_OFFSET_RTMR0 + 3 * MR, MR),
     ],
-    reportData: at(TD_OFFSET_REPORT_DATA, 64),
+    reportData: copyAt(raw, TD_OFFSET_REPORT_DATA, 64),
     raw: raw.slice(),
   };
   if (raw.length === TD15_REPORT_BODY_SIZE) {
-    body.teeTcbSvn2 = at(TD_OFFSET_TEE_TCB_SVN2, 16);
-    body.mrServiceTd = at(TD_OFFSET_MR_SERVICE_TD, MR);
+    body.teeTcbSvn2 = copyAt(raw, TD_OFFSET_TEE_TCB_SVN2, 16);
+    body.mrServiceTd = copyAt(raw, TD_OFFSET_MR_SERVICE_TD, MR);
   }
   return body;
 }

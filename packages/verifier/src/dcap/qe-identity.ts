@@ -11,6 +11,7 @@
  */
 import { AppraisalError, bytesEqual, CollateralError, type SgxReportBody, toHex } from '@ratls/evidence';
 import type { DcapCollateral } from '../collateral/types.js';
+import { sealBuilt } from '../freeze.js';
 import type { VerifiedChain } from '../pki/chain.js';
 import type { TcbStatus } from '../result.js';
 import type { TrustAnchor } from '../trust.js';
@@ -48,6 +49,17 @@ function u32(b: Uint8Array): number {
   return ((b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24)) >>> 0;
 }
 
+function qeLevel(lv: unknown, i: number): QeIdentityLevel {
+  const l = r.obj(lv, 'tcbLevels[#]', i);
+  const tcbDate = r.str(l.tcbDate, 'tcbLevels[#].tcbDate', i);
+  return Object.freeze({
+    isvSvn: r.uint(r.obj(l.tcb, 'tcbLevels[#].tcb', i).isvsvn, 'tcbLevels[#].tcb.isvsvn', 0xffff, i),
+    tcbDate,
+    tcbStatus: r.status(l.tcbStatus, 'tcbLevels[#].tcbStatus', i),
+    advisoryIds: Object.freeze(r.advisories(l.advisoryIDs, 'tcbLevels[#].advisoryIDs', i)) as string[],
+  });
+}
+
 /**
  * Parses the signed `enclaveIdentity` JSON object text.
  * @example const qe = parseQeIdentity(collateral.qeIdentityJson); qe.id === 'QE'
@@ -59,7 +71,8 @@ export function parseQeIdentity(json: string): QeIdentity {
   if (id !== 'QE' && id !== 'TD_QE' && id !== 'QVE') r.fail(`unknown id "${id}"`);
   const levels = r.arr(o.tcbLevels, 'tcbLevels');
   if (levels.length === 0) r.fail('tcbLevels is empty');
-  return {
+  // Frozen as built and sealed (freeze.ts `sealBuilt`): the verified-collateral registry skips it.
+  return sealBuilt({
     id,
     version: 2,
     issueDate: r.date(o.issueDate, 'issueDate'),
@@ -71,17 +84,8 @@ export function parseQeIdentity(json: string): QeIdentity {
     attributesMask: r.hex(o.attributesMask, 'attributesMask', 16),
     mrSigner: r.hex(o.mrsigner, 'mrsigner', 32),
     isvProdId: r.uint(o.isvprodid, 'isvprodid'),
-    tcbLevels: levels.map((lv, i) => {
-      const l = r.obj(lv, 'tcbLevels[#]', i);
-      const tcbDate = r.str(l.tcbDate, 'tcbLevels[#].tcbDate', i);
-      return {
-        isvSvn: r.uint(r.obj(l.tcb, 'tcbLevels[#].tcb', i).isvsvn, 'tcbLevels[#].tcb.isvsvn', 0xffff, i),
-        tcbDate,
-        tcbStatus: r.status(l.tcbStatus, 'tcbLevels[#].tcbStatus', i),
-        advisoryIds: r.advisories(l.advisoryIDs, 'tcbLevels[#].advisoryIDs', i),
-      };
-    }),
-  };
+    tcbLevels: Object.freeze(levels.map(qeLevel)) as QeIdentityLevel[],
+  });
 }
 
 /**
@@ -126,16 +130,21 @@ export function checkQeIdentityTee(qe: QeIdentity, tee: 'sgx' | 'tdx'): void {
   }
 }
 
+// A module function rather than a closure made on every match.
+function fail(what: string): never {
+  throw new AppraisalError(
+    'ERR_QE_IDENTITY_MISMATCH',
+    'qe-identity-match',
+    `QE report does not match the QE identity: ${what}`,
+  );
+}
+
 /**
  * Step 3 (QVL `EnclaveReportVerifier::verify`): matches the QE report against the QE identity and
  * returns the first TCB level whose ISVSVN the QE meets (its status is a fact for policy, not a
  * failure here). Codes: ERR_QE_IDENTITY_MISMATCH, ERR_TCB_NOT_SUPPORTED (step qe-identity-match).
  */
 export function matchQeIdentity(qeReport: SgxReportBody, qe: QeIdentity): QeIdentityLevel {
-  const step = 'qe-identity-match';
-  const fail = (what: string): never => {
-    throw new AppraisalError('ERR_QE_IDENTITY_MISMATCH', step, `QE report does not match the QE identity: ${what}`);
-  };
   // QVL 4.1.2.9.5: MISCSELECT under the mask.
   if ((qeReport.miscSelect & qe.miscSelectMask) >>> 0 !== qe.miscSelect >>> 0) fail('MISCSELECT differs');
   // QVL 4.1.2.9.6: ATTRIBUTES under the mask.
@@ -154,7 +163,7 @@ export function matchQeIdentity(qeReport: SgxReportBody, qe: QeIdentity): QeIden
   if (!level) {
     throw new AppraisalError(
       'ERR_TCB_NOT_SUPPORTED',
-      step,
+      'qe-identity-match',
       `QE ISVSVN ${qeReport.isvSvn} is below every TCB level of the QE identity`,
     );
   }

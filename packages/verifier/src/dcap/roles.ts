@@ -30,6 +30,7 @@ import {
 import type { ErrorCtor } from '../pki/chain.js';
 import { anchorOf } from '../pki/chain.js';
 import { SIMULATION_MARKER, type TrustAnchor } from '../trust.js';
+import { soleAttributeIs, subjectIsExactly } from './role-names.js';
 
 /** An exact distinguished name: one attribute per RDN, in order. */
 export type ExactDn = readonly (readonly [oid: string, value: string])[];
@@ -152,7 +153,8 @@ export function checkTcbSignerRoles(certs: readonly ParsedCertificate[], anchor:
     );
   }
   const p = dcapRoleProfile(anchor, c, code);
-  if (!dnEquals(decoded(signer, c, code), p.tcbSigner)) {
+  // The in-place comparison only ever says "matches"; otherwise the reference decode decides.
+  if (!subjectIsExactly(signer.subjectRaw, p.tcbSigner) && !dnEquals(decoded(signer, c, code), p.tcbSigner)) {
     throw new c.Err(
       code,
       c.step,
@@ -190,6 +192,7 @@ export function checkPckCaRole(ca: ParsedCertificate, anchor: TrustAnchor, c: Ro
       `${c.what}: "${ca.subjectCn}" stands where a PCK CA belongs but is not a CA with pathLenConstraint 0 and keyCertSign`,
     );
   }
+  if (soleAttributeIs(ca.subjectRaw, OID_CN, [p.pckCaCn.platform, p.pckCaCn.processor])) return;
   const cn = onlyCn(decoded(ca, c, 'ERR_PCK_CHAIN_ROLE'));
   if (cn !== p.pckCaCn.platform && cn !== p.pckCaCn.processor) {
     throw new c.Err(
@@ -225,7 +228,10 @@ export function checkPckChainRoles(certs: readonly ParsedCertificate[], anchor: 
     );
   }
   checkPckCaRole(certs[1] as ParsedCertificate, anchor, c);
-  if (onlyCn(decoded(leaf, c, 'ERR_PCK_CHAIN_ROLE')) !== p.pckLeafCn) {
+  if (
+    !soleAttributeIs(leaf.subjectRaw, OID_CN, [p.pckLeafCn]) &&
+    onlyCn(decoded(leaf, c, 'ERR_PCK_CHAIN_ROLE')) !== p.pckLeafCn
+  ) {
     throw new c.Err(
       'ERR_PCK_CERT_INVALID',
       c.step,

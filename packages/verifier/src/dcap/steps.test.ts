@@ -167,7 +167,7 @@ describe('PCK extensions and quote-specific checks', { skip: SKIP_NO_VECTORS }, 
     assert.equal(matchQeIdentity(r, qe).tcbStatus, 'UpToDate');
     checkQeIdentityTee(qe, 'sgx');
     assert.throws(() => checkQeIdentityTee(qe, 'tdx'), { code: 'ERR_QE_IDENTITY_TEE_MISMATCH' });
-    const code = { code: 'ERR_QE_IDENTITY_MISMATCH' };
+    const code = { code: 'ERR_QE_IDENTITY_MISMATCH', step: 'qe-identity-match' };
     assert.throws(() => matchQeIdentity(r, { ...qe, mrSigner: new Uint8Array(32) }), code);
     assert.throws(() => matchQeIdentity(r, { ...qe, isvProdId: qe.isvProdId + 1 }), code);
     assert.throws(() => matchQeIdentity(r, { ...qe, miscSelect: 1, miscSelectMask: 1 }), code);
@@ -175,7 +175,10 @@ describe('PCK extensions and quote-specific checks', { skip: SKIP_NO_VECTORS }, 
     attrs[0] = (attrs[0] as number) ^ 0x01;
     assert.throws(() => matchQeIdentity(r, { ...qe, attributes: attrs }), code);
     const high = qe.tcbLevels.map((l) => ({ ...l, isvSvn: r.isvSvn + 1 }));
-    assert.throws(() => matchQeIdentity(r, { ...qe, tcbLevels: high }), { code: 'ERR_TCB_NOT_SUPPORTED' });
+    assert.throws(() => matchQeIdentity(r, { ...qe, tcbLevels: high }), {
+      code: 'ERR_TCB_NOT_SUPPORTED',
+      step: 'qe-identity-match',
+    });
     const outdated = [{ ...(qe.tcbLevels[0] as (typeof qe.tcbLevels)[0]), tcbStatus: 'OutOfDate' as const }];
     assert.equal(matchQeIdentity(r, { ...qe, tcbLevels: outdated }).tcbStatus, 'OutOfDate');
   });

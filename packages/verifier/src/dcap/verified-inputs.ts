@@ -17,6 +17,9 @@ const collaterals = new WeakSet<object>();
  * @example return registerVerifiedPck({ chain, leaf, leafKey, ca, caKey, ext, pckCa })
  */
 export function registerVerifiedPck(p: VerifiedPck): VerifiedPck {
+  // The PCK CA is frozen (and marked done) on its own first: the verified collateral names the
+  // same certificate as its PCK CRL issuer, so its freeze walk then stops there.
+  deepFreeze(p.ca, false);
   pcks.add(deepFreeze(p, false));
   return p;
 }

@@ -7,6 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { bytesEqual, type ErrorCode, type RatlsError } from '@ratls/evidence';
+import { deepFreeze } from '../freeze.js';
 import { isoFromSeconds } from '../time.js';
 import type { TrustAnchor } from '../trust.js';
 import {
@@ -64,7 +65,9 @@ const anchorMaterial = new WeakMap<TrustAnchor, AnchorMaterial>();
 export function anchorOf(anchor: TrustAnchor): AnchorMaterial {
   let m = anchorMaterial.get(anchor);
   if (!m) {
-    const cert = parseCertificate(anchor.der);
+    // Frozen once here (and registered by the walk as done): every verified chain and collateral
+    // reaches the anchor's certificate, and the freeze of each would otherwise walk it again.
+    const cert = deepFreeze(parseCertificate(anchor.der), false);
     m = { cert, key: certificateKey(cert) };
     anchorMaterial.set(anchor, m);
   }

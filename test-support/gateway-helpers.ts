@@ -202,7 +202,11 @@ export async function spawnGateway(
   let err = '';
   child.stdout?.resume();
   const ready = await new Promise<string>((resolveReady, reject) => {
-    const t = setTimeout(() => reject(new Error(`gateway not ready in ${timeoutMs} ms:\n${err}`)), timeoutMs);
+    const t = setTimeout(() => {
+      // Not left running: a cluster primary's workers exit when its IPC channel closes.
+      child.kill('SIGKILL');
+      reject(new Error(`gateway not ready in ${timeoutMs} ms:\n${err}`));
+    }, timeoutMs);
     child.stderr?.on('data', (c: Buffer) => {
       err += c.toString('utf8');
       const m = logMessage(err, /^ratls gateway ready: /);

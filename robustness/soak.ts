@@ -24,8 +24,9 @@
  *
  *   npm run soak -- [--seconds 60 | --minutes 10] [--mode open|closed] [--concurrency 1000]
  *                   [--rate 100] [--max 200000] [--workers 2] [--sources 100] [--rate-limit 50]
- *                   [--flood-rate 200] [--keep]
+ *                   [--flood-rate 200] [--flood-kind hello|impostor] [--keep]
  */
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -38,7 +39,6 @@ import { parseArgs } from 'node:util';
 import { readPemOne } from '@ratls/evidence';
 import { initSimulation } from '@ratls/sim';
 import {
-  echoBackend,
   haveBinary,
   opensslCert,
   simCert,
@@ -50,6 +50,67 @@ import { childPids, cpuMsSince, cpuSecondsOfAll, percentile } from '../bench/sta
 import { certLayout, child, replaceNode, resignTbs } from './lib/der.js';
 
 const PROBE = fileURLToPath(new URL('./lib/memory-probe.mjs', import.meta.url));
+const BACKEND = fileURLToPath(new URL('./lib/soak-backend.ts', import.meta.url));
+const FLOOD = fileURLToPath(new URL('./lib/soak-flood.ts', import.meta.url));
+/** The loader flags this soak runs under (tsx), for its helper processes. */
+const LOADER = ['--conditions=development', '--import', 'tsx'];
+
+/** The echo backend in its own process (robustness/lib/soak-backend.ts), not on the load generator's loop. */
+async function backendProcess(): Promise<{ port: number; pid: number; close(): Promise<void> }> {
+  const child = spawn(process.execPath, [...LOADER, BACKEND], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('the soak backend did not start in 60 s')), 60_000);
+    createInterface({ input: child.stdout }).once('line', (l) => {
+      clearTimeout(t);
+      resolve(l);
+    });
+    child.once('exit', (code) => reject(new Error(`the soak backend exited with ${code}`)));
+  });
+  return {
+    port: Number(line),
+    pid: child.pid as number,
+    close: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+interface FloodReport {
+  attempts: number;
+  served: number;
+  bad: number;
+  skipped: number;
+  cpuS: number;
+  problems: string[];
+  ms: number[];
+}
+
+/** The impostor flood in its own process (robustness/lib/soak-flood.ts); resolves with its report. */
+function floodProcess(o: {
+  port: number;
+  source: string;
+  cert: string;
+  key: string;
+  rate: number;
+  delayMs: number;
+  seconds: number;
+  kind: 'hello' | 'impostor';
+}): Promise<FloodReport> {
+  const child = spawn(process.execPath, [...LOADER, FLOOD, JSON.stringify(o)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => {
+    text += c.toString('utf8');
+  });
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(text) as FloodReport) : reject(new Error(`the soak flood exited with ${code}`)),
+    ),
+  );
+}
 
 const { values } = parseArgs({
   options: {
@@ -61,6 +122,7 @@ const { values } = parseArgs({
     sources: { type: 'string', default: '100' },
     'rate-limit': { type: 'string', default: '50' },
     'flood-rate': { type: 'string', default: '0' },
+    'flood-kind': { type: 'string', default: 'hello' },
     mode: { type: 'string', default: 'open' },
     rate: { type: 'string', default: '100' },
     keep: { type: 'boolean', default: false },
@@ -77,6 +139,10 @@ const rateLimit = Number(values['rate-limit']);
 /** Impostor handshakes per second from one extra source (127.0.0.2) during the second half (0: none). */
 const floodRate = Number(values['flood-rate']);
 const FLOOD_SOURCE = '127.0.0.2';
+/** `hello`: a recorded ClientHello replayed (cheap to send); `impostor`: full TLS clients (robustness/lib/soak-flood.ts). */
+const floodKind = values['flood-kind'] === 'impostor' ? 'impostor' : 'hello';
+if (values['flood-kind'] !== 'hello' && values['flood-kind'] !== 'impostor')
+  throw new Error('--flood-kind is hello or impostor');
 /**
  * `open` (default): `--concurrency` connections held open and `--rate` new connections per second
  * arriving on schedule, the latency goal's setting. `closed`: `--concurrency` clients back to back,
@@ -192,7 +258,7 @@ const ms = (x: number) => (Number.isNaN(x) ? '-' : x.toFixed(1));
 const dir = tempDir('ratls-soak-');
 const probeDir = join(dir, 'probe');
 mkdirSync(probeDir);
-const backend = await echoBackend();
+const backend = await backendProcess();
 let stop: (() => Promise<unknown>) | undefined;
 try {
   const sim = join(dir, 'sim');
@@ -256,7 +322,7 @@ listeners:
   const pids = gatewayPids(primary);
   const baseline = procStats(pids);
   console.log(
-    `soak: ${seconds} s, ${concurrency} concurrent from ${sourceCount} sources, gateway workers ${workers} (pids ${pids.join(' ')}) port ${port}, per-source rate ${rateLimit || 'off'}/s, flood ${floodRate || 'off'}${floodRate ? `/s from ${FLOOD_SOURCE} in the second half` : ''}; baseline ${JSON.stringify(baseline)}`,
+    `soak: ${seconds} s, ${concurrency} concurrent from ${sourceCount} sources, gateway workers ${workers} (pids ${pids.join(' ')}) port ${port}, per-source rate ${rateLimit || 'off'}/s, flood ${floodRate || 'off'}${floodRate ? `/s (${floodKind}) from ${FLOOD_SOURCE} in the second half` : ''}; baseline ${JSON.stringify(baseline)}`,
   );
 
   const counts = Object.fromEntries(
@@ -496,14 +562,13 @@ listeners:
 
   const sampler = setInterval(() => {
     peakRssKb = Math.max(peakRssKb, procStats(gatewayPids(primary)).rssKb);
-    // The echo backend keeps every request; the soak only needs the answers.
-    backend.requests.length = 0;
   }, 500);
   // The load generator shares the cores: its own event-loop delay says how much of a latency
   // figure is the client's, not the gateway's.
   const LOOP_RESOLUTION_MS = 5;
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   const cpuAtStart = process.cpuUsage();
+  const backendCpuAtStart = cpuSecondsOfAll([backend.pid]);
   const gatewayCpuAtStart = cpuSecondsOfAll(gatewayPids(primary));
   const warmupS = Math.min(30, Math.max(5, seconds * 0.1, mode === 'open' ? concurrency / Math.max(1, rate) + 2 : 0));
   const warmupEnd = performance.now() + warmupS * 1000;
@@ -521,18 +586,42 @@ listeners:
   phase = 'quiet';
   loopDelay.enable();
   const main = mode === 'open' ? runOpenLoop(rate, deadline) : runClosedLoop(deadline);
-  if (floodRate > 0) {
+  // Started now so its own start-up is over by the second half.
+  const flood =
+    floodRate > 0
+      ? floodProcess({
+          port,
+          source: FLOOD_SOURCE,
+          cert: creds.measurement.cert,
+          key: creds.measurement.key,
+          rate: floodRate,
+          delayMs: Math.max(0, half - performance.now()),
+          seconds: (deadline - half) / 1000,
+          kind: floodKind,
+        })
+      : undefined;
+  if (flood) {
     await new Promise((r) => setTimeout(r, half - performance.now()));
     phase = 'flood';
-    await runOpenLoop(floodRate, deadline, 'flood', FLOOD_SOURCE);
   }
   await main;
+  const floodReport = await flood;
+  if (floodReport) {
+    attempts += floodReport.attempts;
+    counts.flood.attempts += floodReport.attempts;
+    counts.flood.bad += floodReport.bad;
+    counts.flood.ok += floodReport.attempts - floodReport.bad;
+    skippedStarts += floodReport.skipped;
+    for (const x of floodReport.ms) samples.push({ kind: 'flood', phase: 'flood', ms: x, key: 'flood', start: 0 });
+    for (const p of floodReport.problems) if (problems.length < 20) problems.push(p);
+  }
   await holding;
   await Promise.all(inFlight);
   loopDelay.disable();
   clearInterval(sampler);
   const elapsed = (performance.now() - tStart) / 1000;
-  const clientCpuS = cpuMsSince(cpuAtStart) / 1000;
+  const clientCpuS = cpuMsSince(cpuAtStart) / 1000 + (floodReport?.cpuS ?? 0);
+  const backendCpuS = cpuSecondsOfAll([backend.pid]) - backendCpuAtStart;
   const gatewayCpuS = cpuSecondsOfAll(gatewayPids(primary)) - gatewayCpuAtStart;
   await new Promise((r) => setTimeout(r, 2000));
   const endPids = gatewayPids(primary);
@@ -606,7 +695,7 @@ listeners:
       `held sessions ${held.sessions} (closed by the gateway early ${held.reconnects}, failed ${held.failed}), requests ${held.requests}, request p50 ${ms(pct(heldLatency, 50))} ms, p99 ${ms(pct(heldLatency, 99))} ms`,
     );
   console.log(
-    `CPU over the measured phase: gateway ${(gatewayCpuS / elapsed).toFixed(2)} cores, load generator + echo backend ${(clientCpuS / elapsed).toFixed(2)} cores; load generator event-loop delay beyond its ${LOOP_RESOLUTION_MS} ms sampling p50 ${Math.max(0, loopDelay.percentile(50) / 1e6 - LOOP_RESOLUTION_MS).toFixed(1)} ms, p99 ${Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS).toFixed(1)} ms (its share of the latencies above)`,
+    `CPU over the measured phase: gateway ${(gatewayCpuS / elapsed).toFixed(2)} cores, load generator ${(clientCpuS / elapsed).toFixed(2)} cores (flood process included), echo backend ${(backendCpuS / elapsed).toFixed(2)} cores; load generator event-loop delay beyond its ${LOOP_RESOLUTION_MS} ms sampling p50 ${Math.max(0, loopDelay.percentile(50) / 1e6 - LOOP_RESOLUTION_MS).toFixed(1)} ms, p99 ${Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS).toFixed(1)} ms (its share of the latencies above)`,
   );
   let floodOk = true;
   if (floodRate > 0) {
@@ -614,7 +703,7 @@ listeners:
     const ratio = pct(flooded, 99) / pct(quiet, 99);
     floodOk = ratio <= 2;
     console.log(
-      `impostor flood ${floodRate}/s from ${FLOOD_SOURCE}: allowed p99 without ${ms(pct(quiet, 99))} ms, with ${ms(pct(flooded, 99))} ms, ratio ${ratio.toFixed(2)} (goal <= 2)`,
+      `impostor flood (${floodKind}) ${floodRate}/s from ${FLOOD_SOURCE}: allowed p99 without ${ms(pct(quiet, 99))} ms, with ${ms(pct(flooded, 99))} ms, ratio ${ratio.toFixed(2)} (goal <= 2)`,
     );
   }
   console.log(`audit ratls-handshake events ${handshakes}, attempts ${total}`);

@@ -11,9 +11,11 @@
  * - Small HTTP requests on a warm keep-alive connection: gateway (http forward) versus direct HTTPS.
  * Fairness: both terminators load the same certificate and key and pin the same client
  * certificate; the client offers only TLS 1.3 with one suite (BENCH_CIPHERSUITE) and never
- * resumes; HAProxy runs without tickets or session cache. Where `taskset` and two cores exist, the
- * terminator under test runs on core 0 and this process (the load generator) with the backends on
- * core 1; with two or more workers (threads) a terminator runs on every core. Terminator CPU sums
+ * resumes; HAProxy runs without tickets or session cache, and the Node terminators (gateway,
+ * Node TLS proxy) with OpenSSL `NumTickets = 0` (bench/preload/no-session-tickets.cnf), so none
+ * builds tickets. Where `taskset` and two cores exist, the terminator under test runs on core 0
+ * and this process (the load generator) with the backends on core 1; with two or more workers
+ * (threads) a terminator runs on every core. Terminator CPU sums
  * the cluster primary and its workers. Ratios are taken per round (each round against itself).
  * Standalone: node --conditions=development --import tsx bench/gateway.ts [--quick] [--workers 1,2] [--profile DIR]
  * RATLS_BENCH_GW_ONLY=handshakes (or bulk) runs only that part, so a `--profile` shows one workload.
@@ -249,10 +251,24 @@ listeners:
 }
 
 const PROFILE_PRELOAD = fileURLToPath(new URL('./preload/cpu-profile.mjs', import.meta.url));
+/**
+ * HAProxy here issues no session tickets; Node's TLS server issues two per handshake unless its
+ * OpenSSL configuration says `NumTickets = 0` (no API for it). The gateway and the Node TLS proxy
+ * run with that configuration, so all three terminators do the same TLS work.
+ * RATLS_BENCH_TLS_TICKETS=1 keeps Node's default (the comparison before this was noticed).
+ */
+const NO_TICKETS_CONF = fileURLToPath(new URL('./preload/no-session-tickets.cnf', import.meta.url));
+const nodeTickets = process.env.RATLS_BENCH_TLS_TICKETS === '1';
+const ticketEnv = (): Record<string, string> => (nodeTickets ? {} : { OPENSSL_CONF: NO_TICKETS_CONF });
 
 /** Starts a gateway; with `profileDir`, each of its processes writes a CPU profile there on exit. */
 async function startGateway(configPath: string, profileDir: string | undefined): Promise<GatewayProcess> {
-  const saved = { opts: process.env.NODE_OPTIONS, dir: process.env.RATLS_BENCH_PROFILE_DIR };
+  const saved = {
+    opts: process.env.NODE_OPTIONS,
+    dir: process.env.RATLS_BENCH_PROFILE_DIR,
+    conf: process.env.OPENSSL_CONF,
+  };
+  if (!nodeTickets) process.env.OPENSSL_CONF = NO_TICKETS_CONF;
   // Cluster workers inherit the environment: every gateway process is profiled, no other child.
   if (profileDir) {
     process.env.NODE_OPTIONS = `${saved.opts ?? ''} --import ${PROFILE_PRELOAD}`.trim();
@@ -264,6 +280,7 @@ async function startGateway(configPath: string, profileDir: string | undefined):
     for (const [k, v] of [
       ['NODE_OPTIONS', saved.opts],
       ['RATLS_BENCH_PROFILE_DIR', saved.dir],
+      ['OPENSSL_CONF', saved.conf],
     ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
@@ -362,6 +379,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       {
         env: {
           ...process.env,
+          ...ticketEnv(),
           RATLS_BENCH_ROLE: 'node-proxy',
           RATLS_BENCH_CERT: server.cert,
           RATLS_BENCH_KEY: server.key,
@@ -404,7 +422,7 @@ export async function run(opts: BenchOptions = optionsFromArgv(process.argv)): P
       for (const p of peers) for (const pid of p.pids) pin(pid, p.cores > 1 ? `0-${ncpu - 1}` : '0');
     }
     console.log(
-      `${hv ?? 'no HAProxy'}; TLS 1.3 ${BENCH_CIPHERSUITE}, no resumption; ${pinned ? 'one-worker terminators on core 0, load generator + backends on core 1; multi-worker ones on all cores (taskset)' : 'not pinned (taskset or a second core missing)'}`,
+      `${hv ?? 'no HAProxy'}; TLS 1.3 ${BENCH_CIPHERSUITE}, no resumption (${nodeTickets ? 'Node terminators still issue session tickets: RATLS_BENCH_TLS_TICKETS=1' : 'no session tickets from any terminator'}); ${pinned ? 'one-worker terminators on core 0, load generator + backends on core 1; multi-worker ones on all cores (taskset)' : 'not pinned (taskset or a second core missing)'}`,
     );
 
     const client: Client = { cert: readFileSync(clientFiles.cert), key: readFileSync(clientFiles.key) };

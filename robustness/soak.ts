@@ -48,6 +48,7 @@ import {
 } from '@ratls/test-support/gateway-helpers';
 import { childPids, cpuMsSince, cpuSecondsOfAll, percentile } from '../bench/stats.js';
 import { certLayout, child, replaceNode, resignTbs } from './lib/der.js';
+import { runOpenLoop } from './lib/open-loop.js';
 
 const PROBE = fileURLToPath(new URL('./lib/memory-probe.mjs', import.meta.url));
 const BACKEND = fileURLToPath(new URL('./lib/soak-backend.ts', import.meta.url));
@@ -157,8 +158,6 @@ const rate = Number(values.rate);
 const HELD_SLOW_SHARE = 0.1;
 /** A held allowed session sends a request every this (±50 %). */
 const HELD_REQUEST_EVERY_MS = 5000;
-/** Open-loop attempts in flight at once, at most: past it, starts are skipped and counted. */
-const MAX_OPEN_LOOP_IN_FLIGHT = 5000;
 /** Within this of the post-warm-up level, heap and external memory count as returned (issue 12). */
 const MEMORY_TOLERANCE = 0.1;
 /**
@@ -170,7 +169,9 @@ const GOOD = ['11', '12', '13'].map((b) => b.repeat(32));
 const BAD = '22'.repeat(32);
 
 type Kind = 'allowed' | 'measurement' | 'debug' | 'binding' | 'garbage' | 'slow' | 'flood';
-const MIX: [Kind, number][] = [
+/** What this process starts itself: the flood runs in its own (lib/soak-flood.ts). */
+type LocalKind = Exclude<Kind, 'flood'>;
+const MIX: [LocalKind, number][] = [
   ['allowed', 70],
   ['measurement', 8],
   ['debug', 6],
@@ -196,7 +197,7 @@ function brokenBinding(certPem: string, dir: string): { cert: string; key: strin
   return { cert: join(dir, 'binding.crt'), key: join(dir, 'binding.key') };
 }
 
-function pick(r: number): Kind {
+function pick(r: number): LocalKind {
   let x = r * MIX.reduce((s, [, w]) => s + w, 0);
   for (const [k, w] of MIX) {
     x -= w;
@@ -350,7 +351,7 @@ listeners:
   };
 
   /** One connection of a kind from `from`; resolves true when the outcome is the expected one. */
-  function attempt(kind: Kind, from: string): Promise<boolean> {
+  function attempt(kind: LocalKind, from: string): Promise<boolean> {
     const id = `${++seq}-${kind}`;
     const t0 = performance.now();
     const at = phase;
@@ -396,9 +397,7 @@ listeners:
           ? material.allowed[seq % material.allowed.length]
           : kind === 'garbage'
             ? material.garbage
-            : kind === 'flood'
-              ? material.measurement
-              : material[kind];
+            : material[kind];
       const s = tls.connect({ socket: raw, rejectUnauthorized: false, ...(m ?? {}) });
       sock = s;
       let body = '';
@@ -421,7 +420,7 @@ listeners:
   }
 
   let attempts = 0;
-  const count = async (kind: Kind, from: string) => {
+  const count = async (kind: LocalKind, from: string) => {
     attempts++;
     counts[kind].attempts++;
     if (await attempt(kind, from)) counts[kind].ok++;
@@ -429,7 +428,7 @@ listeners:
   };
   let nextSource = 0;
   const sourceOf = () => `127.1.0.${(nextSource++ % sourceCount) + 1}`;
-  const pickKind = (): Kind => {
+  const pickKind = (): LocalKind => {
     const kind = pick(next());
     // Without openssl there is no evidence-free certificate to present: count it as a measurement impostor.
     return kind === 'garbage' && !material.garbage ? 'measurement' : kind;
@@ -443,25 +442,18 @@ listeners:
       }),
     );
   /**
-   * Open loop: `perSecond` new connections every second (the soak's mix), started on schedule
-   * whether or not earlier ones finished, so a slow gateway shows as latency, not as a lower rate.
-   * `kind` fixes the kind (the flood); in flight at once is bounded by MAX_OPEN_LOOP_IN_FLIGHT.
+   * Open loop (lib/open-loop.ts): `perSecond` new connections every second in the soak's mix.
    * Returns when the schedule ends; attempts still running (a slow impostor takes the whole
    * handshake timeout) finish in `inFlight`, awaited at the end of the run.
    */
-  const runOpenLoop = async (perSecond: number, untilMs: number, kind?: Kind, from?: string) => {
-    const t0 = performance.now();
-    let started = 0;
-    while (performance.now() < untilMs && attempts < maxAttempts) {
-      const due = Math.floor(((performance.now() - t0) / 1000) * perSecond);
-      for (; started < due && inFlight.size < MAX_OPEN_LOOP_IN_FLIGHT; started++) {
-        const p: Promise<void> = count(kind ?? pickKind(), from ?? sourceOf()).finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }
-      if (started < due) skippedStarts += due - started;
-      started = Math.max(started, due);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  const openLoop = async (perSecond: number, untilMs: number) => {
+    skippedStarts += await runOpenLoop({
+      perSecond,
+      untilMs,
+      start: () => count(pickKind(), sourceOf()),
+      inFlight,
+      more: () => attempts < maxAttempts,
+    });
   };
   const inFlight = new Set<Promise<void>>();
   let skippedStarts = 0;
@@ -576,7 +568,7 @@ listeners:
   let holding: Promise<void> | undefined;
   if (mode === 'open') {
     holding = holdConnections(deadline);
-    await runOpenLoop(rate, warmupEnd);
+    await openLoop(rate, warmupEnd);
   } else await runClosedLoop(warmupEnd);
   await new Promise((r) => setTimeout(r, 1000));
   const memWarm = await probeMemory(probeDir, gatewayPids(primary), 1);
@@ -585,7 +577,7 @@ listeners:
   const half = tStart + (deadline - tStart) / 2;
   phase = 'quiet';
   loopDelay.enable();
-  const main = mode === 'open' ? runOpenLoop(rate, deadline) : runClosedLoop(deadline);
+  const main = mode === 'open' ? openLoop(rate, deadline) : runClosedLoop(deadline);
   // Started now so its own start-up is over by the second half.
   const flood =
     floodRate > 0

@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { runOpenLoop } from './open-loop.js';
 
 interface FloodOptions {
   port: number;
@@ -30,8 +31,6 @@ interface FloodOptions {
 const o = JSON.parse(process.argv[2] ?? '{}') as FloodOptions;
 const cert = readFileSync(o.cert);
 const key = readFileSync(o.key);
-/** Attempts in flight at once, at most: past it, starts are skipped and counted. */
-const MAX_IN_FLIGHT = 5000;
 const out = { attempts: 0, served: 0, bad: 0, skipped: 0, cpuS: 0, problems: [] as string[], ms: [] as number[] };
 
 /** A real ClientHello from Node's TLS client (with this certificate offered later), recorded from a local socket. */
@@ -122,19 +121,12 @@ function attempt(): Promise<void> {
 await new Promise((r) => setTimeout(r, o.delayMs));
 const cpuAtStart = process.cpuUsage();
 const inFlight = new Set<Promise<void>>();
-const t0 = performance.now();
-const until = t0 + o.seconds * 1000;
-let started = 0;
-while (performance.now() < until) {
-  const due = Math.floor(((performance.now() - t0) / 1000) * o.rate);
-  for (; started < due && inFlight.size < MAX_IN_FLIGHT; started++) {
-    const p: Promise<void> = (hello ? helloAttempt(hello) : attempt()).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  }
-  if (started < due) out.skipped += due - started;
-  started = Math.max(started, due);
-  await new Promise((r) => setTimeout(r, 5));
-}
+out.skipped = await runOpenLoop({
+  perSecond: o.rate,
+  untilMs: performance.now() + o.seconds * 1000,
+  start: () => (hello ? helloAttempt(hello) : attempt()),
+  inFlight,
+});
 await Promise.all(inFlight);
 const cpu = process.cpuUsage(cpuAtStart);
 out.cpuS = (cpu.user + cpu.system) / 1e6;

@@ -132,6 +132,12 @@ test('a certificate from another CA, an expired one and none at all are refused 
     assert.notEqual(r.code, 0, what);
     assert.doesNotMatch(r.stdout, /PONG/, what);
     // redis-server says why it refused (loglevel verbose): the TLS verification, not something else.
-    assert.match(readFileSync(logFile, 'utf8').slice(seen), reason, what);
+    // It writes "Accepted" first and the reason a moment later, so wait (bounded) for the reason.
+    let logged = readFileSync(logFile, 'utf8').slice(seen);
+    for (let i = 0; i < 50 && !reason.test(logged); i++) {
+      await new Promise((r) => setTimeout(r, 40));
+      logged = readFileSync(logFile, 'utf8').slice(seen);
+    }
+    assert.match(logged, reason, what);
   }
 });

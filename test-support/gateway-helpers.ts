@@ -280,6 +280,26 @@ export async function simCert(simDir: string, out: string, o: SimCertOptions): P
   return { cert: `${out}.crt`, key: `${out}.key` };
 }
 
+/**
+ * A simulated Intel hierarchy in `<dir>/sim`, one attested client certificate per entry of
+ * `clients` (`<dir>/<name>.crt` / `.key`) and the gateway's own RA-TLS certificate
+ * (`<dir>/<server.file ?? 'server'>.*`, subject "gateway"): the setup of the spawned-gateway scenarios.
+ * @example const { certs } = await simulatedFleet(dir, { good: { mrEnclave: GOOD } }, { mrEnclave: GOOD });
+ */
+export async function simulatedFleet<N extends string>(
+  dir: string,
+  clients: Record<N, SimCertOptions>,
+  server: { mrEnclave: string; file?: string },
+): Promise<{ sim: string; certs: Record<N, { cert: string; key: string }> }> {
+  const { initSimulation } = await import('@ratls/sim');
+  const sim = join(dir, 'sim');
+  await initSimulation(sim);
+  const certs = {} as Record<N, { cert: string; key: string }>;
+  for (const name of Object.keys(clients) as N[]) certs[name] = await simCert(sim, join(dir, name), clients[name]);
+  await simCert(sim, join(dir, server.file ?? 'server'), { mrEnclave: server.mrEnclave, subject: 'gateway' });
+  return { sim, certs };
+}
+
 // In-process gateway scenarios (packages/cli/src/gateway/scenarios/): a stand-in certificate
 // verifier, the policy and the collateral every scenario shares, and the options that start a
 // gateway around them. The real policy, audit, forwarding, metrics, limits and reload code run.

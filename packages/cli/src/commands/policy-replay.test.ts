@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,
   type GatewayProcess,
   haveBinary,
   run,
-  simCert,
+  simulatedFleet,
   spawnGateway,
   tempDir,
   writeFile,
@@ -116,17 +115,18 @@ describe('ratls policy replay against a recorded gateway run', {
 
   before(async () => {
     dir = tempDir('ratls-replay-');
-    const sim = join(dir, 'sim');
-    await initSimulation(sim);
-    certs = {
-      alpha: await simCert(sim, join(dir, 'alpha'), { mrEnclave: MRE.alpha }),
-      beta2: await simCert(sim, join(dir, 'beta2'), { mrEnclave: MRE.beta, isvSvn: 2 }),
-      beta5: await simCert(sim, join(dir, 'beta5'), { mrEnclave: MRE.beta, isvSvn: 5 }),
-      gamma: await simCert(sim, join(dir, 'gamma'), { mrEnclave: MRE.gamma }),
-      impostor: await simCert(sim, join(dir, 'impostor'), { mrEnclave: MRE.other }),
-      debug: await simCert(sim, join(dir, 'debug'), { mrEnclave: MRE.alpha, debug: true }),
-    };
-    await simCert(sim, join(dir, 'server'), { mrEnclave: MRE.alpha, subject: 'gateway' });
+    ({ certs } = await simulatedFleet(
+      dir,
+      {
+        alpha: { mrEnclave: MRE.alpha },
+        beta2: { mrEnclave: MRE.beta, isvSvn: 2 },
+        beta5: { mrEnclave: MRE.beta, isvSvn: 5 },
+        gamma: { mrEnclave: MRE.gamma },
+        impostor: { mrEnclave: MRE.other },
+        debug: { mrEnclave: MRE.alpha, debug: true },
+      },
+      { mrEnclave: MRE.alpha },
+    ));
     backend = await echoBackend();
     writeFile(dir, 'policy.yaml', LIVE);
     auditPath = join(dir, 'audit.jsonl');

@@ -9,14 +9,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,
   type GatewayProcess,
   haveBinary,
   run,
-  simCert,
+  simulatedFleet,
   spawnGateway,
   tempDir,
   writeFile,
@@ -59,13 +58,11 @@ describe('incident console in Chromium, gateway with workers: 2', { skip }, () =
 
   before(async () => {
     dir = tempDir('ratls-console-workers-');
-    const sim = join(dir, 'sim');
-    await initSimulation(sim);
-    c = {
-      good: await simCert(sim, join(dir, 'good'), { mrEnclave: GOOD }),
-      impostor: await simCert(sim, join(dir, 'impostor'), { mrEnclave: IMPOSTOR }),
-    };
-    await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
+    ({ certs: c } = await simulatedFleet(
+      dir,
+      { good: { mrEnclave: GOOD }, impostor: { mrEnclave: IMPOSTOR } },
+      { mrEnclave: GOOD },
+    ));
     backend = await echoBackend();
     policyPath = writeFile(dir, 'policy.yaml', policyText('first'));
     writeFile(dir, 'admin.token', `${TOKEN}\n`);

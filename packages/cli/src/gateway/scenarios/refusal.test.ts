@@ -12,13 +12,12 @@ import type net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,
   haveBinary,
   run,
-  simCert,
+  simulatedFleet,
   simulatorPolicy,
   tempDir,
   writeFile,
@@ -47,13 +46,12 @@ describe('gateway scenario: refusals a client can act on', () => {
 
   before(async () => {
     dir = tempDir('ratls-gw-refusal-');
-    const sim = join(dir, 'sim');
-    await initSimulation(sim);
-    c = {
-      good: await simCert(sim, join(dir, 'good'), { mrEnclave: GOOD }),
-      impostor: await simCert(sim, join(dir, 'impostor'), { mrEnclave: IMPOSTOR }),
-    };
-    await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
+    let sim: string;
+    ({ sim, certs: c } = await simulatedFleet(
+      dir,
+      { good: { mrEnclave: GOOD }, impostor: { mrEnclave: IMPOSTOR } },
+      { mrEnclave: GOOD },
+    ));
     backend = await echoBackend();
     writeFile(dir, 'policy.yaml', policy);
     const config = writeFile(

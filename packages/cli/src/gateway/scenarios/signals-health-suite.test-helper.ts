@@ -10,14 +10,13 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,
   type GatewayProcess,
   haveBinary,
   run,
-  simCert,
+  simulatedFleet,
   spawnGateway,
   tempDir,
   writeFile,
@@ -51,10 +50,7 @@ export function signalsHealthSuite(workers: number): void {
 
     before(async () => {
       dir = tempDir('ratls-gw-ops-');
-      const sim = join(dir, 'sim');
-      await initSimulation(sim);
-      client = await simCert(sim, join(dir, 'good'), { mrEnclave: GOOD });
-      await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
+      client = (await simulatedFleet(dir, { good: { mrEnclave: GOOD } }, { mrEnclave: GOOD })).certs.good;
       backend = await echoBackend();
       writeFile(
         dir,

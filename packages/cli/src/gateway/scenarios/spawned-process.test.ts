@@ -8,7 +8,6 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/sim';
 import {
   adminToken,
   type EchoBackend,
@@ -18,7 +17,7 @@ import {
   type GatewayProcess,
   haveBinary,
   run,
-  simCert,
+  simulatedFleet,
   simulatorPolicy,
   spawnGateway,
   tempDir,
@@ -51,15 +50,12 @@ describe('gateway end-to-end (spawned process, simulated TEE)', {
 
   before(async () => {
     dir = tempDir('ratls-gw-e2e-');
-    await initSimulation(join(dir, 'sim'));
-    const sim = join(dir, 'sim');
-    c = {
-      good: await simCert(sim, join(dir, 'good'), { mrEnclave: GOOD }),
-      impostor: await simCert(sim, join(dir, 'impostor'), { mrEnclave: IMPOSTOR }),
-      debug: await simCert(sim, join(dir, 'debug'), { mrEnclave: GOOD, debug: true }),
-    };
     // The gateway's own certificate is an RA-TLS certificate too (clients here skip checking it).
-    await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
+    ({ certs: c } = await simulatedFleet(
+      dir,
+      { good: { mrEnclave: GOOD }, impostor: { mrEnclave: IMPOSTOR }, debug: { mrEnclave: GOOD, debug: true } },
+      { mrEnclave: GOOD },
+    ));
     backend = await echoBackend();
     if (HAVE_REDIS) {
       redisPort = await freePort();

@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initSimulation } from '@ratls/sim';
 import {
   type EchoBackend,
   echoBackend,
   type GatewayProcess,
   haveBinary,
   run,
-  simCert,
+  simulatedFleet,
   simulatorPolicy,
   spawnGateway,
   tempDir,
@@ -41,13 +40,11 @@ describe('gateway with workers: 2 (spawned process, simulated TEE)', {
 
   before(async () => {
     dir = tempDir('ratls-gw-workers-');
-    const sim = join(dir, 'sim');
-    await initSimulation(sim);
-    c = {
-      good: await simCert(sim, join(dir, 'good'), { mrEnclave: GOOD }),
-      impostor: await simCert(sim, join(dir, 'impostor'), { mrEnclave: IMPOSTOR }),
-    };
-    await simCert(sim, join(dir, 'server'), { mrEnclave: GOOD, subject: 'gateway' });
+    ({ certs: c } = await simulatedFleet(
+      dir,
+      { good: { mrEnclave: GOOD }, impostor: { mrEnclave: IMPOSTOR } },
+      { mrEnclave: GOOD },
+    ));
     backend = await echoBackend();
     policyPath = writeFile(dir, 'policy.yaml', simulatorPolicy('payments', [GOOD]));
     auditPath = join(dir, 'audit.jsonl');

@@ -5,12 +5,14 @@
  * Importing a key (≈60 µs as JWK, ≈105 µs as SPKI DER) costs more than the ECDSA verification it
  * feeds (≈50–70 µs), and a DCAP appraisal imports the same Intel CA keys on every call. So imported
  * keys are kept in one bounded cache keyed by the exact key bytes (the 64-byte P-256 point, or the
- * whole SPKI DER, under distinct prefixes). It maps bytes to a parsed public key and nothing else:
+ * whole SPKI DER, under distinct tags; `bytes-map.ts`: a hash picks the bucket, a full byte compare
+ * decides). It maps bytes to a parsed public key and nothing else:
  * no signature or verification outcome is ever remembered, so a cached key can only make a check
  * faster, never make one pass. A KeyObject is immutable, so sharing it between callers is safe.
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { CertificateError } from '@ratls/evidence';
+import { ExactBytesMap } from './bytes-map.js';
 import type { ParsedCertificate } from './certificate.js';
 
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
@@ -25,26 +27,12 @@ function b64url(b: Uint8Array): string {
 /** Upper bound on cached keys: Intel's hierarchy has a handful; peers' keys churn through LRU order. */
 export const KEY_CACHE_MAX = 512;
 
-const keyCache = new Map<string, KeyObject>();
-
-/**
- * The cached key for `tag` + `bytes`, or `make()`'s, remembered only when `make` returns (a key
- * that fails to import is never cached, so it fails again every time). Least recently used first out.
- */
-function cachedKey(tag: string, bytes: Uint8Array, make: () => KeyObject): KeyObject {
-  // latin1 maps each byte to one UTF-16 unit: a collision-free string form of the exact bytes.
-  const id = tag + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  const hit = keyCache.get(id);
-  if (hit !== undefined) {
-    keyCache.delete(id);
-    keyCache.set(id, hit);
-    return hit;
-  }
-  const k = make();
-  keyCache.set(id, k);
-  if (keyCache.size > KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
-  return k;
-}
+const keyCache = new ExactBytesMap<KeyObject>(KEY_CACHE_MAX);
+/** Tags that keep the two key forms apart in the cache. */
+const TAG_P256 = 1;
+const TAG_SPKI = 2;
+// Each form below looks up first and imports only on a miss; a key that fails to import is never
+// cached, so it fails again every time. (No `make` closure per lookup: that was a share too.)
 
 /**
  * How many imported keys the cache holds (for tests and metrics).
@@ -65,16 +53,19 @@ export function p256KeyFromRaw(raw: Uint8Array): KeyObject {
   const off = raw.length === 65 && raw[0] === 0x04 ? 1 : raw.length === 64 ? 0 : -1;
   if (off < 0) throw new CertificateError('ERR_KEY_INVALID', 'key', `P-256 key: unexpected length ${raw.length}`);
   const point = raw.subarray(off, off + 64);
-  return cachedKey('p256:', point, () => {
-    try {
-      return createPublicKey({
-        key: { kty: 'EC', crv: 'P-256', x: b64url(point.subarray(0, 32)), y: b64url(point.subarray(32, 64)) },
-        format: 'jwk',
-      });
-    } catch (e) {
-      throw new CertificateError('ERR_KEY_INVALID', 'key', 'P-256 key: not a valid curve point', { cause: e });
-    }
-  });
+  const hit = keyCache.get(TAG_P256, point);
+  if (hit !== undefined) return hit;
+  let k: KeyObject;
+  try {
+    k = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: b64url(point.subarray(0, 32)), y: b64url(point.subarray(32, 64)) },
+      format: 'jwk',
+    });
+  } catch (e) {
+    throw new CertificateError('ERR_KEY_INVALID', 'key', 'P-256 key: not a valid curve point', { cause: e });
+  }
+  keyCache.set(TAG_P256, point, k);
+  return k;
 }
 
 /**
@@ -86,15 +77,18 @@ export function p256KeyFromRaw(raw: Uint8Array): KeyObject {
 export function certificateKey(cert: ParsedCertificate): KeyObject {
   if (cert.spkiAlgorithm === OID_EC_PUBLIC_KEY && cert.spkiCurve === OID_P256)
     return p256KeyFromRaw(cert.publicKeyBits);
-  return cachedKey('spki:', cert.spki, () => {
-    try {
-      return createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
-    } catch (e) {
-      throw new CertificateError('ERR_KEY_INVALID', 'key', `certificate "${cert.subjectCn}": unusable public key`, {
-        cause: e,
-      });
-    }
-  });
+  const hit = keyCache.get(TAG_SPKI, cert.spki);
+  if (hit !== undefined) return hit;
+  let k: KeyObject;
+  try {
+    k = createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new CertificateError('ERR_KEY_INVALID', 'key', `certificate "${cert.subjectCn}": unusable public key`, {
+      cause: e,
+    });
+  }
+  keyCache.set(TAG_SPKI, cert.spki, k);
+  return k;
 }
 
 /** Hash for an ECDSA signature algorithm OID, or undefined when unsupported. */

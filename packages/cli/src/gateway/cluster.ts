@@ -8,6 +8,8 @@
  * restarting a crashed worker.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@ratls/evidence';
@@ -62,6 +64,49 @@ function loaderArgs(): string[] {
 }
 
 /**
+ * The OpenSSL configuration every worker starts with (`--openssl-config`): no TLS 1.3 session
+ * tickets (`NumTickets = 0`). Node's TLS server otherwise builds two tickets per full handshake
+ * (OpenSSL's default), about a sixth of a handshake's CPU here, for clients that never resume: a
+ * ratls client never does, and a resumed session carries no new evidence. Node 20 has no
+ * per-context setting for it (`SSL_OP_NO_TICKET` still sends two stateful tickets; measured in
+ * docs/performance.md "Session tickets"), and reads an OpenSSL configuration only at start-up, so
+ * the primary gives it to the processes it forks. Node reads only the `nodejs_conf` section (the
+ * system's `openssl_conf`, where Debian keeps MinProtocol/CipherString, is not Node's unless it
+ * runs with --openssl-shared-config), so this drops nothing Node used.
+ */
+export const NO_TICKETS_OPENSSL_CONF = `# written by the ratls gateway primary for its workers: no TLS session tickets
+nodejs_conf = nodejs_init
+
+[nodejs_init]
+ssl_conf = ssl_sect
+
+[ssl_sect]
+system_default = system_default_sect
+
+[system_default_sect]
+NumTickets = 0
+`;
+
+/**
+ * `--openssl-config=FILE` for the workers, with FILE written to a private temporary directory
+ * (the single-file bundle has no file beside it), or nothing when the operator chose an OpenSSL
+ * configuration (`OPENSSL_CONF`, `--openssl-config`): theirs is kept, and said so.
+ */
+function workerOpensslArgs(log: typeof defaultLog): { args: string[]; dir?: string } {
+  const own = process.env.OPENSSL_CONF ?? process.execArgv.find((a) => a.startsWith('--openssl-config'));
+  if (own !== undefined) {
+    log('info', 'the workers use the OpenSSL configuration given to the gateway; session tickets are as it sets them', {
+      opensslConfig: own,
+    });
+    return { args: [] };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ratls-openssl-'));
+  const file = join(dir, 'no-session-tickets.cnf');
+  writeFileSync(file, NO_TICKETS_OPENSSL_CONF, { mode: 0o600 });
+  return { args: [`--openssl-config=${file}`], dir };
+}
+
+/**
  * Forks `config.workers` workers and resolves once each has bound every listener.
  * @example const gw = await startPrimary('/etc/ratls/gateway.yaml', loadGatewayConfig(path), {});
  */
@@ -101,10 +146,11 @@ export async function startPrimary(
 
   cluster.schedulingPolicy = cluster.SCHED_RR;
   // From the bundle, `here` is the bundle file itself (import.meta.url is shimmed from __filename).
+  const openssl = workerOpensslArgs(log);
   cluster.setupPrimary(
     BUNDLED
-      ? { exec: here, args: ['--config', configPath], execArgv: [] }
-      : { exec: WORKER_ENTRY, args: ['--config', configPath], execArgv: loaderArgs() },
+      ? { exec: here, args: ['--config', configPath], execArgv: openssl.args }
+      : { exec: WORKER_ENTRY, args: ['--config', configPath], execArgv: [...loaderArgs(), ...openssl.args] },
   );
   const ready = new Map<Worker, Record<string, HostPort>>();
   const pending = new Map<number, (m: FromWorker) => void>();
@@ -184,6 +230,7 @@ export async function startPrimary(
   const killAll = () => {
     closing = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    if (openssl.dir) rmSync(openssl.dir, { recursive: true, force: true });
   };
   try {
     await Promise.all(Array.from({ length: config.workers }, fork));
@@ -295,6 +342,7 @@ export async function startPrimary(
       await writer.closeReaders();
       await audit.flush();
       await audit.close();
+      if (openssl.dir) rmSync(openssl.dir, { recursive: true, force: true });
     })();
     return closed;
   };

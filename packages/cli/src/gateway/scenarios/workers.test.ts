@@ -134,6 +134,24 @@ listeners:
     assert.equal(sendQ, Math.min(1024, somaxconn), r.stdout);
   });
 
+  it('the workers build no TLS session tickets (NumTickets = 0), so no connection can resume', {
+    skip: haveBinary('openssl') ? false : 'openssl not installed',
+  }, async () => {
+    // Node's TLS server otherwise sends two TLS 1.3 tickets per full handshake (cluster.ts,
+    // NO_TICKETS_OPENSSL_CONF). openssl s_client -msg prints every handshake message it gets
+    // (a Node client's 'session' event does not fire here: it reads the response first and closes).
+    // Four connections reach both workers (round-robin).
+    for (let i = 0; i < 4; i++) {
+      const r = await run('sh', [
+        '-c',
+        `printf 'GET /t${i} HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n' | ` +
+          `timeout 10 openssl s_client -connect 127.0.0.1:${gw.addresses.api} -cert ${c.good.cert} -key ${c.good.key} -msg -ign_eof 2>&1`,
+      ]);
+      assert.match(r.stdout, /HTTP\/1\.1 200/, `connection ${i} was served`);
+      assert.doesNotMatch(r.stdout, /NewSessionTicket/, `connection ${i}: a session ticket was sent`);
+    }
+  });
+
   it('/metrics sums the counts over the workers', async () => {
     const before = await metrics();
     const acc = counter(before, 'accept');

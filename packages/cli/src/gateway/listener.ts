@@ -158,24 +158,34 @@ export async function startListener(lc: ListenerConfig, deps: ListenerDeps): Pro
     log('warn', `limit hit: ${limit}`, { listener: name, limit, ...fields });
   };
 
+  /** Counts one certificate decision (either path), `t0` being when it was asked for. */
+  const counted = (der: Uint8Array, d: PeerDecision, peerIp: string | undefined, t0: number): PeerDecision => {
+    metrics.verificationSeconds.observe({ listener: name }, (performance.now() - t0) / 1000);
+    metrics.handshakes.inc({ listener: name, result: d.accept ? 'accept' : 'reject' });
+    // Waiver names come from the operator's policy (bounded there), never from the peer.
+    const waivers = d.accept && d.decision?.accept ? d.decision.waivers : undefined;
+    if (waivers?.length) metrics.waivedAccepts.inc({ listener: name, waiver: waivers.join(',') });
+    // A channel-mode accept is not final here; the early set sees certificate-mode accepts.
+    if (d.accept && d.freshness !== 'channel') deps.early?.observe(der, d, name);
+    if (!d.accept) {
+      metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
+      const limit = d.error ? LIMIT_BY_CODE[d.error.code] : undefined;
+      if (limit) hitLimit(limit, { peer: peerIp });
+    }
+    return d;
+  };
+
   /** The appraiser handed to the TLS server: delegates to the current one and counts outcomes. */
   const counting: PeerAppraiser = {
     async appraise(der, ctx) {
       const t0 = performance.now();
-      const d = await appraiser().appraise(der, ctx);
-      metrics.verificationSeconds.observe({ listener: name }, (performance.now() - t0) / 1000);
-      metrics.handshakes.inc({ listener: name, result: d.accept ? 'accept' : 'reject' });
-      // Waiver names come from the operator's policy (bounded there), never from the peer.
-      const waivers = d.accept && d.decision?.accept ? d.decision.waivers : undefined;
-      if (waivers?.length) metrics.waivedAccepts.inc({ listener: name, waiver: waivers.join(',') });
-      // A channel-mode accept is not final here; the early set sees certificate-mode accepts.
-      if (d.accept && d.freshness !== 'channel') deps.early?.observe(der, d, name);
-      if (!d.accept) {
-        metrics.rejections.inc({ listener: name, tee: d.result?.tee ?? 'none', reason: rejectReason(d) });
-        const limit = d.error ? LIMIT_BY_CODE[d.error.code] : undefined;
-        if (limit) hitLimit(limit, { peer: ctx.peer.ip });
-      }
-      return d;
+      return counted(der, await appraiser().appraise(der, ctx), ctx.peer.ip, t0);
+    },
+    // A cached result: the same decision and counts, without a promise (the TLS server's fast path).
+    appraiseCached(der, ctx) {
+      const t0 = performance.now();
+      const d = appraiser().appraiseCached?.(der, ctx);
+      return d === undefined ? undefined : counted(der, d, ctx.peer.ip, t0);
     },
     reject(error, ctx) {
       metrics.handshakes.inc({ listener: name, result: 'reject' });

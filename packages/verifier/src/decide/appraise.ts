@@ -8,8 +8,31 @@ export async function runAppraisal(appraiser: PeerAppraiser, der: Uint8Array, ct
   try {
     return normalizeDecision(await appraiser.appraise(der, ctx));
   } catch (e) {
-    const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'tls');
-    return { accept: false, error: { code: err.code, message: err.message } };
+    return appraiserFailed(e);
+  }
+}
+
+function appraiserFailed(e: unknown): PeerDecision {
+  const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'tls');
+  return { accept: false, error: { code: err.code, message: err.message } };
+}
+
+/**
+ * The appraiser's synchronous decision on a cached result, if it has one (`appraiseCached`);
+ * undefined means "not decided here: call `runAppraisal`". Never throws: a throwing appraiser
+ * becomes a reject with a stable code, as in `runAppraisal`.
+ */
+export function runCachedAppraisal(
+  appraiser: PeerAppraiser,
+  der: Uint8Array,
+  ctx: Omit<PeerContext, 'signal' | 'peerPublicKey'>,
+): PeerDecision | undefined {
+  if (!appraiser.appraiseCached) return undefined;
+  try {
+    const d = appraiser.appraiseCached(der, ctx);
+    return d === undefined ? undefined : normalizeDecision(d);
+  } catch (e) {
+    return appraiserFailed(e);
   }
 }
 

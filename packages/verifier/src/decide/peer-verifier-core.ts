@@ -147,6 +147,11 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
     } else {
       v = cache.get(fp, atSec) ?? (await verifyShared(fp, der, atSec, ctx.peerPublicKey));
     }
+    return decideOn(v, atSec);
+  }
+
+  /** The policy on a verified result, synchronous: the same step for a cached result and a new one. */
+  function decideOn(v: PeerVerification, atSec: UnixSeconds): Decided {
     if (!isVerifiedResult(v.result)) {
       throw new RatlsError(
         TLS_ERRORS.RESULT_UNVERIFIED,
@@ -168,6 +173,36 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
       certificate: v.certificate,
       format: v.binding.formats[0],
     };
+  }
+
+  function failed(e: unknown): Decided {
+    const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'tls');
+    return { accept: false, error: { code: err.code, message: err.message } };
+  }
+
+  /** A certificate decision's one audit event (none in channel mode: the channel step records it). */
+  function conclude(out: Decided, ctx: Omit<PeerContext, 'signal'>, fp: string): PeerDecision {
+    const channel =
+      out.accept &&
+      out.decision !== undefined &&
+      (ctx.freshness === 'channel' || opts.freshness?.(out.decision) === 'channel');
+    const { format: _format, checks: _checks, ...decision } = out;
+    if (channel) return { ...decision, freshness: 'channel' };
+    const listener = ctx.listener ?? opts.listener;
+    audit({
+      ...(out.decision ? { decision: out.decision } : {}),
+      ...(out.result ? { result: out.result } : {}),
+      ...(out.error ? { error: out.error } : {}),
+      peer: { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role, certSha256: fp },
+      ...(ctx.local ? { local: ctx.local } : {}),
+      ...(listener ? { listener } : {}),
+      ...(out.format ? { format: out.format } : {}),
+      freshness: 'certificate',
+      ...(out.checks ? { checks: out.checks } : {}),
+      ...(out.certificate ? { certificate: { notBefore: out.certificate.notBefore } } : {}),
+      at: new Date(ctx.at),
+    });
+    return out.accept ? { ...decision, freshness: 'certificate' } : decision;
   }
 
   /** Fresh evidence → same appraisal → binder → same enclave → policy again, same identity. */
@@ -232,8 +267,6 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
     },
     async appraise(certDer, ctx) {
       const fp = sha256Hex(certDer);
-      const peer = { ip: ctx.peer.ip, port: ctx.peer.port, role: ctx.peer.role, certSha256: fp };
-      const listener = ctx.listener ?? opts.listener;
       let out: Decided;
       try {
         if (certDer.byteLength > maxBytes) {
@@ -247,30 +280,26 @@ export function createPeerVerifierCore(opts: PeerVerifierCoreOptions): PeerVerif
         const signal = ctx.signal;
         out = signal ? await raceAbort(work, signal, () => abortReason(signal)) : await work;
       } catch (e) {
-        const err = toRatlsError(e, TLS_ERRORS.APPRAISER_FAILED, 'tls');
-        out = { accept: false, error: { code: err.code, message: err.message } };
+        out = failed(e);
       }
-      const channel =
-        out.accept &&
-        out.decision !== undefined &&
-        (ctx.freshness === 'channel' || opts.freshness?.(out.decision) === 'channel');
-      const { format: _format, checks: _checks, ...decision } = out;
-      // Channel mode: the certificate alone decides nothing; the channel step records the one event.
-      if (channel) return { ...decision, freshness: 'channel' };
-      audit({
-        ...(out.decision ? { decision: out.decision } : {}),
-        ...(out.result ? { result: out.result } : {}),
-        ...(out.error ? { error: out.error } : {}),
-        peer,
-        ...(ctx.local ? { local: ctx.local } : {}),
-        ...(listener ? { listener } : {}),
-        ...(out.format ? { format: out.format } : {}),
-        freshness: 'certificate',
-        ...(out.checks ? { checks: out.checks } : {}),
-        ...(out.certificate ? { certificate: { notBefore: out.certificate.notBefore } } : {}),
-        at: new Date(ctx.at),
-      });
-      return out.accept ? { ...decision, freshness: 'certificate' } : decision;
+      return conclude(out, ctx, fp);
+    },
+    appraiseCached(certDer, ctx) {
+      // Only what `appraise` would find in the result cache: no nonce (never cached), within the
+      // size bound (`appraise` refuses a larger one), a result still inside its window at `ctx.at`
+      // (`Lru.get` checks it). Anything else is left to `appraise`, which decides it from scratch.
+      if (ctx.expectedNonce || certDer.byteLength > maxBytes) return undefined;
+      const fp = sha256Hex(certDer);
+      const atSec = secondsFromMs(ctx.at);
+      const v = cache.get(fp, atSec);
+      if (!v) return undefined;
+      let out: Decided;
+      try {
+        out = decideOn(v, atSec);
+      } catch (e) {
+        out = failed(e);
+      }
+      return conclude(out, ctx, fp);
     },
     async appraiseChannel(input, ctx) {
       const listener = ctx.listener ?? opts.listener;

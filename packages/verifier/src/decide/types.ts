@@ -79,6 +79,13 @@ export interface PeerDecision {
 export interface PeerAppraiser {
   appraise(certDer: Uint8Array, ctx: PeerContext): Promise<PeerDecision>;
   /**
+   * The same decision without waiting, when it needs no asynchronous work (the verified result for
+   * these bytes is cached and no nonce is asked for): records the one audit event exactly as
+   * `appraise` would and returns it. Returns undefined, recording nothing, for anything else; the
+   * caller then calls `appraise`. Must never throw. Same decision, event and codes as `appraise`.
+   */
+  appraiseCached?(certDer: Uint8Array, ctx: Omit<PeerContext, 'signal' | 'peerPublicKey'>): PeerDecision | undefined;
+  /**
    * Records a reject that happened before any certificate could be appraised (no certificate,
    * handshake timeout, TLS failure, too many handshakes), so that every attempt yields exactly one
    * audit event in one place.

@@ -7,6 +7,7 @@ import { fakeAppraiser, fakeSgxResult, makeSelfSigned, type TestCredentials } fr
 import { TLS_ERRORS } from '../decide/errors.js';
 import { createPeerVerifierCore, type PeerAuditInput } from '../decide/peer-verifier-core.js';
 import type { PeerAppraiser } from '../decide/types.js';
+import type { Decision } from '../policy/types.js';
 import { type AttestedSocket, createServer, localAddressOf } from './server.js';
 
 let serverCreds: TestCredentials;
@@ -425,6 +426,84 @@ describe('attested TLS server', () => {
       if (t2) await run(undefined, t2);
       assert.deepEqual(resumed, [false, true]);
       assert.ok(verifier.rejects.every((r) => r.code === 'ERR_FAKE_REJECT'));
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('a cached result decides at once: appraise only on the miss, the policy read on every connection', async () => {
+    const events: PeerAuditInput[] = [];
+    let decision: Decision = { accept: true, identity: 'app', policyHash: 'ab'.repeat(32), reasons: [] };
+    const core = createPeerVerifierCore({
+      verify: async (der) => ({
+        result: fakeSgxResult(),
+        certificate: { fingerprintSha256: 'x', notBefore: 0, notAfter: 4_102_444_800, subject: 'CN=x', formats: ['f'] },
+        binding: { formats: [`len${der.byteLength}`] },
+      }),
+      evaluate: () => decision,
+      audit: { record: (e) => events.push(e) },
+    });
+    const calls = { appraise: 0, fast: 0 };
+    const verifier: PeerAppraiser = {
+      appraise: (der, ctx) => {
+        calls.appraise++;
+        return core.appraise(der, ctx);
+      },
+      appraiseCached: (der, ctx) => {
+        const d = core.appraiseCached?.(der, ctx);
+        if (d) calls.fast++;
+        return d;
+      },
+    };
+    const identities: (string | undefined)[] = [];
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, (s) => {
+      identities.push(s.attestation.identity);
+      s.end();
+    });
+    const rejected: string[] = [];
+    server.on('attestationRejected', (e: { code: string }) => rejected.push(e.code));
+    const port = await listen(server);
+    try {
+      await closed(clientTo(port, good));
+      await closed(clientTo(port, good));
+      // A reload between connections: the cached result is judged by the policy now in force.
+      decision = {
+        accept: false,
+        policyHash: 'cd'.repeat(32),
+        reasons: [{ code: 'measurement_mismatch', message: 'no longer allowed' }],
+      };
+      await closed(clientTo(port, good));
+      assert.deepEqual(calls, { appraise: 1, fast: 2 });
+      assert.deepEqual(identities, ['app', 'app']);
+      assert.deepEqual(rejected, ['ERR_POLICY_REJECTED']);
+      assert.deepEqual(
+        events.map((e) => `${outcome(e)}:${e.decision?.policyHash.slice(0, 2)}`),
+        ['accept:ab', 'accept:ab', 'reject:cd'],
+      );
+      assert.ok(events.every((e) => e.peer?.certSha256 === good.fingerprint && e.freshness === 'certificate'));
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('a throwing fast path rejects (fail closed), whatever appraise would say', async () => {
+    const verifier: PeerAppraiser = {
+      ...fakeAppraiser([good.fingerprint]),
+      appraiseCached: () => {
+        throw new Error('boom');
+      },
+    };
+    let handlerCalls = 0;
+    const server = createServer({ key: serverCreds.key, cert: serverCreds.cert, attestation: { verifier } }, () => {
+      handlerCalls++;
+    });
+    const rejected: string[] = [];
+    server.on('attestationRejected', (e: { code: string }) => rejected.push(e.code));
+    const port = await listen(server);
+    try {
+      await closed(clientTo(port, good));
+      assert.equal(handlerCalls, 0);
+      assert.deepEqual(rejected, [TLS_ERRORS.APPRAISER_FAILED]);
     } finally {
       await close(server);
     }

@@ -28,7 +28,7 @@ import {
 import { runChannelExchange } from '../channel/exchange.js';
 import { type ChannelOptions, DEFAULT_CHANNEL_TIMEOUT_MS } from '../channel/options.js';
 import { channelVerify } from '../channel/verify.js';
-import { recordPreReject, runAppraisal, toAttestation } from '../decide/appraise.js';
+import { recordPreReject, runAppraisal, runCachedAppraisal, toAttestation } from '../decide/appraise.js';
 import { AttestationRejectedError, TLS_ERRORS } from '../decide/errors.js';
 import { type AppraiserOptions, resolveAppraiser } from '../decide/peer-verifier.js';
 import type { Attestation, PeerAppraiser, PeerDecision } from '../decide/types.js';
@@ -122,7 +122,8 @@ interface ConnState {
   decided: boolean;
   appraising: boolean;
   timer?: NodeJS.Timeout;
-  ac: AbortController;
+  /** Made only when a decision has to wait (an appraisal or channel exchange in flight), to interrupt it. */
+  ac?: AbortController;
 }
 
 type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
@@ -287,7 +288,7 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
     if (!settle(st)) return;
     const err = new RatlsError<string>(code, 'tls', message);
     // An appraisal in flight records this reject itself when its signal aborts: one event per attempt.
-    if (st.appraising) st.ac.abort(err);
+    if (st.appraising) st.ac?.abort(err);
     else recordPreReject(appraiser, { code, message }, ctxOf(st));
     st.tls?.destroy();
     // A refusal on its way out owns the TCP handle through the TLS socket, which it closes itself (bounded).
@@ -344,7 +345,6 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
       group,
       decided: false,
       appraising: false,
-      ac: new AbortController(),
     };
     st.timer = setTimeout(
       () =>
@@ -470,37 +470,62 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
       );
       return;
     }
-    st.appraising = true;
+    const der = bytesOf(x.raw);
+    // A cached result decides at once (no signal, timer or promise: nothing can interrupt it);
+    // anything else waits for the appraisal, which the deadline or a close can interrupt.
+    const ctx = ctxOf(st);
+    const now = runCachedAppraisal(appraiser, der, ctx);
+    if (now !== undefined && !needsChannel(now)) {
+      conclude(sock, st, now);
+      return;
+    }
     const state = st;
-    // The key OpenSSL decoded from these bytes: the self-signature check may use it (PeerContext).
-    const peerPublicKey = () => x.publicKey;
-    void runAppraisal(appraiser, bytesOf(x.raw), { ...ctxOf(state), signal: state.ac.signal, peerPublicKey })
-      .then((d) => (d.accept && (d.freshness === 'channel' || channel) ? channelPhase(sock, state, d, spkiOf(x)) : d))
-      .then((d) => {
-        if (!settle(state)) {
-          sock.destroy();
-          return;
-        }
-        if (!d.accept || sock.destroyed) {
-          if (!d.accept) refuse(sock, refusalReason(d));
-          sock.destroy();
-          if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
-          return;
-        }
-        clientAddresses.set(sock, {
-          ...(state.peer.ip ? { ip: state.peer.ip } : {}),
-          ...portOf(state.peer.port),
-        });
-        // A copy, frozen: every reader of the socket shares it, and the audit context keeps its own.
-        localAddresses.set(sock, Object.freeze({ ...state.local }));
-        Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
-        // Accepted under a waiver or grace window: the connection ends when that does.
-        if (d.decision?.accept && d.decision.validUntil !== undefined)
-          closeAtExpiry(sock, d.decision.validUntil, clock);
-        if (sock.destroyed) return;
-        emit('secureConnection', sock);
-        emit('attestedConnection', sock);
-      });
+    const waited =
+      now !== undefined
+        ? channelPhase(sock, state, now, spkiOf(x))
+        : runAppraisal(appraiser, der, {
+            ...ctx,
+            signal: signalOf(state, true),
+            // The key OpenSSL decoded from these bytes: the self-signature check may use it (PeerContext).
+            peerPublicKey: () => x.publicKey,
+          }).then((d) => (needsChannel(d) ? channelPhase(sock, state, d, spkiOf(x)) : d));
+    void waited.then((d) => conclude(sock, state, d));
+  }
+
+  /** An accept that the channel exchange must confirm (the policy's or this listener's freshness). */
+  const needsChannel = (d: PeerDecision): boolean => d.accept && (d.freshness === 'channel' || channel !== undefined);
+
+  /** The signal that interrupts a decision in flight; `appraising` marks that one is. */
+  function signalOf(st: ConnState, appraising: boolean): AbortSignal {
+    st.appraising = appraising;
+    st.ac ??= new AbortController();
+    return st.ac.signal;
+  }
+
+  /** Hands an accepted socket to the application, or refuses it; the decision's wait ends here. */
+  function conclude(sock: tls.TLSSocket, state: ConnState, d: PeerDecision): void {
+    if (!settle(state)) {
+      sock.destroy();
+      return;
+    }
+    if (!d.accept || sock.destroyed) {
+      if (!d.accept) refuse(sock, refusalReason(d));
+      sock.destroy();
+      if (!d.accept) report(AttestationRejectedError.fromDecision(d), state);
+      return;
+    }
+    clientAddresses.set(sock, {
+      ...(state.peer.ip ? { ip: state.peer.ip } : {}),
+      ...portOf(state.peer.port),
+    });
+    // A copy, frozen: every reader of the socket shares it, and the audit context keeps its own.
+    localAddresses.set(sock, Object.freeze({ ...state.local }));
+    Object.defineProperty(sock, 'attestation', { value: toAttestation(d), enumerable: true });
+    // Accepted under a waiver or grace window: the connection ends when that does.
+    if (d.decision?.accept && d.decision.validUntil !== undefined) closeAtExpiry(sock, d.decision.validUntil, clock);
+    if (sock.destroyed) return;
+    emit('secureConnection', sock);
+    emit('attestedConnection', sock);
   }
 
   /**
@@ -561,13 +586,13 @@ export function attachAttestation(server: tls.Server, appraiser: PeerAppraiser, 
           ...(channel?.attester ? { attester: channel.attester } : {}),
           source: sourceGroup(st.peer.ip),
           verify: async (answer, nonce) => {
-            st.appraising = true;
+            const signal = signalOf(st, true);
             try {
               return await channelVerify(sock, answer, nonce, {
                 appraiser,
                 certificate: d,
                 peerPublicKey,
-                ctx: { ...ctxOf(st), signal: st.ac.signal, freshness: 'channel' },
+                ctx: { ...ctxOf(st), signal, freshness: 'channel' },
               });
             } finally {
               st.appraising = false;

@@ -5,7 +5,7 @@
  */
 import { createHash, webcrypto } from 'node:crypto';
 import { x509 } from '@ratls/attester/x509';
-import type { PeerAppraiser, PeerContext, PeerDecision, SgxResult } from '@ratls/verifier';
+import type { PeerAppraiser, PeerContext, PeerDecision, PeerVerification, SgxResult } from '@ratls/verifier';
 import { forgeVerifiedResult } from './forge.js';
 
 export interface TestCredentials {
@@ -62,6 +62,19 @@ export function fakeSgxResult(
       reportData: '00'.repeat(64),
     },
   });
+}
+
+/**
+ * A stand-in verifier's answer around `t` (unix seconds): a verified-looking SGX result whose
+ * collateral window ends at `resultUntil`, for a DICE certificate valid until `certUntil`.
+ * @example verify: async () => fakePeerVerification(T, T + 1000)
+ */
+export function fakePeerVerification(t: number, resultUntil: number, certUntil = t + 5000): PeerVerification {
+  return {
+    result: fakeSgxResult(undefined, { notBefore: t - 100, notAfter: resultUntil }),
+    certificate: { fingerprintSha256: 'x', notBefore: t - 50, notAfter: certUntil, subject: 'CN=x', formats: ['dice'] },
+    binding: { formats: ['dice'] },
+  };
 }
 
 export interface FakeAppraiser extends PeerAppraiser {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
-import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
+import { fakePeerVerification } from '@ratls/test-support/tls-testkit';
 import fc from 'fast-check';
 import type { Decision } from '../policy/types.js';
 import { runCachedAppraisal } from './appraise.js';
@@ -40,17 +40,7 @@ function harness(o: { maxEntries?: number; channelFor?: string } = {}) {
       calls.verify++;
       const n = d[1] ?? 0;
       if (n === 3) throw new RatlsError('ERR_CERT_NO_EVIDENCE', 'certificate', 'no evidence');
-      return {
-        result: fakeSgxResult(undefined, { notBefore: T - 100, notAfter: T + 100 * (n + 1) }),
-        certificate: {
-          fingerprintSha256: 'x',
-          notBefore: T - 50,
-          notAfter: T + 5000,
-          subject: 'CN=x',
-          formats: ['dice'],
-        },
-        binding: { formats: ['dice'] },
-      };
+      return fakePeerVerification(T, T + 100 * (n + 1));
     },
     evaluate() {
       if (policy === 'throw') throw new Error('policy engine failed');

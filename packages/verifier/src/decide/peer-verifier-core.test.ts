@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RatlsError } from '@ratls/evidence';
-import { fakeSgxResult } from '@ratls/test-support/tls-testkit';
+import { fakePeerVerification, fakeSgxResult } from '@ratls/test-support/tls-testkit';
 import type { Decision } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { TLS_ERRORS } from './errors.js';
@@ -23,17 +23,7 @@ function harness(
       calls.verify++;
       if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
       if (o.fail) throw new RatlsError('ERR_CERT_NO_EVIDENCE', 'certificate', 'no evidence');
-      return {
-        result: fakeSgxResult(undefined, { notBefore: T - 100, notAfter: o.windowEnd ?? T + 1000 }),
-        certificate: {
-          fingerprintSha256: 'x',
-          notBefore: T - 50,
-          notAfter: o.certEnd ?? T + 5000,
-          subject: 'CN=x',
-          formats: ['dice'],
-        },
-        binding: { formats: ['dice'] },
-      };
+      return fakePeerVerification(T, o.windowEnd ?? T + 1000, o.certEnd ?? T + 5000);
     },
     evaluate(_r: AttestationResult) {
       calls.evaluate++;
@@ -59,17 +49,7 @@ describe('peer verifier core', () => {
       async verify(_der, o): Promise<PeerVerification> {
         seen.push(o.peerPublicKey);
         o.peerPublicKey?.();
-        return {
-          result: fakeSgxResult(undefined, { notBefore: T - 100, notAfter: T + 1000 }),
-          certificate: {
-            fingerprintSha256: 'x',
-            notBefore: T - 50,
-            notAfter: T + 5000,
-            subject: 'CN=x',
-            formats: ['dice'],
-          },
-          binding: { formats: ['dice'] },
-        };
+        return fakePeerVerification(T, T + 1000);
       },
       evaluate: () => ACCEPT,
     });
